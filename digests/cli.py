@@ -1,0 +1,350 @@
+"""The engine's command line: ingest, search, region, summarize, show, stats.
+
+The ``digestbot`` console script is :func:`bot.cli.main`, which adds the bot's commands (run, play).
+
+Every command accepts ``--json`` (where it prints results) and then writes exactly one JSON document
+on stdout and nothing else there; messages for people go to stderr. Exit status: 0 success, 1 when
+something was rejected or not found, 2 for usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import DigestError, NotFound, QueryError
+from .models import Article, Hit
+from .store import Store
+
+DEFAULT_DB = "data/digestbot.db"
+DEFAULT_CORPUS = "corpus"
+
+log = logging.getLogger("digestbot")
+
+
+def db_path(arg: str | None) -> str:
+    return arg or os.environ.get("DIGESTBOT_DB") or DEFAULT_DB
+
+
+def _print_json(data: object) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def region_labels(regions: dict[str, int], limit: int = 4) -> list[str]:
+    """The most specific places of an article (no ancestor of another tagged place), by mentions."""
+    from .regions import load_gazetteer
+
+    gaz = load_gazetteer()
+    ancestors: set[str] = set()
+    for code in regions:
+        ancestors.update(gaz.ancestors(code))
+    leaves = [c for c in regions if c not in ancestors]
+    leaves.sort(key=lambda c: (-regions[c], c))
+    labels = []
+    for code in leaves[:limit]:
+        place = gaz.get(code)
+        if place is not None:
+            labels.append(place.name)
+    return labels
+
+
+def hit_dict(hit: Hit) -> dict:
+    art = hit.article
+    return {
+        "id": art.id,
+        "title": art.title,
+        "score": round(hit.score, 4),
+        "snippet": hit.snippet_text(),
+        "matches": [text for text, marked in hit.snippet if marked],
+        "regions": region_labels(art.regions),
+        "region_codes": art.regions,
+        "keywords": art.keywords,
+        "added_at": art.added_at,
+        "url": art.url,
+    }
+
+
+def _print_hits(hits: Sequence[Hit], offset: int) -> None:
+    for n, hit in enumerate(hits, offset + 1):
+        art = hit.article
+        print(f"{n}. {art.title}  [{art.id}]  score {hit.score:.2f}")
+        if hit.snippet:
+            print(f"   {hit.snippet_text()}")
+        regions = "、".join(region_labels(art.regions)) or "—"
+        print(f"   regions: {regions}   keywords: {'、'.join(art.keywords[:6]) or '—'}")
+        print(f"   added {art.added_at}")
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+
+    with Store(db_path(args.db)) as store:
+        report = ingest(store, [Path(p) for p in args.paths], workers=args.workers)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for result in report.added:
+            print(f"added      {result.id}  {result.title}  ({result.source_path})")
+        for result in report.duplicates:
+            print(
+                f"duplicate  {result.id}  {result.title}  ({result.source_path}; "
+                f"same text as {result.duplicate_of})"
+            )
+        for rejected in report.rejected:
+            _err(f"rejected   {rejected.source}: {rejected.reason}")
+        _err(
+            f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
+            f"{len(report.rejected)} rejected"
+        )
+    return 0 if report.ok else 1
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search import keyword_search
+
+    query = " ".join(args.query)
+    with Store(db_path(args.db)) as store:
+        try:
+            results = keyword_search(store, query, limit=args.limit, offset=args.offset)
+        except QueryError as exc:
+            if args.json:
+                _print_json({"query": query, "error": str(exc), "total": 0, "results": []})
+            else:
+                _err(str(exc))
+            return 1
+    if args.json:
+        _print_json(
+            {
+                "query": query,
+                "terms": results.terms,
+                "total": results.total,
+                "offset": results.offset,
+                "results": [hit_dict(h) for h in results.hits],
+            }
+        )
+        return 0
+    if not results.hits:
+        _err(f"no articles match {query}")
+        return 0
+    first, last = results.offset + 1, results.offset + len(results.hits)
+    print(f"{results.total} results for {query} ({first}–{last}):")
+    _print_hits(results.hits, results.offset)
+    return 0
+
+
+def place_dict(place) -> dict:
+    from .regions import load_gazetteer
+
+    path = [p.name for p in load_gazetteer().path(place.code)]
+    return {"code": place.code, "name": place.name, "level": place.level, "path": path}
+
+
+def cmd_region(args: argparse.Namespace) -> int:
+    from .regions import load_gazetteer
+    from .search import region_search
+
+    name = " ".join(args.name)
+    with Store(db_path(args.db)) as store:
+        try:
+            found = region_search(
+                store, load_gazetteer(), name, limit=args.limit, offset=args.offset
+            )
+        except NotFound as exc:
+            resolution = load_gazetteer().resolve(name)
+            if args.json:
+                _print_json(
+                    {
+                        "query": name,
+                        "error": str(exc),
+                        "suggestions": [place_dict(p) for p in resolution.suggestions],
+                        "results": [],
+                    }
+                )
+            else:
+                _err(str(exc))
+            return 1
+    results = found.results
+    if args.json:
+        _print_json(
+            {
+                "query": name,
+                "place": place_dict(found.place),
+                "alternatives": [place_dict(p) for p in found.alternatives],
+                "total": results.total,
+                "offset": results.offset,
+                "results": [hit_dict(h) | {"mentions": int(h.score)} for h in results.hits],
+            }
+        )
+        return 0
+    print(f"{name} → {' › '.join(place_dict(found.place)['path'])}")
+    if found.alternatives:
+        print("   also called so: " + "、".join(" › ".join(place_dict(p)["path"]) for p in found.alternatives))
+    if not results.hits:
+        print("no articles mention this place yet")
+        return 0
+    print(f"{results.total} articles ({results.offset + 1}–{results.offset + len(results.hits)}):")
+    _print_hits(results.hits, results.offset)
+    return 0
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from .formats import read_file
+    from .pipeline import choose_summary, sentences_of
+    from .text import to_simplified, tokenize
+
+    if args.id:
+        with Store(db_path(args.db)) as store:
+            art = store.get(args.id)
+        if art is None:
+            _err(f"no article with id {args.id}")
+            return 1
+        title, paragraphs, ident = art.title, art.paragraphs, art.id
+    else:
+        items = list(read_file(Path(args.file)))
+        if not items or isinstance(items[0], DigestError):
+            _err(str(items[0]) if items else f"{args.file}: no article")
+            return 1
+        title, paragraphs, ident = items[0].title, items[0].paragraphs, None
+    sents = sentences_of(paragraphs)
+    summary = choose_summary(
+        tokenize(to_simplified(title)), sents, max_sentences=args.sentences,
+        max_chars=args.chars if args.chars else 220 * args.sentences // 3,
+    )
+    if args.json:
+        _print_json({"id": ident, "title": title, "summary": summary})
+    else:
+        print(title)
+        for sentence in summary:
+            print(f"  {sentence}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with Store(db_path(args.db)) as store:
+        art = store.get(args.id)
+    if art is None:
+        if args.json:
+            _print_json({"id": args.id, "error": "not found"})
+        else:
+            _err(f"no article with id {args.id}")
+        return 1
+    if args.json:
+        _print_json(article_dict(art))
+        return 0
+    print(art.title)
+    print(f"id {art.id} · added {art.added_at}" + (f" · {art.url}" if art.url else ""))
+    print("regions: " + ("、".join(region_labels(art.regions, limit=8)) or "—"))
+    print("keywords: " + ("、".join(art.keywords) or "—"))
+    print("summary:")
+    for sentence in art.summary:
+        print(f"  {sentence}")
+    print()
+    for paragraph in art.paragraphs:
+        print(paragraph)
+    return 0
+
+
+def article_dict(art: Article) -> dict:
+    data = art.to_dict(full=True)
+    data["region_names"] = region_labels(art.regions, limit=8)
+    return data
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with Store(db_path(args.db)) as store:
+        stats = store.stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        print(f"articles        {stats['articles']:,}")
+        print(f"regions tagged  {stats['regions_tagged']:,} places, {stats['region_tags']:,} tags")
+        print(f"database        {stats['db_path']} ({stats['db_bytes'] / 1e6:.2f} MB)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot", description="Digests of Chinese articles: search, regions, summaries, bot."
+    )
+    parser.add_argument("--db", help="SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add article files or folders to the store")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="keyword search")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("region", help="articles that mention a place or anything inside it")
+    p.add_argument("name", nargs="+")
+    p.add_argument("--limit", type=int, default=5)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_region)
+
+    p = sub.add_parser("summarize", help="extractive summary of a file or a stored article")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("file", nargs="?")
+    src.add_argument("--id")
+    p.add_argument("--sentences", type=int, default=3)
+    p.add_argument("--chars", type=int, default=0, help="character budget (default ~220 per 3)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("show", help="one stored article")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("stats", help="articles, regions tagged, database size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` lets the bot layer add its own commands (run, play)."""
+    parser = parser or build_parser()
+    args = parser.parse_args(argv)
+    level_name = os.environ.get("DIGESTBOT_LOG_LEVEL", "DEBUG" if args.verbose else "WARNING")
+    logging.basicConfig(
+        level=getattr(logging, level_name.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if getattr(args, "sentences", 1) < 1 or getattr(args, "limit", 1) < 1:
+        parser.error("--sentences and --limit must be at least 1")
+    if getattr(args, "offset", 0) < 0:
+        parser.error("--offset must not be negative")
+    try:
+        return args.func(args)
+    except DigestError as exc:
+        _err(f"digestbot: {exc}")
+        return 2 if exc.__class__.__name__ == "StoreError" else 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Ingesting files into the store: reading, analysis (on all cores for big inputs), batch commits.
+
+``ingest(store, paths)`` returns an :class:`IngestReport`: what was added, what was a duplicate,
+and every rejected file or record with its reason. Batches are committed in one transaction each,
+so an interrupted ingest leaves whole articles only. Inputs of more than ``PARALLEL_MIN`` articles
+are analysed in a process pool (jieba segmentation is the bottleneck and holds the GIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from .errors import RejectedInput
+from .formats import RawArticle, iter_paths, read_file
+from .keywords import Idf
+from .models import AnalyzedArticle
+from .pipeline import analyze
+from .store import AddResult, Store
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+PARALLEL_MIN = 64
+IDF_MIN_DOCS = 1000
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest run."""
+
+    added: list[AddResult] = field(default_factory=list)
+    duplicates: list[AddResult] = field(default_factory=list)
+    rejected: list[RejectedInput] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def to_dict(self) -> dict:
+        return {
+            "added": [{"id": r.id, "title": r.title, "file": r.source_path} for r in self.added],
+            "duplicates": [
+                {"id": r.id, "title": r.title, "file": r.source_path, "duplicate_of": r.duplicate_of}
+                for r in self.duplicates
+            ],
+            "rejected": [{"file": r.source, "reason": r.reason} for r in self.rejected],
+        }
+
+
+def read_inputs(paths: Iterable[Path], report: IngestReport) -> Iterator[RawArticle]:
+    """Articles from ``paths``; rejections are logged and collected into ``report``."""
+    for item in iter_paths(list(paths)):
+        if isinstance(item, RejectedInput):
+            _reject(report, item)
+            continue
+        for art in read_file(item):
+            if isinstance(art, RejectedInput):
+                _reject(report, art)
+            else:
+                yield art
+
+
+def _reject(report: IngestReport, exc: RejectedInput) -> None:
+    log.warning("rejected %s: %s", exc.source, exc.reason)
+    report.rejected.append(exc)
+
+
+def corpus_idf(store: Store) -> Idf | None:
+    """IDF learnt from the stored corpus once it has ``IDF_MIN_DOCS`` articles, else ``None``."""
+    n = store.count()
+    if n < IDF_MIN_DOCS:
+        return None
+    return Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
+
+
+_worker_idf: Idf | None = None
+
+
+def _init_worker(idf: Idf | None) -> None:
+    global _worker_idf
+    _worker_idf = idf
+    from .regions import load_gazetteer
+    from .text import _tokenizer
+
+    _tokenizer()
+    load_gazetteer()
+
+
+def _analyze_in_worker(raw: RawArticle) -> AnalyzedArticle | RejectedInput:
+    return _safe_analyze(raw, _worker_idf)
+
+
+def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | RejectedInput:
+    try:
+        return analyze(raw, idf)
+    except Exception as exc:  # an analysis bug must not lose the other articles
+        logging.getLogger(__name__).exception("analysis failed for %s", raw.source_path)
+        return RejectedInput(raw.source_path, f"analysis failed ({type(exc).__name__})")
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    workers: int | None = None,
+    progress: bool | None = None,
+    on_batch: Callable[[list[AddResult]], None] | None = None,
+) -> IngestReport:
+    """Read, analyse and store the articles in ``paths``."""
+    report = IngestReport()
+    raws = list(read_inputs(paths, report))
+    idf = corpus_idf(store)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    use_pool = workers > 1 and len(raws) >= PARALLEL_MIN
+    if progress is None:
+        progress = sys.stderr.isatty() and len(raws) > 20
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(raws), unit="art", desc="ingest", file=sys.stderr)
+
+    def analysed() -> Iterator[AnalyzedArticle | RejectedInput]:
+        if not use_pool:
+            for raw in raws:
+                yield _safe_analyze(raw, idf)
+            return
+        ctx = get_context("fork") if sys.platform.startswith("linux") else None
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)) as pool:
+            yield from pool.map(_analyze_in_worker, raws, chunksize=16)
+
+    batch: list[AnalyzedArticle] = []
+
+    def flush() -> None:
+        results = store.add(batch)
+        for result in results:
+            (report.added if result.status == "added" else report.duplicates).append(result)
+        if on_batch:
+            on_batch(results)
+        batch.clear()
+
+    try:
+        for item in analysed():
+            if bar is not None:
+                bar.update(1)
+            if isinstance(item, RejectedInput):
+                _reject(report, item)
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                flush()
+        if batch:
+            flush()
+    finally:
+        if bar is not None:
+            bar.close()
+    return report

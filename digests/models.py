@@ -1,0 +1,79 @@
+"""Plain data classes shared by the engine's modules (no behaviour beyond small helpers)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class AnalyzedArticle:
+    """An article ready to be stored: text plus everything derived from it."""
+
+    id: str
+    content_hash: str
+    title: str
+    paragraphs: list[str]
+    summary: list[str]
+    keywords: list[str]
+    regions: dict[str, int]
+    title_index: str
+    body_index: str
+    title_sub: str
+    body_sub: str
+    chars: int
+    source_path: str = ""
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class Article:
+    """A stored article as the rest of the product sees it."""
+
+    id: str
+    title: str
+    paragraphs: list[str]
+    summary: list[str]
+    keywords: list[str]
+    regions: dict[str, int]
+    added_at: str
+    content_hash: str
+    seq: int = 0
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    source_path: str = ""
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def to_dict(self, *, full: bool = False) -> dict:
+        data = asdict(self)
+        if not full:
+            data.pop("paragraphs")
+        return data
+
+
+@dataclass
+class Hit:
+    """One search result: the article, its score and a snippet split into marked pieces."""
+
+    article: Article
+    score: float
+    snippet: list[tuple[str, bool]] = field(default_factory=list)
+
+    def snippet_text(self, open_mark: str = "【", close_mark: str = "】") -> str:
+        return "".join(f"{open_mark}{s}{close_mark}" if marked else s for s, marked in self.snippet)
+
+
+@dataclass
+class Results:
+    """A page of results and the total number of matches."""
+
+    hits: list[Hit]
+    total: int
+    offset: int = 0
+    limit: int = 5
+    terms: list[str] = field(default_factory=list)

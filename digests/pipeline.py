@@ -1,0 +1,101 @@
+"""Analysis of one article: sentences, tokens, index text, keywords, regions and summary.
+
+Each article is segmented once (jieba, on the OpenCC-simplified text, sentence by sentence) and
+the tokens are reused for the full-text index, the keywords and the summary. :func:`analyze` is a
+module-level function of picklable inputs and outputs so that a process pool can run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .formats import RawArticle
+from .keywords import Idf, extract_keywords
+from .models import AnalyzedArticle
+from .regions import load_gazetteer
+from .summarizer import summarize
+from .text import (
+    ends_with_terminal,
+    index_terms,
+    is_subheading,
+    split_sentences,
+    sub_terms,
+    to_simplified,
+    tokenize,
+)
+
+SUMMARY_SENTENCES = 3
+SUMMARY_CHARS = 220
+
+
+@dataclass
+class Sentences:
+    """The body's sentences with their tokens and the indices not fit for a summary."""
+
+    texts: list[str]
+    tokens: list[list[str]]
+    skip: frozenset[int]
+
+
+def content_hash(title: str, paragraphs: list[str]) -> str:
+    """SHA-256 of the normalised text: the same article twice is a duplicate."""
+    data = "\n".join([title, *paragraphs]).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def sentences_of(paragraphs: list[str]) -> Sentences:
+    """Split paragraphs into sentences and segment each one (simplified text)."""
+    texts: list[str] = []
+    tokens: list[list[str]] = []
+    skip: set[int] = set()
+    for paragraph in paragraphs:
+        if is_subheading(paragraph):
+            skip.add(len(texts))
+            texts.append(paragraph)
+            tokens.append(tokenize(to_simplified(paragraph)))
+            continue
+        for sentence in split_sentences(paragraph):
+            if not ends_with_terminal(sentence):
+                skip.add(len(texts))
+            texts.append(sentence)
+            tokens.append(tokenize(to_simplified(sentence)))
+    return Sentences(texts, tokens, frozenset(skip))
+
+
+def choose_summary(
+    title_tokens: list[str], sents: Sentences, max_sentences: int = SUMMARY_SENTENCES,
+    max_chars: int = SUMMARY_CHARS,
+) -> list[str]:
+    chosen = summarize(
+        title_tokens, sents.texts, sents.tokens, skip=sents.skip,
+        max_sentences=max_sentences, max_chars=max_chars,
+    )
+    return [sents.texts[i] for i in chosen]
+
+
+def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
+    """Everything the store needs about ``raw``."""
+    title_tokens = tokenize(to_simplified(raw.title))
+    sents = sentences_of(raw.paragraphs)
+    body_tokens = [t for toks in sents.tokens for t in toks]
+    chash = content_hash(raw.title, raw.paragraphs)
+    simplified = to_simplified(raw.title + "\n" + "\n".join(raw.paragraphs))
+    return AnalyzedArticle(
+        id=chash[:16],
+        content_hash=chash,
+        title=raw.title,
+        paragraphs=raw.paragraphs,
+        summary=choose_summary(title_tokens, sents),
+        keywords=extract_keywords(body_tokens, idf, title_tokens=title_tokens),
+        regions=load_gazetteer().tag(simplified),
+        title_index=index_terms(title_tokens),
+        body_index=index_terms(body_tokens),
+        title_sub=sub_terms(title_tokens),
+        body_sub=sub_terms(body_tokens),
+        chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
+        source_path=raw.source_path,
+        url=raw.url,
+        published=raw.published,
+        source=raw.source,
+    )

@@ -1,0 +1,347 @@
+"""The SQLite store: schema, migrations and every SQL statement of the product.
+
+One file (``DIGESTBOT_DB``) in WAL mode, opened through sqlite-utils. The schema version lives in
+``PRAGMA user_version``; :data:`MIGRATIONS` is a list of small functions, each moving the schema one
+version forward inside a transaction, so an old database is upgraded in place on open and a newer
+one is refused (``StoreError``).
+
+Tables (version 1)
+    ``articles``         one row per article; ``seq`` (autoincrement) is the order of arrival and the
+                         rowid of the full-text index;
+    ``articles_fts``     FTS5, contentless, over jieba-segmented text: ``title``, ``body`` and the
+                         dictionary sub-words of both (``title_sub``, ``body_sub``); bm25-ranked;
+    ``articles_vocab``   fts5vocab over it: document frequencies for IDF learnt from the corpus;
+    ``article_regions``  (code, seq, mentions) — every place an article mentions, ancestors included;
+    ``region_counts``    articles per region code, kept up to date on insert.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .errors import StoreError
+from .models import AnalyzedArticle, Article
+
+Clock = Callable[[], datetime]
+
+BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.5)  # title, body, title_sub, body_sub
+ARTICLE_COLUMNS = (
+    "seq, id, content_hash, title, body, summary, keywords, regions, url, published, source, "
+    "source_path, added_at"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _m001_articles(db: Database) -> None:
+    db["articles"].create(
+        {
+            "seq": int,
+            "id": str,
+            "content_hash": str,
+            "title": str,
+            "body": str,
+            "summary": str,
+            "keywords": str,
+            "regions": str,
+            "url": str,
+            "published": str,
+            "source": str,
+            "source_path": str,
+            "chars": int,
+            "added_at": str,
+        },
+        pk="seq",
+        not_null={"id", "content_hash", "title", "body", "added_at"},
+    )
+    db["articles"].create_index(["id"], unique=True)
+    db["articles"].create_index(["content_hash"], unique=True)
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5("
+        "title, body, title_sub, body_sub, content='', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute("CREATE VIRTUAL TABLE articles_vocab USING fts5vocab(articles_fts, 'row')")
+    db.execute(
+        "CREATE TABLE article_regions (code TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "mentions INTEGER NOT NULL, PRIMARY KEY (code, seq)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)")
+    db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
+    db["region_counts"].create({"code": str, "articles": int}, pk="code")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m001_articles]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class AddResult:
+    """What happened to one article handed to :meth:`Store.add`."""
+
+    id: str
+    title: str
+    status: str  # "added" | "duplicate"
+    source_path: str = ""
+    duplicate_of: str | None = None
+
+
+class Store:
+    """The article store. Construct with a path (``:memory:`` works for tests)."""
+
+    def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db = Database(conn)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if self.path != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Apply pending migrations, each in its own transaction."""
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database {self.path} has schema version {version}, newer than this "
+                f"program's {SCHEMA_VERSION}; upgrade digestbot"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.conn:
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # -- writing ------------------------------------------------------------------------------
+    def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
+        """Insert ``articles`` in one transaction; an article whose text is stored already is a
+        duplicate (reported, not re-added)."""
+        results: list[AddResult] = []
+        now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
+        with self.conn:
+            for art in articles:
+                row = self.db.execute(
+                    "SELECT id FROM articles WHERE content_hash = ?", [art.content_hash]
+                ).fetchone()
+                if row:
+                    results.append(
+                        AddResult(art.id, art.title, "duplicate", art.source_path, duplicate_of=row[0])
+                    )
+                    continue
+                self._insert(art, now)
+                results.append(AddResult(art.id, art.title, "added", art.source_path))
+        return results
+
+    def _insert(self, art: AnalyzedArticle, added_at: str) -> None:
+        cursor = self.conn.execute(
+            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, regions, url, "
+            "published, source, source_path, chars, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                art.id,
+                art.content_hash,
+                art.title,
+                "\n".join(art.paragraphs),
+                _dumps(art.summary),
+                _dumps(art.keywords),
+                _dumps(art.regions),
+                art.url,
+                art.published,
+                art.source,
+                art.source_path,
+                art.chars,
+                added_at,
+            ],
+        )
+        seq = cursor.lastrowid
+        self.conn.execute(
+            "INSERT INTO articles_fts (rowid, title, body, title_sub, body_sub) VALUES (?,?,?,?,?)",
+            [seq, art.title_index, art.body_index, art.title_sub, art.body_sub],
+        )
+        if art.regions:
+            self.conn.executemany(
+                "INSERT INTO article_regions (code, seq, mentions) VALUES (?,?,?)",
+                [(code, seq, count) for code, count in art.regions.items()],
+            )
+            self.conn.executemany(
+                "INSERT INTO region_counts (code, articles) VALUES (?, 1) "
+                "ON CONFLICT(code) DO UPDATE SET articles = articles + 1",
+                [(code,) for code in art.regions],
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, article_id: str) -> Article | None:
+        row = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        if row is None and article_id.isdigit():
+            row = self.conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [int(article_id)]
+            ).fetchone()
+        return _article(row) if row else None
+
+    def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
+        if not seqs:
+            return {}
+        marks = ",".join("?" * len(seqs))
+        rows = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ({marks})", list(seqs)
+        ).fetchall()
+        return {row[0]: _article(row) for row in rows}
+
+    def has_hash(self, content_hash: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM articles WHERE content_hash = ?", [content_hash]
+            ).fetchone()
+            is not None
+        )
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
+        rows = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [limit, offset],
+        ).fetchall()
+        return [_article(r) for r in rows]
+
+    def after(self, seq: int, limit: int = 100) -> list[Article]:
+        """Articles that arrived after ``seq``, oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq > ? ORDER BY seq LIMIT ?",
+            [seq, limit],
+        ).fetchall()
+        return [_article(r) for r in rows]
+
+    def max_seq(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+
+    def fts_search(self, match: str, limit: int, offset: int) -> list[tuple[int, float]]:
+        """(seq, score) of the best matches of an FTS5 expression, best first."""
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        rows = self.conn.execute(
+            f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
+            "WHERE articles_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?",
+            [match, limit, offset],
+        ).fetchall()
+        return [(r[0], -r[1]) for r in rows]
+
+    def fts_count(self, match: str) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [match]
+        ).fetchone()[0]
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """Number of articles containing each term (from the full-text index)."""
+        terms = list(dict.fromkeys(t.lower() for t in terms))
+        out: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            chunk = terms[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for term, doc in self.conn.execute(
+                f"SELECT term, doc FROM articles_vocab WHERE term IN ({marks})", chunk
+            ):
+                out[term] = doc
+        return out
+
+    def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
+        """Every indexed term found in at least ``min_docs`` articles, with its article count."""
+        return dict(
+            self.conn.execute(
+                "SELECT term, doc FROM articles_vocab WHERE doc >= ?",
+                [min_docs],
+            )
+        )
+
+    def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
+        """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next."""
+        return self.conn.execute(
+            "SELECT seq, mentions FROM article_regions WHERE code = ? "
+            "ORDER BY mentions DESC, seq DESC LIMIT ? OFFSET ?",
+            [code, limit, offset],
+        ).fetchall()
+
+    def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
+        if codes is None:
+            return dict(self.conn.execute("SELECT code, articles FROM region_counts"))
+        codes = list(codes)
+        if not codes:
+            return {}
+        marks = ",".join("?" * len(codes))
+        return dict(
+            self.conn.execute(
+                f"SELECT code, articles FROM region_counts WHERE code IN ({marks})", codes
+            )
+        )
+
+    def stats(self) -> dict[str, object]:
+        size = 0
+        if self.path != ":memory:":
+            for suffix in ("", "-wal"):
+                p = Path(self.path + suffix)
+                if p.exists():
+                    size += p.stat().st_size
+        return {
+            "articles": self.count(),
+            "regions_tagged": self.conn.execute("SELECT count(*) FROM region_counts").fetchone()[0],
+            "region_tags": self.conn.execute("SELECT count(*) FROM article_regions").fetchone()[0],
+            "db_bytes": size,
+            "db_path": self.path,
+            "schema_version": self.schema_version(),
+        }
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _article(row: Sequence) -> Article:
+    (seq, id_, chash, title, body, summary, keywords, regions, url, published, source, path, added) = row
+    return Article(
+        id=id_,
+        title=title,
+        paragraphs=body.split("\n") if body else [],
+        summary=json.loads(summary or "[]"),
+        keywords=json.loads(keywords or "[]"),
+        regions=json.loads(regions or "{}"),
+        added_at=added,
+        content_hash=chash,
+        seq=seq,
+        url=url,
+        published=published,
+        source=source,
+        source_path=path or "",
+    )

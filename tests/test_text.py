@@ -1,0 +1,73 @@
+"""Sentence splitting, normalisation, simplified/traditional folding and index terms."""
+
+from __future__ import annotations
+
+from digests.text import (
+    clean_paragraph,
+    index_terms,
+    is_subheading,
+    normalize,
+    split_sentences,
+    sub_terms,
+    to_simplified,
+    tokenize,
+)
+
+
+def test_split_on_chinese_terminal_punctuation() -> None:
+    text = "第一句。第二句！第三句？第四句；第五句……最后"
+    assert split_sentences(text) == ["第一句。", "第二句！", "第三句？", "第四句；", "第五句……", "最后"]
+
+
+def test_split_is_verbatim() -> None:
+    text = "夜已深，但灯还亮着，一天的忙碌还未结束……韩岩虎这个连长，是职工投票选出来的。"
+    assert "".join(split_sentences(text)) == text
+
+
+def test_closing_quote_stays_with_its_sentence() -> None:
+    text = "他说：“可不敢辜负了大伙儿的信任！”大家都笑了。"
+    assert split_sentences(text) == ["他说：“可不敢辜负了大伙儿的信任！”", "大家都笑了。"]
+
+
+def test_no_split_inside_a_balanced_quotation() -> None:
+    text = "“农忙时，他们在地里指导生产；农闲时，他们在职工家里。”说起连队，职工赞不绝口。"
+    sentences = split_sentences(text)
+    assert sentences[0] == "“农忙时，他们在地里指导生产；农闲时，他们在职工家里。”"
+    for sentence in sentences:
+        assert sentence.count("“") == sentence.count("”")
+
+
+def test_unbalanced_quotes_fall_back_to_plain_splitting() -> None:
+    text = "他说：“第一句。第二句。"
+    assert split_sentences(text) == ["他说：“第一句。", "第二句。"]
+
+
+def test_normalize_nfc_bom_zero_width_and_spaces() -> None:
+    decomposed = "Cafe\u0301"
+    assert normalize("\ufeff" + decomposed + "\u200b  x\r\ny") == "Café x\ny"
+
+
+def test_clean_paragraph_strips_fullwidth_and_cjk_gaps() -> None:
+    assert clean_paragraph("\u3000\u3000兵团 精神  传承 ") == "兵团 精神 传承"
+    assert clean_paragraph("2020 年 GDP 增长") == "2020 年 GDP 增长"
+
+
+def test_subheading_detection() -> None:
+    assert is_subheading("当好“贴心人”")
+    assert is_subheading("搭起“连心桥”")
+    assert not is_subheading("党组织是基层治理的龙头。")
+
+
+def test_traditional_folds_to_simplified() -> None:
+    assert to_simplified("兵團第六師喀什地區") == "兵团第六师喀什地区"
+
+
+def test_tokenize_drops_whitespace_and_index_terms_drop_punctuation() -> None:
+    tokens = tokenize("第一书记， 驻村工作队。")
+    assert "第一书记" in tokens and " " not in tokens
+    assert index_terms(tokens) == " ".join(t for t in tokens if t not in "，。")
+
+
+def test_sub_terms_expand_long_words_like_search_mode() -> None:
+    assert sub_terms(["第一书记"]).split() == ["第一", "书记"]
+    assert sub_terms(["兵团"]) == ""
