@@ -41,21 +41,10 @@ def _err(message: str) -> None:
 
 
 def region_labels(regions: dict[str, int], limit: int = 4) -> list[str]:
-    """The most specific places of an article (no ancestor of another tagged place), by mentions."""
     from .regions import load_gazetteer
+    from .search import most_specific
 
-    gaz = load_gazetteer()
-    ancestors: set[str] = set()
-    for code in regions:
-        ancestors.update(gaz.ancestors(code))
-    leaves = [c for c in regions if c not in ancestors]
-    leaves.sort(key=lambda c: (-regions[c], c))
-    labels = []
-    for code in leaves[:limit]:
-        place = gaz.get(code)
-        if place is not None:
-            labels.append(place.name)
-    return labels
+    return most_specific(load_gazetteer(), regions, limit)
 
 
 def hit_dict(hit: Hit) -> dict:
@@ -77,7 +66,7 @@ def hit_dict(hit: Hit) -> dict:
 def _print_hits(hits: Sequence[Hit], offset: int) -> None:
     for n, hit in enumerate(hits, offset + 1):
         art = hit.article
-        print(f"{n}. {art.title}  [{art.id}]  score {hit.score:.2f}")
+        print(f"{n}. {art.title}  [{art.id}]  score {hit.score:.3g}")
         if hit.snippet:
             print(f"   {hit.snippet_text()}")
         regions = "、".join(region_labels(art.regions)) or "—"
@@ -189,7 +178,10 @@ def cmd_region(args: argparse.Namespace) -> int:
         return 0
     print(f"{name} → {' › '.join(place_dict(found.place)['path'])}")
     if found.alternatives:
-        print("   also called so: " + "、".join(" › ".join(place_dict(p)["path"]) for p in found.alternatives))
+        print(
+            "   also called so: "
+            + "、".join(" › ".join(place_dict(p)["path"]) for p in found.alternatives)
+        )
     if not results.hits:
         print("no articles mention this place yet")
         return 0
@@ -218,7 +210,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         title, paragraphs, ident = items[0].title, items[0].paragraphs, None
     sents = sentences_of(paragraphs)
     summary = choose_summary(
-        tokenize(to_simplified(title)), sents, max_sentences=args.sentences,
+        tokenize(to_simplified(title)),
+        sents,
+        max_sentences=args.sentences,
         max_chars=args.chars if args.chars else 220 * args.sentences // 3,
     )
     if args.json:
@@ -275,7 +269,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="digestbot", description="Digests of Chinese articles: search, regions, summaries, bot."
+        prog="digestbot",
+        description="Digests of Chinese articles: search, regions, summaries, bot.",
     )
     parser.add_argument("--db", help="SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")

@@ -137,7 +137,9 @@ def parse_plain(text: str, source: str) -> RawArticle:
         chunks = [rest, *lines[1:]]
     else:
         title, chunks = first, lines[1:]
-    return RawArticle(title=clean_paragraph(title), paragraphs=_paragraphs(chunks), source_path=source)
+    return RawArticle(
+        title=clean_paragraph(title), paragraphs=_paragraphs(chunks), source_path=source
+    )
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -175,12 +177,16 @@ def parse_markdown(text: str, source: str) -> RawArticle:
             blocks.append([])
             continue
         blocks[-1].append(_strip_markdown(raw))
-    chunks = ["".join(block) if _is_cjk_block(block) else " ".join(block) for block in blocks if block]
+    chunks = [
+        "".join(block) if _is_cjk_block(block) else " ".join(block) for block in blocks if block
+    ]
     if not title:
         if not chunks:
             raise RejectedInput(source, "empty file")
         title, chunks = chunks[0], chunks[1:]
-    return RawArticle(title=clean_paragraph(title), paragraphs=_paragraphs(chunks), source_path=source)
+    return RawArticle(
+        title=clean_paragraph(title), paragraphs=_paragraphs(chunks), source_path=source
+    )
 
 
 def _is_cjk_block(lines: list[str]) -> bool:
@@ -247,7 +253,11 @@ def iter_paths(paths: list[Path]) -> Iterator[Path | RejectedInput]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUFFIXES and not child.name.startswith("."):
+                if (
+                    child.is_file()
+                    and child.suffix.lower() in SUFFIXES
+                    and not child.name.startswith(".")
+                ):
                     yield child
         elif path.is_file():
             yield path

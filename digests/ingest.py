@@ -47,7 +47,12 @@ class IngestReport:
         return {
             "added": [{"id": r.id, "title": r.title, "file": r.source_path} for r in self.added],
             "duplicates": [
-                {"id": r.id, "title": r.title, "file": r.source_path, "duplicate_of": r.duplicate_of}
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "file": r.source_path,
+                    "duplicate_of": r.duplicate_of,
+                }
                 for r in self.duplicates
             ],
             "rejected": [{"file": r.source, "reason": r.reason} for r in self.rejected],
@@ -134,7 +139,9 @@ def ingest(
                 yield _safe_analyze(raw, idf)
             return
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
+        ) as pool:
             yield from pool.map(_analyze_in_worker, raws, chunksize=16)
 
     batch: list[AnalyzedArticle] = []

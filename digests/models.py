@@ -77,3 +77,35 @@ class Results:
     offset: int = 0
     limit: int = 5
     terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chat:
+    """A private chat, group or channel the bot talks to, with its settings."""
+
+    chat_id: int
+    type: str
+    title: str | None = None
+    username: str | None = None
+    language: str | None = None
+    mode: str = "instant"
+    timezone: str = "Asia/Shanghai"
+    status: str = "active"
+    status_reason: str | None = None
+
+
+@dataclass
+class Subscription:
+    """A chat's standing request for new articles; no keywords and no regions = everything."""
+
+    id: int
+    chat_id: int
+    keywords: list[str]
+    regions: list[str]
+    mode: str = "instant"
+    since_seq: int = 0
+    created_at: str = ""
+
+    @property
+    def is_everything(self) -> bool:
+        return not self.keywords and not self.regions

@@ -64,12 +64,18 @@ def sentences_of(paragraphs: list[str]) -> Sentences:
 
 
 def choose_summary(
-    title_tokens: list[str], sents: Sentences, max_sentences: int = SUMMARY_SENTENCES,
+    title_tokens: list[str],
+    sents: Sentences,
+    max_sentences: int = SUMMARY_SENTENCES,
     max_chars: int = SUMMARY_CHARS,
 ) -> list[str]:
     chosen = summarize(
-        title_tokens, sents.texts, sents.tokens, skip=sents.skip,
-        max_sentences=max_sentences, max_chars=max_chars,
+        title_tokens,
+        sents.texts,
+        sents.tokens,
+        skip=sents.skip,
+        max_sentences=max_sentences,
+        max_chars=max_chars,
     )
     return [sents.texts[i] for i in chosen]
 

@@ -215,7 +215,9 @@ class RegionResults:
     mentions: dict[str, int] = field(default_factory=dict)
 
 
-def region_search(store: Store, gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None) -> RegionResults:
+def region_search(
+    store: Store, gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
+) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
     if code is not None:
         place = gazetteer.get(code)
@@ -253,3 +255,24 @@ def _place_words(gazetteer, article: Article, code: str) -> list[str]:
             if place is not None:
                 words += [place.name, place.short]
     return sorted({w for w in words if w}, key=len, reverse=True)
+
+
+DISPLAY_LEVELS = frozenset({"province", "prefecture", "county", "xpcc", "division", "unit"})
+
+
+def most_specific(gazetteer, regions: dict[str, int], limit: int = 4) -> list[str]:
+    """Names of an article's most specific places down to county / regiment level (townships and
+    companies are too fine for a one-line summary), most mentioned first."""
+    shown = {
+        c for c in regions if (p := gazetteer.get(c)) is not None and p.level in DISPLAY_LEVELS
+    }
+    ancestors: set[str] = set()
+    for code in shown:
+        ancestors.update(gazetteer.ancestors(code))
+    leaves = sorted((c for c in shown if c not in ancestors), key=lambda c: (-regions[c], c))
+    names = []
+    for code in leaves[:limit]:
+        place = gazetteer.get(code)
+        if place is not None:
+            names.append(place.name)
+    return names

@@ -13,6 +13,11 @@ Tables (version 1)
     ``articles_vocab``   fts5vocab over it: document frequencies for IDF learnt from the corpus;
     ``article_regions``  (code, seq, mentions) — every place an article mentions, ancestors included;
     ``region_counts``    articles per region code, kept up to date on insert.
+
+Tables (version 2)
+    ``chats``            every chat the bot knows: type, language, digest mode, active/paused;
+    ``subscriptions``    a chat's filters (keywords, region codes), delivery mode and the article
+                         ``seq`` it starts after (a new subscription gets only newer articles).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article
+from .models import AnalyzedArticle, Article, Chat, Subscription
 
 Clock = Callable[[], datetime]
 
@@ -74,12 +79,48 @@ def _m001_articles(db: Database) -> None:
         "CREATE TABLE article_regions (code TEXT NOT NULL, seq INTEGER NOT NULL, "
         "mentions INTEGER NOT NULL, PRIMARY KEY (code, seq)) WITHOUT ROWID"
     )
-    db.execute("CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)")
+    db.execute(
+        "CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)"
+    )
     db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
     db["region_counts"].create({"code": str, "articles": int}, pk="code")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m001_articles]
+def _m002_chats_and_subscriptions(db: Database) -> None:
+    db["chats"].create(
+        {
+            "chat_id": int,
+            "type": str,
+            "title": str,
+            "username": str,
+            "language": str,
+            "mode": str,
+            "timezone": str,
+            "status": str,
+            "status_reason": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="chat_id",
+        not_null={"type", "status", "mode"},
+        defaults={"status": "active", "mode": "instant", "timezone": "Asia/Shanghai"},
+    )
+    db["chats"].create_index(["username"])
+    db.execute(
+        "CREATE TABLE subscriptions ("
+        " id INTEGER PRIMARY KEY,"
+        " chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON UPDATE CASCADE ON DELETE CASCADE,"
+        " keywords TEXT NOT NULL DEFAULT '[]',"
+        " regions TEXT NOT NULL DEFAULT '[]',"
+        " mode TEXT NOT NULL DEFAULT 'instant',"
+        " since_seq INTEGER NOT NULL DEFAULT 0,"
+        " created_by INTEGER,"
+        " created_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX subscriptions_chat ON subscriptions (chat_id)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m001_articles, _m002_chats_and_subscriptions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -157,7 +198,9 @@ class Store:
                 ).fetchone()
                 if row:
                     results.append(
-                        AddResult(art.id, art.title, "duplicate", art.source_path, duplicate_of=row[0])
+                        AddResult(
+                            art.id, art.title, "duplicate", art.source_path, duplicate_of=row[0]
+                        )
                     )
                     continue
                 self._insert(art, now)
@@ -307,6 +350,136 @@ class Store:
             )
         )
 
+    # -- chats and subscriptions ------------------------------------------------------------
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
+
+    def upsert_chat(
+        self, chat_id: int, type_: str, *, title: str | None = None, username: str | None = None
+    ) -> Chat:
+        """Record a chat (or refresh its title/username); settings are kept."""
+        now = self._now()
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO chats (chat_id, type, title, username, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(chat_id) DO UPDATE SET type = excluded.type, "
+                "title = coalesce(excluded.title, title), "
+                "username = coalesce(excluded.username, username), updated_at = excluded.updated_at",
+                [chat_id, type_, title, username, now, now],
+            )
+        chat = self.get_chat(chat_id)
+        assert chat is not None
+        return chat
+
+    def get_chat(self, chat_id: int) -> Chat | None:
+        row = self.conn.execute(
+            "SELECT chat_id, type, title, username, language, mode, timezone, status, "
+            "status_reason FROM chats WHERE chat_id = ?",
+            [chat_id],
+        ).fetchone()
+        return Chat(*row) if row else None
+
+    def update_chat(self, chat_id: int, **fields: str | None) -> None:
+        """Change settings columns (language, mode, timezone, status, status_reason)."""
+        allowed = {"language", "mode", "timezone", "status", "status_reason", "title", "username"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE chats SET {sets}, updated_at = ? WHERE chat_id = ?",
+                [*fields.values(), self._now(), chat_id],
+            )
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: move the chat and its subscriptions to the new id."""
+        with self.conn:
+            exists = self.conn.execute("SELECT 1 FROM chats WHERE chat_id = ?", [new_id]).fetchone()
+            if exists:
+                self.conn.execute(
+                    "UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+                )
+                self.conn.execute("DELETE FROM chats WHERE chat_id = ?", [old_id])
+            else:
+                self.conn.execute(
+                    "UPDATE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
+                    [new_id, old_id],
+                )
+
+    def add_subscription(
+        self,
+        chat_id: int,
+        keywords: list[str],
+        regions: list[str],
+        *,
+        mode: str = "instant",
+        created_by: int | None = None,
+    ) -> Subscription:
+        """A new subscription; it receives only articles added after now."""
+        with self.conn:
+            since = self.max_seq()
+            cursor = self.conn.execute(
+                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, created_by, "
+                "created_at) VALUES (?,?,?,?,?,?,?)",
+                [chat_id, _dumps(keywords), _dumps(regions), mode, since, created_by, self._now()],
+            )
+        sub = self.get_subscription(cursor.lastrowid)
+        assert sub is not None
+        return sub
+
+    _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at"
+
+    def get_subscription(self, sub_id: int) -> Subscription | None:
+        row = self.conn.execute(
+            f"SELECT {self._SUB_COLUMNS} FROM subscriptions WHERE id = ?", [sub_id]
+        ).fetchone()
+        return _subscription(row) if row else None
+
+    def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
+        """A chat's subscriptions (or all of them), oldest first."""
+        if chat_id is None:
+            rows = self.conn.execute(f"SELECT {self._SUB_COLUMNS} FROM subscriptions ORDER BY id")
+        else:
+            rows = self.conn.execute(
+                f"SELECT {self._SUB_COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id",
+                [chat_id],
+            )
+        return [_subscription(r) for r in rows]
+
+    def active_subscriptions(self) -> list[Subscription]:
+        """Subscriptions of chats that are not paused."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join('s.' + c.strip() for c in self._SUB_COLUMNS.split(','))} "
+            "FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id "
+            "WHERE c.status = 'active' ORDER BY s.id"
+        )
+        return [_subscription(r) for r in rows]
+
+    def remove_subscriptions(self, chat_id: int, sub_ids: list[int] | None = None) -> int:
+        """Delete some (or, with ``None``, all) of a chat's subscriptions; returns how many."""
+        with self.conn:
+            if sub_ids is None:
+                cursor = self.conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
+            else:
+                marks = ",".join("?" * len(sub_ids))
+                cursor = self.conn.execute(
+                    f"DELETE FROM subscriptions WHERE chat_id = ? AND id IN ({marks})",
+                    [chat_id, *sub_ids],
+                )
+        return cursor.rowcount
+
+    def set_subscription_mode(self, chat_id: int, mode: str) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE subscriptions SET mode = ? WHERE chat_id = ?", [mode, chat_id]
+            )
+
+    def chat_by_username(self, username: str) -> Chat | None:
+        row = self.conn.execute(
+            "SELECT chat_id FROM chats WHERE lower(username) = lower(?)", [username.lstrip("@")]
+        ).fetchone()
+        return self.get_chat(row[0]) if row else None
+
     def stats(self) -> dict[str, object]:
         size = 0
         if self.path != ":memory:":
@@ -328,8 +501,35 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _subscription(row: Sequence) -> Subscription:
+    sub_id, chat_id, keywords, regions, mode, since, created = row
+    return Subscription(
+        id=sub_id,
+        chat_id=chat_id,
+        keywords=json.loads(keywords),
+        regions=json.loads(regions),
+        mode=mode,
+        since_seq=since,
+        created_at=created,
+    )
+
+
 def _article(row: Sequence) -> Article:
-    (seq, id_, chash, title, body, summary, keywords, regions, url, published, source, path, added) = row
+    (
+        seq,
+        id_,
+        chash,
+        title,
+        body,
+        summary,
+        keywords,
+        regions,
+        url,
+        published,
+        source,
+        path,
+        added,
+    ) = row
     return Article(
         id=id_,
         title=title,

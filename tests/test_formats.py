@@ -38,7 +38,9 @@ def test_seed_format_title_paragraphs_and_subheadings() -> None:
 
 def test_plain_multiline_text(tmp_path: Path) -> None:
     f = tmp_path / "a.txt"
-    f.write_text("\n\n  标题在这里  \n\n\u3000\u3000第一段。" + BODY + "\n第二段。" + BODY + "\n", "utf-8")
+    f.write_text(
+        "\n\n  标题在这里  \n\n\u3000\u3000第一段。" + BODY + "\n第二段。" + BODY + "\n", "utf-8"
+    )
     art = read_one(f)
     assert art.title == "标题在这里"
     assert art.paragraphs == ["第一段。" + BODY, "第二段。" + BODY]
@@ -72,7 +74,12 @@ def test_markdown(tmp_path: Path) -> None:
 
 def test_json_object_and_list(tmp_path: Path) -> None:
     f = tmp_path / "a.json"
-    obj = {"title": "标题", "text": BODY + "\n" + BODY, "url": "https://example.org/a", "published": "2021-06-01"}
+    obj = {
+        "title": "标题",
+        "text": BODY + "\n" + BODY,
+        "url": "https://example.org/a",
+        "published": "2021-06-01",
+    }
     f.write_text(json.dumps(obj, ensure_ascii=False), "utf-8")
     art = read_one(f)
     assert (art.title, art.url, art.published) == ("标题", "https://example.org/a", "2021-06-01")
@@ -112,7 +119,7 @@ def test_bad_files_rejected_with_reason(tmp_path: Path, content: bytes, reason: 
 
 def test_undecodable_bytes(tmp_path: Path) -> None:
     f = tmp_path / "bad.txt"
-    f.write_bytes(b"\xff\xfe\xfd" * 5 + "正文".encode("utf-8") + b"\x81\x20\xfe\xff" * 10)
+    f.write_bytes(b"\xff\xfe\xfd" * 5 + "正文".encode() + b"\x81\x20\xfe\xff" * 10)
     assert rejection(f)  # some reason, never an exception
 
 

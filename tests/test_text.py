@@ -16,7 +16,14 @@ from digests.text import (
 
 def test_split_on_chinese_terminal_punctuation() -> None:
     text = "第一句。第二句！第三句？第四句；第五句……最后"
-    assert split_sentences(text) == ["第一句。", "第二句！", "第三句？", "第四句；", "第五句……", "最后"]
+    assert split_sentences(text) == [
+        "第一句。",
+        "第二句！",
+        "第三句？",
+        "第四句；",
+        "第五句……",
+        "最后",
+    ]
 
 
 def test_split_is_verbatim() -> None:

@@ -1,0 +1,1 @@
+"""Offline benchmarks (quality, speed, memory); run with ``python -m benchmarks.<name>``."""

@@ -1,0 +1,255 @@
+"""TF-IDF keyword extraction over pre-segmented (jieba) tokens, with a memory-cheap IDF table.
+
+`Idf.default()` reads jieba's bundled ``analyse/idf.txt`` (~270k terms) into one sorted UTF-8
+blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up by binary
+search, instead of the ~95 MB ``dict[str, float]`` that ``jieba.analyse`` builds (about 5 MB
+retained here). ``jieba.analyse`` is deliberately never imported: importing it loads that dict.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import statistics
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache, lru_cache
+from pathlib import Path
+
+__all__ = ["Idf", "extract_keywords", "is_candidate_term", "load_stopwords"]
+
+STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "stopwords.txt"
+
+#: Multiplier for terms that also occur in the title ("modest boost").
+TITLE_BOOST = 1.5
+#: Longest token (in characters) that may become a keyword.
+MAX_TERM_CHARS = 8
+_LOOKUP_CACHE_SIZE = 8192
+
+
+@cache
+def load_stopwords() -> frozenset[str]:
+    """Stop words from ``digests/data/stopwords.txt`` (one per line; cached)."""
+    text = STOPWORDS_PATH.read_text(encoding="utf-8")
+    return frozenset(w for w in (line.strip() for line in text.splitlines()) if w)
+
+
+def _jieba_idf_path() -> Path:
+    """Path of jieba's bundled ``analyse/idf.txt``, found without importing jieba."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("jieba is not installed; cannot locate analyse/idf.txt")
+    return Path(spec.origin).resolve().parent / "analyse" / "idf.txt"
+
+
+class Idf:
+    """Memory-cheap IDF table.
+
+    Three layers are consulted in order: a small ``dict`` of overrides (used for corpus-learnt
+    IDF), a compact sorted blob (used for jieba's 270k-term table), then ``fallback`` (another
+    ``Idf``), and finally ``default_value`` (the median IDF of the table).
+    """
+
+    __slots__ = (
+        "_blob",
+        "_cached_lookup",
+        "_fallback",
+        "_offsets",
+        "_table",
+        "_values",
+        "default_value",
+    )
+
+    def __init__(
+        self,
+        *,
+        blob: bytes = b"",
+        offsets: array | None = None,
+        values: array | None = None,
+        table: Mapping[str, float] | None = None,
+        fallback: Idf | None = None,
+        default_value: float = 0.0,
+    ) -> None:
+        self._blob = blob
+        self._offsets = offsets if offsets is not None else array("I", [0])
+        self._values = values if values is not None else array("f")
+        if len(self._offsets) != len(self._values) + 1:
+            raise ValueError("offsets must have exactly one more entry than values")
+        self._table = dict(table) if table else {}
+        self._fallback = fallback
+        self.default_value = default_value
+        self._cached_lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, float]]) -> Idf:
+        """Compact table from ``(term, idf)`` pairs; unknown terms get the median idf."""
+        merged: dict[bytes, float] = {}
+        for term, value in pairs:
+            merged[term.encode("utf-8")] = float(value)
+        return cls._from_bytes_items(sorted(merged.items()))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Idf:
+        """Compact table from a jieba-style ``term idf`` text file (one pair per line)."""
+        # Sorting whole lines sorts by term: the separating space (0x20) is below every byte
+        # a term can contain, so ``b"ab 1"`` < ``b"abc 1"``. The blob is then appended to in
+        # place, so no 270k-entry dict or list of tuples is ever built (transient peak ~25 MB).
+        lines = sorted(Path(path).read_bytes().splitlines())
+        blob = bytearray()
+        offsets = array("I", [0])
+        values = array("f")
+        previous = b""
+        for line in lines:
+            term, sep, value = line.strip().rpartition(b" ")
+            term = term.strip()
+            if not sep or not term:
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if term == previous:  # duplicate term: keep the last line, like dict() would
+                values[-1] = number
+                continue
+            blob += term
+            offsets.append(len(blob))
+            values.append(number)
+            previous = term
+        del lines
+        median = statistics.median(values) if values else 0.0
+        return cls(blob=bytes(blob), offsets=offsets, values=values, default_value=float(median))
+
+    @classmethod
+    def _from_bytes_items(cls, items: list[tuple[bytes, float]]) -> Idf:
+        offsets = array("I", [0])
+        values = array("f")
+        position = 0
+        for term, value in items:
+            position += len(term)
+            offsets.append(position)
+            values.append(value)
+        blob = b"".join(term for term, _ in items)
+        median = statistics.median(values) if values else 0.0
+        return cls(blob=blob, offsets=offsets, values=values, default_value=float(median))
+
+    @classmethod
+    @cache
+    def default(cls) -> Idf:
+        """jieba's bundled IDF table (cached, built on first use, ~5 MB retained)."""
+        return cls.from_file(_jieba_idf_path())
+
+    @classmethod
+    def from_document_frequencies(
+        cls, df: Mapping[str, int], n_docs: int, fallback: Idf | None = None
+    ) -> Idf:
+        """IDF learnt from a corpus: ``log((N + 1) / (df + 1)) + 1`` (smoothed).
+
+        Terms absent from ``df`` are looked up in ``fallback``; without a fallback they get
+        the value of ``df = 0``. Note that jieba's table is on a different scale (≈ 2–14 vs
+        ≈ 1–log N), so with a fallback, unseen terms rank as rarer than corpus terms.
+        """
+        if n_docs < 0:
+            raise ValueError("n_docs must be >= 0")
+        table = {
+            term: math.log((n_docs + 1) / (count + 1)) + 1.0
+            for term, count in df.items()
+            if count >= 0
+        }
+        unseen = math.log(n_docs + 1) + 1.0
+        return cls(table=table, fallback=fallback, default_value=unseen)
+
+    # -- lookup --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._values) + len(self._table)
+
+    def __contains__(self, term: object) -> bool:
+        if not isinstance(term, str):
+            return False
+        return term in self._table or self._index(term.encode("utf-8")) >= 0
+
+    def _index(self, key: bytes) -> int:
+        """Position of ``key`` in the sorted blob, or -1."""
+        blob, offsets = self._blob, self._offsets
+        lo, hi = 0, len(self._values)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if blob[offsets[mid] : offsets[mid + 1]] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(self._values) and blob[offsets[lo] : offsets[lo + 1]] == key:
+            return lo
+        return -1
+
+    def _lookup(self, term: str) -> float:
+        value = self._table.get(term)
+        if value is not None:
+            return value
+        if self._values:
+            index = self._index(term.encode("utf-8"))
+            if index >= 0:
+                return float(self._values[index])
+        if self._fallback is not None:
+            return self._fallback(term)
+        return self.default_value
+
+    def __call__(self, term: str) -> float:
+        return self._cached_lookup(term)
+
+    def nbytes(self) -> int:
+        """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""
+        return (
+            len(self._blob)
+            + self._offsets.itemsize * len(self._offsets)
+            + self._values.itemsize * len(self._values)
+        )
+
+
+def is_candidate_term(token: str, stopwords: frozenset[str]) -> bool:
+    """True if ``token`` may be a keyword: 2..MAX_TERM_CHARS chars, a letter, no stop word."""
+    term = token.strip()
+    if len(term) < 2 or len(term) > MAX_TERM_CHARS or term != token:
+        return False
+    if not any(ch.isalpha() for ch in term):  # pure numbers / punctuation / symbols
+        return False
+    return term not in stopwords and term.lower() not in stopwords
+
+
+def extract_keywords(
+    tokens: Sequence[str],
+    idf: Idf | None = None,
+    *,
+    top_k: int = 8,
+    stopwords: frozenset[str] | None = None,
+    title_tokens: Iterable[str] = (),
+) -> list[str]:
+    """TF-IDF keywords over tokens already produced by jieba.lcut (no re-segmentation).
+
+    Skips stop words, single characters, pure numbers/punctuation/whitespace and tokens longer
+    than ``MAX_TERM_CHARS``; terms that also occur in ``title_tokens`` get a ``TITLE_BOOST``.
+    Deterministic order: score descending, then first occurrence.
+    """
+    if top_k <= 0:
+        return []
+    if idf is None:
+        idf = Idf.default()
+    if stopwords is None:
+        stopwords = load_stopwords()
+    counts: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    for position, token in enumerate(tokens):
+        if token in counts:
+            counts[token] += 1
+        elif is_candidate_term(token, stopwords):
+            counts[token] = 1
+            first_seen[token] = position
+    if not counts:
+        return []
+    title = frozenset(title_tokens)
+    scores = {
+        term: count * idf(term) * (TITLE_BOOST if term in title else 1.0)
+        for term, count in counts.items()
+    }
+    ranked = sorted(scores, key=lambda term: (-scores[term], first_seen[term]))
+    return ranked[:top_k]

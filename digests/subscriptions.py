@@ -1,0 +1,110 @@
+"""Subscription filters: parsing what a user types after /subscribe, and matching articles.
+
+A subscription holds keywords and region codes. An article matches when the subscription has no
+filter at all (everything), or when it mentions ANY of the keywords (in its title or body, with
+traditional and simplified characters folded) or lies in ANY of the regions (the article is tagged
+with that place, which includes every place inside it).
+
+Filter words: a word the gazetteer resolves is a region (``喀什``, ``六师``, ``兵团``), anything else
+a keyword; ``kw:团结`` or ``#团结`` forces a keyword and ``region:和田`` forces a region. ``daily
+08:00`` or ``instant`` sets the delivery mode.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .models import Article, Subscription
+from .text import to_simplified
+
+MAX_FILTERS = 10
+MAX_KEYWORD_CHARS = 30
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+
+
+@dataclass
+class FilterRequest:
+    """The parsed arguments of /subscribe."""
+
+    keywords: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    mode: str | None = None
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)  # word -> other codes
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_mode(words: list[str]) -> tuple[str | None, list[str], list[str]]:
+    """Pull ``instant`` / ``daily HH:MM`` out of ``words``: (mode, rest, problems)."""
+    mode: str | None = None
+    rest: list[str] = []
+    problems: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i].lower()
+        if word in ("instant", "即时", "实时"):
+            mode = "instant"
+        elif word in ("daily", "每日", "每天"):
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            match = _TIME.match(nxt)
+            if match:
+                mode = f"daily {int(match.group(1)):02d}:{match.group(2)}"
+                i += 1
+            else:
+                mode = "daily 08:00"
+        else:
+            rest.append(words[i])
+        i += 1
+    return mode, rest, problems
+
+
+def parse_filters(words: list[str], gazetteer) -> FilterRequest:
+    """Split /subscribe arguments into keywords, region codes and a delivery mode."""
+    mode, rest, problems = parse_mode(words)
+    request = FilterRequest(mode=mode, problems=problems)
+    for word in rest:
+        forced_kw = word.startswith(("kw:", "#"))
+        forced_region = word.startswith(("region:", "地区:"))
+        term = re.sub(r"^(kw:|#|region:|地区:)", "", word).strip()
+        if not term:
+            continue
+        if len(term) > MAX_KEYWORD_CHARS:
+            request.problems.append(f"too long: {term[:MAX_KEYWORD_CHARS]}…")
+            continue
+        places = [] if forced_kw else gazetteer.resolve(term).places
+        if places:
+            code = places[0].code
+            if code not in request.regions:
+                request.regions.append(code)
+            if len(places) > 1:
+                request.ambiguous[term] = [p.code for p in places[1:]]
+        elif forced_region:
+            request.problems.append(f"unknown region: {term}")
+        elif term not in request.keywords:
+            request.keywords.append(term)
+    if len(request.keywords) + len(request.regions) > MAX_FILTERS:
+        request.problems.append(f"at most {MAX_FILTERS} keywords and regions per subscription")
+        request.keywords = request.keywords[:MAX_FILTERS]
+        request.regions = request.regions[: max(0, MAX_FILTERS - len(request.keywords))]
+    return request
+
+
+def matches(sub: Subscription, article: Article) -> bool:
+    """Whether ``article`` is for ``sub`` (see the module docstring)."""
+    if sub.is_everything:
+        return True
+    if any(code in article.regions for code in sub.regions):
+        return True
+    if sub.keywords:
+        text = to_simplified(article.title + "\n" + article.body).lower()
+        return any(to_simplified(k).lower() in text for k in sub.keywords)
+    return False
+
+
+def describe(sub: Subscription, gazetteer) -> str:
+    """A short human label: ``第一书记 · 喀什地区`` (or an empty string for everything)."""
+    names = list(sub.keywords)
+    for code in sub.regions:
+        place = gazetteer.get(code)
+        names.append(place.name if place else code)
+    return " · ".join(names)

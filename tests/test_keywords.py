@@ -1,0 +1,111 @@
+"""Tests for TF-IDF keyword extraction and the compact IDF table (digests.keywords)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jieba
+import pytest
+
+from benchmarks.summary_quality import read_seed
+from digests.keywords import Idf, extract_keywords, load_stopwords
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_FILES = sorted((ROOT / "corpus").glob("*.txt")) or sorted(
+    (ROOT.parent / "shared" / "seeds").glob("*.txt")
+)
+
+TEXT = (
+    "我们的城市正在推进垃圾分类工作。垃圾分类需要每一位市民参与，"
+    "社区志愿者在垃圾分类投放点指导居民。2024年，垃圾分类覆盖率达到90%。"
+    "我们也在推广可回收物的回收利用，回收利用率不断提高。"
+)
+
+
+def test_stopwords_file() -> None:
+    stopwords = load_stopwords()
+    assert len(stopwords) >= 300
+    assert {"的", "了", "和", "是", "在", "我们", "他们", "没有", "一个", "the"} <= stopwords
+    assert load_stopwords() is stopwords  # cached
+
+
+def test_filters_stopwords_single_chars_numbers_and_long_tokens() -> None:
+    tokens = [*jieba.lcut(TEXT), "超级超级超级长的一个词语"]
+    keywords = extract_keywords(tokens, top_k=50)
+    stopwords = load_stopwords()
+    assert keywords
+    assert not set(keywords) & stopwords
+    assert all(2 <= len(k) <= 8 for k in keywords)
+    assert "2024" not in keywords and "90%" not in keywords
+    assert keywords[0] == "垃圾"  # jieba: 垃圾 / 分类
+
+
+def test_deterministic_and_top_k() -> None:
+    tokens = jieba.lcut(TEXT)
+    first = extract_keywords(tokens, top_k=5)
+    assert len(first) == 5
+    assert all(extract_keywords(tokens, top_k=5) == first for _ in range(3))
+    assert extract_keywords(tokens, top_k=3) == first[:3]
+    assert extract_keywords(tokens, top_k=0) == []
+    assert extract_keywords([]) == []
+
+
+def test_ties_break_on_first_occurrence() -> None:
+    idf = Idf.from_pairs([("苹果", 5.0), ("香蕉", 5.0), ("橙子", 5.0)])
+    assert extract_keywords(["香蕉", "苹果", "橙子"], idf) == ["香蕉", "苹果", "橙子"]
+
+
+def test_title_boost() -> None:
+    idf = Idf.from_pairs([("苹果", 5.0), ("香蕉", 5.0)])
+    tokens = ["苹果", "香蕉"]
+    assert extract_keywords(tokens, idf) == ["苹果", "香蕉"]
+    assert extract_keywords(tokens, idf, title_tokens=["香蕉"]) == ["香蕉", "苹果"]
+
+
+def test_default_idf_matches_jieba_table() -> None:
+    idf = Idf.default()
+    assert Idf.default() is idf
+    assert len(idf) > 200_000
+    table = {}
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            term, value = line.split()
+            table[term] = float(value)
+            if n > 2000:
+                break
+    for term, value in table.items():
+        assert idf(term) == pytest.approx(value, abs=1e-4)
+    assert "没有这个词语啊" not in idf
+    assert idf("没有这个词语啊") == pytest.approx(idf.default_value)
+    assert 11.0 < idf.default_value < 13.0  # jieba's median idf ≈ 11.95
+    assert idf.nbytes() < 8 * 2**20
+
+
+def test_from_document_frequencies_changes_ranking() -> None:
+    tokens = jieba.lcut(TEXT)
+    base = extract_keywords(tokens, top_k=3)
+    assert base[0] == "垃圾"
+    # In a corpus where every document mentions 垃圾 and 分类 they carry no information.
+    corpus_idf = Idf.from_document_frequencies(
+        {"垃圾": 1000, "分类": 1000, "回收": 1}, n_docs=1000, fallback=Idf.default()
+    )
+    assert corpus_idf("垃圾") == pytest.approx(1.0, abs=1e-3)
+    assert corpus_idf("社区") == pytest.approx(Idf.default()("社区"))
+    learnt = extract_keywords(tokens, corpus_idf, top_k=3)
+    assert learnt != base
+    assert "垃圾" not in learnt and "分类" not in learnt
+    no_fallback = Idf.from_document_frequencies({"甲乙": 3}, n_docs=9)
+    assert no_fallback("丙丁") > no_fallback("甲乙")
+
+
+@pytest.mark.parametrize("path", SEED_FILES, ids=lambda p: p.name)
+def test_overlap_with_jieba_analyse(path: Path) -> None:
+    import jieba.analyse  # loads jieba's 95 MB idf dict; test-only
+
+    title, paragraphs = read_seed(path)
+    body = "".join(paragraphs)
+    ours = extract_keywords(jieba.lcut(body), title_tokens=jieba.lcut(title))
+    theirs = jieba.analyse.extract_tags(body, topK=8)
+    assert len(ours) == 8
+    assert len(set(ours) & set(theirs)) >= 4, (ours, theirs)

@@ -1,0 +1,139 @@
+"""Tests for the extractive summarizer (digests.summarizer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jieba
+import pytest
+
+from benchmarks.summary_quality import CLTS_PATH, read_seed, split_sentences
+from digests.summarizer import BUDGET_SLACK, is_boilerplate, is_fragment, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_FILES = sorted((ROOT / "corpus").glob("*.txt")) or sorted(
+    (ROOT.parent / "shared" / "seeds").glob("*.txt")
+)
+
+ARTICLE = [
+    "今年以来，某市大力推进老旧小区改造，全年计划改造老旧小区一百二十个。",
+    "老旧小区改造",  # subheading: no final punctuation
+    "改造内容包括更换供水管网、加装电梯、整治外墙和完善停车设施等多个方面。",
+    "居民张先生说，小区供水管网更换以后，自来水再也没有出现浑浊的问题。",
+    "好。",  # fragment
+    "据了解，市里还将建立老旧小区改造长效管理机制，巩固改造成果。",
+    "（记者 李四 摄）",
+    "下一步，该市将继续推进老旧小区改造，让更多居民享受改造带来的便利。",
+    "加装电梯工作得到了居民的普遍支持，目前已有三十部电梯投入使用。",
+]
+
+
+def tokens_of(sentences: list[str]) -> list[list[str]]:
+    return [jieba.lcut(s) for s in sentences]
+
+
+def run(sentences: list[str], title: str = "", **kwargs) -> list[int]:
+    return summarize(jieba.lcut(title) if title else [], sentences, tokens_of(sentences), **kwargs)
+
+
+def load_seed(path: Path) -> tuple[str, list[str]]:
+    title, paragraphs = read_seed(path)
+    return title, [s for p in paragraphs for s in split_sentences(p)]
+
+
+def test_verbatim_in_order_and_within_limits() -> None:
+    chosen = run(ARTICLE, "某市推进老旧小区改造")
+    assert 1 <= len(chosen) <= 3
+    assert chosen == sorted(set(chosen))
+    assert all(0 <= i < len(ARTICLE) for i in chosen)
+    assert sum(len(ARTICLE[i]) for i in chosen) <= 220 * (1 + BUDGET_SLACK)
+
+
+def test_fragments_and_captions_never_chosen() -> None:
+    for max_sentences in range(1, 9):
+        chosen = run(ARTICLE, max_sentences=max_sentences, max_chars=1000)
+        assert not {1, 4, 6} & set(chosen)
+    assert is_fragment("老旧小区改造")
+    assert is_fragment("好。")
+    assert is_fragment("这是一个没有句末标点的很长的句子，它不应当被选中")
+    assert not is_fragment("“这是一句完整的引语，而且以引号结束。”")
+    assert is_boilerplate("（记者 李四 摄）")
+    assert is_boilerplate("图为居民在新装的电梯前合影留念，大家都很开心。")
+    assert is_boilerplate("本报讯（记者 张三）昨日，市政府召开新闻发布会。")
+    assert not is_boilerplate("记者从市住建局获悉，今年全市计划改造老旧小区一百二十个。")
+
+
+def test_skip_indices_never_chosen() -> None:
+    full = run(ARTICLE, max_sentences=9, max_chars=10_000)
+    skip = frozenset(full[:2])
+    chosen = run(ARTICLE, skip=skip, max_sentences=9, max_chars=10_000)
+    assert chosen and not skip & set(chosen)
+
+
+def test_deterministic() -> None:
+    tokens = tokens_of(ARTICLE)
+    first = summarize([], ARTICLE, tokens)
+    assert all(summarize([], ARTICLE, tokens) == first for _ in range(5))
+
+
+def test_max_sentences_and_char_budget() -> None:
+    assert len(run(ARTICLE, max_sentences=1)) == 1
+    assert len(run(ARTICLE, max_sentences=2)) <= 2
+    assert run(ARTICLE, max_sentences=0) == []
+    chosen = run(ARTICLE, max_chars=50)
+    # Budget of 50 chars: one 30-35-char sentence fits, two do not.
+    assert len(chosen) == 1
+    assert sum(len(ARTICLE[i]) for i in chosen) <= 50 * (1 + BUDGET_SLACK)
+
+
+def test_at_least_one_sentence_even_over_budget() -> None:
+    long_sentence = "这是一个非常长的句子，" * 30 + "结束。"
+    chosen = run([long_sentence, "短句。"], max_chars=50)
+    assert chosen == [0]
+
+
+def test_few_eligible_sentences_all_returned() -> None:
+    sentences = ["第一句话讲的是今天的天气很好。", "小标题", "第二句话讲的是明天可能会下雨。"]
+    assert run(sentences) == [0, 2]
+
+
+def test_mmr_drops_duplicates() -> None:
+    dup = "市政府决定在全市范围内推广垃圾分类工作，提高资源回收利用率。"
+    sentences = [
+        dup,
+        dup,
+        "垃圾分类工作将从明年一月起在全市所有社区全面推开。",
+        "市民可以通过手机应用查询各类垃圾的投放方式和时间。",
+        "环保部门表示将加强对分类投放情况的监督检查。",
+    ]
+    chosen = run(sentences, "全市推广垃圾分类")
+    assert not {0, 1} <= set(chosen)
+    assert len(chosen) == 3
+
+
+def test_no_eligible_sentence() -> None:
+    assert run(["小标题", "短句。"]) == []
+    assert summarize([], [], []) == []
+    with pytest.raises(ValueError):
+        summarize([], ["一句完整的话，长度也足够了。"], [])
+
+
+@pytest.mark.parametrize("path", SEED_FILES, ids=lambda p: p.name)
+def test_seed_summaries(path: Path) -> None:
+    title, sentences = load_seed(path)
+    chosen = run(sentences, title)
+    assert len(chosen) == 3
+    assert chosen == sorted(chosen)
+    assert sum(len(sentences[i]) for i in chosen) <= 220 * (1 + BUDGET_SLACK)
+    assert all(not is_fragment(sentences[i]) for i in chosen)
+
+
+def test_clts_quality_not_below_lead3() -> None:
+    if not CLTS_PATH.is_file():
+        pytest.skip(f"CLTS samples not available at {CLTS_PATH}")
+    pytest.importorskip("rouge_score")
+    from benchmarks.summary_quality import evaluate
+
+    scores = evaluate()
+    for metric in ("rouge1", "rouge2", "rougeL"):
+        assert scores["ours"][metric] >= scores["lead3"][metric], (metric, scores)
