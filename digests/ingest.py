@@ -77,10 +77,11 @@ def _reject(report: IngestReport, exc: RejectedInput) -> None:
     report.rejected.append(exc)
 
 
-def corpus_idf(store: Store) -> Idf | None:
-    """IDF learnt from the stored corpus once it has ``IDF_MIN_DOCS`` articles, else ``None``."""
+def corpus_idf(store: Store, min_docs: int = IDF_MIN_DOCS) -> Idf | None:
+    """IDF learnt from the stored corpus once it has ``min_docs`` articles, else ``None``
+    (jieba's bundled IDF is used then)."""
     n = store.count()
-    if n < IDF_MIN_DOCS:
+    if n < min_docs:
         return None
     return Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
 
@@ -117,11 +118,12 @@ def ingest(
     workers: int | None = None,
     progress: bool | None = None,
     on_batch: Callable[[list[AddResult]], None] | None = None,
+    idf_min_docs: int = IDF_MIN_DOCS,
 ) -> IngestReport:
     """Read, analyse and store the articles in ``paths``."""
     report = IngestReport()
     raws = list(read_inputs(paths, report))
-    idf = corpus_idf(store)
+    idf = corpus_idf(store, idf_min_docs)
     if workers is None:
         workers = os.cpu_count() or 1
     use_pool = workers > 1 and len(raws) >= PARALLEL_MIN

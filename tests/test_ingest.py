@@ -1,0 +1,91 @@
+"""Ingest runs: parallel analysis, batch transactions, interruption, corpus-learnt IDF."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from digests import ingest as ingest_module
+from digests.ingest import corpus_idf, ingest
+from digests.store import Store
+
+from .conftest import SEEDS
+
+WORDS = "兵团 新疆 棉花 职工 连队 党建 乡村 振兴 教育 医疗 交通 工业 旅游 文化 科技 农业 牧区 水利".split()
+
+
+def write_articles(folder: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "many.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            body = "".join(
+                f"{rng.choice(WORDS)}{rng.choice(WORDS)}工作取得新进展。" for _ in range(12)
+            )
+            fh.write(
+                json.dumps(
+                    {"title": f"第{i}篇 {rng.choice(WORDS)}", "text": body}, ensure_ascii=False
+                )
+                + "\n"
+            )
+
+
+def test_parallel_and_serial_ingest_store_the_same(tmp_path: Path) -> None:
+    write_articles(tmp_path / "in", 80)
+    results = {}
+    for workers in (1, 2):
+        with Store(tmp_path / f"w{workers}.db") as store:
+            report = ingest(store, [tmp_path / "in"], workers=workers)
+            assert len(report.added) == 80 and report.ok
+            results[workers] = {a.id: (a.keywords, a.summary, a.regions) for a in store.latest(100)}
+    assert results[1] == results[2]
+
+
+def test_duplicates_within_one_run_and_across_runs(store: Store, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(SEEDS[0].read_bytes())
+    report = ingest(store, [SEEDS[0], copy], workers=1)
+    assert len(report.added) == 1 and len(report.duplicates) == 1
+    report = ingest(store, [SEEDS[0]], workers=1)
+    assert report.added == [] and report.duplicates[0].duplicate_of == report.duplicates[0].id
+
+
+def test_interrupted_ingest_keeps_whole_batches_only(tmp_path: Path, monkeypatch) -> None:
+    write_articles(tmp_path / "in", 30)
+    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 10)
+    calls = []
+
+    def interrupt(results) -> None:
+        calls.append(len(results))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with Store(tmp_path / "i.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            ingest(store, [tmp_path / "in"], workers=1, on_batch=interrupt)
+        # the second batch committed before the interrupt: 20 whole articles, index in step
+        assert store.count() == 20
+        assert store.fts_count('"工作"') == 20
+        report = ingest(store, [tmp_path / "in"], workers=1)  # resuming adds the rest
+        assert len(report.added) == 10 and len(report.duplicates) == 20
+
+
+def test_bad_files_do_not_stop_the_others(store: Store, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00\x00garbage")
+    report = ingest(store, [bad, *SEEDS], workers=1)
+    assert len(report.added) == 2 and len(report.rejected) == 1
+
+
+def test_corpus_idf_takes_over_once_the_corpus_is_large(tmp_path: Path) -> None:
+    write_articles(tmp_path / "in", 40)
+    with Store(tmp_path / "idf.db") as store:
+        ingest(store, [tmp_path / "in"], workers=1)
+        assert corpus_idf(store, min_docs=1000) is None
+        idf = corpus_idf(store, min_docs=10)
+        assert idf is not None
+        # a word in every article is worth less than one in a few
+        assert idf("工作") < min(idf(w) for w in WORDS)
