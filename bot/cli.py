@@ -23,7 +23,9 @@ def cmd_play(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = engine_cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    p = sub.add_parser("run", help="run the Telegram bot (no token: local emulator + terminal chat)")
+    p = sub.add_parser(
+        "run", help="run the Telegram bot (no token: local emulator + terminal chat)"
+    )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("play", help="chat with the bot in this terminal through the local emulator")
     p.set_defaults(func=cmd_play)

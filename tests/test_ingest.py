@@ -14,7 +14,26 @@ from digests.store import Store
 
 from .conftest import SEEDS
 
-WORDS = "兵团 新疆 棉花 职工 连队 党建 乡村 振兴 教育 医疗 交通 工业 旅游 文化 科技 农业 牧区 水利".split()
+WORDS = [
+    "兵团",
+    "新疆",
+    "棉花",
+    "职工",
+    "连队",
+    "党建",
+    "乡村",
+    "振兴",
+    "教育",
+    "医疗",
+    "交通",
+    "工业",
+    "旅游",
+    "文化",
+    "科技",
+    "农业",
+    "牧区",
+    "水利",
+]
 
 
 def write_articles(folder: Path, n: int, seed: int = 7) -> None:

@@ -1,0 +1,141 @@
+"""The one place the ``telegram.ext.Application`` is built: handlers, defaults, commands, errors."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from . import lookup, subscribe
+from .common import lang_for, send
+from .i18n import TEXTS, t
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    "start", "help", "search", "region", "regions", "latest", "article",
+    "subscribe", "subscriptions", "unsubscribe", "settings",
+)  # fmt: skip
+
+
+async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.args and await lookup.start_with_payload(update, context, context.args[0]):
+        return
+    await send(context, update.effective_chat.id, t(lang_for(update, context), "start"))
+
+
+async def help_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    username = html.escape(context.bot.username or "bot")
+    await send(
+        context, update.effective_chat.id, t(lang_for(update, context), "help").format(bot=username)
+    )
+
+
+async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands posted in a channel where the bot is an administrator."""
+    text = update.effective_message.text or ""
+    command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else ""
+    if command == "/subscribe":
+        await subscribe.subscribe_cmd(update, context)
+    elif command == "/unsubscribe":
+        await subscribe.unsubscribe_cmd(update, context)
+    elif command == "/subscriptions":
+        await subscribe.subscriptions_cmd(update, context)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every unexpected error with its traceback and answer the user politely."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await send(context, update.effective_chat.id, t(lang_for(update, context), "error"))
+        except Exception:  # the chat may be unreachable: the log line above is what matters
+            log.warning("could not tell chat %s about the error", update.effective_chat.id)
+
+
+async def post_init(application: Application) -> None:
+    """Publish the command menu in both languages."""
+    for lang, language_code in (("zh", None), ("en", "en")):
+        commands = [BotCommand(c, TEXTS[lang][f"cmd_{c}"]) for c in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language_code)
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    rate_limiter=None,
+    poll_timeout: float = 10.0,
+) -> Application:
+    """The bot's Application, wired to ``services`` (store, gazetteer, settings)."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .post_init(post_init)
+        .get_updates_read_timeout(poll_timeout + 10)
+    )
+    if base_url:
+        builder = builder.base_url(base_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    application = builder.build()
+    application.bot_data["services"] = services
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    handlers = [
+        CommandHandler("start", start_cmd),
+        CommandHandler("help", help_cmd),
+        CommandHandler("search", lookup.search_cmd),
+        CommandHandler("region", lookup.region_cmd),
+        CommandHandler("regions", lookup.regions_cmd),
+        CommandHandler("latest", lookup.latest_cmd),
+        CommandHandler("article", lookup.article_cmd),
+        CommandHandler("subscribe", subscribe.subscribe_cmd),
+        CommandHandler("subscriptions", subscribe.subscriptions_cmd),
+        CommandHandler("unsubscribe", subscribe.unsubscribe_cmd),
+        CommandHandler("settings", subscribe.settings_cmd),
+        MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
+        MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
+        MessageHandler(private_text, lookup.plain_text),
+        CallbackQueryHandler(lookup.on_lookup_button, pattern=r"^[pafg]:"),
+        CallbackQueryHandler(subscribe.on_subscription_button, pattern=r"^[us]:"),
+        InlineQueryHandler(lookup.on_inline),
+        ChatMemberHandler(subscribe.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+    ]
+    for handler in handlers:
+        application.add_handler(handler)
+    application.add_error_handler(on_error)
+
+
+ALLOWED_UPDATES = [
+    "message", "edited_message", "channel_post", "callback_query", "inline_query", "my_chat_member",
+]  # fmt: skip
+__all__ = ["ALLOWED_UPDATES", "ChatType", "build_application"]

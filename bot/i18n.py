@@ -1,0 +1,191 @@
+"""Every user-facing string, once per language (zh is the default, en the alternative).
+
+Strings are Telegram-HTML templates: placeholders are filled with already-escaped values by the
+callers (``bot.render`` escapes every user and article string).
+"""
+
+from __future__ import annotations
+
+ZH: dict[str, str] = {
+    "start": (
+        "你好！我是<b>文章摘要机器人</b>。\n\n"
+        "· 发送关键词，或 /search 关键词，查找文章\n"
+        "· /region 地名（如 喀什、六师、兵团）按地区查找\n"
+        "· /regions 浏览地区 · /latest 最新文章\n"
+        "· /subscribe 订阅新文章（可加关键词或地区）\n"
+        "· /settings 语言和推送方式 · /help 帮助"
+    ),
+    "help": (
+        "<b>用法</b>\n"
+        '/search 第一书记 — 关键词搜索（多个词 = 全部包含；"短语"；-排除词）\n'
+        "/region 喀什 — 该地区及其下辖地区的文章\n"
+        "/regions — 按层级浏览地区\n"
+        "/latest — 最新文章 · /article ID — 文章摘要\n"
+        "/subscribe [关键词/地区] [daily 08:00] — 订阅（不加条件 = 全部）\n"
+        "/subscriptions — 我的订阅 · /unsubscribe [编号|all]\n"
+        "/settings — 语言、推送方式\n"
+        "在任何聊天中输入 @{bot} 关键词 也可以搜索。"
+    ),
+    "cmd_start": "开始",
+    "cmd_help": "帮助",
+    "cmd_search": "关键词搜索",
+    "cmd_region": "按地区查找",
+    "cmd_regions": "浏览地区",
+    "cmd_latest": "最新文章",
+    "cmd_article": "查看文章摘要",
+    "cmd_subscribe": "订阅新文章",
+    "cmd_subscriptions": "我的订阅",
+    "cmd_unsubscribe": "取消订阅",
+    "cmd_settings": "设置",
+    "search_usage": "请在 /search 后面输入关键词，例如：/search 第一书记",
+    "region_usage": "请在 /region 后面输入地名，例如：/region 喀什",
+    "article_usage": "请在 /article 后面输入文章编号。",
+    "no_results": "没有找到与 <b>{query}</b> 相关的文章。",
+    "results_header": "<b>{query}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "region_header": "<b>{place}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "region_empty": "<b>{place}</b>：暂时没有提到这个地区的文章。",
+    "region_unknown": "没有找到地名 <b>{query}</b>。",
+    "region_suggest": "您是不是要找：",
+    "region_choose": "<b>{query}</b> 对应多个地方，请选择：",
+    "latest_header": "<b>最新文章</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "empty_corpus": "还没有文章。",
+    "regions_title": "<b>浏览地区</b>（括号内为文章数）",
+    "regions_here": "查看 {place} 的文章（{count}）",
+    "regions_up": "« 上一级",
+    "prev": "‹ 上一页",
+    "next": "下一页 ›",
+    "open": "{n}. 摘要",
+    "full_summary": "完整摘要",
+    "expired": "这个结果列表已过期，请重新搜索。",
+    "article_missing": "没有编号为 {id} 的文章。",
+    "summary": "<b>摘要</b>",
+    "keywords": "关键词",
+    "regions": "地区",
+    "source": "来源",
+    "added": "收录于",
+    "query_error": "{error}",
+    "subscribed": "已订阅：{what}。\n推送方式：{mode}。有新文章时会发送到这里。",
+    "subscribed_everything": "全部新文章",
+    "subscribed_channel": "频道 {channel} 已订阅：{what}。推送方式：{mode}。",
+    "sub_ambiguous": "提示：{word} 有多个地方，已选择 {chosen}。",
+    "sub_problems": "未使用：{problems}",
+    "sub_duplicate": "已经有相同的订阅了。",
+    "subscriptions_none": "还没有订阅。用 /subscribe 订阅新文章。",
+    "subscriptions_list": "<b>订阅列表</b>（点击按钮取消）：",
+    "unsubscribed": "已取消 {n} 个订阅。",
+    "unsubscribe_usage": "用法：/unsubscribe 编号 或 /unsubscribe all（编号见 /subscriptions）",
+    "unsubscribe_none": "没有找到这个订阅。",
+    "not_admin": "抱歉，只有本群管理员才能管理订阅。搜索功能所有人都可以使用。",
+    "channel_not_admin": "抱歉，只有频道 {channel} 的管理员才能为它订阅。",
+    "channel_bot_cannot_post": "我还不能在频道 {channel} 发消息：请把我设为频道管理员并允许发消息。",
+    "channel_unknown": "找不到频道 {channel}，请确认用户名，并先把我加为频道管理员。",
+    "settings": "<b>设置</b>\n语言：{language}\n推送方式：{mode}",
+    "settings_saved": "设置已保存。",
+    "lang_zh": "中文",
+    "lang_en": "English",
+    "mode_instant": "即时推送",
+    "mode_daily": "每日摘要 {time}",
+    "error": "抱歉，出了点问题，请稍后再试。",
+    "too_long_query": "查询太长，只使用了前 {n} 个字。",
+    "mentions": "{n} 次",
+    "inline_empty": "没有找到文章",
+}
+
+EN: dict[str, str] = {
+    "start": (
+        "Hello! I am the <b>article digest bot</b>.\n\n"
+        "· Send keywords, or /search words, to find articles\n"
+        "· /region place (e.g. 喀什, 六师, 兵团) finds articles by region\n"
+        "· /regions browses places · /latest shows the newest articles\n"
+        "· /subscribe to new articles (optionally by keywords or regions)\n"
+        "· /settings for language and delivery · /help"
+    ),
+    "help": (
+        "<b>How to use</b>\n"
+        '/search 第一书记 — keyword search (several words = all of them; "phrase"; -exclude)\n'
+        "/region 喀什 — articles about a place or anywhere inside it\n"
+        "/regions — browse the places\n"
+        "/latest — newest articles · /article ID — an article's summary\n"
+        "/subscribe [keywords/regions] [daily 08:00] — subscribe (no filter = everything)\n"
+        "/subscriptions — your subscriptions · /unsubscribe [n|all]\n"
+        "/settings — language and delivery\n"
+        "Type @{bot} words in any chat to search from there."
+    ),
+    "cmd_start": "Start",
+    "cmd_help": "Help",
+    "cmd_search": "Keyword search",
+    "cmd_region": "Articles by region",
+    "cmd_regions": "Browse regions",
+    "cmd_latest": "Newest articles",
+    "cmd_article": "An article's summary",
+    "cmd_subscribe": "Subscribe to new articles",
+    "cmd_subscriptions": "Your subscriptions",
+    "cmd_unsubscribe": "Unsubscribe",
+    "cmd_settings": "Settings",
+    "search_usage": "Type words after /search, e.g. /search 第一书记",
+    "region_usage": "Type a place name after /region, e.g. /region 喀什",
+    "article_usage": "Type an article id after /article.",
+    "no_results": "No articles match <b>{query}</b>.",
+    "results_header": "<b>{query}</b>: {total} articles, {first}–{last}",
+    "region_header": "<b>{place}</b>: {total} articles, {first}–{last}",
+    "region_empty": "<b>{place}</b>: no article mentions this place yet.",
+    "region_unknown": "No place called <b>{query}</b>.",
+    "region_suggest": "Did you mean:",
+    "region_choose": "<b>{query}</b> names several places; choose one:",
+    "latest_header": "<b>Newest articles</b>: {total} in all, {first}–{last}",
+    "empty_corpus": "There are no articles yet.",
+    "regions_title": "<b>Browse regions</b> (articles in brackets)",
+    "regions_here": "Articles in {place} ({count})",
+    "regions_up": "« Up",
+    "prev": "‹ Previous",
+    "next": "Next ›",
+    "open": "{n}. Summary",
+    "full_summary": "Full summary",
+    "expired": "This result list has expired; please search again.",
+    "article_missing": "There is no article {id}.",
+    "summary": "<b>Summary</b>",
+    "keywords": "Keywords",
+    "regions": "Regions",
+    "source": "Source",
+    "added": "Added",
+    "query_error": "{error}",
+    "subscribed": "Subscribed: {what}.\nDelivery: {mode}. New articles will be posted here.",
+    "subscribed_everything": "all new articles",
+    "subscribed_channel": "Channel {channel} subscribed: {what}. Delivery: {mode}.",
+    "sub_ambiguous": "Note: {word} names several places; I chose {chosen}.",
+    "sub_problems": "Not used: {problems}",
+    "sub_duplicate": "You already have the same subscription.",
+    "subscriptions_none": "No subscriptions yet. Use /subscribe to get new articles.",
+    "subscriptions_list": "<b>Subscriptions</b> (tap a button to remove):",
+    "unsubscribed": "Removed {n} subscription(s).",
+    "unsubscribe_usage": "Usage: /unsubscribe n or /unsubscribe all (numbers as in /subscriptions)",
+    "unsubscribe_none": "No such subscription.",
+    "not_admin": "Sorry, only this group's administrators can manage its subscriptions. Anyone may search.",
+    "channel_not_admin": "Sorry, only administrators of {channel} can subscribe it.",
+    "channel_bot_cannot_post": "I cannot post in {channel} yet: make me an administrator allowed to post messages.",
+    "channel_unknown": "I cannot find the channel {channel}: check the username and add me as an administrator first.",
+    "settings": "<b>Settings</b>\nLanguage: {language}\nDelivery: {mode}",
+    "settings_saved": "Settings saved.",
+    "lang_zh": "中文",
+    "lang_en": "English",
+    "mode_instant": "instant",
+    "mode_daily": "daily digest at {time}",
+    "error": "Sorry, something went wrong. Please try again later.",
+    "too_long_query": "The query was too long; only the first {n} characters were used.",
+    "mentions": "{n}×",
+    "inline_empty": "No articles found",
+}
+
+TEXTS = {"zh": ZH, "en": EN}
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The ``key`` string in ``lang`` (falling back to Chinese), formatted with ``values``."""
+    template = TEXTS.get(lang, ZH).get(key) or ZH[key]
+    return template.format(**values) if values else template
+
+
+def mode_label(lang: str, mode: str) -> str:
+    if mode.startswith("daily"):
+        return t(lang, "mode_daily", time=mode.split(" ", 1)[1] if " " in mode else "08:00")
+    return t(lang, "mode_instant")

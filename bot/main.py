@@ -1,0 +1,85 @@
+"""``digestbot run``: load settings, open the store, ingest the corpus, run the bot.
+
+With ``TELEGRAM_BOT_TOKEN`` set, the bot long-polls Telegram (or ``TELEGRAM_API_BASE_URL``). Without
+it, the embedded default runs: the project's local Bot API emulator plus a terminal chat
+(:mod:`bot.play`), the real Application talking HTTP to the emulator on the shipped corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from digests.errors import DigestError
+from digests.ingest import ingest
+from digests.regions import load_gazetteer
+from digests.store import Store
+
+from .config import ConfigError, Settings, load_settings
+from .logsafe import setup_logging
+from .services import Services
+
+log = logging.getLogger("digestbot")
+
+
+def open_services(settings: Settings) -> Services:
+    """Open the store and load the corpus folder (new files only; duplicates are skipped)."""
+    store = Store(settings.db)
+    corpus = Path(settings.corpus)
+    if corpus.is_dir():
+        report = ingest(store, [corpus], progress=False)
+        log.info(
+            "corpus %s: %d added, %d already stored, %d rejected",
+            corpus, len(report.added), len(report.duplicates), len(report.rejected),
+        )  # fmt: skip
+    else:
+        log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
+    return Services(store=store, gazetteer=load_gazetteer(), settings=settings)
+
+
+def run(args: argparse.Namespace | None = None) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"digestbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args is not None and getattr(args, "db", None):
+        settings = replace(settings, db=args.db)
+    level = settings.log_level
+    if settings.token is None and "DIGESTBOT_LOG_LEVEL" not in os.environ:
+        level = "WARNING"  # the terminal chat is the screen; keep routine log lines off it
+    setup_logging(level, settings.token)
+    try:
+        services = open_services(settings)
+    except DigestError as exc:
+        print(f"digestbot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if settings.token is None:
+            from .play import run_embedded
+
+            return run_embedded(services)
+        return run_telegram(services)
+    finally:
+        services.store.close()
+
+
+def run_telegram(services: Services) -> int:
+    """Long-poll the real Bot API (or TELEGRAM_API_BASE_URL) until SIGINT/SIGTERM."""
+    from .app import ALLOWED_UPDATES, build_application
+
+    settings = services.settings
+    application = build_application(
+        services,
+        token=settings.token,
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+    )
+    log.info("starting the bot (long polling)")
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    log.info("bot stopped")
+    return 0

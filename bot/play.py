@@ -1,0 +1,165 @@
+"""The embedded default: the local Bot API emulator plus a terminal chat with the real bot.
+
+``digestbot run`` without a token (or ``digestbot play``) starts :class:`bot.emulator.FakeTelegram`
+on 127.0.0.1, runs the real ``Application`` against it over HTTP, and lets a person type messages
+as a Telegram user. Buttons are pressed by typing ``:N``. When standard input is not a terminal,
+the lines it holds are sent one by one (or, if it is empty, a short demonstration), then the
+program exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import secrets
+import sys
+
+from .app import ALLOWED_UPDATES, build_application
+from .emulator import FakeTelegram, SentMessage
+from .services import Services
+
+USER_ID = 424242
+DEMO = ["/start", "/search 第一书记", "/region 喀什", "/region 六师", "/latest", ":1"]
+REPLY_TIMEOUT = 10.0
+SETTLE = 0.4
+
+BOLD, RESET, DIM = "\033[1m", "\033[0m", "\033[2m"
+
+
+def to_terminal(message: SentMessage, color: bool) -> str:
+    """The visible text of a message, with bold entities as ANSI bold on a terminal."""
+    text = message.text or ""
+    if not color:
+        return text
+    units = text.encode("utf-16-le")
+    marks: list[tuple[int, str]] = []
+    for entity in message.entities:
+        if entity.get("type") == "bold":
+            marks.append((entity["offset"], BOLD))
+            marks.append((entity["offset"] + entity["length"], RESET))
+    out, last = [], 0
+    for offset, mark in sorted(marks, key=lambda m: m[0]):
+        out.append(units[last * 2 : offset * 2].decode("utf-16-le"))
+        out.append(mark)
+        last = offset
+    out.append(units[last * 2 :].decode("utf-16-le"))
+    return "".join(out)
+
+
+class TerminalChat:
+    """One person chatting with the bot through the emulator."""
+
+    def __init__(self, fake: FakeTelegram, color: bool) -> None:
+        self.fake = fake
+        self.color = color
+        self.seen = 0
+        self.buttons: list[tuple[SentMessage, str, str]] = []
+
+    def show(self, message: SentMessage) -> None:
+        print(("─" * 40) if not self.color else DIM + "─" * 40 + RESET)
+        print(to_terminal(message, self.color))
+        rows = (message.reply_markup or {}).get("inline_keyboard") or []
+        labels = []
+        for row in rows:
+            for button in row:
+                if "callback_data" in button:
+                    self.buttons.append((message, button["callback_data"], button["text"]))
+                    labels.append(f"[:{len(self.buttons)}] {button['text']}")
+        if labels:
+            print("  ".join(labels))
+
+    async def send(self, line: str) -> None:
+        if re.fullmatch(r":\d+", line):
+            index = int(line[1:]) - 1
+            if not 0 <= index < len(self.buttons):
+                print(f"(no button {line})")
+                return
+            message, data, _ = self.buttons[index]
+            before = len(self.fake.messages_to(USER_ID, include_edits=True))
+            self.fake.callback(message, data, strict=False)
+        else:
+            before = len(self.fake.messages_to(USER_ID, include_edits=True))
+            self.fake.user_message(USER_ID, line, first_name="Terminal", language_code="zh")
+        await self._print_replies(before)
+
+    async def _print_replies(self, before: int) -> None:
+        try:
+            await self.fake.wait_for(
+                lambda: len(self.fake.messages_to(USER_ID, include_edits=True)) > before,
+                REPLY_TIMEOUT,
+            )
+        except TimeoutError:
+            print("(no answer)")
+            return
+        await asyncio.sleep(SETTLE)  # multi-part answers arrive back to back
+        self.buttons = []
+        for message in self.fake.messages_to(USER_ID, include_edits=True)[before:]:
+            self.show(message)
+
+
+async def chat_session(services: Services, lines: list[str] | None) -> int:
+    token = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(24)}"
+    async with FakeTelegram(token, bot_username="digest_local_bot") as fake:
+        application = build_application(
+            services, token=token, base_url=fake.base_url, base_file_url=fake.base_file_url,
+            poll_timeout=1.0,
+        )  # fmt: skip
+        async with application:
+            await application.start()
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+            )
+            interactive = lines is None
+            print(
+                "No TELEGRAM_BOT_TOKEN is set, so digestbot runs against its local Telegram Bot API "
+                f"emulator at {fake.root_url}.\nThis is the real bot, talking HTTP to the emulator, on "
+                f"{services.store.count()} stored articles. You are a Telegram user in a private chat."
+            )
+            if interactive:
+                print("Type a message or a command (/help); :N presses button N; Ctrl-D quits.\n")
+            chat = TerminalChat(fake, color=interactive and sys.stdout.isatty())
+            try:
+                if interactive:
+                    loop = asyncio.get_running_loop()
+                    while True:
+                        line = await loop.run_in_executor(None, _read_line)
+                        if line is None:
+                            break
+                        if line.strip():
+                            await chat.send(line.strip())
+                else:
+                    for line in lines:
+                        print(f"\n> {line}")
+                        await chat.send(line)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    return 0
+
+
+def _read_line() -> str | None:
+    try:
+        return input("> ")
+    except EOFError:
+        return None
+
+
+def run_embedded(services: Services) -> int:
+    lines: list[str] | None = None
+    if not sys.stdin.isatty():
+        lines = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()] or DEMO
+    try:
+        return asyncio.run(chat_session(services, lines))
+    except KeyboardInterrupt:
+        return 0
+
+
+def play(args: argparse.Namespace | None = None) -> int:
+    """``digestbot play``: the embedded chat even when a token is configured."""
+    import os
+
+    os.environ.pop("TELEGRAM_BOT_TOKEN", None)
+    from .main import run
+
+    return run(args)

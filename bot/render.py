@@ -1,0 +1,131 @@
+"""Telegram-HTML rendering of results and articles, and splitting into ≤ 4096-character messages.
+
+Every user and article string goes through :func:`html.escape`; tags are only ever produced here
+and always closed within one line, so a message can be split between lines safely.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from digests.models import Article, Hit, Results
+
+from .i18n import t
+
+MAX_MESSAGE = 4096
+
+
+def esc(text: object) -> str:
+    return escape(str(text), quote=False)
+
+
+def snippet_html(hit: Hit) -> str:
+    return "".join(f"<b>{esc(s)}</b>" if marked else esc(s) for s, marked in hit.snippet)
+
+
+def date_of(article: Article) -> str:
+    return (article.added_at or "")[:10]
+
+
+def region_line(article: Article, labels: list[str], lang: str) -> str:
+    return f"{t(lang, 'regions')}：{esc('、'.join(labels))}" if labels else ""
+
+
+def render_hits(
+    header: str, results: Results, lang: str, region_labels, *, show_mentions: bool = False
+) -> str:
+    """A page of results: header, then title, snippet, regions and date per hit."""
+    lines = [header, ""]
+    for n, hit in enumerate(results.hits, results.offset + 1):
+        art = hit.article
+        extra = f" · {t(lang, 'mentions', n=int(hit.score))}" if show_mentions else ""
+        lines.append(f"<b>{n}. {esc(art.title)}</b>")
+        if hit.snippet:
+            lines.append(snippet_html(hit))
+        meta = [region_line(art, region_labels(art.regions), lang), f"{esc(date_of(art))}{extra}"]
+        lines.append(" · ".join(m for m in meta if m))
+        lines.append("")
+    return "\n".join(lines).strip()
+
+
+def render_article(
+    article: Article, lang: str, labels: list[str], *, sentences: list[str] | None = None
+) -> str:
+    """An article card: title, summary sentences (``sentences`` overrides the stored summary),
+    keywords, regions, source."""
+    lines = [f"<b>{esc(article.title)}</b>", ""]
+    for sentence in article.summary if sentences is None else sentences:
+        lines.append(f"· {esc(sentence)}")
+    lines.append("")
+    if article.keywords:
+        lines.append(f"{t(lang, 'keywords')}：{esc('、'.join(article.keywords[:8]))}")
+    if labels:
+        lines.append(f"{t(lang, 'regions')}：{esc('、'.join(labels))}")
+    source = article.source or ""
+    if article.url:
+        label = esc(source or article.url)
+        lines.append(
+            f'{t(lang, "source")}：<a href="{escape(article.url, quote=True)}">{label}</a>'
+        )
+    elif source:
+        lines.append(f"{t(lang, 'source')}：{esc(source)}")
+    lines.append(f"{t(lang, 'added')} {esc(date_of(article))} · ID {esc(article.id)}")
+    return "\n".join(lines).strip()
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` characters on paragraph boundaries.
+
+    Blank-line boundaries are preferred, then line boundaries; a single line longer than the limit
+    is cut at a character boundary that is not inside an HTML tag or entity.
+    """
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for block in text.split("\n\n"):
+        pieces = [block] if len(block) <= limit else _split_lines(block, limit)
+        for piece in pieces:
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _split_lines(block: str, limit: int) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for line in block.split("\n"):
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            out.append(current)
+            current = line
+    if current:
+        out.append(current)
+    return out
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    cut = limit
+    lt, gt = line.rfind("<", 0, cut), line.rfind(">", 0, cut)
+    if lt > gt:  # inside a tag
+        cut = lt
+    amp, semi = line.rfind("&", 0, cut), line.rfind(";", 0, cut)
+    if amp > semi and cut - amp < 10:  # inside an entity
+        cut = amp
+    return max(cut, 1)
