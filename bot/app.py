@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
@@ -68,7 +70,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def post_init(application: Application) -> None:
+async def publish_commands(application: Application) -> None:
     """Publish the command menu in both languages."""
     for lang, language_code in (("zh", None), ("en", "en")):
         commands = [BotCommand(c, TEXTS[lang][f"cmd_{c}"]) for c in COMMANDS]
@@ -93,7 +95,6 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .post_init(post_init)
         .get_updates_read_timeout(poll_timeout + 10)
     )
     if base_url:
@@ -133,6 +134,26 @@ def add_handlers(application: Application) -> None:
     for handler in handlers:
         application.add_handler(handler)
     application.add_error_handler(on_error)
+
+
+@asynccontextmanager
+async def running(
+    application: Application, *, poll_timeout: int = 10
+) -> AsyncIterator[Application]:
+    """Initialise, publish the commands, start long polling; stop everything on exit."""
+    async with application:
+        await publish_commands(application)
+        await application.start()
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
 
 
 ALLOWED_UPDATES = [

@@ -311,39 +311,39 @@ async def start_with_payload(
 
 # -- buttons ------------------------------------------------------------------------------------
 async def on_lookup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``p:<kind>:<key>:<offset>`` pages, ``a:``/``f:`` open an article, ``g:`` browses places."""
+    """``p:<kind>:<key>:<offset>`` pages, ``a:``/``f:`` open an article, ``g:`` browses places.
+
+    The button press is answered last, once the message is updated."""
     query = update.callback_query
     lang = lang_for(update, context)
-    data = query.data or ""
-    kind, _, rest = data.partition(":")
+    kind, _, rest = (query.data or "").partition(":")
     if kind == "p":
-        sub, key, offset = _page_parts(rest)
-        if sub == "s":
-            text_query = services(context).queries.get(key)
-            if text_query is None:
-                await query.answer(t(lang, "expired"), show_alert=True)
-                return
-            text, keyboard = search_page(context, text_query, offset, lang)
-        elif sub == "r":
-            try:
-                text, keyboard = region_page(context, key, offset, lang)
-            except NotFound:
-                await query.answer(t(lang, "expired"), show_alert=True)
-                return
-        else:
-            text, keyboard = latest_page(context, offset, lang)
-        await query.answer()
-        await query.edit_message_text(text, reply_markup=keyboard)
+        page = _page(context, rest, lang)
+        if page is None:
+            await query.answer(t(lang, "expired"), show_alert=True)
+            return
+        await query.edit_message_text(page[0], reply_markup=page[1])
     elif kind in ("a", "f"):
-        await query.answer()
         text, keyboard = article_card(context, rest, lang, full=kind == "f")
         await send(context, update.effective_chat.id, text, keyboard)
     elif kind == "g":
-        await query.answer()
         text, keyboard = browse_view(context, rest, lang)
         await query.edit_message_text(text, reply_markup=keyboard)
-    else:
-        await query.answer()
+    await query.answer()
+
+
+def _page(context, rest: str, lang: str):
+    """The page a ``p:`` button asks for, or ``None`` when its query is no longer known."""
+    sub, key, offset = _page_parts(rest)
+    if sub == "s":
+        text_query = services(context).queries.get(key)
+        return None if text_query is None else search_page(context, text_query, offset, lang)
+    if sub == "r":
+        try:
+            return region_page(context, key, offset, lang)
+        except NotFound:
+            return None
+    return latest_page(context, offset, lang)
 
 
 def _page_parts(rest: str) -> tuple[str, str, int]:

@@ -8,8 +8,10 @@ it, the embedded default runs: the project's local Bot API emulator plus a termi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -70,7 +72,11 @@ def run(args: argparse.Namespace | None = None) -> int:
 
 def run_telegram(services: Services) -> int:
     """Long-poll the real Bot API (or TELEGRAM_API_BASE_URL) until SIGINT/SIGTERM."""
-    from .app import ALLOWED_UPDATES, build_application
+    return asyncio.run(serve(services))
+
+
+async def serve(services: Services) -> int:
+    from .app import build_application, running
 
     settings = services.settings
     application = build_application(
@@ -79,7 +85,13 @@ def run_telegram(services: Services) -> int:
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
     )
-    log.info("starting the bot (long polling)")
-    application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(application):
+        log.info("bot @%s started (long polling)", application.bot.username)
+        await stop.wait()
+        log.info("stopping: finishing in-flight work")
     log.info("bot stopped")
     return 0

@@ -15,7 +15,7 @@ import re
 import secrets
 import sys
 
-from .app import ALLOWED_UPDATES, build_application
+from .app import build_application, running
 from .emulator import FakeTelegram, SentMessage
 from .services import Services
 
@@ -105,11 +105,7 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
             services, token=token, base_url=fake.base_url, base_file_url=fake.base_file_url,
             poll_timeout=1.0,
         )  # fmt: skip
-        async with application:
-            await application.start()
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-            )
+        async with running(application, poll_timeout=1):
             interactive = lines is None
             print(
                 "No TELEGRAM_BOT_TOKEN is set, so digestbot runs against its local Telegram Bot API "
@@ -119,22 +115,15 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
             if interactive:
                 print("Type a message or a command (/help); :N presses button N; Ctrl-D quits.\n")
             chat = TerminalChat(fake, color=interactive and sys.stdout.isatty())
-            try:
-                if interactive:
-                    loop = asyncio.get_running_loop()
-                    while True:
-                        line = await loop.run_in_executor(None, _read_line)
-                        if line is None:
-                            break
-                        if line.strip():
-                            await chat.send(line.strip())
-                else:
-                    for line in lines:
-                        print(f"\n> {line}")
-                        await chat.send(line)
-            finally:
-                await application.updater.stop()
-                await application.stop()
+            if interactive:
+                loop = asyncio.get_running_loop()
+                while (line := await loop.run_in_executor(None, _read_line)) is not None:
+                    if line.strip():
+                        await chat.send(line.strip())
+            else:
+                for line in lines:
+                    print(f"\n> {line}")
+                    await chat.send(line)
     return 0
 
 

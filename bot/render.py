@@ -28,7 +28,7 @@ def date_of(article: Article) -> str:
 
 
 def region_line(article: Article, labels: list[str], lang: str) -> str:
-    return f"{t(lang, 'regions')}：{esc('、'.join(labels))}" if labels else ""
+    return f"{t(lang, 'regions')}{esc('、'.join(labels))}" if labels else ""
 
 
 def render_hits(
@@ -58,17 +58,15 @@ def render_article(
         lines.append(f"· {esc(sentence)}")
     lines.append("")
     if article.keywords:
-        lines.append(f"{t(lang, 'keywords')}：{esc('、'.join(article.keywords[:8]))}")
+        lines.append(f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[:8]))}")
     if labels:
-        lines.append(f"{t(lang, 'regions')}：{esc('、'.join(labels))}")
+        lines.append(f"{t(lang, 'regions')}{esc('、'.join(labels))}")
     source = article.source or ""
     if article.url:
         label = esc(source or article.url)
-        lines.append(
-            f'{t(lang, "source")}：<a href="{escape(article.url, quote=True)}">{label}</a>'
-        )
+        lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
-        lines.append(f"{t(lang, 'source')}：{esc(source)}")
+        lines.append(f"{t(lang, 'source')}{esc(source)}")
     lines.append(f"{t(lang, 'added')} {esc(date_of(article))} · ID {esc(article.id)}")
     return "\n".join(lines).strip()
 
@@ -76,48 +74,39 @@ def render_article(
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Split ``text`` into parts of at most ``limit`` characters on paragraph boundaries.
 
-    Blank-line boundaries are preferred, then line boundaries; a single line longer than the limit
-    is cut at a character boundary that is not inside an HTML tag or entity.
+    A block (text between blank lines) that fits in a fresh part is never broken; a larger one is
+    broken between lines, and a single line longer than the room left is cut at a character that
+    is not inside an HTML tag or entity.
     """
     if len(text) <= limit:
         return [text]
     parts: list[str] = []
     current = ""
     for block in text.split("\n\n"):
-        pieces = [block] if len(block) <= limit else _split_lines(block, limit)
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                if current:
+        joined = f"{current}\n\n{block}" if current else block
+        if len(joined) <= limit:
+            current = joined
+            continue
+        if len(block) <= limit:
+            parts.append(current)
+            current = block
+            continue
+        sep = "\n\n" if current else ""
+        for line in block.split("\n"):
+            while len(current) + len(sep) + len(line) > limit:
+                room = limit - len(current) - len(sep)
+                if current and room < limit // 4:  # too little room left: start a new part
                     parts.append(current)
-                current = piece
+                    current, sep = "", ""
+                    continue
+                cut = _safe_cut(line, room)
+                parts.append(current + sep + line[:cut])
+                current, sep, line = "", "", line[cut:]
+            current += sep + line
+            sep = "\n"
     if current:
         parts.append(current)
-    return parts
-
-
-def _split_lines(block: str, limit: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for line in block.split("\n"):
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            out.append(current)
-            current = line
-    if current:
-        out.append(current)
-    return out
+    return [p for p in parts if p.strip()]
 
 
 def _safe_cut(line: str, limit: int) -> int:

@@ -240,9 +240,9 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
     kind, _, rest = (query.data or "").partition(":")
     if kind == "u":
         removed = svc.store.remove_subscriptions(chat.id, [int(rest)] if rest.isdigit() else [])
-        await query.answer(t(lang, "unsubscribed", n=removed))
         text, keyboard = _subscriptions_view(context, chat.id, lang)
         await query.edit_message_text(text, reply_markup=keyboard)
+        await query.answer(t(lang, "unsubscribed", n=removed))
         return
     setting, _, value = rest.partition(":")
     _remember_chat(context, chat)
@@ -252,12 +252,12 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
     elif setting == "mode" and (value == "instant" or value.startswith("daily ")):
         svc.store.update_chat(chat.id, mode=value)
         svc.store.set_subscription_mode(chat.id, value)
-    await query.answer(t(lang, "settings_saved"))
     text, keyboard = _settings_view(context, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except TelegramError as exc:  # "message is not modified" when nothing changed
         log.debug("settings message not edited: %s", exc)
+    await query.answer(t(lang, "settings_saved"))
 
 
 # -- membership -------------------------------------------------------------------------------

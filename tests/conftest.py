@@ -61,3 +61,41 @@ def seeded(seeded_db: Path, tmp_path: Path):
     shutil.copy(seeded_db, copy)
     with Store(copy) as s:
         yield s
+
+
+EXTRA_ARTICLES = [
+    (f"兵团棉花新闻{i}", f"第{i}团职工采摘棉花，兵团棉花产量创新高。塔里木河畔的棉花长势喜人。" * 3)
+    for i in range(1, 13)
+] + [
+    ("阿勒泰牧民转场", "阿勒泰地区的牧民开始秋季转场，兵团派出医疗队随行服务。"),
+    ("一篇很长的文章", "长" * 5000 + "。"),
+]
+
+
+@pytest.fixture(scope="session")
+def bot_db_template(seeded_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeds plus extra articles (enough for several result pages), built once."""
+    import shutil
+
+    from digests.ingest import ingest
+
+    from .botkit import write_articles
+
+    path = tmp_path_factory.mktemp("botdb") / "bot.db"
+    shutil.copy(seeded_db, path)
+    folder = write_articles(tmp_path_factory.mktemp("extra"), EXTRA_ARTICLES)
+    with Store(path) as s:
+        assert len(ingest(s, [folder], workers=1).added) == len(EXTRA_ARTICLES)
+    return path
+
+
+@pytest.fixture
+async def bot(bot_db_template: Path, tmp_path: Path):
+    import shutil
+
+    from .botkit import running_bot
+
+    db = tmp_path / "bot.db"
+    shutil.copy(bot_db_template, db)
+    async with running_bot(db) as env:
+        yield env

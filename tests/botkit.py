@@ -1,0 +1,107 @@
+"""Running the real bot Application against the fake Bot API server, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import build_application, running
+from bot.config import Settings
+from bot.emulator import FakeTelegram, SentMessage
+from bot.services import Services
+from digests.ingest import ingest
+from digests.regions import load_gazetteer
+from digests.store import Store
+
+TOKEN = "987654321:AAH-test-secret-token-abcdefghijklmnopq"
+USER = 5001
+
+
+@dataclass
+class BotEnv:
+    fake: FakeTelegram
+    app: Application
+    services: Services
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    async def say(self, text: str, chat: int = USER, n: int = 1, **kw) -> list[SentMessage]:
+        """Send ``text`` as a user and return the ``n`` messages the bot sends back."""
+        kw.setdefault("language_code", "zh-hans")
+        before = len(self.fake.messages_to(chat))
+        self.fake.user_message(chat, text, **kw)
+        sent = await self.fake.wait_for_messages(chat, before + n, timeout=10)
+        return sent[before:]
+
+    async def group(self, chat: int, text: str, n: int = 1, **kw) -> list[SentMessage]:
+        kw.setdefault("language_code", "zh-hans")
+        before = len(self.fake.messages_to(chat))
+        self.fake.group_message(chat, text, **kw)
+        sent = await self.fake.wait_for_messages(chat, before + n, timeout=10)
+        return sent[before:]
+
+    async def press(self, message: SentMessage, data: str, chat: int = USER, **kw) -> None:
+        """Press a button and wait until the bot has handled it."""
+        kw.setdefault("language_code", "zh-hans")
+        answered = len(self.fake.answers)
+        self.fake.callback(message, data, **kw)
+        await self.fake.wait_for(lambda: len(self.fake.answers) > answered, timeout=10)
+
+    async def unanswered(self, text: str, chat: int, **kw) -> list[SentMessage]:
+        """Send ``text`` then ``/help``; return what the bot sent before the help (expected: [])."""
+        kw.setdefault("language_code", "zh-hans")
+        before = len(self.fake.messages_to(chat))
+        self.fake.user_message(chat, text, **kw)
+        self.fake.user_message(chat, "/help", **kw)
+        sent = await self.fake.wait_for(
+            lambda: (lambda m: m if any("/search" in (x.text or "") for x in m) else None)(
+                self.fake.messages_to(chat)[before:]
+            ),
+            timeout=10,
+        )
+        return sent[:-1]
+
+
+def write_articles(folder: Path, articles: list[tuple[str, str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (title, text) in enumerate(articles):
+        (folder / f"extra{i:02d}.json").write_text(
+            json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8"
+        )
+    return folder
+
+
+@asynccontextmanager
+async def running_bot(
+    db: Path, *, lang: str = "zh", admins: frozenset[int] = frozenset()
+) -> AsyncIterator[BotEnv]:
+    async with FakeTelegram(TOKEN) as fake:
+        settings = Settings(
+            token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins
+        )
+        store = Store(db)
+        services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
+        app = build_application(
+            services,
+            token=TOKEN,
+            base_url=fake.base_url,
+            base_file_url=fake.base_file_url,
+            poll_timeout=1,
+        )
+        try:
+            async with running(app, poll_timeout=1):
+                yield BotEnv(fake, app, services)
+        finally:
+            store.close()
+
+
+def ingest_into(db: Path, folder: Path) -> None:
+    with Store(db) as store:
+        ingest(store, [folder], workers=1)
