@@ -7,8 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import BotCommand, LinkPreviewOptions, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -22,9 +23,11 @@ from telegram.ext import (
     filters,
 )
 
-from . import lookup, subscribe
+from . import admin, lookup, subscribe
 from .common import lang_for, send
+from .delivery import Sender
 from .i18n import TEXTS, t
+from .ratelimit import Limiter
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ COMMANDS = (
     "start", "help", "search", "region", "regions", "latest", "article",
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
+ADMIN_COMMANDS = ("stats", "pending", "retry")
 
 
 async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,6 +79,13 @@ async def publish_commands(application: Application) -> None:
     for lang, language_code in (("zh", None), ("en", "en")):
         commands = [BotCommand(c, TEXTS[lang][f"cmd_{c}"]) for c in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=language_code)
+    admins = application.bot_data["services"].settings.admins
+    for admin_id in admins:  # administrators also see their own commands
+        commands = [BotCommand(c, TEXTS["zh"][f"cmd_{c}"]) for c in COMMANDS + ADMIN_COMMANDS]
+        try:
+            await application.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as exc:  # the admin may never have talked to the bot
+            log.info("could not set admin commands for %s: %s", admin_id, exc)
 
 
 def build_application(
@@ -83,10 +94,16 @@ def build_application(
     token: str,
     base_url: str | None = None,
     base_file_url: str | None = None,
-    rate_limiter=None,
+    limiter: Limiter | None = None,
     poll_timeout: float = 10.0,
+    concurrency: int = 4,
+    backoff_base: float = 2.0,
 ) -> Application:
-    """The bot's Application, wired to ``services`` (store, gazetteer, settings)."""
+    """The bot's Application, wired to ``services`` (store, gazetteer, settings).
+
+    ``limiter`` defaults to Telegram's limits; pass ``Limiter(enabled=False)`` to switch them off.
+    """
+    limiter = limiter if limiter is not None else Limiter()
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -101,10 +118,19 @@ def build_application(
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    if rate_limiter is not None:
-        builder = builder.rate_limiter(rate_limiter)
+    builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["services"] = services
+    application.bot_data["sender"] = Sender(
+        application.bot,
+        services.store,
+        clock=services.clock,
+        region_labels=services.region_labels,
+        default_lang=services.settings.lang,
+        limiter=limiter if limiter.enabled else None,
+        concurrency=concurrency,
+        backoff_base=backoff_base,
+    )
     add_handlers(application)
     return application
 
@@ -123,6 +149,10 @@ def add_handlers(application: Application) -> None:
         CommandHandler("subscriptions", subscribe.subscriptions_cmd),
         CommandHandler("unsubscribe", subscribe.unsubscribe_cmd),
         CommandHandler("settings", subscribe.settings_cmd),
+        CommandHandler("stats", admin.stats_cmd),
+        CommandHandler("pending", admin.pending_cmd),
+        CommandHandler("retry", admin.retry_cmd),
+        MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, admin.document_upload),
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
         MessageHandler(private_text, lookup.plain_text),
@@ -159,4 +189,3 @@ async def running(
 ALLOWED_UPDATES = [
     "message", "edited_message", "channel_post", "callback_query", "inline_query", "my_chat_member",
 ]  # fmt: skip
-__all__ = ["ALLOWED_UPDATES", "ChatType", "build_application"]

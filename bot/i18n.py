@@ -37,6 +37,9 @@ ZH: dict[str, str] = {
     "cmd_subscriptions": "我的订阅",
     "cmd_unsubscribe": "取消订阅",
     "cmd_settings": "设置",
+    "cmd_stats": "统计（管理员）",
+    "cmd_pending": "待发送（管理员）",
+    "cmd_retry": "重试失败推送（管理员）",
     "search_usage": "请在 /search 后面输入关键词，例如：/search 第一书记",
     "region_usage": "请在 /region 后面输入地名，例如：/region 喀什",
     "article_usage": "请在 /article 后面输入文章编号。",
@@ -89,6 +92,22 @@ ZH: dict[str, str] = {
     "too_long_query": "查询太长，只使用了前 {n} 个字。",
     "mentions": "{n} 次",
     "inline_empty": "没有找到文章",
+    "digest_header": "<b>每日摘要</b> · {date} · {n} 篇新文章",
+    "digest_continued": "<b>每日摘要（续）</b> · {date}",
+    "admin_only": "抱歉，这个命令只有管理员可以使用。",
+    "admin_stats": (
+        "<b>统计</b>\n文章：{articles}\n订阅者：{subscribers}（暂停 {paused}）\n"
+        "已发送：{sent} · 待发送：{pending} · 失败：{dead} · 跳过：{skipped}\n上次检查语料：{last_poll}"
+    ),
+    "admin_pending": "<b>待发送</b>：{pending}（{chats} 个聊天）\n<b>失败</b>：{dead}",
+    "admin_dead_line": "· 聊天 {chat} · 文章 {seq} · {error}",
+    "admin_retry": "已重新排队 {n} 条失败的推送。",
+    "upload_only_admins": "抱歉，只有管理员可以添加文章。",
+    "upload_bad_type": "只接受 .txt、.md、.json、.jsonl 文件。",
+    "upload_too_large": "文件太大（上限 2 MB）。",
+    "upload_result": "已添加 {added} 篇，重复 {duplicates} 篇，拒绝 {rejected} 篇。",
+    "upload_rejected_line": "· {file}：{reason}",
+    "never": "从未",
 }
 
 EN: dict[str, str] = {
@@ -122,6 +141,9 @@ EN: dict[str, str] = {
     "cmd_subscriptions": "Your subscriptions",
     "cmd_unsubscribe": "Unsubscribe",
     "cmd_settings": "Settings",
+    "cmd_stats": "Stats (admins)",
+    "cmd_pending": "Pending deliveries (admins)",
+    "cmd_retry": "Retry failed deliveries (admins)",
     "search_usage": "Type words after /search, e.g. /search 第一书记",
     "region_usage": "Type a place name after /region, e.g. /region 喀什",
     "article_usage": "Type an article id after /article.",
@@ -174,6 +196,22 @@ EN: dict[str, str] = {
     "too_long_query": "The query was too long; only the first {n} characters were used.",
     "mentions": "{n}×",
     "inline_empty": "No articles found",
+    "digest_header": "<b>Daily digest</b> · {date} · {n} new articles",
+    "digest_continued": "<b>Daily digest (continued)</b> · {date}",
+    "admin_only": "Sorry, this command is for administrators only.",
+    "admin_stats": (
+        "<b>Stats</b>\nArticles: {articles}\nSubscribers: {subscribers} ({paused} paused)\n"
+        "Sent: {sent} · pending: {pending} · failed: {dead} · skipped: {skipped}\nLast corpus poll: {last_poll}"
+    ),
+    "admin_pending": "<b>Pending</b>: {pending} ({chats} chats)\n<b>Failed</b>: {dead}",
+    "admin_dead_line": "· chat {chat} · article {seq} · {error}",
+    "admin_retry": "Queued {n} failed deliveries again.",
+    "upload_only_admins": "Sorry, only administrators can add articles.",
+    "upload_bad_type": "Only .txt, .md, .json and .jsonl files are accepted.",
+    "upload_too_large": "The file is too large (2 MB at most).",
+    "upload_result": "Added {added}, duplicates {duplicates}, rejected {rejected}.",
+    "upload_rejected_line": "· {file}: {reason}",
+    "never": "never",
 }
 
 TEXTS = {"zh": ZH, "en": EN}

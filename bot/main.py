@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from digests.errors import DigestError
-from digests.ingest import ingest
 from digests.regions import load_gazetteer
 from digests.store import Store
+from digests.watch import poll_corpus
 
 from .config import ConfigError, Settings, load_settings
 from .logsafe import setup_logging
@@ -33,11 +33,10 @@ def open_services(settings: Settings) -> Services:
     store = Store(settings.db)
     corpus = Path(settings.corpus)
     if corpus.is_dir():
-        report = ingest(store, [corpus], progress=False)
+        report = poll_corpus(store, corpus, settle_seconds=0.0).report
         log.info(
-            "corpus %s: %d added, %d already stored, %d rejected",
-            corpus, len(report.added), len(report.duplicates), len(report.rejected),
-        )  # fmt: skip
+            "corpus %s: %d added, %d rejected", corpus, len(report.added), len(report.rejected)
+        )
     else:
         log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
     return Services(store=store, gazetteer=load_gazetteer(), settings=settings)

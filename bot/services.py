@@ -10,10 +10,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from digests.regions import Gazetteer
 from digests.search import most_specific
-from digests.store import Store
+from digests.store import Store, utcnow
 
 from .config import Settings
 
@@ -50,6 +51,7 @@ class Services:
     gazetteer: Gazetteer
     settings: Settings
     monotonic: Callable[[], float] = time.monotonic
+    clock: Callable[[], datetime] = utcnow
     queries: QueryCache = field(default_factory=QueryCache)
     admin_cache: dict[tuple[int, int], tuple[float, bool]] = field(default_factory=dict)
 

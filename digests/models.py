@@ -109,3 +109,18 @@ class Subscription:
     @property
     def is_everything(self) -> bool:
         return not self.keywords and not self.regions
+
+
+@dataclass
+class Delivery:
+    """One row of the delivery ledger: an article for a chat."""
+
+    id: int
+    chat_id: int
+    seq: int
+    mode: str
+    status: str
+    due_at: float
+    attempts: int = 0
+    message_id: int | None = None
+    error: str | None = None

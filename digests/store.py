@@ -18,6 +18,14 @@ Tables (version 2)
     ``chats``            every chat the bot knows: type, language, digest mode, active/paused;
     ``subscriptions``    a chat's filters (keywords, region codes), delivery mode and the article
                          ``seq`` it starts after (a new subscription gets only newer articles).
+
+Tables (version 3)
+    ``deliveries``       the outbox/ledger: one row per (chat, article), written before sending
+                         (``pending`` → ``sending`` → ``sent`` with Telegram's message_id; or
+                         ``dead`` after repeated failures, ``skipped`` when the chat is gone);
+    ``state``            small key/value facts (the last article planned, the last corpus poll);
+    ``corpus_files``     size and mtime of every corpus file seen, so a file is ingested once it
+                         has stopped changing, and again only when it changes.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Subscription
+from .models import AnalyzedArticle, Article, Chat, Delivery, Subscription
 
 Clock = Callable[[], datetime]
 
@@ -120,7 +128,35 @@ def _m002_chats_and_subscriptions(db: Database) -> None:
     db.execute("CREATE INDEX subscriptions_chat ON subscriptions (chat_id)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m001_articles, _m002_chats_and_subscriptions]
+def _m003_delivery_ledger(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE deliveries ("
+        " id INTEGER PRIMARY KEY,"
+        " chat_id INTEGER NOT NULL,"
+        " seq INTEGER NOT NULL,"
+        " mode TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " due_at REAL NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " message_id INTEGER,"
+        " error TEXT,"
+        " created_at REAL NOT NULL,"
+        " sent_at REAL,"
+        " UNIQUE (chat_id, seq))"
+    )
+    db.execute("CREATE INDEX deliveries_due ON deliveries (status, due_at)")
+    db["state"].create({"key": str, "value": str}, pk="key")
+    db["corpus_files"].create(
+        {"path": str, "size": int, "mtime_ns": int, "status": str, "detail": str, "seen_at": float},
+        pk="path",
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m001_articles,
+    _m002_chats_and_subscriptions,
+    _m003_delivery_ledger,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -405,6 +441,10 @@ class Store:
                     "UPDATE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
                     [new_id, old_id],
                 )
+            self.conn.execute(
+                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            self.conn.execute("DELETE FROM deliveries WHERE chat_id = ?", [old_id])
 
     def add_subscription(
         self,
@@ -480,6 +520,138 @@ class Store:
         ).fetchone()
         return self.get_chat(row[0]) if row else None
 
+    # -- state ----------------------------------------------------------------------------------
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.conn:
+            self._set_state(key, value)
+
+    def _set_state(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    # -- the delivery ledger ----------------------------------------------------------------
+    def plan_deliveries(
+        self, rows: Iterable[tuple[int, int, str, float]], cursor: int, now: float
+    ) -> int:
+        """Insert (chat_id, seq, mode, due_at) rows and move the planning cursor, atomically.
+        A (chat, article) pair already in the ledger is left alone."""
+        with self.conn:
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (chat_id, seq, mode, due_at, created_at) "
+                "VALUES (?,?,?,?,?)",
+                [(c, s, m, d, now) for c, s, m, d in rows],
+            )
+            added = self.conn.total_changes - before
+            self._set_state("planned_seq", str(cursor))
+        return added
+
+    def due_deliveries(self, now: float, limit: int = 5000) -> list[Delivery]:
+        """Pending rows that may be sent now, for active chats, oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
+            "WHERE d.status = 'pending' AND d.due_at <= ? AND c.status = 'active' "
+            "ORDER BY d.due_at, d.id LIMIT ?",
+            [now, limit],
+        ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def next_due_at(self) -> float | None:
+        row = self.conn.execute(
+            "SELECT min(d.due_at) FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
+            "WHERE d.status = 'pending' AND c.status = 'active'"
+        ).fetchone()
+        return row[0]
+
+    def mark_deliveries(self, ids: Sequence[int], status: str, **fields: object) -> None:
+        """Set the status (and message_id, error, due_at, attempts, sent_at) of ledger rows."""
+        allowed = {"message_id", "error", "due_at", "attempts", "sent_at"}
+        if not set(fields) <= allowed:
+            raise ValueError(f"unknown delivery fields: {sorted(set(fields) - allowed)}")
+        sets = "".join(f", {name} = ?" for name in fields)
+        marks = ",".join("?" * len(ids))
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE deliveries SET status = ?{sets} WHERE id IN ({marks})",
+                [status, *fields.values(), *ids],
+            )
+
+    def release_in_flight(self) -> int:
+        """After a crash or stop: rows left 'sending' may not have reached Telegram; send again."""
+        with self.conn:
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
+            ).rowcount
+
+    def skip_pending(self, chat_id: int, reason: str) -> int:
+        with self.conn:
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = ? "
+                "WHERE chat_id = ? AND status IN ('pending', 'sending')",
+                [reason, chat_id],
+            ).rowcount
+
+    def retry_dead(self, now: float) -> int:
+        with self.conn:
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, due_at = ? "
+                "WHERE status = 'dead'",
+                [now],
+            ).rowcount
+
+    def deliveries(
+        self, *, chat_id: int | None = None, status: str | None = None
+    ) -> list[Delivery]:
+        where, args = [], []
+        if chat_id is not None:
+            where.append("d.chat_id = ?")
+            args.append(chat_id)
+        if status is not None:
+            where.append("d.status = ?")
+            args.append(status)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self.conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args
+        ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def delivery_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
+
+    def subscriber_counts(self) -> dict[str, int]:
+        return dict(
+            self.conn.execute(
+                "SELECT c.status, count(DISTINCT c.chat_id) FROM chats c "
+                "JOIN subscriptions s ON s.chat_id = c.chat_id GROUP BY c.status"
+            )
+        )
+
+    # -- corpus files -----------------------------------------------------------------------
+    def corpus_file(self, path: str) -> tuple[int, int, str] | None:
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, status FROM corpus_files WHERE path = ?", [path]
+        ).fetchone()
+        return tuple(row) if row else None
+
+    def record_corpus_file(
+        self, path: str, size: int, mtime_ns: int, status: str, detail: str = "", now: float = 0.0
+    ) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO corpus_files (path, size, mtime_ns, status, detail, seen_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, status = excluded.status, detail = excluded.detail, "
+                "seen_at = excluded.seen_at",
+                [path, size, mtime_ns, status, detail, now],
+            )
+
     def stats(self) -> dict[str, object]:
         size = 0
         if self.path != ":memory:":
@@ -499,6 +671,11 @@ class Store:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_DELIVERY_COLUMNS = (
+    "d.id, d.chat_id, d.seq, d.mode, d.status, d.due_at, d.attempts, d.message_id, d.error"
+)
 
 
 def _subscription(row: Sequence) -> Subscription:

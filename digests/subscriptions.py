@@ -91,14 +91,16 @@ def parse_filters(words: list[str], gazetteer) -> FilterRequest:
 
 def matches(sub: Subscription, article: Article) -> bool:
     """Whether ``article`` is for ``sub`` (see the module docstring)."""
+    return matches_text(sub, article, to_simplified(article.title + "\n" + article.body).lower())
+
+
+def matches_text(sub: Subscription, article: Article, simplified_text: str) -> bool:
+    """:func:`matches` with the article's simplified, lower-cased text computed once by the caller."""
     if sub.is_everything:
         return True
     if any(code in article.regions for code in sub.regions):
         return True
-    if sub.keywords:
-        text = to_simplified(article.title + "\n" + article.body).lower()
-        return any(to_simplified(k).lower() in text for k in sub.keywords)
-    return False
+    return any(to_simplified(k).lower() in simplified_text for k in sub.keywords)
 
 
 def describe(sub: Subscription, gazetteer) -> str:
