@@ -168,12 +168,21 @@ def add_handlers(application: Application) -> None:
 
 @asynccontextmanager
 async def running(
-    application: Application, *, poll_timeout: int = 10
+    application: Application, *, poll_timeout: int = 10, deliver: bool = True
 ) -> AsyncIterator[Application]:
-    """Initialise, publish the commands, start long polling; stop everything on exit."""
+    """Initialise, publish the commands, start long polling, the corpus job and the sender;
+    on exit stop taking updates, let the sender finish what is in flight, and stop."""
+    sender: Sender = application.bot_data["sender"]
+    settings = application.bot_data["services"].settings
     async with application:
         await publish_commands(application)
         await application.start()
+        if deliver:
+            application.job_queue.run_repeating(
+                admin.corpus_poll, interval=settings.poll_seconds, first=0.0, name=admin.JOB_NAME,
+                job_kwargs={"max_instances": 1, "coalesce": True},
+            )  # fmt: skip
+            sender.start()
         await application.updater.start_polling(
             poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
         )
@@ -182,6 +191,8 @@ async def running(
         finally:
             if application.updater.running:
                 await application.updater.stop()
+            if deliver:
+                await sender.stop()
             if application.running:
                 await application.stop()
 

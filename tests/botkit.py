@@ -80,26 +80,41 @@ def write_articles(folder: Path, articles: list[tuple[str, str]]) -> Path:
 
 @asynccontextmanager
 async def running_bot(
-    db: Path, *, lang: str = "zh", admins: frozenset[int] = frozenset()
+    db: Path,
+    *,
+    lang: str = "zh",
+    admins: frozenset[int] = frozenset(),
+    corpus: Path | None = None,
+    poll_seconds: float = 60.0,
+    clock=None,
+    fake: FakeTelegram | None = None,
+    limiter=None,
+    backoff_base: float = 0.05,
+    concurrency: int = 4,
 ) -> AsyncIterator[BotEnv]:
-    async with FakeTelegram(TOKEN) as fake:
-        settings = Settings(
-            token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins
-        )
-        store = Store(db)
-        services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
-        app = build_application(
-            services,
-            token=TOKEN,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            poll_timeout=1,
-        )
-        try:
-            async with running(app, poll_timeout=1):
-                yield BotEnv(fake, app, services)
-        finally:
-            store.close()
+    """The real Application against a fake Bot API (started here unless ``fake`` is given)."""
+    own_fake = fake is None
+    if own_fake:
+        fake = await FakeTelegram(TOKEN).start()
+    settings = Settings(
+        token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins,
+        corpus=str(corpus or db.parent / "no-corpus"), poll_seconds=poll_seconds,
+    )  # fmt: skip
+    store = Store(db, clock=clock) if clock else Store(db)
+    services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
+    if clock is not None:
+        services.clock = clock
+    app = build_application(
+        services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
+        poll_timeout=1, limiter=limiter, backoff_base=backoff_base, concurrency=concurrency,
+    )  # fmt: skip
+    try:
+        async with running(app, poll_timeout=1):
+            yield BotEnv(fake, app, services)
+    finally:
+        store.close()
+        if own_fake:
+            await fake.stop()
 
 
 def ingest_into(db: Path, folder: Path) -> None:
