@@ -156,7 +156,7 @@ async def test_429_waits_retry_after_then_resends(env_paths) -> None:
         env.fake.add_chat(301, "private")
         env.fake.rate_limit_next(301, retry_after=1, count=1)
         drop(corpus, "a.json", "新文章", "兵团职工积极参加培训，学习农业技术。")
-        (msg,) = await env.fake.wait_for_messages(301, 1, timeout=15)
+        (_msg,) = await env.fake.wait_for_messages(301, 1, timeout=15)
         calls = [
             c for c in env.fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == "301"
         ]
