@@ -107,6 +107,11 @@ class Sender:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
+        if self.limiter is not None:  # messages of the last minute, before a restart
+            wall, mono = self.clock().timestamp(), self.limiter.monotonic()
+            recent = self.store.recent_sends(wall - 60.0)
+            in_flight = bool(self.store.deliveries(status="sending"))
+            self.limiter.seed([(chat, mono - (wall - at)) for chat, at in recent], in_flight)
         released = self.store.release_in_flight()
         if released:
             log.info(
@@ -254,7 +259,7 @@ class Sender:
 
     # -- sending one message ------------------------------------------------------------------
     async def _send(self, item: WorkItem) -> bool:
-        self.store.mark_deliveries(item.ids, "sending")
+        self.store.mark_deliveries(item.ids, "sending", sent_at=self.clock().timestamp())
         try:
             message = await self.bot.send_message(
                 item.chat_id, item.text, reply_markup=item.keyboard

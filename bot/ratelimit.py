@@ -1,6 +1,7 @@
 """Telegram's flood limits, applied to every message the bot sends (a PTB ``BaseRateLimiter``).
 
-* at most ``global_per_second`` (30) messages in any one-second window, spaced evenly;
+* at most ``global_per_second`` (30) messages in any one-second window, spaced evenly (every
+  window is widened by ``margin`` = 40 ms, as requests reach Telegram with some jitter);
 * private chats: one message per ``private_interval`` (1 s);
 * groups and channels: at most ``group_per_minute`` (20) in any 60-second window.
 
@@ -38,6 +39,7 @@ class Limiter(BaseRateLimiter[int]):
         group_per_minute: int = 20,
         max_retries: int = 3,
         enabled: bool = True,
+        margin: float = 0.04,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.global_per_second = global_per_second
@@ -45,10 +47,12 @@ class Limiter(BaseRateLimiter[int]):
         self.group_per_minute = group_per_minute
         self.max_retries = max_retries
         self.enabled = enabled
+        self.margin = margin  # seconds added to each window: requests arrive with some jitter
         self.monotonic = monotonic
         self._global: deque[float] = deque()
         self._chats: dict[int, deque[float]] = {}
         self._blocked_until: dict[int, float] = {}
+        self._quiet_until = 0.0
         self._lock = asyncio.Lock()
 
     async def initialize(self) -> None:
@@ -72,20 +76,21 @@ class Limiter(BaseRateLimiter[int]):
         sent = self._chats.get(chat_id)
         ready = self._blocked_until.get(chat_id, 0.0)
         if sent and len(sent) >= count:
-            ready = max(ready, sent[-count] + period)
+            ready = max(ready, sent[-count] + period + self.margin)
         return ready
 
     def _global_ready(self) -> float:
-        ready = 0.0
+        window = 1.0 + self.margin
+        ready = self._quiet_until
         if self._global:
-            ready = self._global[-1] + 1.0 / self.global_per_second
+            ready = self._global[-1] + window / self.global_per_second
             if len(self._global) >= self.global_per_second:
-                ready = max(ready, self._global[-self.global_per_second] + 1.0)
+                ready = max(ready, self._global[-self.global_per_second] + window)
         return ready
 
     def _record(self, chat_id: int, now: float) -> None:
         self._global.append(now)
-        while self._global and self._global[0] < now - 1.0:
+        while self._global and self._global[0] < now - 1.0 - self.margin:
             self._global.popleft()
         count, period = self._chat_window(chat_id)
         sent = self._chats.setdefault(chat_id, deque())
@@ -94,6 +99,16 @@ class Limiter(BaseRateLimiter[int]):
             sent.popleft()
         while len(sent) > count:
             sent.popleft()
+
+    def seed(self, sends: list[tuple[int, float]], in_flight: bool = False) -> None:
+        """Remember messages sent before a restart ((chat_id, monotonic time), oldest first), so
+        the first messages after it respect the limits too. When messages were in flight at the
+        stop, their real send time is unknown: nothing is sent until a whole window has passed
+        since the last one recorded."""
+        for chat_id, at in sends:
+            self._record(chat_id, at)
+        if in_flight and sends:
+            self._quiet_until = sends[-1][1] + 1.0 + 2 * self.margin + 0.1
 
     def block(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429 for this chat: nothing goes to it for ``seconds``."""

@@ -590,6 +590,15 @@ class Store:
                 "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
             ).rowcount
 
+    def recent_sends(self, since: float) -> list[tuple[int, float]]:
+        """(chat_id, time) of messages sent or being sent since ``since`` (one per message)."""
+        return self.conn.execute(
+            "SELECT chat_id, max(sent_at) FROM deliveries WHERE sent_at >= ? "
+            "AND status IN ('sent', 'sending') GROUP BY chat_id, coalesce(message_id, -id) "
+            "ORDER BY 2",
+            [since],
+        ).fetchall()
+
     def skip_pending(self, chat_id: int, reason: str) -> int:
         with self.conn:
             return self.conn.execute(

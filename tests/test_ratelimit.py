@@ -1,0 +1,85 @@
+"""The rate limiter's schedule, with a fake monotonic clock (no sleeping on real time)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from bot.ratelimit import Limiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def drive(limiter: Limiter, clock: Clock, chat_ids: list[int]) -> list[float]:
+    """Acquire a slot per chat in order, advancing the fake clock instead of sleeping."""
+    times = []
+    for chat_id in chat_ids:
+        while True:
+            wait = max(limiter.ready_at(chat_id), limiter._global_ready()) - clock.now
+            if wait <= 0:
+                break
+            clock.now += wait
+        await limiter._acquire(chat_id)
+        times.append(clock.now)
+    return times
+
+
+def windows(times: list[float], span: float) -> int:
+    return max(sum(1 for t in times if s <= t < s + span) for s in times)
+
+
+async def test_global_limit_never_exceeds_30_per_second() -> None:
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    times = await drive(limiter, clock, list(range(1, 200)))
+    assert windows(times, 1.0) <= 30
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 27 <= rate <= 30
+
+
+async def test_private_chat_once_per_second_group_20_per_minute() -> None:
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    private = await drive(limiter, clock, [5] * 5)
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(private))
+    group = await drive(limiter, clock, [-100] * 41)
+    assert windows(group, 60.0) <= 20
+    assert group[40] - group[0] >= 120
+
+
+async def test_blocked_chat_waits_retry_after() -> None:
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    limiter.block(7, 5.0)
+    assert limiter.ready_at(7) == 105.0 and limiter.ready_at(8) == 0.0
+
+
+async def test_seeded_history_counts_after_a_restart() -> None:
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    limiter.seed([(9, 99.8)])
+    assert limiter.ready_at(9) > clock.now  # sent 0.2 s ago: not yet
+
+
+async def test_disabled_limiter_never_waits() -> None:
+    limiter = Limiter(enabled=False)
+    assert limiter.ready_at(1) == 0.0
+    calls = []
+
+    async def callback():
+        calls.append(1)
+        return True
+
+    results = await asyncio.gather(
+        *[
+            limiter.process_request(callback, (), {}, "sendMessage", {"chat_id": 1}, None)
+            for _ in range(50)
+        ]
+    )
+    assert all(results) and len(calls) == 50
