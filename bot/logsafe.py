@@ -1,4 +1,4 @@
-"""Logging set-up that never writes the bot token: one line per event, token masked everywhere.
+"""Logging set-up: one line per event (tracebacks folded), the bot token masked everywhere.
 
 The mask is a ``logging.Filter`` on the handlers, so it also covers records from PTB and httpx
 (whose request lines contain ``/bot<token>/method``).
@@ -38,15 +38,27 @@ class TokenMask(logging.Filter):
         return True
 
 
+class OneLineFormatter(logging.Formatter):
+    """``time level logger: message`` on one line; a traceback is folded into the same line."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " ⏎ ")
+
+
 def setup_logging(level: str = "INFO", token: str | None = None) -> TokenMask:
     """Configure the root logger: one line per event on stderr, token masked."""
     mask = TokenMask(token)
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(OneLineFormatter())
         root.addHandler(handler)
     for handler in root.handlers:
+        if type(handler) is logging.StreamHandler:  # ours or the CLI's, not a test's capture
+            handler.setFormatter(OneLineFormatter())
         for old in [f for f in handler.filters if isinstance(f, TokenMask)]:
             handler.removeFilter(old)
         handler.addFilter(mask)
