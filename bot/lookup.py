@@ -72,11 +72,12 @@ def search_page(
         return esc(str(exc)), None
     if not results.hits:
         return t(lang, "no_results", query=esc(query)), None
+    total = f"{t(lang, 'about')}{results.total:,}" if results.approximate else results.total
     header = t(
         lang,
         "results_header",
         query=esc(query),
-        total=results.total,
+        total=total,
         first=offset + 1,
         last=offset + len(results.hits),
     )

@@ -118,6 +118,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 "query": query,
                 "terms": results.terms,
                 "total": results.total,
+                "total_is_estimate": results.approximate,
                 "offset": results.offset,
                 "results": [hit_dict(h) for h in results.hits],
             }
@@ -127,7 +128,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         _err(f"no articles match {query}")
         return 0
     first, last = results.offset + 1, results.offset + len(results.hits)
-    print(f"{results.total} results for {query} ({first}–{last}):")
+    about = "about " if results.approximate else ""
+    print(f"{about}{results.total:,} results for {query} ({first}–{last}):")
     _print_hits(results.hits, results.offset)
     return 0
 

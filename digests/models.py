@@ -77,6 +77,7 @@ class Results:
     offset: int = 0
     limit: int = 5
     terms: list[str] = field(default_factory=list)
+    approximate: bool = False  # ``total`` is an estimate (very common words)
 
 
 @dataclass

@@ -137,19 +137,56 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
+CANDIDATES = 3000
+
+
 def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0) -> Results:
-    """The best ``limit`` articles for ``query`` after ``offset``, with snippets."""
+    """The best ``limit`` articles for ``query`` after ``offset``, with snippets.
+
+    bm25 has to score every matching article before it can pick the best. When even the query's
+    rarest word is in more than ``CANDIDATES`` articles, it discriminates little: then only the
+    newest articles, about ``CANDIDATES`` of them matching, are ranked (the window widens until
+    it holds enough results), and the total is an estimate from the document frequencies.
+    """
     parsed = parse_query(query)
     match = parsed.to_fts()
-    ranked = store.fts_search(match, limit, offset)
-    total = store.fts_count(match) if ranked or offset else 0
+    newest = store.max_seq()
+    required = parsed.terms + [t for phrase in parsed.phrases for t in phrase]
+    rarest = min((store.term_docs(t) for t in required), default=0)
+    min_seq, approximate = 0, False
+    if rarest > CANDIDATES:
+        window = max(limit + offset, newest * CANDIDATES // rarest)
+        while True:
+            min_seq = max(0, newest - window + 1)
+            ranked = store.fts_search(match, limit, offset, min_seq)
+            if len(ranked) == limit or min_seq == 0:
+                break
+            window *= 4
+        if min_seq > 0:
+            in_window = store.fts_count(match, min_seq)
+            total = round(in_window * newest / window)
+            approximate = True
+        else:
+            total = store.fts_count(match)
+    else:
+        ranked = store.fts_search(match, limit, offset)
+        total = store.fts_count(match) if ranked or offset else 0
+    if approximate and len(required) == 1 and not parsed.excluded and not parsed.phrases:
+        total, approximate = rarest, False  # one word: its document frequency is exact
     articles = store.get_many([seq for seq, _ in ranked])
     hits = [
         Hit(articles[seq], score, make_snippet(articles[seq], parsed.highlight))
         for seq, score in ranked
         if seq in articles
     ]
-    return Results(hits=hits, total=total, offset=offset, limit=limit, terms=parsed.highlight)
+    return Results(
+        hits=hits,
+        total=total,
+        offset=offset,
+        limit=limit,
+        terms=parsed.highlight,
+        approximate=approximate,
+    )
 
 
 def make_snippet(

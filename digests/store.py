@@ -328,20 +328,31 @@ class Store:
     def max_seq(self) -> int:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
 
-    def fts_search(self, match: str, limit: int, offset: int) -> list[tuple[int, float]]:
-        """(seq, score) of the best matches of an FTS5 expression, best first."""
+    def fts_search(
+        self, match: str, limit: int, offset: int, min_seq: int = 0
+    ) -> list[tuple[int, float]]:
+        """(seq, score) of the best matches of an FTS5 expression among articles with
+        ``seq >= min_seq``, best first."""
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         rows = self.conn.execute(
             f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
-            "WHERE articles_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?",
-            [match, limit, offset],
+            "WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ? OFFSET ?",
+            [match, min_seq, limit, offset],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
-    def fts_count(self, match: str) -> int:
+    def fts_count(self, match: str, min_seq: int = 0) -> int:
         return self.conn.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [match]
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
+            [match, min_seq],
         ).fetchone()[0]
+
+    def term_docs(self, term: str) -> int:
+        """Articles whose index holds ``term`` (any column), from the FTS5 vocabulary."""
+        row = self.conn.execute(
+            "SELECT doc FROM articles_vocab WHERE term = ?", [term.lower()]
+        ).fetchone()
+        return row[0] if row else 0
 
     def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
         """Number of articles containing each term (from the full-text index)."""

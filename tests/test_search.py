@@ -141,3 +141,19 @@ def test_snippet_marks_terms_and_keeps_original_text(corpus_store: Store) -> Non
 def test_seed_search_json_shape(seeded: Store) -> None:
     results = keyword_search(seeded, "兵团")
     assert {h.article.title for h in results.hits} >= {PARTY_TITLE}
+
+
+def test_common_words_rank_the_newest_candidates(corpus_store: Store, monkeypatch) -> None:
+    """When every query word is very common, only a window of the newest articles is ranked."""
+    from digests import search
+
+    exact = keyword_search(corpus_store, "棉花", limit=5)
+    monkeypatch.setattr(search, "CANDIDATES", 1)
+    windowed = keyword_search(corpus_store, "棉花", limit=1)
+    assert windowed.total == exact.total == 2 and not windowed.approximate
+    newest = max(h.article.seq for h in exact.hits)
+    assert windowed.hits[0].article.seq == newest  # the window holds the newest match
+    page = keyword_search(corpus_store, "棉花", limit=5)  # the window widens to fill a page
+    assert {h.article.id for h in page.hits} == {h.article.id for h in exact.hits}
+    two = keyword_search(corpus_store, "棉花 研究", limit=1)
+    assert [h.article.title for h in two.hits] == ["新疆棉花研究"]
