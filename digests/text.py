@@ -153,6 +153,11 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _tokenizer().lcut(text) if t.strip()]
 
 
+def raw_tokens(text: str) -> list[str]:
+    """jieba tokens of ``text`` including whitespace: they concatenate back to ``text``."""
+    return _tokenizer().lcut(text)
+
+
 def is_word(token: str) -> bool:
     """Tokens worth indexing: they contain a CJK character, a letter or a digit."""
     return bool(_HAS_CJK_OR_ALNUM.search(token))
