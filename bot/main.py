@@ -28,16 +28,18 @@ from .services import Services
 log = logging.getLogger("digestbot")
 
 
-def open_services(settings: Settings) -> Services:
-    """Open the store and load the corpus folder (new files only; duplicates are skipped)."""
+def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
+    """Open the store; with ``load_corpus``, ingest the corpus folder before answering anyone
+    (the embedded chat does, so its first search sees the shipped articles; the real bot leaves
+    it to the corpus-poll job, which starts at once, so start-up stays fast)."""
     store = Store(settings.db)
     corpus = Path(settings.corpus)
-    if corpus.is_dir():
+    if load_corpus and corpus.is_dir():
         report = poll_corpus(store, corpus, settle_seconds=0.0).report
         log.info(
             "corpus %s: %d added, %d rejected", corpus, len(report.added), len(report.rejected)
         )
-    else:
+    elif not corpus.is_dir():
         log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
     return Services(store=store, gazetteer=load_gazetteer(), settings=settings)
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace | None = None) -> int:
         level = "WARNING"  # the terminal chat is the screen; keep routine log lines off it
     setup_logging(level, settings.token)
     try:
-        services = open_services(settings)
+        services = open_services(settings, load_corpus=settings.token is None)
     except DigestError as exc:
         print(f"digestbot: {exc}", file=sys.stderr)
         return 2

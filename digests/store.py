@@ -660,6 +660,13 @@ class Store:
         ).fetchone()
         return tuple(row) if row else None
 
+    def corpus_files(self) -> dict[str, tuple[int, int, str]]:
+        """Every corpus file seen: path → (size, mtime_ns, status)."""
+        return {
+            row[0]: (row[1], row[2], row[3])
+            for row in self.conn.execute("SELECT path, size, mtime_ns, status FROM corpus_files")
+        }
+
     def record_corpus_file(
         self, path: str, size: int, mtime_ns: int, status: str, detail: str = "", now: float = 0.0
     ) -> None:

@@ -39,6 +39,7 @@ def poll_corpus(
     if not folder.is_dir():
         return result
     stats: dict[Path, tuple[int, int]] = {}
+    seen = store.corpus_files()
     for path in iter_paths([folder]):
         if isinstance(path, RejectedInput):
             continue
@@ -48,7 +49,7 @@ def poll_corpus(
             continue
         key = str(path)
         size, mtime_ns = st.st_size, st.st_mtime_ns
-        known = store.corpus_file(key)
+        known = seen.get(key)
         if known is not None and known[:2] == (size, mtime_ns) and known[2] != "seen":
             continue  # ingested or rejected already, unchanged since
         stable = (known is not None and known[:2] == (size, mtime_ns)) or (
