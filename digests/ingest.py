@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .store import AddResult, Store
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+CHUNK = 2000
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 
@@ -122,29 +124,35 @@ def ingest(
 ) -> IngestReport:
     """Read, analyse and store the articles in ``paths``."""
     report = IngestReport()
-    raws = list(read_inputs(paths, report))
+    reading = read_inputs(paths, report)
+    first = list(islice(reading, CHUNK))  # read in chunks: memory stays bounded
     idf = corpus_idf(store, idf_min_docs)
     if workers is None:
         workers = os.cpu_count() or 1
-    use_pool = workers > 1 and len(raws) >= PARALLEL_MIN
+    use_pool = workers > 1 and len(first) >= PARALLEL_MIN
     if progress is None:
-        progress = sys.stderr.isatty() and len(raws) > 20
+        progress = sys.stderr.isatty() and len(first) > 20
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(raws), unit="art", desc="ingest", file=sys.stderr)
+        bar = tqdm(unit="art", desc="ingest", file=sys.stderr)
 
     def analysed() -> Iterator[AnalyzedArticle | RejectedInput]:
+        chunk = first
         if not use_pool:
-            for raw in raws:
-                yield _safe_analyze(raw, idf)
+            while chunk:
+                for raw in chunk:
+                    yield _safe_analyze(raw, idf)
+                chunk = list(islice(reading, CHUNK))
             return
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
-            yield from pool.map(_analyze_in_worker, raws, chunksize=16)
+            while chunk:
+                yield from pool.map(_analyze_in_worker, chunk, chunksize=16)
+                chunk = list(islice(reading, CHUNK))
 
     batch: list[AnalyzedArticle] = []
 
