@@ -137,25 +137,28 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
-CANDIDATES = 3000
+CANDIDATES = 1000
+PROBE = 5000
 
 
 def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0) -> Results:
     """The best ``limit`` articles for ``query`` after ``offset``, with snippets.
 
-    bm25 has to score every matching article before it can pick the best. When even the query's
-    rarest word is in more than ``CANDIDATES`` articles, it discriminates little: then only the
-    newest articles, about ``CANDIDATES`` of them matching, are ranked (the window widens until
-    it holds enough results), and the total is an estimate from the document frequencies.
+    bm25 has to score every matching article before it can pick the best, about 3 µs each. The
+    matches among the newest ``PROBE`` articles estimate how common the query is; when it would
+    match more than ``CANDIDATES`` articles in all, it discriminates little, and only a window of
+    the newest articles holding about ``CANDIDATES`` matches is ranked (widened until it fills
+    the page). The total is then an estimate, flagged ``approximate``.
     """
     parsed = parse_query(query)
     match = parsed.to_fts()
     newest = store.max_seq()
-    required = parsed.terms + [t for phrase in parsed.phrases for t in phrase]
-    rarest = min((store.term_docs(t) for t in required), default=0)
-    min_seq, approximate = 0, False
-    if rarest > CANDIDATES:
-        window = max(limit + offset, newest * CANDIDATES // rarest)
+    estimate = 0.0
+    if newest > PROBE:
+        estimate = store.fts_count(match, newest - PROBE + 1) * newest / PROBE
+    approximate = estimate > CANDIDATES
+    if approximate:
+        window = max(limit + offset, int(newest * CANDIDATES / estimate))
         while True:
             min_seq = max(0, newest - window + 1)
             ranked = store.fts_search(match, limit, offset, min_seq)
@@ -163,16 +166,12 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
                 break
             window *= 4
         if min_seq > 0:
-            in_window = store.fts_count(match, min_seq)
-            total = round(in_window * newest / window)
-            approximate = True
+            total = round(store.fts_count(match, min_seq) * newest / window)
         else:
-            total = store.fts_count(match)
+            total, approximate = store.fts_count(match), False
     else:
         ranked = store.fts_search(match, limit, offset)
         total = store.fts_count(match) if ranked or offset else 0
-    if approximate and len(required) == 1 and not parsed.excluded and not parsed.phrases:
-        total, approximate = rarest, False  # one word: its document frequency is exact
     articles = store.get_many([seq for seq, _ in ranked])
     hits = [
         Hit(articles[seq], score, make_snippet(articles[seq], parsed.highlight))

@@ -149,8 +149,9 @@ def test_common_words_rank_the_newest_candidates(corpus_store: Store, monkeypatc
 
     exact = keyword_search(corpus_store, "棉花", limit=5)
     monkeypatch.setattr(search, "CANDIDATES", 1)
+    monkeypatch.setattr(search, "PROBE", 2)  # the newest two articles: one matches
     windowed = keyword_search(corpus_store, "棉花", limit=1)
-    assert windowed.total == exact.total == 2 and not windowed.approximate
+    assert windowed.approximate and windowed.total >= 1
     newest = max(h.article.seq for h in exact.hits)
     assert windowed.hits[0].article.seq == newest  # the window holds the newest match
     page = keyword_search(corpus_store, "棉花", limit=5)  # the window widens to fill a page
