@@ -13,7 +13,7 @@ import math
 import statistics
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["Idf", "extract_keywords", "is_candidate_term", "load_stopwords"]
@@ -24,7 +24,7 @@ STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 TITLE_BOOST = 1.5
 #: Longest token (in characters) that may become a keyword.
 MAX_TERM_CHARS = 8
-_LOOKUP_CACHE_SIZE = 8192
+_MEMO_SIZE = 100_000  # terms remembered after their first lookup (~10 MB at most)
 
 
 @cache
@@ -52,8 +52,8 @@ class Idf:
 
     __slots__ = (
         "_blob",
-        "_cached_lookup",
         "_fallback",
+        "_memo",
         "_offsets",
         "_table",
         "_values",
@@ -78,7 +78,7 @@ class Idf:
         self._table = dict(table) if table else {}
         self._fallback = fallback
         self.default_value = default_value
-        self._cached_lookup = lru_cache(maxsize=_LOOKUP_CACHE_SIZE)(self._lookup)
+        self._memo: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -195,7 +195,12 @@ class Idf:
         return self.default_value
 
     def __call__(self, term: str) -> float:
-        return self._cached_lookup(term)
+        value = self._memo.get(term)
+        if value is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            value = self._memo[term] = self._lookup(term)
+        return value
 
     def nbytes(self) -> int:
         """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""

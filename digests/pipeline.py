@@ -45,7 +45,7 @@ def content_hash(title: str, paragraphs: list[str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sentences_of(paragraphs: list[str]) -> Sentences:
+def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> Sentences:
     """Split paragraphs into sentences and segment them (simplified text).
 
     The body is segmented in one jieba call (one call per sentence costs ~50 % more) and the
@@ -68,17 +68,25 @@ def sentences_of(paragraphs: list[str]) -> Sentences:
             spans.append((offset + start, offset + cursor))
         offset += len(paragraph) + 1  # the "\n" between paragraphs
     body = "\n".join(paragraphs)
-    simplified = to_simplified(body)
+    simplified = to_simplified(body) if simplified_body is None else simplified_body
     if len(simplified) != len(body):  # t2s changed the length: offsets would not line up
         tokens = [tokenize(to_simplified(text)) for text in texts]
         return Sentences(texts, tokens, frozenset(skip))
     tokens: list[list[str]] = [[] for _ in texts]
-    index, position = 0, 0
+    if not spans:
+        return Sentences(texts, tokens, frozenset(skip))
+    index, last = 0, len(spans) - 1
+    start, end = spans[0]
+    current = tokens[0]
+    position = 0
     for token in raw_tokens(simplified):
-        while index < len(spans) and position >= spans[index][1]:
-            index += 1
-        if index < len(spans) and token.strip() and position >= spans[index][0]:
-            tokens[index].append(token)
+        if position >= end and index < last:
+            while index < last and position >= spans[index][1]:
+                index += 1
+            start, end = spans[index]
+            current = tokens[index]
+        if start <= position < end and not token.isspace():
+            current.append(token)
         position += len(token)
     return Sentences(texts, tokens, frozenset(skip))
 
@@ -102,11 +110,13 @@ def choose_summary(
 
 def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     """Everything the store needs about ``raw``."""
-    title_tokens = tokenize(to_simplified(raw.title))
-    sents = sentences_of(raw.paragraphs)
+    simplified_title = to_simplified(raw.title)
+    simplified_body = to_simplified("\n".join(raw.paragraphs))
+    title_tokens = tokenize(simplified_title)
+    sents = sentences_of(raw.paragraphs, simplified_body)
     body_tokens = [t for toks in sents.tokens for t in toks]
     chash = content_hash(raw.title, raw.paragraphs)
-    simplified = to_simplified(raw.title + "\n" + "\n".join(raw.paragraphs))
+    simplified = simplified_title + "\n" + simplified_body
     return AnalyzedArticle(
         id=chash[:16],
         content_hash=chash,

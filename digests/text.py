@@ -33,6 +33,8 @@ _ENDERS = set("。！？；…!?;")
 _CLOSERS = set("”’」』）)》\"'")
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
 _WORDISH = re.compile(r"\w", re.UNICODE)
+_QUOTE_CHARS = re.compile("[“”「」『』‘’]")
+_PLAIN_SENTENCE = re.compile(r"[^。！？；…!?;]*[。！？；…!?;]+[”’」』）)》\"']*|[^。！？；…!?;]+$")
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -80,6 +82,8 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     if not paragraph:
         return []
+    if not _QUOTE_CHARS.search(paragraph):  # the common case, done by one regex
+        return [s for s in (m.strip() for m in _PLAIN_SENTENCE.findall(paragraph)) if s]
     track_quotes = _quotes_balanced(paragraph)
     sentences: list[str] = []
     start = 0

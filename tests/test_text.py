@@ -78,3 +78,21 @@ def test_tokenize_drops_whitespace_and_index_terms_drop_punctuation() -> None:
 def test_sub_terms_expand_long_words_like_search_mode() -> None:
     assert sub_terms(["第一书记"]).split() == ["第一", "书记"]
     assert sub_terms(["兵团"]) == ""
+
+
+def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
+    """Quote-free paragraphs take a one-regex path; it must cut exactly where the loop does."""
+    import random
+    import re
+
+    import digests.text as text_module
+
+    rng = random.Random(3)
+    alphabet = "兵团新疆职工培训，、。！？；…!?;）》 a1"
+    paragraphs = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(500)
+    ]
+    fast = [split_sentences(p) for p in paragraphs]
+    monkeypatch.setattr(text_module, "_QUOTE_CHARS", re.compile(r"(?s)."))  # force the loop
+    careful = [split_sentences(p) for p in paragraphs]
+    assert fast == careful
