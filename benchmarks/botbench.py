@@ -1,0 +1,329 @@
+"""Bot benchmarks against the local Bot API emulator (127.0.0.1 only): delivery throughput with
+and without Telegram's limits (and a bare PTB baseline), the memory of ``digestbot run`` holding
+a large corpus, and its start-up time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from .common import ROOT, peak_rss_mb
+
+TOKEN = "987654321:AAH-bench-secret-token-abcdefghijklmnop"
+PRIVATE_BASE = 10_000
+GROUP_BASE = -1_000_000_000_000  # supergroup ids: -100…
+ARTICLE = (
+    "兵团全体推送测试",
+    "兵团职工积极参加培训，学习农业技术。第六师一〇二团组织职工开展技能比武，"
+    "提升连队农业机械化水平。",
+)
+
+
+def _drop(corpus: Path, name: str, title: str, text: str) -> None:
+    """Write a new article the way a feed does: elsewhere, then moved in."""
+    tmp = corpus / (name + ".part")
+    tmp.write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
+    tmp.rename(corpus / name)
+
+
+def _chats(n_private: int, n_groups: int) -> list[tuple[int, str]]:
+    return [(PRIVATE_BASE + i, "private") for i in range(n_private)] + [
+        (GROUP_BASE - 1 - i, "supergroup") for i in range(n_groups)
+    ]
+
+
+def _subscribe(db: Path, chats: list[tuple[int, str]]) -> None:
+    from digests.store import Store
+
+    with Store(db) as store:
+        for chat_id, kind in chats:
+            store.upsert_chat(chat_id, kind)
+            store.add_subscription(chat_id, [], [])
+
+
+def _seed_db(db: Path) -> None:
+    from digests.ingest import ingest
+    from digests.store import Store
+
+    with Store(db) as store:
+        ingest(store, [ROOT / "corpus"], workers=1, progress=False)
+
+
+def _rate(times: list[float]) -> float:
+    if len(times) < 2 or times[-1] <= times[0]:
+        return float("nan")
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+# -- delivery ----------------------------------------------------------------------------------
+async def _deliver_once(
+    n_private: int, n_groups: int, *, limits: bool, concurrency: int
+) -> dict[str, object]:
+    from bot.app import build_application, running
+    from bot.config import Settings
+    from bot.emulator import FakeTelegram, Limits
+    from bot.ratelimit import Limiter
+    from bot.services import Services
+    from digests.regions import load_gazetteer
+    from digests.store import Store
+
+    chats = _chats(n_private, n_groups)
+    with tempfile.TemporaryDirectory(prefix="bench-deliver-") as tmp:
+        db, corpus = Path(tmp) / "d.db", Path(tmp) / "corpus"
+        corpus.mkdir()
+        _seed_db(db)
+        _subscribe(db, chats)
+        fake = await FakeTelegram(
+            TOKEN, enforce_limits=limits, limits=Limits(strict_windows=True)
+        ).start()
+        try:
+            for chat_id, kind in chats:
+                fake.add_chat(chat_id, kind)
+            settings = Settings(
+                token=TOKEN, base_url=fake.base_url, db=str(db), corpus=str(corpus),
+                poll_seconds=0.2, log_level="WARNING",
+            )  # fmt: skip
+            store = Store(db)
+            services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
+            app = build_application(
+                services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
+                poll_timeout=1, limiter=Limiter(enabled=limits), concurrency=concurrency,
+            )  # fmt: skip
+            ids = {c for c, _ in chats}
+            try:
+                async with running(app, poll_timeout=1):
+                    await asyncio.sleep(0.3)
+                    dropped = time.monotonic()
+                    _drop(corpus, "new.json", *ARTICLE)
+                    await fake.wait_for(
+                        lambda: sum(1 for m in fake.sent if m.chat_id in ids) >= len(ids),
+                        timeout=60 + len(ids) / 10,
+                    )
+                    await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+            finally:
+                store.close()
+            times = sorted(t for t, c in fake.send_times if c in ids)
+            counts = Counter(m.chat_id for m in fake.sent if m.chat_id in ids)
+            sample = next((m.text for m in fake.sent if m.chat_id in ids), "") or ""
+            return {
+                "limits": limits,
+                "private": n_private,
+                "groups": n_groups,
+                "messages": len(times),
+                "seconds_first_to_last": round(times[-1] - times[0], 3) if times else None,
+                "msgs_per_s": round(_rate(times), 1),
+                "msgs_per_s_from_drop": round(len(times) / (times[-1] - dropped), 1),
+                "first_message_after_s": round(times[0] - dropped, 3) if times else None,
+                "lost": sum(1 for c in ids if counts[c] == 0),
+                "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+                "limit_violations": fake.limit_violations,
+                "max_global_per_s": fake.max_global_rate(1.0),
+                "concurrency": concurrency,
+                "_text": sample,
+            }
+        finally:
+            await fake.stop()
+
+
+async def _bare_ptb(n: int, text: str, concurrency: int) -> dict[str, object]:
+    """A bare ``Bot.send_message`` loop (``concurrency`` at a time) against the same fake."""
+    from telegram import Bot
+    from telegram.constants import ParseMode
+    from telegram.request import HTTPXRequest
+
+    from bot.emulator import FakeTelegram
+
+    chats = _chats(n, 0)
+    fake = await FakeTelegram(TOKEN, enforce_limits=False).start()
+    try:
+        for chat_id, kind in chats:
+            fake.add_chat(chat_id, kind)
+        request = HTTPXRequest(connection_pool_size=max(8, concurrency * 2))
+        bot = Bot(TOKEN, base_url=fake.base_url, request=request)
+        async with bot:
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            for chat_id, _ in chats:
+                queue.put_nowait(chat_id)
+
+            async def worker() -> None:
+                while not queue.empty():
+                    chat_id = queue.get_nowait()
+                    await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+
+            start = time.monotonic()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            seconds = time.monotonic() - start
+        return {
+            "messages": n,
+            "seconds": round(seconds, 3),
+            "msgs_per_s": round(n / seconds, 1),
+            "concurrency": concurrency,
+        }
+    finally:
+        await fake.stop()
+
+
+def delivery_bench(n_private: int, n_groups: int, concurrency: int = 4) -> dict[str, object]:
+    """One new article to ``n_private`` private chats and ``n_groups`` supergroups, with limits
+    on (strict windows) and off, and the bare PTB loop for comparison."""
+    on = asyncio.run(_deliver_once(n_private, n_groups, limits=True, concurrency=concurrency))
+    off = asyncio.run(_deliver_once(n_private, n_groups, limits=False, concurrency=concurrency))
+    text = str(off.pop("_text", "")) or ARTICLE[0]
+    on.pop("_text", None)
+    bare = asyncio.run(_bare_ptb(n_private + n_groups, text, concurrency))
+    ratio = off["msgs_per_s"] / bare["msgs_per_s"] if bare["msgs_per_s"] else float("nan")  # type: ignore[operator]
+    return {"limits_on": on, "limits_off": off, "bare_ptb": bare, "off_vs_bare": round(ratio, 2)}
+
+
+# -- digestbot run as a subprocess ---------------------------------------------------------------
+def _env(fake_url: str, db: Path, corpus: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DIGESTBOT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake_url, DIGESTBOT_DB=str(db),
+        DIGESTBOT_CORPUS=str(corpus), DIGESTBOT_POLL_SECONDS="0.2", DIGESTBOT_LOG_LEVEL="WARNING",
+    )  # fmt: skip
+    return env
+
+
+async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as err:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> int | None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode
+
+
+async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: int) -> dict:
+    from bot.emulator import FakeTelegram, Limits
+
+    work = db.parent
+    corpus = work / "corpus-mem"
+    corpus.mkdir(exist_ok=True)
+    subs = _chats(subscribers, 0)
+    _subscribe(db, subs)
+    log = work / "memory.log"
+    fake = await FakeTelegram(
+        TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
+    ).start()
+    proc = None
+    try:
+        for chat_id, kind in subs:
+            fake.add_chat(chat_id, kind)
+        started = time.monotonic()
+        proc = await _start(_env(fake.base_url, db, corpus), log)
+        await fake.wait_for_call("getUpdates", timeout=180)
+        ready_s = time.monotonic() - started
+        rss_idle = peak_rss_mb(proc.pid)
+        users = [50_000 + i for i in range(n_searches)]
+        sent_at: dict[int, float] = {}
+        for i, user in enumerate(users):
+            sent_at[user] = time.monotonic()
+            fake.user_message(user, "/search " + queries[i % len(queries)], language_code="zh-hans")
+        await fake.wait_for(
+            lambda: all(fake.messages_to(u) for u in users), timeout=60 + n_searches
+        )
+        replies = [fake.messages_to(u)[0] for u in users]
+        burst_s = time.monotonic() - min(sent_at.values())
+        rss_search = peak_rss_mb(proc.pid)
+        sub_ids = [c for c, _ in subs]
+        before = {c: len(fake.messages_to(c)) for c in sub_ids}
+        t_drop = time.monotonic()
+        _drop(corpus, "digest-article.json", *ARTICLE)
+        await fake.wait_for(
+            lambda: all(len(fake.messages_to(c)) > before[c] for c in sub_ids), timeout=120
+        )
+        digest_s = time.monotonic() - t_drop
+        peak = peak_rss_mb(proc.pid)
+        code = await _stop(proc)
+        proc = None
+        return {
+            "ready_s": round(ready_s, 2),
+            "searches": n_searches,
+            "search_burst_s": round(burst_s, 2),
+            "search_answered": sum(1 for r in replies if r.text),
+            "digest_delivered_s": round(digest_s, 2),
+            "subscribers": subscribers,
+            "rss_after_start_mb": round(rss_idle or 0, 1),
+            "peak_rss_after_searches_mb": round(rss_search or 0, 1),
+            "peak_rss_mb": round(peak or 0, 1),
+            "exit_code": code,
+        }
+    finally:
+        if proc is not None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+
+
+def memory_bench(
+    db: Path, queries: list[str], n_searches: int = 200, subscribers: int = 5
+) -> dict[str, object]:
+    """Peak RSS (VmHWM) of ``digestbot run`` on a copy of ``db`` after a burst of searches from
+    ``n_searches`` users and one digest cycle (a new article to ``subscribers`` chats)."""
+    from .engine import copy_db
+
+    with tempfile.TemporaryDirectory(prefix="bench-mem-", dir=db.parent) as tmp:
+        work = copy_db(db, Path(tmp) / "mem.db")
+        result = asyncio.run(_memory(work, queries, n_searches, subscribers))
+        result["db_mb"] = round(db.stat().st_size / 2**20, 1)
+        return result
+
+
+async def _startup_once(db: Path, corpus: Path, log: Path) -> float:
+    from bot.emulator import FakeTelegram
+
+    fake = await FakeTelegram(TOKEN).start()
+    proc = None
+    try:
+        user = 70_001
+        fake.user_message(user, "/start", language_code="zh-hans")
+        start = time.monotonic()
+        proc = await _start(_env(fake.base_url, db, corpus), log)
+        await fake.wait_for(lambda: fake.messages_to(user), timeout=180)
+        seconds = time.monotonic() - start
+        await _stop(proc)
+        proc = None
+        return seconds
+    finally:
+        if proc is not None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+
+
+def startup_bench(db: Path, runs: int = 3) -> dict[str, object]:
+    """Seconds from starting ``digestbot run`` to its answer to ``/start`` (one untimed warm-up
+    run first, so jieba's cache exists), median of ``runs``."""
+    from .engine import copy_db
+
+    with tempfile.TemporaryDirectory(prefix="bench-start-", dir=db.parent) as tmp:
+        work = copy_db(db, Path(tmp) / "start.db")
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        log = Path(tmp) / "startup.log"
+        warm = asyncio.run(_startup_once(work, corpus, log))
+        times = [asyncio.run(_startup_once(work, corpus, log)) for _ in range(runs)]
+    return {
+        "warmup_s": round(warm, 2),
+        "runs_s": [round(t, 2) for t in times],
+        "median_s": round(statistics.median(times), 2),
+    }

@@ -1,0 +1,92 @@
+"""``docs/benchmarks.png``: cost against corpus size for ingest and each query class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def draw(results: dict, path: Path) -> Path | None:
+    """Three log-log panels: ingest seconds (and jieba's), keyword search p50/p95 per class,
+    region search p95 per level. Returns ``None`` when fewer than two sizes were measured."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ingest = {int(k): v for k, v in results.get("ingest", {}).items()}
+    search = {int(k): v for k, v in results.get("search", {}).items()}
+    region = {int(k): v for k, v in results.get("region", {}).items()}
+    sizes = sorted(set(ingest) | set(search))
+    if len(sizes) < 2:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2))
+    ax = axes[0]
+    xs = sorted(ingest)
+    if xs:
+        ax.plot(xs, [ingest[s]["seconds"] for s in xs], "o-", label="digestbot ingest (all cores)")
+        base = [(s, ingest[s].get("jieba")) for s in xs]
+        base = [(s, b) for s, b in base if b]
+        if base:
+            ax.plot(
+                [s for s, _ in base],
+                [s / b["articles_per_s"] for s, b in base],
+                "s--",
+                label="jieba.lcut only (1 process)",
+            )
+    ax.set_title("Ingest: seconds for the corpus")
+    ax.set_xlabel("articles")
+    ax.set_ylabel("seconds")
+    _loglog(ax)
+    ax.legend(fontsize=8)
+
+    ax = axes[1]
+    xs = sorted(search)
+    classes = list(search[xs[0]]) if xs else []
+    for i, name in enumerate(classes):
+        label = _ascii(name)
+        color = f"C{i}"
+        ax.plot(xs, [search[s][name]["p95_ms"] for s in xs], "o-", color=color, label=label)
+        ax.plot(xs, [search[s][name]["p50_ms"] for s in xs], ":", color=color)
+    ax.axhline(20, color="grey", lw=0.8, ls="--")
+    ax.set_title("Keyword search p95 (solid) / p50 (dotted)")
+    ax.set_xlabel("articles")
+    ax.set_ylabel("ms per query (5 hits + snippets)")
+    _loglog(ax)
+    ax.legend(fontsize=7)
+
+    ax = axes[2]
+    xs = sorted(region)
+    levels = list(region[xs[0]]) if xs else []
+    for i, name in enumerate(levels):
+        color = f"C{i}"
+        ax.plot(xs, [region[s][name]["p95_ms"] for s in xs], "o-", color=color, label=_ascii(name))
+        ax.plot(xs, [region[s][name]["p50_ms"] for s in xs], ":", color=color)
+    ax.set_title("Region search p95 (solid) / p50 (dotted)")
+    ax.set_xlabel("articles")
+    ax.set_ylabel("ms per query (5 hits + snippets)")
+    _loglog(ax)
+    ax.legend(fontsize=7)
+
+    machine = results.get("machine", {})
+    fig.suptitle(
+        f"digestbot benchmarks {results.get('date', '')} — {machine.get('cpu', '')}, "
+        f"{machine.get('cores', '')} cores, Python {machine.get('python', '')}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _loglog(ax) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _ascii(name: str) -> str:
+    """Legend labels without CJK (the default font has no CJK glyphs)."""
+    head = name.split(" (", 1)[0]
+    return head if any("\u4e00" <= ch <= "\u9fff" for ch in name) else name

@@ -1,0 +1,412 @@
+"""The benchmark suite's command line: ``python -m benchmarks [--quick] [--sizes …] [--only …]``.
+
+Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
+the per-stage breakdown), ``search``, ``region``, ``delivery``, ``memory`` (includes the DB size),
+``startup``, ``summary``. Each part prints a table; everything measured goes to
+``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, in full mode, the plot to
+``docs/benchmarks.png``. Nothing asserts on time: targets are reported as met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from .common import ROOT, machine_info, quiet_jieba, table
+
+PARTS = ("ingest", "search", "region", "delivery", "memory", "startup", "summary")
+FULL_SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000,)
+BASELINE_MAX = 10_000  # jieba baseline on at most this many articles (its rate is size-free)
+QUICK_BASELINE_MAX = 500
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1,000 articles, under a minute")
+    parser.add_argument("--sizes", help="comma-separated corpus sizes (default 1000,10000,100000)")
+    parser.add_argument("--only", help="comma-separated parts: " + ",".join(PARTS))
+    parser.add_argument(
+        "--out", help="results file (.json) or folder (default benchmarks/results/)"
+    )
+    parser.add_argument("--plot", help="plot path (default docs/benchmarks.png in full mode)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus generator seed")
+    parser.add_argument("--queries", type=int, default=None, help="queries per class")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="merge into the results file at --out (or today's) instead of starting afresh",
+    )
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="without the ingest part, reuse a cached database even if digests/ changed since",
+    )
+    return parser.parse_args(argv)
+
+
+def _out_path(args: argparse.Namespace) -> Path:
+    name = f"{date.today().isoformat()}{'-quick' if args.quick else ''}.json"
+    if args.out:
+        out = Path(args.out)
+        return out if out.suffix == ".json" else out / name
+    return ROOT / "benchmarks" / "results" / name
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_jieba()
+    parts = [p.strip() for p in (args.only or ",".join(PARTS)).split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        print(f"unknown parts: {', '.join(sorted(unknown))}; choose from {PARTS}", file=sys.stderr)
+        return 2
+    if args.sizes:
+        sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    else:
+        sizes = list(QUICK_SIZES if args.quick else FULL_SIZES)
+    n_queries = args.queries or (50 if args.quick else 100)
+    started = time.perf_counter()
+    results: dict = {
+        "date": date.today().isoformat(),
+        "mode": "quick" if args.quick else "full",
+        "sizes": sizes,
+        "parts": parts,
+        "seed": args.seed,
+        "machine": machine_info(),
+        "corpus": {},
+        "ingest": {},
+        "search": {},
+        "region": {},
+        "timings_s": {},
+    }
+    out = _out_path(args)
+    if args.update and out.is_file():
+        previous = json.loads(out.read_text("utf-8"))
+        for key in ("corpus", "ingest", "search", "region"):
+            old = {int(k): v for k, v in previous.get(key, {}).items()}
+            results[key] = {**old, **results[key]}
+        results["timings_s"] = {**previous.get("timings_s", {}), **results["timings_s"]}
+        results["sizes"] = sorted(set(results["sizes"]) | set(previous.get("sizes", [])))
+        results["parts"] = sorted(set(results["parts"]) | set(previous.get("parts", [])))
+        for key, value in previous.items():
+            results.setdefault(key, value)
+    print(f"digestbot benchmarks ({results['mode']}): sizes {sizes}, parts {','.join(parts)}")
+    m = results["machine"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}")
+
+    from . import engine
+    from .corpus import generate
+
+    metas = {}
+    dbs: dict[int, Path] = {}
+    for size in sizes:
+        t0 = time.perf_counter()
+        folder, meta = generate(size, args.seed)
+        metas[size] = meta
+        results["corpus"][size] = {**asdict(meta), "folder": str(folder)}
+        results["timings_s"][f"generate {size}"] = round(time.perf_counter() - t0, 2)
+        if "ingest" in parts:
+            t0 = time.perf_counter()
+            ing = engine.ingest_bench(folder, size, args.seed)
+            cap = QUICK_BASELINE_MAX if args.quick else BASELINE_MAX
+            limit = None if size <= cap else cap
+            ing["jieba"] = engine.jieba_baseline(folder, limit)
+            ing["ratio_vs_jieba"] = round(ing["articles_per_s"] / ing["jieba"]["articles_per_s"], 2)
+            results["ingest"][size] = ing
+            results["timings_s"][f"ingest {size}"] = round(time.perf_counter() - t0, 2)
+            dbs[size] = Path(ing["db"])
+            if size == sizes[0]:
+                t0 = time.perf_counter()
+                results["stages"] = engine.stage_breakdown(folder, 100 if args.quick else 500)
+                results["timings_s"]["stages"] = round(time.perf_counter() - t0, 2)
+        elif {"search", "region", "memory", "startup"} & set(parts):
+            dbs[size] = engine.ensure_db(folder, size, args.seed, any_engine=args.reuse_db)
+        budget = 15.0 if size >= 100_000 else 10.0
+        if "search" in parts:
+            t0 = time.perf_counter()
+            results["search"][size] = engine.search_bench(dbs[size], meta, size, n_queries, budget)
+            results["timings_s"][f"search {size}"] = round(time.perf_counter() - t0, 2)
+        if "region" in parts:
+            t0 = time.perf_counter()
+            results["region"][size] = engine.region_bench(dbs[size], meta, size, n_queries, budget)
+            results["timings_s"][f"region {size}"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+
+    print_engine_tables(results)
+    from . import botbench
+
+    failed: list[str] = []
+    if "delivery" in parts:
+        t0 = time.perf_counter()
+        n_private, n_groups = (50, 5) if args.quick else (1000, 100)
+        if _guard(results, "delivery", failed, botbench.delivery_bench, n_private, n_groups):
+            print_delivery(results["delivery"])
+        results["timings_s"]["delivery"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    largest = max(sizes)
+    if "memory" in parts:
+        t0 = time.perf_counter()
+        queries = [q for qs in engine.keyword_classes(metas[largest]).values() for q in qs[:3]]
+        searches = 50 if args.quick else 200
+        if _guard(
+            results, "memory", failed, botbench.memory_bench, dbs[largest], queries, searches
+        ):
+            mem = results["memory"]
+            mem["articles"] = largest
+            mem["db_mb_per_1k"] = round(mem["db_mb"] / largest * 1000, 2)
+            print_memory(mem)
+        results["timings_s"]["memory"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "startup" in parts:
+        t0 = time.perf_counter()
+        if _guard(results, "startup", failed, botbench.startup_bench, dbs[largest], 3):
+            results["startup"]["articles"] = largest
+            st = results["startup"]
+            print(
+                table(
+                    f"Start-up: `digestbot run` to the answer to /start ({largest:,} articles)",
+                    ["warm-up s", "runs s", "median s"],
+                    [[st["warmup_s"], " ".join(f"{x:.2f}" for x in st["runs_s"]), st["median_s"]]],
+                )
+            )
+        results["timings_s"]["startup"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "summary" in parts:
+        t0 = time.perf_counter()
+        _guard(results, "summary_quality", failed, summary_part)
+        results["timings_s"]["summary"] = round(time.perf_counter() - t0, 2)
+    results["targets"] = targets(results)
+    print_targets(results["targets"])
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    plot_path = (
+        Path(args.plot) if args.plot else (None if args.quick else ROOT / "docs" / "benchmarks.png")
+    )
+    if plot_path is not None and ({"ingest", "search"} & set(results["parts"])):
+        from .plot import draw
+
+        drawn = draw(results, plot_path)
+        results["plot"] = str(drawn) if drawn else None
+        if drawn:
+            print(f"\nplot: {drawn}")
+    _save(results, out)
+    print(f"results: {out}  ({results['total_seconds']:.1f} s)")
+    if failed:
+        print(f"FAILED parts: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _guard(results: dict, key: str, failed: list[str], fn, *args) -> bool:
+    """Run one part; a failure is recorded (and makes the exit status 1) but the other parts
+    still run."""
+    try:
+        results[key] = fn(*args)
+        return True
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()
+        results[key] = {"error": f"{type(exc).__name__}: {exc}"}
+        failed.append(key)
+        return False
+
+
+def _save(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), "utf-8")
+    tmp.replace(out)
+
+
+# -- printing ----------------------------------------------------------------------------------
+def print_engine_tables(results: dict) -> None:
+    ingest = results["ingest"]
+    if ingest:
+        rows = []
+        for size, r in ingest.items():
+            j = r["jieba"]
+            rows.append(
+                [
+                    size, r["seconds"], r["articles_per_s"], j["articles_per_s"],
+                    j["articles"], r["ratio_vs_jieba"], r["db_mb"], r["db_mb_per_1k"],
+                    r["rejected"],
+                ]
+            )  # fmt: skip
+        print(
+            table(
+                f"Ingest (digestbot ingest code path, {results['machine']['cores']} workers) vs "
+                "jieba.lcut (1 process)",
+                [
+                    "articles",
+                    "seconds",
+                    "art/s",
+                    "jieba art/s",
+                    "jieba n",
+                    "ratio",
+                    "DB MB",
+                    "MB/1k art",
+                    "rejected",
+                ],
+                rows,
+            )
+        )
+    stages = results.get("stages")
+    if stages:
+        rows = [[k, v["ms_per_article"], v["share_pct"]] for k, v in stages["stages"].items()]
+        rows.append(["sum of stages", stages["sum_ms_per_article"], 100.0])
+        rows.append(["analyze() itself (no read/store)", stages["analyze_ms_per_article"], ""])
+        print(
+            table(
+                f"Ingest stages, one process, sample of {stages['sample']} articles",
+                ["stage", "ms/article", "share %"],
+                rows,
+            )
+        )
+    for key, title in (("search", "Keyword search"), ("region", "Region search")):
+        data = results[key]
+        if not data:
+            continue
+        rows = []
+        for size, classes in data.items():
+            for name, r in classes.items():
+                rows.append(
+                    [size, name, r["df"], r["df_pct"], r["n"], r["p50_ms"], r["p95_ms"],
+                     r["p99_ms"]]
+                )  # fmt: skip
+        print(
+            table(
+                f"{title}: latency of one page (5 hits with snippets)",
+                ["articles", "class", "df", "df %", "n", "p50 ms", "p95 ms", "p99 ms"],
+                rows,
+            )
+        )
+
+
+def print_delivery(d: dict) -> None:
+    rows = []
+    for name in ("limits_on", "limits_off"):
+        r = d[name]
+        rows.append(
+            [
+                name.replace("_", " "), r["messages"], r["msgs_per_s"], r["msgs_per_s_from_drop"],
+                r["max_global_per_s"], r["limit_violations"], r["lost"], r["duplicates"],
+            ]
+        )  # fmt: skip
+    b = d["bare_ptb"]
+    rows.append(["bare PTB loop", b["messages"], b["msgs_per_s"], "", "", "", "", ""])
+    on = d["limits_on"]
+    print(
+        table(
+            f"Delivery: one article to {on['private']:,} private chats + {on['groups']} groups "
+            f"(sender concurrency {on['concurrency']}); limits off / bare = {d['off_vs_bare']}",
+            ["run", "messages", "msg/s", "msg/s from drop", "max/1s", "violations", "lost", "dups"],
+            rows,
+        )
+    )
+
+
+def print_memory(r: dict) -> None:
+    print(
+        table(
+            f"Memory of `digestbot run` holding {r['articles']:,} articles",
+            [
+                "DB MB",
+                "MB/1k art",
+                "RSS start MB",
+                "peak after searches",
+                "peak after digest",
+                "searches",
+                "burst s",
+                "digest s",
+            ],
+            [
+                [
+                    r["db_mb"],
+                    r["db_mb_per_1k"],
+                    r["rss_after_start_mb"],
+                    r["peak_rss_after_searches_mb"],
+                    r["peak_rss_mb"],
+                    r["searches"],
+                    r["search_burst_s"],
+                    r["digest_delivered_s"],
+                ]
+            ],
+        )
+    )
+
+
+def summary_part() -> dict:
+    from .summary_quality import CLTS_PATH, METRICS, evaluate, load_clts
+
+    records = load_clts()
+    if not records:
+        print(f"\n== Summary quality: skipped (CLTS samples not found at {CLTS_PATH}) ==")
+        return {"skipped": f"CLTS samples not found at {CLTS_PATH}"}
+    scores = evaluate(records)
+    print(
+        table(
+            f"Summary quality: character ROUGE F1 x100 on {len(records)} CLTS samples",
+            ["method", "R-1", "R-2", "R-L"],
+            [[name, *(float(s[m]) for m in METRICS)] for name, s in scores.items()],
+        )
+    )
+    return {"samples": len(records), "scores": scores}
+
+
+# -- targets -----------------------------------------------------------------------------------
+def targets(results: dict) -> list[dict]:
+    out: list[dict] = []
+
+    def add(name: str, target: str, value: object, met: bool | None) -> None:
+        out.append({"name": name, "target": target, "value": value, "met": met})
+
+    for size, r in sorted(results["ingest"].items(), key=lambda kv: int(kv[0])):
+        size = int(size)
+        add(f"ingest {size:,} vs jieba", ">= 1.0", r["ratio_vs_jieba"], r["ratio_vs_jieba"] >= 1.0)
+    if results["search"]:
+        by_size = {int(k): v for k, v in results["search"].items()}
+        size = max(by_size)
+        for name, r in by_size[size].items():
+            add(f"search p95 {name} @ {size:,}", "< 20 ms", r["p95_ms"], r["p95_ms"] < 20)
+    d = results.get("delivery")
+    if d and "error" not in d:
+        on = d["limits_on"]
+        add("delivery with limits (msg/s)", ">= 27", on["msgs_per_s"], on["msgs_per_s"] >= 27)
+        clean = on["limit_violations"] == 0 and on["lost"] == 0 and on["duplicates"] == 0
+        add(
+            "violations / lost / duplicates",
+            "0 / 0 / 0",
+            f"{on['limit_violations']} / {on['lost']} / {on['duplicates']}",
+            clean,
+        )
+        add("limits off vs bare PTB", ">= 0.5x", d["off_vs_bare"], d["off_vs_bare"] >= 0.5)
+    mem = results.get("memory")
+    if mem and "error" not in mem:
+        add(
+            f"peak RSS of digestbot run @ {mem['articles']:,}",
+            "< 200 MB",
+            mem["peak_rss_mb"],
+            mem["peak_rss_mb"] < 200,
+        )
+    return out
+
+
+def print_targets(rows: list[dict]) -> None:
+    if rows:
+        print(
+            table(
+                "Targets",
+                ["measure", "target", "value", "met"],
+                [
+                    [r["name"], r["target"], str(r["value"]), "yes" if r["met"] else "NO"]
+                    for r in rows
+                ],
+            )
+        )

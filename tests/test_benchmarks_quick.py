@@ -1,0 +1,37 @@
+"""The benchmark suite's quick mode runs end to end, so it never rots (no assertion on time)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import ROOT
+
+
+def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
+    out = tmp_path / "quick.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text("utf-8"))
+    assert results["mode"] == "quick" and results["machine"]["cores"] >= 1
+    ingest = results["ingest"]["1000"]
+    assert ingest["added"] == 1000 and ingest["rejected"] == 0
+    assert ingest["ratio_vs_jieba"] > 0
+    classes = results["search"]["1000"]
+    assert len(classes) == 7 and all(c["p95_ms"] > 0 for c in classes.values())
+    assert {c["example"] for c in results["region"]["1000"].values()} >= {"新疆", "六师"}
+    for mode in ("limits_on", "limits_off"):
+        delivery = results["delivery"][mode]
+        assert delivery["lost"] == 0 and delivery["duplicates"] == 0
+    assert results["delivery"]["limits_on"]["limit_violations"] == 0
+    assert results["memory"]["search_answered"] == results["memory"]["searches"]
+    assert results["memory"]["peak_rss_mb"] > 0 and results["startup"]["median_s"] > 0
+    if (ROOT.parent / "shared" / "data" / "clts_samples").is_dir():
+        scores = results["summary_quality"]["scores"]
+        assert {"ours", "lead3", "textrank", "oracle"} <= set(scores)
+    assert "Ingest" in proc.stdout  # the tables were printed
