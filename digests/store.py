@@ -227,26 +227,36 @@ class Store:
         duplicate (reported, not re-added)."""
         results: list[AddResult] = []
         now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
+        region_totals: dict[str, int] = {}
         with self.conn:
             for art in articles:
-                row = self.db.execute(
-                    "SELECT id FROM articles WHERE content_hash = ?", [art.content_hash]
-                ).fetchone()
-                if row:
+                seq = self._insert(art, now)
+                if seq is None:
+                    row = self.conn.execute(
+                        "SELECT id FROM articles WHERE content_hash = ?", [art.content_hash]
+                    ).fetchone()
                     results.append(
                         AddResult(
                             art.id, art.title, "duplicate", art.source_path, duplicate_of=row[0]
                         )
                     )
                     continue
-                self._insert(art, now)
+                for code in art.regions:
+                    region_totals[code] = region_totals.get(code, 0) + 1
                 results.append(AddResult(art.id, art.title, "added", art.source_path))
+            self.conn.executemany(
+                "INSERT INTO region_counts (code, articles) VALUES (?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET articles = articles + excluded.articles",
+                list(region_totals.items()),
+            )
         return results
 
-    def _insert(self, art: AnalyzedArticle, added_at: str) -> None:
+    def _insert(self, art: AnalyzedArticle, added_at: str) -> int | None:
+        """Insert one article; ``None`` when its text is stored already."""
         cursor = self.conn.execute(
-            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, regions, url, "
-            "published, source, source_path, chars, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, "
+            "regions, url, published, source, source_path, chars, added_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
             [
                 art.id,
                 art.content_hash,
@@ -263,6 +273,8 @@ class Store:
                 added_at,
             ],
         )
+        if cursor.rowcount == 0:
+            return None
         seq = cursor.lastrowid
         self.conn.execute(
             "INSERT INTO articles_fts (rowid, title, body, title_sub, body_sub) VALUES (?,?,?,?,?)",
@@ -273,11 +285,7 @@ class Store:
                 "INSERT INTO article_regions (code, seq, mentions) VALUES (?,?,?)",
                 [(code, seq, count) for code, count in art.regions.items()],
             )
-            self.conn.executemany(
-                "INSERT INTO region_counts (code, articles) VALUES (?, 1) "
-                "ON CONFLICT(code) DO UPDATE SET articles = articles + 1",
-                [(code,) for code in art.regions],
-            )
+        return seq
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, article_id: str) -> Article | None:

@@ -46,7 +46,7 @@ MIN_SENTENCE_CHARS = 12
 #: Edges weaker than this (typically one shared common word) are dropped: noise, and cost.
 EDGE_MIN_COSINE = 0.05
 PAGERANK_DAMPING = 0.85
-PAGERANK_TOLERANCE = 1e-4
+PAGERANK_TOLERANCE = 1e-3  # 1e-4 chose the same summaries on 300 benchmark articles, 28 % slower
 PAGERANK_MAX_ITER = 50
 
 _FINAL_PUNCT = frozenset("。！？!?…")
