@@ -57,12 +57,13 @@ def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> S
     skip: set[int] = set()
     offset = 0
     for paragraph in paragraphs:
-        pieces = [paragraph] if is_subheading(paragraph) else split_sentences(paragraph)
+        heading = is_subheading(paragraph)
+        pieces = [paragraph] if heading else split_sentences(paragraph)
         cursor = 0
         for piece in pieces:
             start = paragraph.find(piece, cursor)
             cursor = start + len(piece)
-            if piece is paragraph or not ends_with_terminal(piece):
+            if heading or not ends_with_terminal(piece):
                 skip.add(len(texts))
             texts.append(piece)
             spans.append((offset + start, offset + cursor))

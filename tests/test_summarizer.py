@@ -137,3 +137,13 @@ def test_clts_quality_not_below_lead3() -> None:
     scores = evaluate()
     for metric in ("rouge1", "rouge2", "rougeL"):
         assert scores["ours"][metric] >= scores["lead3"][metric], (metric, scores)
+
+
+def test_one_sentence_paragraphs_are_summary_material() -> None:
+    """A paragraph that is one whole sentence is not a subheading (regression)."""
+    from digests.formats import RawArticle
+    from digests.pipeline import analyze
+
+    sentence = "兵团职工积极参加各类培训活动，学习现代农业技术和管理经验。"
+    article = analyze(RawArticle(title="标题", paragraphs=[sentence, "小标题"]))
+    assert article.summary == [sentence]
