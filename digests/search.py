@@ -138,17 +138,19 @@ def parse_query(query: str) -> ParsedQuery:
 
 
 CANDIDATES = 1000
-PROBE = 5000
+PHRASE_CANDIDATES = 500  # a phrase reads positions too: about twice the cost per candidate
+PROBE = 2000
 
 
 def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0) -> Results:
     """The best ``limit`` articles for ``query`` after ``offset``, with snippets.
 
-    bm25 has to score every matching article before it can pick the best, about 3 µs each. The
-    matches among the newest ``PROBE`` articles estimate how common the query is; when it would
-    match more than ``CANDIDATES`` articles in all, it discriminates little, and only a window of
-    the newest articles holding about ``CANDIDATES`` matches is ranked (widened until it fills
-    the page). The total is then an estimate, flagged ``approximate``.
+    bm25 has to score every matching article before it can pick the best, about 3 µs each (twice
+    that for a phrase). The matches among the newest ``PROBE`` articles estimate how common the
+    query is; when it would match more than ``CANDIDATES`` articles in all (``PHRASE_CANDIDATES``
+    with a phrase), it discriminates little, and only a window of the newest articles holding
+    about that many matches is ranked (widened until it fills the page). The total is then an
+    estimate, flagged ``approximate``.
     """
     parsed = parse_query(query)
     match = parsed.to_fts()
@@ -156,9 +158,10 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     estimate = 0.0
     if newest > PROBE:
         estimate = store.fts_count(match, newest - PROBE + 1) * newest / PROBE
-    approximate = estimate > CANDIDATES
+    candidates = PHRASE_CANDIDATES if parsed.phrases else CANDIDATES
+    approximate = estimate > candidates
     if approximate:
-        window = max(limit + offset, int(newest * CANDIDATES / estimate))
+        window = max(limit + offset, int(newest * candidates / estimate))
         while True:
             min_seq = max(0, newest - window + 1)
             ranked = store.fts_search(match, limit, offset, min_seq)
@@ -166,7 +169,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
                 break
             window *= 4
         if min_seq > 0:
-            total = round(store.fts_count(match, min_seq) * newest / window)
+            total = round(estimate)  # counting every match would cost as much as ranking them
         else:
             total, approximate = store.fts_count(match), False
     else:

@@ -149,6 +149,7 @@ def test_common_words_rank_the_newest_candidates(corpus_store: Store, monkeypatc
 
     exact = keyword_search(corpus_store, "棉花", limit=5)
     monkeypatch.setattr(search, "CANDIDATES", 1)
+    monkeypatch.setattr(search, "PHRASE_CANDIDATES", 1)
     monkeypatch.setattr(search, "PROBE", 2)  # the newest two articles: one matches
     windowed = keyword_search(corpus_store, "棉花", limit=1)
     assert windowed.approximate and windowed.total >= 1
