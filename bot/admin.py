@@ -9,9 +9,11 @@ upload) and wakes the sender.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -74,10 +76,24 @@ async def _refuse(
     await send(context, update.effective_chat.id, t(lang_for(update, context), key))
 
 
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """The handler runs for ``DIGESTBOT_ADMINS`` only; anyone else gets a polite refusal."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not is_admin_user(update, context):
+            await _refuse(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+@admin_only
 async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not is_admin_user(update, context):
-        await _refuse(update, context)
-        return
     lang = lang_for(update, context)
     store = services(context).store
     counts = store.delivery_counts()
@@ -102,10 +118,8 @@ async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send(context, update.effective_chat.id, text)
 
 
+@admin_only
 async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not is_admin_user(update, context):
-        await _refuse(update, context)
-        return
     lang = lang_for(update, context)
     store = services(context).store
     pending = store.deliveries(status="pending")
@@ -132,10 +146,8 @@ async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await send(context, update.effective_chat.id, "\n".join(lines))
 
 
+@admin_only
 async def retry_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not is_admin_user(update, context):
-        await _refuse(update, context)
-        return
     svc = services(context)
     n = svc.store.retry_dead(svc.clock().timestamp())
     context.application.bot_data["sender"].wake()
