@@ -307,14 +307,6 @@ class Store:
         ).fetchall()
         return {row[0]: _article(row) for row in rows}
 
-    def has_hash(self, content_hash: str) -> bool:
-        return (
-            self.conn.execute(
-                "SELECT 1 FROM articles WHERE content_hash = ?", [content_hash]
-            ).fetchone()
-            is not None
-        )
-
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
@@ -354,26 +346,6 @@ class Store:
             "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
             [match, min_seq],
         ).fetchone()[0]
-
-    def term_docs(self, term: str) -> int:
-        """Articles whose index holds ``term`` (any column), from the FTS5 vocabulary."""
-        row = self.conn.execute(
-            "SELECT doc FROM articles_vocab WHERE term = ?", [term.lower()]
-        ).fetchone()
-        return row[0] if row else 0
-
-    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        """Number of articles containing each term (from the full-text index)."""
-        terms = list(dict.fromkeys(t.lower() for t in terms))
-        out: dict[str, int] = {}
-        for i in range(0, len(terms), 500):
-            chunk = terms[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for term, doc in self.conn.execute(
-                f"SELECT term, doc FROM articles_vocab WHERE term IN ({marks})", chunk
-            ):
-                out[term] = doc
-        return out
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -533,12 +505,6 @@ class Store:
                 "UPDATE subscriptions SET mode = ? WHERE chat_id = ?", [mode, chat_id]
             )
 
-    def chat_by_username(self, username: str) -> Chat | None:
-        row = self.conn.execute(
-            "SELECT chat_id FROM chats WHERE lower(username) = lower(?)", [username.lstrip("@")]
-        ).fetchone()
-        return self.get_chat(row[0]) if row else None
-
     # -- state ----------------------------------------------------------------------------------
     def get_state(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
@@ -662,12 +628,6 @@ class Store:
         )
 
     # -- corpus files -----------------------------------------------------------------------
-    def corpus_file(self, path: str) -> tuple[int, int, str] | None:
-        row = self.conn.execute(
-            "SELECT size, mtime_ns, status FROM corpus_files WHERE path = ?", [path]
-        ).fetchone()
-        return tuple(row) if row else None
-
     def corpus_files(self) -> dict[str, tuple[int, int, str]]:
         """Every corpus file seen: path → (size, mtime_ns, status)."""
         return {

@@ -89,13 +89,9 @@ def parse_filters(words: list[str], gazetteer) -> FilterRequest:
     return request
 
 
-def matches(sub: Subscription, article: Article) -> bool:
-    """Whether ``article`` is for ``sub`` (see the module docstring)."""
-    return matches_text(sub, article, to_simplified(article.title + "\n" + article.body).lower())
-
-
 def matches_text(sub: Subscription, article: Article, simplified_text: str) -> bool:
-    """:func:`matches` with the article's simplified, lower-cased text computed once by the caller."""
+    """Whether ``article`` is for ``sub`` (see the module docstring); ``simplified_text`` is the
+    article's title and body, OpenCC-simplified and lower-cased, computed once by the caller."""
     if sub.is_everything:
         return True
     if any(code in article.regions for code in sub.regions):

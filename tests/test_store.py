@@ -89,7 +89,9 @@ def test_latest_and_after(store: Store) -> None:
     assert store.max_seq() == 5
 
 
-def test_document_frequencies(store: Store) -> None:
+def test_vocabulary_document_frequencies(store: Store) -> None:
     store.add([make(1, "兵团 新闻"), make(2, "兵团 改革"), make(3, "新疆")])
-    assert store.document_frequencies(["兵团", "新闻", "缺席"]) == {"兵团": 2, "新闻": 1}
-    assert store.vocabulary(min_docs=2)["兵团"] == 2
+    vocabulary = store.vocabulary(min_docs=1)
+    assert (vocabulary["兵团"], vocabulary["新闻"], vocabulary.get("缺席")) == (2, 1, None)
+    common = store.vocabulary(min_docs=2)
+    assert common["兵团"] == 2 and "新闻" not in common

@@ -51,4 +51,4 @@ def test_rejected_file_reported_once(store: Store, tmp_path: Path) -> None:
     t = bad.stat().st_mtime
     assert len(poll_corpus(store, corpus, settle_seconds=1, now=t + 5).report.rejected) == 1
     assert poll_corpus(store, corpus, settle_seconds=1, now=t + 6).ready == []
-    assert store.corpus_file(str(bad))[2] == "rejected"
+    assert store.corpus_files()[str(bad)][2] == "rejected"
