@@ -39,33 +39,8 @@ def draw(results: dict, path: Path) -> Path | None:
     _loglog(ax)
     ax.legend(fontsize=8)
 
-    ax = axes[1]
-    xs = sorted(search)
-    classes = list(search[xs[0]]) if xs else []
-    for i, name in enumerate(classes):
-        label = _ascii(name)
-        color = f"C{i}"
-        ax.plot(xs, [search[s][name]["p95_ms"] for s in xs], "o-", color=color, label=label)
-        ax.plot(xs, [search[s][name]["p50_ms"] for s in xs], ":", color=color)
-    ax.axhline(20, color="grey", lw=0.8, ls="--")
-    ax.set_title("Keyword search p95 (solid) / p50 (dotted)")
-    ax.set_xlabel("articles")
-    ax.set_ylabel("ms per query (5 hits + snippets)")
-    _loglog(ax)
-    ax.legend(fontsize=7)
-
-    ax = axes[2]
-    xs = sorted(region)
-    levels = list(region[xs[0]]) if xs else []
-    for i, name in enumerate(levels):
-        color = f"C{i}"
-        ax.plot(xs, [region[s][name]["p95_ms"] for s in xs], "o-", color=color, label=_ascii(name))
-        ax.plot(xs, [region[s][name]["p50_ms"] for s in xs], ":", color=color)
-    ax.set_title("Region search p95 (solid) / p50 (dotted)")
-    ax.set_xlabel("articles")
-    ax.set_ylabel("ms per query (5 hits + snippets)")
-    _loglog(ax)
-    ax.legend(fontsize=7)
+    _latency_panel(axes[1], search, "Keyword search p95 (solid) / p50 (dotted)", limit=20.0)
+    _latency_panel(axes[2], region, "Region search p95 (solid) / p50 (dotted)")
 
     machine = results.get("machine", {})
     fig.suptitle(
@@ -78,6 +53,23 @@ def draw(results: dict, path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _latency_panel(ax, data: dict, title: str, limit: float | None = None) -> None:
+    """p95 (solid) and p50 (dotted) per query class against corpus size."""
+    xs = sorted(data)
+    classes = list(data[xs[0]]) if xs else []
+    for i, name in enumerate(classes):
+        color = f"C{i}"
+        ax.plot(xs, [data[s][name]["p95_ms"] for s in xs], "o-", color=color, label=_ascii(name))
+        ax.plot(xs, [data[s][name]["p50_ms"] for s in xs], ":", color=color)
+    if limit is not None:
+        ax.axhline(limit, color="grey", lw=0.8, ls="--")
+    ax.set_title(title)
+    ax.set_xlabel("articles")
+    ax.set_ylabel("ms per query (5 hits + snippets)")
+    _loglog(ax)
+    ax.legend(fontsize=7)
 
 
 def _loglog(ax) -> None:
