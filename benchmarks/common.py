@@ -129,7 +129,7 @@ def machine_info() -> dict[str, object]:
         "python-telegram-bot",
         "sqlite-utils",
         "opencc",
-        "pyahocorasick",
+        "ahocorasick-rs",
         "aiohttp",
         "numpy",
         "matplotlib",

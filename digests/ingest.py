@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from .store import AddResult, Store
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-CHUNK = 2000
+TASK_ARTICLES = 16  # articles per worker task
+LOOKAHEAD = 4  # tasks in flight per worker
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 
@@ -101,8 +103,26 @@ def _init_worker(idf: Idf | None) -> None:
     load_gazetteer()
 
 
-def _analyze_in_worker(raw: RawArticle) -> AnalyzedArticle | RejectedInput:
-    return _safe_analyze(raw, _worker_idf)
+def _analyze_in_worker(raws: list[RawArticle]) -> list[AnalyzedArticle | RejectedInput]:
+    return [_safe_analyze(raw, _worker_idf) for raw in raws]
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, raws: Iterator[RawArticle], size: int, ahead: int
+) -> Iterator[AnalyzedArticle | RejectedInput]:
+    """Analyses of ``raws`` in input order, ``size`` articles per task and at most ``ahead``
+    tasks in flight: the workers never wait for the reader or the writer (no barrier between
+    chunks), and memory stays bounded however large the input."""
+    pending: deque[Future[list[AnalyzedArticle | RejectedInput]]] = deque()
+    while True:
+        while len(pending) < ahead:
+            task = list(islice(raws, size))
+            if not task:
+                break
+            pending.append(pool.submit(_analyze_in_worker, task))
+        if not pending:
+            return
+        yield from pending.popleft().result()
 
 
 def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | RejectedInput:
@@ -125,7 +145,7 @@ def ingest(
     """Read, analyse and store the articles in ``paths``."""
     report = IngestReport()
     reading = read_inputs(paths, report)
-    first = list(islice(reading, CHUNK))  # read in chunks: memory stays bounded
+    first = list(islice(reading, PARALLEL_MIN))  # enough to choose between pool and loop
     idf = corpus_idf(store, idf_min_docs)
     if workers is None:
         workers = os.cpu_count() or 1
@@ -139,20 +159,15 @@ def ingest(
         bar = tqdm(unit="art", desc="ingest", file=sys.stderr)
 
     def analysed() -> Iterator[AnalyzedArticle | RejectedInput]:
-        chunk = first
         if not use_pool:
-            while chunk:
-                for raw in chunk:
-                    yield _safe_analyze(raw, idf)
-                chunk = list(islice(reading, CHUNK))
+            for raw in chain(first, reading):
+                yield _safe_analyze(raw, idf)
             return
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
-            while chunk:
-                yield from pool.map(_analyze_in_worker, chunk, chunksize=16)
-                chunk = list(islice(reading, CHUNK))
+            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, workers * LOOKAHEAD)
 
     batch: list[AnalyzedArticle] = []
 

@@ -8,6 +8,7 @@ retained here). ``jieba.analyse`` is deliberately never imported: importing it l
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
 import math
 import statistics
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Idf", "extract_keywords", "is_candidate_term", "load_stopwords"]
+__all__ = ["Idf", "extract_keywords", "is_candidate_term", "load_stopwords", "rank_keywords"]
 
 STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 
@@ -202,6 +203,16 @@ class Idf:
             value = self._memo[term] = self._lookup(term)
         return value
 
+    def weigh(self, counts: Mapping[str, int]) -> dict[str, float]:
+        """``{term: count × idf(term)}``, in the order of ``counts`` (one loop, no call per
+        memoised term)."""
+        memo = self._memo
+        out: dict[str, float] = {}
+        for term, count in counts.items():
+            value = memo.get(term)
+            out[term] = count * (value if value is not None else self(term))
+        return out
+
     def nbytes(self) -> int:
         """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""
         return (
@@ -237,24 +248,32 @@ def extract_keywords(
     """
     if top_k <= 0:
         return []
-    if idf is None:
-        idf = Idf.default()
     if stopwords is None:
         stopwords = load_stopwords()
     counts: dict[str, int] = {}
-    first_seen: dict[str, int] = {}
-    for position, token in enumerate(tokens):
+    for token in tokens:
         if token in counts:
             counts[token] += 1
         elif is_candidate_term(token, stopwords):
             counts[token] = 1
-            first_seen[token] = position
-    if not counts:
+    return rank_keywords(counts, idf, top_k=top_k, title_tokens=title_tokens)
+
+
+def rank_keywords(
+    counts: Mapping[str, int],
+    idf: Idf | None = None,
+    *,
+    top_k: int = 8,
+    title_tokens: Iterable[str] = (),
+) -> list[str]:
+    """The ``top_k`` terms of ``counts`` (candidate term → occurrences, in order of first
+    occurrence) by TF-IDF, title terms boosted; ties keep the earlier term."""
+    if top_k <= 0 or not counts:
         return []
-    title = frozenset(title_tokens)
-    scores = {
-        term: count * idf(term) * (TITLE_BOOST if term in title else 1.0)
-        for term, count in counts.items()
-    }
-    ranked = sorted(scores, key=lambda term: (-scores[term], first_seen[term]))
-    return ranked[:top_k]
+    if idf is None:
+        idf = Idf.default()
+    scores = idf.weigh(counts)
+    for term in set(title_tokens).intersection(scores):
+        scores[term] *= TITLE_BOOST
+    # nlargest keeps the input (first-occurrence) order among equal scores, like a stable sort
+    return heapq.nlargest(top_k, scores, key=scores.__getitem__)

@@ -8,20 +8,21 @@ module-level function of picklable inputs and outputs so that a process pool can
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import accumulate
 
 from .formats import RawArticle
-from .keywords import Idf, extract_keywords
+from .keywords import Idf, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
 from .summarizer import summarize
+from .terms import facts
 from .text import (
     ends_with_terminal,
-    index_terms,
     is_subheading,
     raw_tokens,
     split_sentences,
-    sub_terms,
     to_simplified,
     tokenize,
 )
@@ -73,22 +74,12 @@ def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> S
     if len(simplified) != len(body):  # t2s changed the length: offsets would not line up
         tokens = [tokenize(to_simplified(text)) for text in texts]
         return Sentences(texts, tokens, frozenset(skip))
-    tokens: list[list[str]] = [[] for _ in texts]
-    if not spans:
-        return Sentences(texts, tokens, frozenset(skip))
-    index, last = 0, len(spans) - 1
-    start, end = spans[0]
-    current = tokens[0]
-    position = 0
-    for token in raw_tokens(simplified):
-        if position >= end and index < last:
-            while index < last and position >= spans[index][1]:
-                index += 1
-            start, end = spans[index]
-            current = tokens[index]
-        if start <= position < end and not token.isspace():
-            current.append(token)
-        position += len(token)
+    body_tokens = raw_tokens(simplified)
+    starts = [0, *accumulate(map(len, body_tokens))]  # where each token starts
+    tokens = []
+    for start, end in spans:  # the tokens starting inside the sentence, spaces dropped
+        piece = body_tokens[bisect_left(starts, start) : bisect_left(starts, end)]
+        tokens.append([t for t in piece if not t.isspace()])
     return Sentences(texts, tokens, frozenset(skip))
 
 
@@ -97,6 +88,9 @@ def choose_summary(
     sents: Sentences,
     max_sentences: int = SUMMARY_SENTENCES,
     max_chars: int = SUMMARY_CHARS,
+    *,
+    bags: list[dict[str, int]] | None = None,
+    title_bag: dict[str, int] | None = None,
 ) -> list[str]:
     chosen = summarize(
         title_tokens,
@@ -105,17 +99,58 @@ def choose_summary(
         skip=sents.skip,
         max_sentences=max_sentences,
         max_chars=max_chars,
+        bags=bags,
+        title_bag=title_bag,
     )
     return [sents.texts[i] for i in chosen]
 
 
+@dataclass
+class TokenStreams:
+    """What the store and the summarizer need from a run of token lists, in one pass."""
+
+    index: str  # space-joined indexable tokens (:func:`digests.text.index_terms`)
+    sub: str  # space-joined dictionary sub-words (:func:`digests.text.sub_terms`)
+    candidates: dict[str, int]  # keyword candidates → count, first occurrence first
+    bags: list[dict[str, int]]  # the summarizer's content-term counts, one per token list
+
+
+def token_streams(token_lists: list[list[str]]) -> TokenStreams:
+    """One pass over the tokens, every per-token decision taken from the memo."""
+    words: list[str] = []
+    subs: list[str] = []
+    candidates: dict[str, int] = {}
+    bags: list[dict[str, int]] = []
+    for tokens in token_lists:
+        bag: dict[str, int] = {}
+        for token in tokens:
+            fact = facts[token]
+            if fact.word:
+                words.append(token)
+                if fact.subs:
+                    subs.append(fact.subs)
+            if fact.candidate:
+                candidates[token] = candidates.get(token, 0) + 1
+            term = fact.content
+            if term:
+                bag[term] = bag.get(term, 0) + 1
+        bags.append(bag)
+    return TokenStreams(" ".join(words), " ".join(subs), candidates, bags)
+
+
 def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
-    """Everything the store needs about ``raw``."""
+    """Everything the store needs about ``raw``.
+
+    Each token's facts (indexed? keyword candidate? content term? sub-words?) come from the
+    :mod:`digests.terms` memo, and keywords and summary work on token counts.
+    """
     simplified_title = to_simplified(raw.title)
     simplified_body = to_simplified("\n".join(raw.paragraphs))
     title_tokens = tokenize(simplified_title)
     sents = sentences_of(raw.paragraphs, simplified_body)
-    body_tokens = [t for toks in sents.tokens for t in toks]
+    title = token_streams([title_tokens])
+    body = token_streams(sents.tokens)
+    summary = choose_summary(title_tokens, sents, bags=body.bags, title_bag=title.bags[0])
     chash = content_hash(raw.title, raw.paragraphs)
     simplified = simplified_title + "\n" + simplified_body
     return AnalyzedArticle(
@@ -123,13 +158,13 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
         content_hash=chash,
         title=raw.title,
         paragraphs=raw.paragraphs,
-        summary=choose_summary(title_tokens, sents),
-        keywords=extract_keywords(body_tokens, idf, title_tokens=title_tokens),
+        summary=summary,
+        keywords=rank_keywords(body.candidates, idf, title_tokens=title_tokens),
         regions=load_gazetteer().tag(simplified),
-        title_index=index_terms(title_tokens),
-        body_index=index_terms(body_tokens),
-        title_sub=sub_terms(title_tokens),
-        body_sub=sub_terms(body_tokens),
+        title_index=title.index,
+        body_index=body.index,
+        title_sub=title.sub,
+        body_sub=body.sub,
         chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
         source_path=raw.source_path,
         url=raw.url,

@@ -22,7 +22,7 @@ are exposed through :meth:`Gazetteer.host_counties`, never as ancestors.
 
 Matching and false-tag rules
 ----------------------------
-* Leftmost-longest Aho-Corasick over the raw (simplified) text: 解特阿热勒镇 never yields 阿热勒镇.
+* Leftmost-longest Aho-Corasick (ahocorasick-rs) over the raw (simplified) text: 解特阿热勒镇 never yields 阿热勒镇.
 * A name starting with a numeral is ignored when preceded by a numeral (十六师 is not 六师).
 * ``RISKY`` names (ordinary words like 温泉/新星/白杨/朝阳, generic district names, strings
   shared by many units) are kept only when the text also mentions a place sharing a
@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick_rs
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "gazetteer.json"
 
@@ -155,12 +155,15 @@ class Gazetteer:
         for surface, code, flags in data["names"]:
             self._names.setdefault(surface, []).append((code, flags))
         self._hosts: dict[str, list[str]] = data.get("hosts", {})
-        self._auto = ahocorasick.Automaton()
+        self._patterns: list[tuple[str, list[tuple[str, int]]]] = []
         for surface, entries in self._names.items():
             auto = [(c, f) for c, f in entries if not f & F_NOAUTO]
             if auto:
-                self._auto.add_word(surface, (surface, auto))
-        self._auto.make_automaton()
+                self._patterns.append((surface, auto))
+        self._auto = ahocorasick_rs.AhoCorasick(
+            [surface for surface, _ in self._patterns],
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+        )
         self._anc_cache: dict[str, list[str]] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s = None
@@ -316,8 +319,10 @@ class Gazetteer:
 
     def _scan(self, text: str, lenient: bool = False) -> list[tuple[int, int, str]]:
         items: list[_Item] = []
-        for end, (surface, entries) in self._auto.iter_long(text):
-            start = end - len(surface) + 1
+        patterns = self._patterns
+        for index, start, stop in self._auto.find_matches_as_indexes(text):
+            surface, entries = patterns[index]
+            end = stop - 1
             if surface[0] in NUMERALS and start > 0 and text[start - 1] in NUMERALS:
                 continue
             nxt = text[end + 1] if end + 1 < len(text) else ""

@@ -23,10 +23,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from operator import mul
 
 from .keywords import load_stopwords
 
-__all__ = ["eligible_indices", "is_boilerplate", "is_fragment", "summarize"]
+__all__ = ["content_term", "eligible_indices", "is_boilerplate", "is_fragment", "summarize"]
 
 # Weights (sum to 1). Position is the strongest single signal on news; centrality is what
 # makes the choice content-aware; the title, when present, anchors the topic.
@@ -89,16 +90,27 @@ def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset(
     ]
 
 
+def content_term(token: str, stopwords: frozenset[str]) -> str:
+    """The term ``token`` contributes to a sentence vector, or ``""`` (stop words, punctuation,
+    spaces and pure numbers carry no content)."""
+    term = token.strip().lower()
+    # Pure numbers are left out: list markers ("1、", "2、") would link unrelated sentences.
+    if not term or term in stopwords or not (term.isalpha() or _HAS_LETTER(term)):
+        return ""
+    return term
+
+
 def _content_terms(tokens: Sequence[str], stopwords: frozenset[str]) -> dict[str, int]:
     """Term counts of the tokens that carry content (no stop words, punctuation or spaces)."""
     counts: dict[str, int] = {}
     for token in tokens:
-        term = token.strip().lower()
-        # Pure numbers are left out: list markers ("1、", "2、") would link unrelated sentences.
-        if not term or term in stopwords or not (term.isalpha() or _HAS_LETTER(term)):
-            continue
-        counts[term] = counts.get(term, 0) + 1
+        term = content_term(token, stopwords)
+        if term:
+            counts[term] = counts.get(term, 0) + 1
     return counts
+
+
+_TF_WEIGHT = [0.0] + [1.0 + math.log(tf) for tf in range(1, 65)]  # sublinear tf, tabulated
 
 
 def _tfidf_vectors(
@@ -110,11 +122,17 @@ def _tfidf_vectors(
     for bag in bags:
         for term in bag:
             df[term] = df.get(term, 0) + 1
-    idf = {term: math.log((n + 1) / (count + 0.5)) for term, count in df.items()}
+    log = math.log
+    idf = {term: log((n + 1) / (count + 0.5)) for term, count in df.items()}
+    tf_weight = _TF_WEIGHT
     vectors: list[dict[str, float]] = []
     for bag in bags:
-        vector = {term: (1.0 + math.log(tf)) * idf[term] for term, tf in bag.items()}
-        norm = math.sqrt(sum(w * w for w in vector.values()))
+        vector = {
+            term: (tf_weight[tf] if tf < 65 else 1.0 + log(tf)) * idf[term]
+            for term, tf in bag.items()
+        }
+        weights = vector.values()
+        norm = math.sqrt(sum(map(mul, weights, weights)))
         if norm > 0.0:
             vector = {term: w / norm for term, w in vector.items()}
         vectors.append(vector)
@@ -158,26 +176,23 @@ def _pagerank(
     else:
         total = sum(personalization)
         bias = [p / total for p in personalization]
-    # Column-normalised edges as (source, [(target, weight)]) for the nodes that have any.
-    edges: list[tuple[int, list[tuple[int, float]]]] = []
-    dangling_nodes: list[int] = []
-    for j, row in enumerate(graph):
-        out = sum(row.values())
-        if out > 0.0:
-            edges.append((j, [(i, w / out) for i, w in row.items()]))
-        else:
-            dangling_nodes.append(j)
+    # Gauss-Seidel sweeps in pull form (the graph is symmetric: i's in-edges are its row),
+    # using each new rank at once: converges in about half the sweeps of plain power iteration.
+    out = [sum(row.values()) for row in graph]
+    inbound = [[(j, w / out[j]) for j, w in row.items()] for row in graph]
+    dangling_nodes = [j for j in range(n) if out[j] <= 0.0]
     d = PAGERANK_DAMPING
     ranks = list(bias)
     for _ in range(PAGERANK_MAX_ITER):
-        factor = (1.0 - d) + d * sum(ranks[j] for j in dangling_nodes)
-        new = [factor * b for b in bias]
-        for j, row in edges:
-            share = d * ranks[j]
-            for i, w in row:
-                new[i] += share * w
-        delta = sum(abs(a - b) for a, b in zip(new, ranks, strict=True))
-        ranks = new
+        factor = (1.0 - d) + d * sum([ranks[j] for j in dangling_nodes])
+        delta = 0.0
+        for i in range(n):
+            pulled = 0.0
+            for j, w in inbound[i]:
+                pulled += ranks[j] * w
+            rank = factor * bias[i] + d * pulled
+            delta += abs(rank - ranks[i])
+            ranks[i] = rank
         if delta < PAGERANK_TOLERANCE:
             break
     return ranks
@@ -203,12 +218,16 @@ def summarize(
     max_sentences: int = 3,
     max_chars: int = 220,
     stopwords: frozenset[str] | None = None,
+    bags: Sequence[dict[str, int]] | None = None,
+    title_bag: dict[str, int] | None = None,
 ) -> list[int]:
     """Indices of the chosen sentences, in article order.
 
     Whole sentences only; at most ``max_sentences``; a sentence after the first is added only
     if the total stays within ``max_chars * (1 + BUDGET_SLACK)``. At least one sentence is
     returned whenever an eligible one exists (the best one that fits, else the best one).
+    ``bags`` / ``title_bag`` are the content-term counts of the sentences and the title when
+    the caller has them already (the pipeline does); otherwise they are computed here.
     """
     if len(sentences) != len(sentence_tokens):
         raise ValueError("sentences and sentence_tokens must have the same length")
@@ -220,13 +239,15 @@ def summarize(
     if stopwords is None:
         stopwords = load_stopwords()
 
-    lengths = [len(s.strip()) for s in sentences]
+    stripped = [s.strip() for s in sentences]
+    lengths = [len(s) for s in stripped]
     limit = max_chars * (1.0 + BUDGET_SLACK)
     if len(candidates) <= max_sentences and sum(lengths[i] for i in candidates) <= limit:
         return candidates
 
     # Graph over all sentences (skipped ones still tell what the article is about).
-    bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
+    if bags is None:
+        bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
     vectors, idf = _tfidf_vectors(bags)
     prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(len(sentences))]
     graph = _similarity_graph(vectors)
@@ -234,7 +255,8 @@ def summarize(
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
     centrality = _normalised([math.sqrt(r) for r in _pagerank(graph, prior)])
 
-    title_bag = _content_terms(title_tokens, stopwords)
+    if title_bag is None:
+        title_bag = _content_terms(title_tokens, stopwords)
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
     if title_bag:
@@ -266,9 +288,7 @@ def summarize(
                 continue
             row = graph[i]
             redundancy = max(row.get(j, 0.0) for j in chosen)
-            if redundancy >= DUPLICATE_COSINE or any(
-                sentences[i].strip() == sentences[j].strip() for j in chosen
-            ):
+            if redundancy >= DUPLICATE_COSINE or any(stripped[i] == stripped[j] for j in chosen):
                 continue
             value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * redundancy
             if value > best_value:  # strict: ties keep the earlier (higher-score) index
