@@ -27,6 +27,7 @@ from .text import PARAGRAPH_SEPARATOR, clean_paragraph, normalize
 MAX_FILE_BYTES = 2 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl")
 MIN_BODY_CHARS = 10
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # control characters but \t \n \f \r
 
 
 @dataclass
@@ -71,7 +72,7 @@ def decode(data: bytes, source: str) -> str:
 def _looks_like_text(text: str) -> bool:
     if not text:
         return False
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    controls = len(_CONTROL.findall(text))
     return controls / len(text) < 0.01
 
 

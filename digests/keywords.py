@@ -53,6 +53,7 @@ class Idf:
 
     __slots__ = (
         "_blob",
+        "_buckets",
         "_fallback",
         "_memo",
         "_offsets",
@@ -80,6 +81,7 @@ class Idf:
         self._fallback = fallback
         self.default_value = default_value
         self._memo: dict[str, float] = {}
+        self._buckets: dict[bytes, tuple[int, int]] | None = None
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -170,18 +172,47 @@ class Idf:
         return term in self._table or self._index(term.encode("utf-8")) >= 0
 
     def _index(self, key: bytes) -> int:
-        """Position of ``key`` in the sorted blob, or -1."""
+        """Position of ``key`` in the sorted blob, or -1 (binary search among the terms that
+        share its first character)."""
+        if self._buckets is None:
+            self._buckets = self._first_char_ranges()
+        lead = key[:1]
+        if not lead:
+            return -1
+        span = self._buckets.get(key[: _utf8_width(lead[0])])
+        if span is None:
+            return -1
         blob, offsets = self._blob, self._offsets
-        lo, hi = 0, len(self._values)
+        lo, hi = span
+        end = hi
         while lo < hi:
             mid = (lo + hi) >> 1
             if blob[offsets[mid] : offsets[mid + 1]] < key:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < len(self._values) and blob[offsets[lo] : offsets[lo + 1]] == key:
+        if lo < end and blob[offsets[lo] : offsets[lo + 1]] == key:
             return lo
         return -1
+
+    def _first_char_ranges(self) -> dict[bytes, tuple[int, int]]:
+        """``{first character (UTF-8): (first index, end index)}``: terms sorted by bytes are
+        grouped by their first character, so a lookup searches ~40 terms instead of 270k."""
+        blob, offsets = self._blob, self._offsets
+        ranges: dict[bytes, tuple[int, int]] = {}
+        previous, start = b"", 0
+        for index in range(len(self._values)):
+            offset = offsets[index]
+            if offset == offsets[index + 1]:  # the empty term sorts first; never looked up
+                continue
+            head = blob[offset : offset + _utf8_width(blob[offset])]
+            if head != previous:
+                if previous:
+                    ranges[previous] = (start, index)
+                previous, start = head, index
+        if previous:
+            ranges[previous] = (start, len(self._values))
+        return ranges
 
     def _lookup(self, term: str) -> float:
         value = self._table.get(term)
@@ -222,12 +253,17 @@ class Idf:
         )
 
 
+def _utf8_width(lead: int) -> int:
+    """Bytes of the UTF-8 character that starts with byte ``lead``."""
+    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
 def is_candidate_term(token: str, stopwords: frozenset[str]) -> bool:
     """True if ``token`` may be a keyword: 2..MAX_TERM_CHARS chars, a letter, no stop word."""
     term = token.strip()
     if len(term) < 2 or len(term) > MAX_TERM_CHARS or term != token:
         return False
-    if not any(ch.isalpha() for ch in term):  # pure numbers / punctuation / symbols
+    if not (term.isalpha() or any(ch.isalpha() for ch in term)):  # numbers, punctuation
         return False
     return term not in stopwords and term.lower() not in stopwords
 

@@ -8,6 +8,7 @@ module-level function of picklable inputs and outputs so that a process pool can
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
@@ -27,6 +28,7 @@ from .text import (
     tokenize,
 )
 
+_SPACE = re.compile(r"\s")
 SUMMARY_SENTENCES = 3
 SUMMARY_CHARS = 220
 
@@ -77,9 +79,10 @@ def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> S
     body_tokens = raw_tokens(simplified)
     starts = [0, *accumulate(map(len, body_tokens))]  # where each token starts
     tokens = []
-    for start, end in spans:  # the tokens starting inside the sentence, spaces dropped
+    for text, (start, end) in zip(texts, spans, strict=True):
+        # the tokens starting inside the sentence, whitespace tokens dropped
         piece = body_tokens[bisect_left(starts, start) : bisect_left(starts, end)]
-        tokens.append([t for t in piece if not t.isspace()])
+        tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
     return Sentences(texts, tokens, frozenset(skip))
 
 
@@ -121,17 +124,17 @@ def token_streams(token_lists: list[list[str]]) -> TokenStreams:
     subs: list[str] = []
     candidates: dict[str, int] = {}
     bags: list[dict[str, int]] = []
+    add_word, add_subs, memo = words.append, subs.append, facts
     for tokens in token_lists:
         bag: dict[str, int] = {}
         for token in tokens:
-            fact = facts[token]
-            if fact.word:
-                words.append(token)
-                if fact.subs:
-                    subs.append(fact.subs)
-            if fact.candidate:
+            word, candidate, term, sub = memo[token]
+            if word:
+                add_word(token)
+                if sub:
+                    add_subs(sub)
+            if candidate:
                 candidates[token] = candidates.get(token, 0) + 1
-            term = fact.content
             if term:
                 bag[term] = bag.get(term, 0) + 1
         bags.append(bag)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
+from itertools import chain, combinations
 from operator import mul
 
 from .keywords import load_stopwords
@@ -115,46 +117,42 @@ _TF_WEIGHT = [0.0] + [1.0 + math.log(tf) for tf in range(1, 65)]  # sublinear tf
 
 def _tfidf_vectors(
     bags: Sequence[dict[str, int]],
-) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """L2-normalised TF-IDF vectors (IDF over the given sentences) and the IDF table."""
+) -> tuple[list[dict[str, float]], dict[str, float], list[str]]:
+    """L2-normalised TF-IDF vectors (IDF over the given sentences), the IDF table and the terms
+    that occur in more than one sentence (the only ones that can link two sentences)."""
     n = len(bags)
-    df: dict[str, int] = {}
-    for bag in bags:
-        for term in bag:
-            df[term] = df.get(term, 0) + 1
-    log = math.log
-    idf = {term: log((n + 1) / (count + 0.5)) for term, count in df.items()}
-    tf_weight = _TF_WEIGHT
+    df = Counter(chain.from_iterable(bags))  # in how many sentences each term occurs
+    by_df = [math.log((n + 1) / (count + 0.5)) if count else 0.0 for count in range(n + 1)]
+    idf = {term: by_df[count] for term, count in df.items()}
     vectors: list[dict[str, float]] = []
     for bag in bags:
-        vector = {
-            term: (tf_weight[tf] if tf < 65 else 1.0 + log(tf)) * idf[term]
-            for term, tf in bag.items()
-        }
-        weights = vector.values()
+        try:
+            weights = [_TF_WEIGHT[tf] * idf[term] for term, tf in bag.items()]
+        except IndexError:  # a term repeated more than the table holds
+            weights = [(1.0 + math.log(tf)) * idf[term] for term, tf in bag.items()]
         norm = math.sqrt(sum(map(mul, weights, weights)))
         if norm > 0.0:
-            vector = {term: w / norm for term, w in vector.items()}
-        vectors.append(vector)
-    return vectors, idf
+            weights = [w / norm for w in weights]
+        vectors.append(dict(zip(bag, weights, strict=True)))
+    return vectors, idf, [term for term, count in df.items() if count > 1]
 
 
-def _similarity_graph(vectors: Sequence[dict[str, float]]) -> list[dict[int, float]]:
-    """Sparse symmetric cosine-similarity adjacency (no self loops) via an inverted index."""
-    postings: dict[str, list[tuple[int, float]]] = {}
+def _similarity_graph(
+    vectors: Sequence[dict[str, float]], shared: Sequence[str]
+) -> list[dict[int, float]]:
+    """Sparse symmetric cosine-similarity adjacency (no self loops) via an inverted index of
+    the ``shared`` terms (those in two sentences or more)."""
+    postings: dict[str, list[tuple[int, float]]] = {term: [] for term in shared}
     for i, vector in enumerate(vectors):
         for term, weight in vector.items():
-            postings.setdefault(term, []).append((i, weight))
+            plist = postings.get(term)
+            if plist is not None:
+                plist.append((i, weight))
     graph: list[dict[int, float]] = [{} for _ in vectors]
     for plist in postings.values():
-        if len(plist) < 2:
-            continue
-        for a in range(len(plist)):
-            i, wi = plist[a]
+        for (i, wi), (j, wj) in combinations(plist, 2):
             row = graph[i]
-            for b in range(a + 1, len(plist)):
-                j, wj = plist[b]
-                row[j] = row.get(j, 0.0) + wi * wj
+            row[j] = row.get(j, 0.0) + wi * wj
     for i, row in enumerate(graph):  # drop incidental links, mirror the upper triangle
         for j, w in list(row.items()):
             if w < EDGE_MIN_COSINE:
@@ -248,9 +246,9 @@ def summarize(
     # Graph over all sentences (skipped ones still tell what the article is about).
     if bags is None:
         bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
-    vectors, idf = _tfidf_vectors(bags)
+    vectors, idf, shared = _tfidf_vectors(bags)
     prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(len(sentences))]
-    graph = _similarity_graph(vectors)
+    graph = _similarity_graph(vectors, shared)
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
     centrality = _normalised([math.sqrt(r) for r in _pagerank(graph, prior)])

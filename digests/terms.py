@@ -1,6 +1,6 @@
 """What each distinct jieba token is worth to the index, the keywords and the summarizer.
 
-The rules live with their owners (:func:`digests.text.is_word`, :func:`digests.text.sub_terms`,
+The rules live with their owners (:func:`digests.text.is_word`, :func:`digests.text.token_sub_terms`,
 :func:`digests.keywords.is_candidate_term`, :func:`digests.summarizer.content_term`); this
 module applies all of them to a token once and remembers the answer. Word frequencies follow
 Zipf's law, so after a few hundred articles nearly every token is a dictionary hit and the
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .keywords import is_candidate_term, load_stopwords
 from .summarizer import content_term
-from .text import is_word, sub_terms
+from .text import is_word, token_sub_terms
 
 __all__ = ["TermFacts", "facts"]
 
@@ -42,7 +42,7 @@ class _Memo(dict[str, TermFacts]):
             word=is_word(token),
             candidate=is_candidate_term(token, stopwords),
             content=content_term(token, stopwords),
-            subs=sub_terms((token,)),
+            subs=token_sub_terms(token),
         )
         return value
 

@@ -27,13 +27,16 @@ jieba.setLogLevel(logging.WARNING)
 FULLWIDTH_SPACE = "\u3000"
 PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
 
-_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), None)
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]+")
 _HSPACE = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
 _ENDERS = set("。！？；…!?;")
 _CLOSERS = set("”’」』）)》\"'")
+_CLOSERS_AND_SPACE = "".join(sorted(_CLOSERS)) + " "
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
 _WORDISH = re.compile(r"\w", re.UNICODE)
 _QUOTE_CHARS = re.compile("[“”「」『』‘’]")
+_QUOTE_CLOSERS = "”」』’"
+_ENDER_RUN = re.compile(r"([。！？；…!?;]+)[”’」』）)》\"']*")
 _PLAIN_SENTENCE = re.compile(r"[^。！？；…!?;]*[。！？；…!?;]+[”’」』）)》\"']*|[^。！？；…!?;]+$")
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
@@ -44,7 +47,7 @@ def normalize(text: str) -> str:
     Full-width spaces are kept: they separate paragraphs in the corpus format and are handled by
     the format readers. Line breaks are unified to ``\\n``.
     """
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(_HSPACE.sub(" ", line).strip(" ") for line in text.split("\n"))
 
@@ -82,38 +85,35 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     if not paragraph:
         return []
-    if not _QUOTE_CHARS.search(paragraph):  # the common case, done by one regex
+    if not _QUOTE_CHARS.search(paragraph) or not _quotes_balanced(paragraph):
         return [s for s in (m.strip() for m in _PLAIN_SENTENCE.findall(paragraph)) if s]
-    track_quotes = _quotes_balanced(paragraph)
+    # Quotes nest properly, so the depth at any point is openers minus closers before it. A
+    # run of enders (+ closers) ends a sentence at depth 0, or when its first closer is the
+    # one that closes the outermost quotation (“……。”).
     sentences: list[str] = []
-    start = 0
-    depth = 0
-    i = 0
-    n = len(paragraph)
-    while i < n:
-        ch = paragraph[i]
-        if track_quotes and ch in _OPEN_CLOSE:
-            depth += 1
-        elif track_quotes and ch in _OPEN_CLOSE.values() and depth:
-            depth -= 1
-            # “……。”  closes a quoted sentence: split after the closer when back at top level.
-            if depth == 0 and i > 0 and paragraph[i - 1] in _ENDERS:
-                j = _skip_closers(paragraph, i + 1)
-                sentences.append(paragraph[start:j])
-                start = i = j
-                continue
-        elif ch in _ENDERS and depth == 0:
-            j = i + 1
-            while j < n and paragraph[j] in _ENDERS:
-                j += 1
-            j = _skip_closers(paragraph, j)
-            sentences.append(paragraph[start:j])
-            start = i = j
-            continue
-        i += 1
-    if start < n:
+    start = depth = scanned = 0
+    for match in _ENDER_RUN.finditer(paragraph):
+        depth += _depth_change(paragraph, scanned, match.start())
+        enders_end = match.start() + len(match.group(1))
+        closes = _depth_change(paragraph, enders_end, match.end())
+        if depth == 0 or (
+            depth == 1 and enders_end < match.end() and paragraph[enders_end] in _QUOTE_CLOSERS
+        ):
+            sentences.append(paragraph[start : match.end()])
+            start = match.end()
+        depth += closes
+        scanned = match.end()
+    if start < len(paragraph):
         sentences.append(paragraph[start:])
     return [s for s in (s.strip() for s in sentences) if s]
+
+
+def _depth_change(text: str, start: int, end: int) -> int:
+    """Quotation openers minus closers in ``text[start:end]``."""
+    if start >= end:
+        return 0
+    piece = text[start:end]
+    return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
 
 
 def _skip_closers(text: str, j: int) -> int:
@@ -137,7 +137,7 @@ def _quotes_balanced(text: str) -> bool:
 
 def ends_with_terminal(text: str) -> bool:
     """True when ``text`` ends with sentence-final punctuation (closing quotes ignored)."""
-    stripped = text.rstrip("".join(_CLOSERS) + " ")
+    stripped = text.rstrip(_CLOSERS_AND_SPACE)
     return bool(stripped) and stripped[-1] in _ENDERS
 
 
@@ -178,17 +178,14 @@ def sub_terms(tokens: Iterable[str]) -> str:
     ``第一书记`` also yields ``第一`` and ``书记``; indexing these separately lets a query segmented
     differently from the document still match, without re-segmenting the document.
     """
+    return " ".join([subs for subs in map(token_sub_terms, tokens) if subs])
+
+
+def token_sub_terms(token: str) -> str:
+    """:func:`sub_terms` of one token (``""`` for tokens of one or two characters)."""
+    n = len(token)
+    if n <= 2 or not is_word(token):
+        return ""
     freq = _tokenizer().FREQ
-    out: list[str] = []
-    for token in tokens:
-        n = len(token)
-        if n <= 2 or not is_word(token):
-            continue
-        for size in (2, 3):
-            if n <= size:
-                break
-            for i in range(n - size + 1):
-                gram = token[i : i + size]
-                if freq.get(gram):
-                    out.append(gram)
-    return " ".join(out)
+    grams = [token[i : i + size] for size in (2, 3) if n > size for i in range(n - size + 1)]
+    return " ".join([gram for gram in grams if freq.get(gram)])
