@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 from .formats import RawArticle
@@ -40,6 +40,7 @@ class Sentences:
     texts: list[str]
     tokens: list[list[str]]
     skip: frozenset[int]
+    title_tokens: list[str] = field(default_factory=list)
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -48,12 +49,16 @@ def content_hash(title: str, paragraphs: list[str]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> Sentences:
+def sentences_of(
+    paragraphs: list[str], simplified_body: str | None = None, simplified_title: str | None = None
+) -> Sentences:
     """Split paragraphs into sentences and segment them (simplified text).
 
-    The body is segmented in one jieba call (one call per sentence costs ~50 % more) and the
-    tokens are handed to the sentences by character offset: sentences end at punctuation, which
-    jieba always keeps as separate tokens, so no token straddles two sentences.
+    The body (after ``simplified_title`` and a line break, when given) is segmented in one jieba
+    call (one call per sentence costs ~50 % more) and the tokens are handed to the sentences by
+    character offset: sentences end at punctuation, which jieba always keeps as separate tokens,
+    so no token straddles two sentences. jieba segments the text between line breaks
+    independently, so the title's tokens are those it would get alone.
     """
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -75,15 +80,18 @@ def sentences_of(paragraphs: list[str], simplified_body: str | None = None) -> S
     simplified = to_simplified(body) if simplified_body is None else simplified_body
     if len(simplified) != len(body):  # t2s changed the length: offsets would not line up
         tokens = [tokenize(to_simplified(text)) for text in texts]
-        return Sentences(texts, tokens, frozenset(skip))
-    body_tokens = raw_tokens(simplified)
-    starts = [0, *accumulate(map(len, body_tokens))]  # where each token starts
+        title_tokens = tokenize(simplified_title) if simplified_title else []
+        return Sentences(texts, tokens, frozenset(skip), title_tokens)
+    shift = 0 if simplified_title is None else len(simplified_title) + 1
+    all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
+    starts = [0, *accumulate(map(len, all_tokens))]  # where each token starts
+    title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
     tokens = []
     for text, (start, end) in zip(texts, spans, strict=True):
         # the tokens starting inside the sentence, whitespace tokens dropped
-        piece = body_tokens[bisect_left(starts, start) : bisect_left(starts, end)]
+        piece = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
         tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
-    return Sentences(texts, tokens, frozenset(skip))
+    return Sentences(texts, tokens, frozenset(skip), title_tokens)
 
 
 def choose_summary(
@@ -147,15 +155,20 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     Each token's facts (indexed? keyword candidate? content term? sub-words?) come from the
     :mod:`digests.terms` memo, and keywords and summary work on token counts.
     """
-    simplified_title = to_simplified(raw.title)
-    simplified_body = to_simplified("\n".join(raw.paragraphs))
-    title_tokens = tokenize(simplified_title)
-    sents = sentences_of(raw.paragraphs, simplified_body)
+    body_text = "\n".join(raw.paragraphs)
+    simplified = to_simplified(f"{raw.title}\n{body_text}")  # one call; t2s keeps lines apart
+    if len(simplified) == len(raw.title) + 1 + len(body_text):
+        simplified_title = simplified[: len(raw.title)]
+        simplified_body = simplified[len(raw.title) + 1 :]
+    else:
+        simplified_title, simplified_body = to_simplified(raw.title), to_simplified(body_text)
+        simplified = f"{simplified_title}\n{simplified_body}"
+    sents = sentences_of(raw.paragraphs, simplified_body, simplified_title)
+    title_tokens = sents.title_tokens
     title = token_streams([title_tokens])
     body = token_streams(sents.tokens)
     summary = choose_summary(title_tokens, sents, bags=body.bags, title_bag=title.bags[0])
     chash = content_hash(raw.title, raw.paragraphs)
-    simplified = simplified_title + "\n" + simplified_body
     return AnalyzedArticle(
         id=chash[:16],
         content_hash=chash,

@@ -165,6 +165,8 @@ class Gazetteer:
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
         )
         self._anc_cache: dict[str, list[str]] = {}
+        self._closure_cache: dict[str, frozenset[str]] = {}
+        self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s = None
 
@@ -228,13 +230,20 @@ class Gazetteer:
         return [self._places[c] for c in self._hosts.get(code, []) if c in self._places]
 
     def _depth(self, code: str) -> int:
-        return len(self.path(code))
+        depth = self._depth_cache.get(code)
+        if depth is None:
+            depth = self._depth_cache[code] = len(self.path(code))
+        return depth
 
-    def _closure(self, code: str) -> set[str]:
-        return {code, *self.ancestors(code)}
+    def _closure(self, code: str) -> frozenset[str]:
+        """``code`` and its ancestors (cached: tagging asks for the same few codes again)."""
+        closure = self._closure_cache.get(code)
+        if closure is None:
+            closure = self._closure_cache[code] = frozenset((code, *self.ancestors(code)))
+        return closure
 
     def _lca(self, codes: list[str]) -> str | None:
-        common = set.intersection(*(self._closure(c) for c in codes)) if codes else set()
+        common = frozenset.intersection(*(self._closure(c) for c in codes)) if codes else set()
         return max(common, key=lambda c: (self._depth(c), c)) if common else None
 
     # ------------------------------------------------------------------ resolution
