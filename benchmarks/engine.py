@@ -91,7 +91,7 @@ def combined_baseline(before: dict[str, float], after: dict[str, float]) -> dict
 
 def ingest_bench(folder: Path, size: int, seed: int) -> dict[str, object]:
     """``ingest()`` of the whole corpus into a new database (the code path of
-    ``digestbot ingest``: all cores, batches of 200, FTS index, commits). The database is kept
+    ``digestbot ingest``: all cores, batches of 500, FTS index, commits). The database is kept
     as the cache for the query benchmarks."""
     from digests.ingest import ingest
     from digests.store import Store
@@ -154,6 +154,7 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     """
     from digests import pipeline
     from digests.formats import read_file
+    from digests.ingest import BATCH_SIZE
     from digests.regions import load_gazetteer
     from digests.store import Store
 
@@ -210,8 +211,9 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     t = {"read/parse": parse * len(raws), **t}
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "stages.db") as store:
         start = clock()
-        for i in range(0, len(analyzed), 200):  # ingest's batch size
-            store.add(analyzed[i : i + 200])
+        with store.bulk_cache():
+            for i in range(0, len(analyzed), BATCH_SIZE):  # as ingest() does
+                store.add(analyzed[i : i + BATCH_SIZE])
         t["FTS insert/commit"] = clock() - start
     n = len(raws)
     total = sum(t.values())

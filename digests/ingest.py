@@ -28,7 +28,7 @@ from .store import AddResult, Store
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 TASK_ARTICLES = 16  # articles per worker task
 LOOKAHEAD = 4  # tasks in flight per worker
 PARALLEL_MIN = 64
@@ -180,17 +180,18 @@ def ingest(
         batch.clear()
 
     try:
-        for item in analysed():
-            if bar is not None:
-                bar.update(1)
-            if isinstance(item, RejectedInput):
-                _reject(report, item)
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH_SIZE:
+        with store.bulk_cache():
+            for item in analysed():
+                if bar is not None:
+                    bar.update(1)
+                if isinstance(item, RejectedInput):
+                    _reject(report, item)
+                    continue
+                batch.append(item)
+                if len(batch) >= BATCH_SIZE:
+                    flush()
+            if batch:
                 flush()
-        if batch:
-            flush()
     finally:
         if bar is not None:
             bar.close()

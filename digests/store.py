@@ -26,13 +26,18 @@ Tables (version 3)
     ``state``            small key/value facts (the last article planned, the last corpus poll);
     ``corpus_files``     size and mtime of every corpus file seen, so a file is ingested once it
                          has stopped changing, and again only when it changes.
+
+Version 4
+    drops the index of ``article_regions`` by ``seq``: no query used it, and every region tag
+    paid for it on insert (~15 rows per article).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,12 +157,18 @@ def _m003_delivery_ledger(db: Database) -> None:
     )
 
 
+def _m004_drop_unused_region_index(db: Database) -> None:
+    db.execute("DROP INDEX IF EXISTS article_regions_seq")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
+    _m004_drop_unused_region_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
 
 
 @dataclass
@@ -195,6 +206,21 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
+
+    @contextmanager
+    def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
+        """A larger page cache for the duration of a bulk insert (the previous size after).
+
+        SQLite's default cache is 2 MB; past ~10,000 articles the full-text index merges and the
+        region index inserts keep missing it (measured at 100,000 articles: 0.57 → 0.43 ms of
+        CPU per stored article, together with the dropped index of migration 4).
+        """
+        previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     def close(self) -> None:
         self.db.conn.close()

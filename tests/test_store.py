@@ -95,3 +95,29 @@ def test_vocabulary_document_frequencies(store: Store) -> None:
     assert (vocabulary["兵团"], vocabulary["新闻"], vocabulary.get("缺席")) == (2, 1, None)
     common = store.vocabulary(min_docs=2)
     assert common["兵团"] == 2 and "新闻" not in common
+
+
+def test_version_3_database_is_upgraded_and_keeps_its_articles(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        store.add([make(1, regions={"650000": 2})])
+        # what a version-3 database looked like: the index migration 4 drops
+        store.conn.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
+        store.conn.execute("PRAGMA user_version = 3")
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        indexes = {
+            row[0]
+            for row in store.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'article_regions'"
+            )
+        }
+        assert "article_regions_seq" not in indexes and "article_regions_rank" in indexes
+        assert store.region_articles("650000", 5, 0) == [(1, 2)]
+
+
+def test_bulk_cache_is_restored_afterwards(store: Store) -> None:
+    before = store.conn.execute("PRAGMA cache_size").fetchone()[0]
+    with store.bulk_cache(mib=32):
+        assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == -32 * 1024
+    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == before
