@@ -109,3 +109,17 @@ def test_overlap_with_jieba_analyse(path: Path) -> None:
     theirs = jieba.analyse.extract_tags(body, topK=8)
     assert len(ours) == 8
     assert len(set(ours) & set(theirs)) >= 4, (ours, theirs)
+
+
+def test_jieba_idf_is_cached_on_disk_and_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    built = Idf.from_jieba(tmp_path)  # builds from jieba's idf.txt and writes the cache
+    (cache_file,) = tmp_path.glob("digestbot.idf.*.cache")
+    loaded = Idf.from_jieba(tmp_path)  # read back from the cache
+    terms = ["第一书记", "兵团", "的", "不在表里的词语"]
+    assert len(loaded) == len(built) == len(Idf.default())
+    assert (
+        [loaded(t) for t in terms] == [built(t) for t in terms] == [Idf.default()(t) for t in terms]
+    )
+    cache_file.write_bytes(cache_file.read_bytes()[:1000])  # truncated
+    assert Idf.from_jieba(tmp_path)("兵团") == built("兵团")
+    assert len(cache_file.read_bytes()) > 1000  # rewritten whole
