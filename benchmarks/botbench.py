@@ -112,7 +112,9 @@ async def _deliver_once(
                 store.close()
             times = sorted(t for t, c in fake.send_times if c in ids)
             counts = Counter(m.chat_id for m in fake.sent if m.chat_id in ids)
-            sample = next((m.text for m in fake.sent if m.chat_id in ids), "") or ""
+            first = next((m for m in fake.sent if m.chat_id in ids), None)
+            sample = (first.text or "") if first else ""
+            markup = first.reply_markup if first else None
             return {
                 "limits": limits,
                 "private": n_private,
@@ -128,20 +130,23 @@ async def _deliver_once(
                 "max_global_per_s": fake.max_global_rate(1.0),
                 "concurrency": concurrency,
                 "_text": sample,
+                "_markup": markup,
             }
         finally:
             await fake.stop()
 
 
-async def _bare_ptb(n: int, text: str, concurrency: int) -> dict[str, object]:
-    """A bare ``Bot.send_message`` loop (``concurrency`` at a time) against the same fake."""
-    from telegram import Bot
+async def _bare_ptb(n: int, text: str, markup: dict | None, concurrency: int) -> dict[str, object]:
+    """A bare ``Bot.send_message`` loop (``concurrency`` at a time) against the same fake,
+    sending the same message as the bot did (text, inline keyboard, no link preview)."""
+    from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
     from telegram.constants import ParseMode
     from telegram.request import HTTPXRequest
 
     from bot.emulator import FakeTelegram
 
     chats = _chats(n, 0)
+    keyboard = InlineKeyboardMarkup.de_json(markup, None) if markup else None
     fake = await FakeTelegram(TOKEN, enforce_limits=False).start()
     try:
         for chat_id, kind in chats:
@@ -156,7 +161,13 @@ async def _bare_ptb(n: int, text: str, concurrency: int) -> dict[str, object]:
             async def worker() -> None:
                 while not queue.empty():
                     chat_id = queue.get_nowait()
-                    await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                    await bot.send_message(
+                        chat_id,
+                        text,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
 
             start = time.monotonic()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -173,14 +184,35 @@ async def _bare_ptb(n: int, text: str, concurrency: int) -> dict[str, object]:
 
 def delivery_bench(n_private: int, n_groups: int, concurrency: int = 4) -> dict[str, object]:
     """One new article to ``n_private`` private chats and ``n_groups`` supergroups, with limits
-    on (strict windows) and off, and the bare PTB loop for comparison."""
+    on (strict windows) and off, and the bare PTB loop for comparison.
+
+    The limits-off run and the bare loop alternate twice and the faster of each pair is kept:
+    both run the fake server in the same process, and one run of a few seconds is at the mercy
+    of this VM's speed drifts."""
     on = asyncio.run(_deliver_once(n_private, n_groups, limits=True, concurrency=concurrency))
-    off = asyncio.run(_deliver_once(n_private, n_groups, limits=False, concurrency=concurrency))
-    text = str(off.pop("_text", "")) or ARTICLE[0]
     on.pop("_text", None)
-    bare = asyncio.run(_bare_ptb(n_private + n_groups, text, concurrency))
+    on.pop("_markup", None)
+    offs: list[dict[str, object]] = []
+    bares: list[dict[str, object]] = []
+    for _ in range(2):
+        off = asyncio.run(_deliver_once(n_private, n_groups, limits=False, concurrency=concurrency))
+        text = str(off.pop("_text", "")) or ARTICLE[0]
+        markup = off.pop("_markup", None)
+        offs.append(off)
+        bares.append(
+            asyncio.run(_bare_ptb(n_private + n_groups, text, markup, concurrency))  # type: ignore[arg-type]
+        )
+    off = max(offs, key=lambda r: r["msgs_per_s"])  # type: ignore[arg-type, return-value]
+    bare = max(bares, key=lambda r: r["msgs_per_s"])  # type: ignore[arg-type, return-value]
     ratio = off["msgs_per_s"] / bare["msgs_per_s"] if bare["msgs_per_s"] else float("nan")  # type: ignore[operator]
-    return {"limits_on": on, "limits_off": off, "bare_ptb": bare, "off_vs_bare": round(ratio, 2)}
+    return {
+        "limits_on": on,
+        "limits_off": off,
+        "bare_ptb": bare,
+        "off_vs_bare": round(ratio, 2),
+        "limits_off_runs": [r["msgs_per_s"] for r in offs],
+        "bare_ptb_runs": [r["msgs_per_s"] for r in bares],
+    }
 
 
 # -- digestbot run as a subprocess ---------------------------------------------------------------
