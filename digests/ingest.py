@@ -14,6 +14,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from multiprocessing import get_context
@@ -190,8 +191,9 @@ def ingest(
             on_batch(results)
         batch.clear()
 
+    big = len(first) >= PARALLEL_MIN  # a bulk load: a larger page cache pays off
     try:
-        with store.bulk_cache():
+        with store.bulk_cache() if big else nullcontext():
             for item in analysed():
                 if bar is not None:
                     bar.update(1)
