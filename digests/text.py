@@ -29,15 +29,21 @@ PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
 
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]+")
 _HSPACE = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
-_ENDERS = set("。！？；…!?;")
-_CLOSERS = set("”’」』）)》\"'")
-_CLOSERS_AND_SPACE = "".join(sorted(_CLOSERS)) + " "
+_ENDER_CHARS = "。！？；…!?;"  # end a sentence
+_CLOSER_CHARS = "”’」』）)》\"'"  # stay with the sentence they follow
+_ENDERS = set(_ENDER_CHARS)
+_CLOSERS_AND_SPACE = _CLOSER_CHARS + " "
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
+_QUOTE_CLOSERS = "".join(_OPEN_CLOSE.values())
 _WORDISH = re.compile(r"\w", re.UNICODE)
-_QUOTE_CHARS = re.compile("[“”「」『』‘’]")
-_QUOTE_CLOSERS = "”」』’"
-_ENDER_RUN = re.compile(r"([。！？；…!?;]+)[”’」』）)》\"']*")
-_PLAIN_SENTENCE = re.compile(r"[^。！？；…!?;]*[。！？；…!?;]+[”’」』）)》\"']*|[^。！？；…!?;]+$")
+_QUOTE_CHARS = re.compile(f"[{''.join(_OPEN_CLOSE)}{_QUOTE_CLOSERS}]")
+_ENDER_CLASS = f"[{re.escape(_ENDER_CHARS)}]"
+_NOT_ENDER_CLASS = f"[^{re.escape(_ENDER_CHARS)}]"
+_CLOSER_CLASS = f"[{re.escape(_CLOSER_CHARS)}]"
+_ENDER_RUN = re.compile(f"({_ENDER_CLASS}+){_CLOSER_CLASS}*")
+_PLAIN_SENTENCE = re.compile(
+    f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
+)
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -114,12 +120,6 @@ def _depth_change(text: str, start: int, end: int) -> int:
         return 0
     piece = text[start:end]
     return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
-
-
-def _skip_closers(text: str, j: int) -> int:
-    while j < len(text) and text[j] in _CLOSERS:
-        j += 1
-    return j
 
 
 def _quotes_balanced(text: str) -> bool:
