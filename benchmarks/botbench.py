@@ -69,11 +69,11 @@ async def _deliver_once(
 ) -> dict[str, object]:
     from bot.app import build_application, running
     from bot.config import Settings
-    from bot.emulator import FakeTelegram, Limits
     from bot.ratelimit import Limiter
     from bot.services import Services
     from digests.regions import load_gazetteer
     from digests.store import Store
+    from fakebotapi import FakeTelegram, Limits
 
     chats = _chats(n_private, n_groups)
     with tempfile.TemporaryDirectory(prefix="bench-deliver-") as tmp:
@@ -143,7 +143,7 @@ async def _bare_ptb(n: int, text: str, markup: dict | None, concurrency: int) ->
     from telegram.constants import ParseMode
     from telegram.request import HTTPXRequest
 
-    from bot.emulator import FakeTelegram
+    from fakebotapi import FakeTelegram
 
     chats = _chats(n, 0)
     keyboard = InlineKeyboardMarkup.de_json(markup, None) if markup else None
@@ -245,7 +245,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> int | None:
 
 
 async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: int) -> dict:
-    from bot.emulator import FakeTelegram, Limits
+    from fakebotapi import FakeTelegram, Limits
 
     work = db.parent
     corpus = work / "corpus-mem"
@@ -321,7 +321,7 @@ def memory_bench(
 
 
 async def _startup_once(db: Path, corpus: Path, log: Path) -> float:
-    from bot.emulator import FakeTelegram
+    from fakebotapi import FakeTelegram
 
     fake = await FakeTelegram(TOKEN).start()
     proc = None

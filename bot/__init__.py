@@ -1,1 +1,1 @@
-"""The Telegram layer of digestbot: python-telegram-bot handlers, jobs and the local emulator."""
+"""The Telegram layer of digestbot: python-telegram-bot handlers and jobs (the Bot API emulator is the top-level `fakebotapi` package)."""

@@ -20,9 +20,9 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from digests.delivery import plan
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
 from digests.ingest import ingest
+from digests.planning import plan
 from digests.store import Store
 from digests.watch import poll_corpus
 

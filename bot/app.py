@@ -25,9 +25,9 @@ from telegram.ext import (
 
 from . import admin, lookup, subscribe
 from .common import lang_for, send
-from .delivery import Sender
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
+from .sender import Sender
 from .services import Services
 
 log = logging.getLogger(__name__)

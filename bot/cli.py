@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from digests import cli as engine_cli
+from digests import commands as engine_cli
 
 
 def cmd_run(args: argparse.Namespace) -> int:

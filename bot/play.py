@@ -1,6 +1,6 @@
 """The embedded default: the local Bot API emulator plus a terminal chat with the real bot.
 
-``digestbot run`` without a token (or ``digestbot play``) starts :class:`bot.emulator.FakeTelegram`
+``digestbot run`` without a token (or ``digestbot play``) starts :class:`fakebotapi.FakeTelegram`
 on 127.0.0.1, runs the real ``Application`` against it over HTTP, and lets a person type messages
 as a Telegram user. Buttons are pressed by typing ``:N``. When standard input is not a terminal,
 the lines it holds are sent one by one (or, if it is empty, a short demonstration), then the
@@ -15,8 +15,9 @@ import re
 import secrets
 import sys
 
+from fakebotapi import FakeTelegram, SentMessage
+
 from .app import build_application, running
-from .emulator import FakeTelegram, SentMessage
 from .services import Services
 
 USER_ID = 424242

@@ -12,11 +12,11 @@ from telegram.ext import Application
 
 from bot.app import build_application, running
 from bot.config import Settings
-from bot.emulator import FakeTelegram, SentMessage
 from bot.services import Services
 from digests.ingest import ingest
 from digests.regions import load_gazetteer
 from digests.store import Store
+from fakebotapi import FakeTelegram, SentMessage
 
 TOKEN = "987654321:AAH-test-secret-token-abcdefghijklmnopq"
 USER = 5001

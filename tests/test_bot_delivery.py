@@ -242,7 +242,7 @@ async def test_admin_commands_and_upload(env_paths) -> None:
 
 async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
     """1,000 private subscribers get one new article: each exactly once, no limit exceeded."""
-    from bot.emulator import FakeTelegram, Limits
+    from fakebotapi import FakeTelegram, Limits
 
     db, corpus = env_paths
     users = list(range(10_000, 11_000))
@@ -272,7 +272,7 @@ async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
 
 def test_backoff_doubles_then_dead_letter(store: Store, clock) -> None:
     """The retry schedule itself, with a fake clock: base, 2×, 4×, 8×, then a dead letter."""
-    from bot.delivery import Sender, WorkItem
+    from bot.sender import Sender, WorkItem
 
     subscribe(store, 1)
     store.plan_deliveries(

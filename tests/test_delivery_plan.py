@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digests.delivery import due_at, plan
 from digests.ingest import ingest
+from digests.planning import due_at, plan
 from digests.regions import load_gazetteer
 from digests.store import Store
 from digests.subscriptions import parse_filters

@@ -24,7 +24,7 @@ from telegram import (
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes
 
-from bot.emulator import (
+from fakebotapi import (
     ControlClient,
     ControlError,
     FakeTelegram,
@@ -491,7 +491,7 @@ async def test_standalone_process_with_control_api():
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.emulator",
+        "fakebotapi",
         "--port",
         "0",
         "--token",

@@ -11,8 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.emulator import FakeTelegram, Limits
 from digests.store import Store
+from fakebotapi import FakeTelegram, Limits
 
 from .botkit import TOKEN
 from .conftest import ROOT

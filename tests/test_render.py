@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator import parse_html
 from bot.render import esc, render_article, split_message
 from digests.models import Article
+from fakebotapi import parse_html
 
 
 def article(**kw) -> Article:

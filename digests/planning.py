@@ -3,7 +3,7 @@
 :func:`plan` looks at the articles that arrived since the last planning round (the cursor in the
 ``state`` table), matches them against the active subscriptions and writes one ledger row per
 (chat, article) — in the same transaction that moves the cursor, so a crash never loses or doubles
-a plan. Sending is the bot's business (``bot.delivery``); this module knows no Telegram.
+a plan. Sending is the bot's business (``bot.sender``); this module knows no Telegram.
 
 Modes: ``instant`` rows are due at once; ``daily HH:MM`` rows are due at the next HH:MM in the
 chat's time zone, when the bot sends them together as one digest. When several subscriptions of a

@@ -1,6 +1,6 @@
 """Posting the delivery ledger to Telegram: the sender loop, digest formats, failure handling.
 
-The :class:`Sender` loop takes the ledger rows that are due (``digests.delivery`` planned them),
+The :class:`Sender` loop takes the ledger rows that are due (``digests.planning`` planned them),
 turns them into messages — one per article for ``instant`` rows, one digest (split when long) for
 a chat's due ``daily`` rows — and sends them, at most ``concurrency`` at a time, never two at once
 to the same chat, each chat when the rate limiter says it is ready.

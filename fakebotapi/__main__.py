@@ -1,4 +1,4 @@
-"""Run the Telegram emulator standalone: ``python -m bot.emulator --port N --token T``.
+"""Run the Telegram emulator standalone: ``python -m fakebotapi --port N --token T``.
 
 The first stdout line is the PTB ``base_url`` (``http://127.0.0.1:PORT/bot``); the second is
 ``control http://127.0.0.1:PORT/_control``.  Stops on SIGINT/SIGTERM.
@@ -17,7 +17,7 @@ from .server import FakeTelegram
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fakebotapi", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
     parser.add_argument("--token", default="123456:TEST-TOKEN")

@@ -5,7 +5,7 @@ serves files at ``/file/bot{token}/{path}``, so a real PTB ``telegram.Bot`` can 
 it with ``base_url=fake.base_url, base_file_url=fake.base_file_url``.  Tests inject updates
 (``user_message``, ``callback``, ...) and observe what the bot did (``sent``, ``calls``,
 ``wait_for_messages``).  A small JSON control API under ``/_control/`` exposes the same
-injection/observation to another process (see ``python -m bot.emulator``).
+injection/observation to another process (see ``python -m fakebotapi``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .state import ApiCall, ChatState, Member, SentMessage, User, chat_member_di
 
 __all__ = ["ApiError", "FakeTelegram"]
 
-log = logging.getLogger("bot.emulator")
+log = logging.getLogger("fakebotapi")
 
 T = TypeVar("T")
 
