@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 
+@pytest.mark.slow
 def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     out = tmp_path / "quick.json"
     proc = subprocess.run(

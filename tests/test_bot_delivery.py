@@ -240,6 +240,7 @@ async def test_admin_commands_and_upload(env_paths) -> None:
         assert "文章：3" in stats.text and "已发送：1" in stats.text
 
 
+@pytest.mark.slow
 async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
     """1,000 private subscribers get one new article: each exactly once, no limit exceeded."""
     from fakebotapi import FakeTelegram, Limits
