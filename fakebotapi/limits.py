@@ -148,14 +148,6 @@ class SendTracker:
         self._times.append(now)
         self._chat_times.setdefault(chat_id, []).append(now)
 
-    def reset(self) -> None:
-        self.log.clear()
-        self.violations.clear()
-        self._global = None
-        self._chats.clear()
-        self._times.clear()
-        self._chat_times.clear()
-
     @staticmethod
     def _max_in_window(times: list[float], window_s: float) -> int:
         best = 0

@@ -175,9 +175,5 @@ class ApiCall:
     status: int = 0
     description: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
