@@ -86,6 +86,7 @@ ROAD_RE = re.compile(
     r"[东西南北中]?(?:[一二三四五六七八九十]|\d{1,2})?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])"
 )
 FEATURE_CHARS = frozenset("河湖江山峰岭")
+AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中一二三四五六七八九十0123456789路街大巷")
 FEATURE_KEEP = frozenset(
     {"河湖", "河长", "湖长", "山区", "山水", "山村", "山地", "湖泊", "河流", "江山", "峰会"}
 )
@@ -359,6 +360,13 @@ class Gazetteer:
             return (pos, pos + stop, index) if start == 0 else None
         return None
 
+    def _high_level(self, entries: list[tuple[str, int]]) -> bool:
+        """Any candidate a province, prefecture, the XPCC or a division."""
+        return any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
+
+    def _strong(self, entries: list[tuple[str, int]]) -> bool:
+        return any(f & F_OFFICIAL for _, f in entries) or self._high_level(entries)
+
     def _glued(self, text: str, start: int, stop: int, surface: str, left: bool) -> bool:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
         glue = self._glue
@@ -379,28 +387,26 @@ class Gazetteer:
         instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
         """
         after = text[stop : stop + 3]
-        before = text[max(0, start - 2) : start]
-        if ROAD_RE.match(after) or (
-            (after[:1] in FEATURE_CHARS and after[:2] not in FEATURE_KEEP) or after == "河流域"
+        first = after[:1]
+        if first in AFTER_FIRST and (
+            ROAD_RE.match(after)
+            or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
+            or after == "河流域"
         ):
             return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
-        if before in HISTORY_BEFORE or after[:2] in HISTORY_AFTER:
+        if after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE:
             return ("drop", None)  # 古称伊州, 高昌故城
         n = len(surface)
         if n > 3:
             return None
-        high = any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
-        if n == 2 and not high and start + 1 < len(text):
-            shifted = self._match_at(text, start + 1)
-            if shifted and shifted[1] > stop:
-                other = self._patterns[shifted[2]][1]
-                if any(
-                    f & F_OFFICIAL or LEVEL_RANK.get(self._places[c].level, 9) <= 1
-                    for c, f in other
-                ):
+        if n == 2 and start + 1 < len(text) and not self._high_level(entries):
+            glued = self._glued(text, start, stop, surface, left=True)
+            if glued or surface[0] in FUNCTION_CHARS:
+                shifted = self._match_at(text, start + 1)
+                if shifted and shifted[1] > stop and self._strong(self._patterns[shifted[2]][1]):
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
-            if self._glued(text, start, stop, surface, left=True):
-                return ("shift", shifted) if shifted else ("drop", None)
+                if glued:
+                    return ("shift", shifted) if shifted else ("drop", None)
         if self._glued(text, start, stop, surface, left=False):
             for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
                 sub = self._pattern_index.get(surface[:size])
