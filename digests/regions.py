@@ -36,6 +36,19 @@ Matching and false-tag rules
   their town after them, or the division elsewhere in the text (一团和气 is no place).
 * Companies (连) are only recognised directly after a unit (一〇二团四连, 皮山农场九连); bare
   三连/九连, 一连串, 750个连队, 驻连工作队 give nothing.
+* Glue (``glue_words``: ordinary 2-character words from jieba's dictionary): a name of up to
+  three characters whose last character forms a word with the next one is no place (河|南岸,
+  居民|丰富) unless the next two characters are a word (河南|部分); an official name then falls
+  back to a shorter name (喀什市|场 → 喀什); 市区/县城 keep it.  A 2-character county or
+  township name whose first character forms a word with the one before is no place either
+  (位于|田间, 创新|源泉); the match one character on is tried instead, which also settles
+  conjunctions (广东和安徽 → 安徽, not 和安).
+* Part of a longer name: before 路/街/大道/巷 (北京路, 喀什东路), 河/湖/江/山/峰/岭 (伊犁河谷;
+  not 河湖/山区…), 故城/古国, after 古称/旧称, inside 《》; ``non_place_words`` (和田玉,
+  哈密瓜) consume their characters.  Generic township names (城关镇, 新城街道) and historical
+  names (迪化) are ``RISKY``; a township shared by several counties needs the text to pick one.
+* A prefecture and its seat (喀什 = 喀什地区 / 喀什市): the prefecture, unless 城市/名城
+  precede, 古城/老城/市区/城区 follow, or the text names only the city.
 
 Load with :func:`load_gazetteer` (cached).  ``tag`` expects simplified text; ``resolve`` also
 accepts traditional characters.

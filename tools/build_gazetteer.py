@@ -14,7 +14,8 @@ Inputs (read-only):
   alias collision flags (``common_word`` / ``outside_xj``) and the 2026 additions
   (岑岭县, 草湖市; 草湖市's towns replace the duplicates left under 图木舒克市);
 * ``/work/shared/data/xpcc.json``: the XPCC tree (divisions, cities, regiments, farms);
-* jieba's ``dict.txt`` (build time only) to flag national short names that are ordinary words.
+* jieba's ``dict.txt`` (build time only) to flag national short names that are ordinary words
+  and to list the ordinary 2-character words the tagger checks for glue (``glue_words``).
 
 Output format (compact lists; see ``digests/regions.py`` for the meaning of the flags)::
 
