@@ -27,13 +27,13 @@ def _remove_db(path: Path) -> None:
 
 
 def warm_engine() -> None:
-    """Load jieba, OpenCC and the gazetteer once, so no timing includes it (forked ingest
-    workers inherit them)."""
+    """Load the segmenter, OpenCC and the gazetteer once, so no timing includes it (forked
+    ingest workers inherit them)."""
     quiet_jieba()
     from digests.regions import load_gazetteer
-    from digests.text import _tokenizer, to_simplified
+    from digests.text import raw_tokens, to_simplified
 
-    _tokenizer()
+    raw_tokens("预热")
     load_gazetteer()
     to_simplified("預熱")
 
@@ -175,7 +175,7 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     gazetteer = load_gazetteer()
     wrapped = {
         "to_simplified": (pipeline, "to_simplified"),
-        "tokenize (jieba)": (pipeline, "raw_tokens"),
+        "tokenize (jieba-rs)": (pipeline, "raw_tokens"),
         "sentence split": (pipeline, "split_sentences"),
         "index terms + token facts": (pipeline, "token_streams"),
         "keywords": (pipeline, "rank_keywords"),

@@ -1,6 +1,6 @@
 """Keyword and region search over the store.
 
-Keyword queries are segmented exactly like the documents (OpenCC t2s, then jieba). Syntax:
+Keyword queries are segmented exactly like the documents (OpenCC t2s, then jieba-rs). Syntax:
 several words mean all of them; ``"quoted phrase"`` (ASCII or “full-width” quotes) must appear as
 written; ``-word`` excludes. User text never reaches FTS5 unquoted, so its syntax characters
 (``" * ( ) : ^ NEAR OR AND NOT -``) are plain text here and never cause an error. A query with no
@@ -19,7 +19,7 @@ from functools import lru_cache
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store
-from .text import is_word, to_simplified, tokenize
+from .text import has_word, is_word, to_simplified, tokenize
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 90
@@ -79,18 +79,15 @@ def _term_expr(term: str) -> str:
 
 def _split_compound(token: str) -> list[str]:
     """Greedy split of a long token into shorter dictionary words (第一书记 → 第一 书记)."""
-    from .text import _tokenizer
-
     n = len(token)
     if n < 3 or not re.fullmatch(r"[\u4e00-\u9fff]+", token):
         return [token]
-    freq = _tokenizer().FREQ
     out: list[str] = []
     i = 0
     while i < n:
         for size in range(min(n - i, n - 1), 0, -1):
             piece = token[i : i + size]
-            if size == 1 or freq.get(piece):
+            if size == 1 or has_word(piece):
                 out.append(piece)
                 i += size
                 break

@@ -8,21 +8,24 @@ Everything that turns raw characters into the units the engine works with lives 
 * :func:`split_sentences` — splits after 。！？；… (and ASCII !?;) keeping closing quotes with their
   sentence and never splitting inside a balanced “quotation”;
 * :func:`is_subheading` — short paragraphs without final punctuation;
-* :func:`tokenize` — jieba segmentation, done once per article and reused everywhere;
+* :func:`tokenize` / :func:`raw_tokens` — word segmentation, done once per article and reused
+  everywhere, and :func:`has_word` — dictionary look-ups; both on jieba-rs (``rjieba``), which
+  gives jieba's tokens on Chinese text (``tests/test_segmentation.py`` holds it to that) without
+  loading jieba's Python dictionary. Only runs of ASCII letters, digits and ``-./`` differ: jieba-rs
+  keeps ``200-300`` or ``COVID-19`` whole where jieba cuts at the punctuation; the whole form is
+  kept (a keyword reads better, and the index's ``unicode61`` tokenizer splits it into adjacent
+  parts, so ``300`` finds it and ``200-300`` finds it as a phrase);
 * :func:`index_terms` / :func:`sub_terms` — the token streams stored in the full-text index.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+import rjieba
 
 FULLWIDTH_SPACE = "\u3000"
 PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
@@ -146,20 +149,20 @@ def is_subheading(paragraph: str, max_chars: int = 30) -> bool:
     return 0 < len(paragraph) <= max_chars and not ends_with_terminal(paragraph)
 
 
-@lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
-    jieba.dt.initialize()
-    return jieba.dt
-
-
 def tokenize(text: str) -> list[str]:
-    """jieba tokens of ``text`` (precise mode, HMM on), whitespace dropped."""
-    return [t for t in _tokenizer().lcut(text) if t.strip()]
+    """Tokens of ``text`` (jieba's precise mode with HMM, via jieba-rs), whitespace dropped."""
+    return [t for t in rjieba.cut(text) if t.strip()]
 
 
 def raw_tokens(text: str) -> list[str]:
-    """jieba tokens of ``text`` including whitespace: they concatenate back to ``text``."""
-    return _tokenizer().lcut(text)
+    """Tokens of ``text`` including whitespace: they concatenate back to ``text``."""
+    return rjieba.cut(text)
+
+
+def has_word(word: str) -> bool:
+    """True if ``word`` is in the segmentation dictionary with a positive frequency (jieba's
+    ``FREQ.get(word)``, which is 0 for the prefixes it also stores)."""
+    return rjieba.has_word(word)
 
 
 def is_word(token: str) -> bool:
@@ -186,6 +189,5 @@ def token_sub_terms(token: str) -> str:
     n = len(token)
     if n <= 2 or not is_word(token):
         return ""
-    freq = _tokenizer().FREQ
     grams = [token[i : i + size] for size in (2, 3) if n > size for i in range(n - size + 1)]
-    return " ".join([gram for gram in grams if freq.get(gram)])
+    return " ".join([gram for gram in grams if rjieba.has_word(gram)])
