@@ -20,6 +20,7 @@ from .regions import load_gazetteer
 from .summarizer import summarize
 from .terms import facts
 from .text import (
+    cjk_grams,
     ends_with_terminal,
     is_subheading,
     raw_tokens,
@@ -121,7 +122,6 @@ class TokenStreams:
     """What the store and the summarizer need from a run of token lists, in one pass."""
 
     index: str  # space-joined indexable tokens (:func:`digests.text.index_terms`)
-    sub: str  # space-joined dictionary sub-words (:func:`digests.text.sub_terms`)
     candidates: dict[str, int]  # keyword candidates → count, first occurrence first
     bags: list[dict[str, int]]  # the summarizer's content-term counts, one per token list
 
@@ -129,24 +129,21 @@ class TokenStreams:
 def token_streams(token_lists: list[list[str]]) -> TokenStreams:
     """One pass over the tokens, every per-token decision taken from the memo."""
     words: list[str] = []
-    subs: list[str] = []
     candidates: dict[str, int] = {}
     bags: list[dict[str, int]] = []
-    add_word, add_subs, memo = words.append, subs.append, facts
+    add_word, memo = words.append, facts
     for tokens in token_lists:
         bag: dict[str, int] = {}
         for token in tokens:
-            word, candidate, term, sub = memo[token]
+            word, candidate, term = memo[token]
             if word:
                 add_word(token)
-                if sub:
-                    add_subs(sub)
             if candidate:
                 candidates[token] = candidates.get(token, 0) + 1
             if term:
                 bag[term] = bag.get(term, 0) + 1
         bags.append(bag)
-    return TokenStreams(" ".join(words), " ".join(subs), candidates, bags)
+    return TokenStreams(" ".join(words), candidates, bags)
 
 
 def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
@@ -179,8 +176,8 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
         regions=load_gazetteer().tag(simplified),
         title_index=title.index,
         body_index=body.index,
-        title_sub=title.sub,
-        body_sub=body.sub,
+        title_grams=cjk_grams(simplified_title),
+        body_grams=cjk_grams(simplified_body),
         chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
         source_path=raw.source_path,
         url=raw.url,
