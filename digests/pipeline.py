@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from .formats import RawArticle
-from .keywords import Idf, rank_keywords
+from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
 from .summarizer import summarize
@@ -42,6 +42,10 @@ class Sentences:
     tokens: list[list[str]]
     skip: frozenset[int]
     title_tokens: list[str] = field(default_factory=list)
+    #: every token of ``title + "\n" + body`` and where each starts (empty when OpenCC changed
+    #: the text's length and the sentences were segmented one by one)
+    all_tokens: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -92,7 +96,9 @@ def sentences_of(
         # the tokens starting inside the sentence, whitespace tokens dropped
         piece = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
         tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
-    return Sentences(texts, tokens, frozenset(skip), title_tokens)
+    if not shift:
+        return Sentences(texts, tokens, frozenset(skip), title_tokens)
+    return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
 
 
 def choose_summary(
@@ -166,14 +172,21 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     body = token_streams(sents.tokens)
     summary = choose_summary(title_tokens, sents, bags=body.bags, title_bag=title.bags[0])
     chash = content_hash(raw.title, raw.paragraphs)
+    gazetteer = load_gazetteer()
+    mentions = gazetteer.mentions(simplified)
+    candidates = body.candidates
+    if mentions and sents.starts:
+        fragments = place_fragments(sents.all_tokens, sents.starts, mentions)
+        if fragments:
+            candidates = {t: n for t, n in candidates.items() if t not in fragments}
     return AnalyzedArticle(
         id=chash[:16],
         content_hash=chash,
         title=raw.title,
         paragraphs=raw.paragraphs,
         summary=summary,
-        keywords=rank_keywords(body.candidates, idf, title_tokens=title_tokens),
-        regions=load_gazetteer().tag(simplified),
+        keywords=rank_keywords(candidates, idf, title_tokens=title_tokens),
+        regions=gazetteer.tag_mentions(mentions),
         title_index=title.index,
         body_index=body.index,
         title_grams=cjk_grams(simplified_title),
