@@ -75,6 +75,25 @@ def jieba_baseline(folder: Path, limit: int | None = None, skip: int = 0) -> dic
     }
 
 
+def rjieba_baseline(folder: Path, limit: int | None = None, skip: int = 0) -> dict[str, float]:
+    """Plain ``rjieba.cut`` (jieba-rs, the segmenter the engine runs) of the same texts, one
+    process: the physical limit of segmentation."""
+    import rjieba
+
+    warm_engine()
+    texts = read_texts(folder, limit, skip)
+    start = time.perf_counter()
+    for text in texts:
+        rjieba.cut(text)
+    seconds = time.perf_counter() - start
+    return {
+        "articles": len(texts),
+        "seconds": round(seconds, 3),
+        "articles_per_s": round(len(texts) / seconds, 1),
+        "chars_per_s": round(sum(map(len, texts)) / seconds, 0),
+    }
+
+
 def combined_baseline(before: dict[str, float], after: dict[str, float]) -> dict[str, object]:
     """The baseline runs before and after the ingest taken together: on a machine whose speed
     drifts (shared CPUs), bracketing the measured run keeps the ratio fair."""
@@ -180,7 +199,10 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
         "index terms + token facts": (pipeline, "token_streams"),
         "keywords": (pipeline, "rank_keywords"),
         "summary": (pipeline, "summarize"),
-        "regions tag": (gazetteer, "tag"),
+        "regions (scan)": (gazetteer, "mentions"),
+        "regions (tags)": (gazetteer, "tag_mentions"),
+        "keyword place fragments": (pipeline, "place_fragments"),
+        "CJK pairs": (pipeline, "cjk_grams"),
         "content hash": (pipeline, "content_hash"),
     }
     originals = {name: getattr(owner, attr) for name, (owner, attr) in wrapped.items()}
