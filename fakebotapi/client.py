@@ -47,7 +47,7 @@ class ControlClient:
         return self._session
 
     async def _result(self, resp: aiohttp.ClientResponse) -> dict[str, Any]:
-        body = await resp.json()
+        body: dict[str, Any] = await resp.json()
         if not body.get("ok"):
             raise ControlError(body.get("description", f"HTTP {resp.status}"))
         return body
@@ -76,4 +76,5 @@ class ControlClient:
         """Messages recorded since the previous call (long-polls up to ``timeout`` s)."""
         body = await self.get("sent", chat_id=chat_id, since=self.next_sent, timeout=timeout)
         self.next_sent = body["next"]
-        return body["result"]
+        messages: list[dict[str, Any]] = body["result"]
+        return messages

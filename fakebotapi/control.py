@@ -8,6 +8,7 @@ import contextlib
 
 from aiohttp import web
 
+from .protocol import Json
 from .state import User
 from .world import World
 
@@ -79,7 +80,7 @@ class ControlApi(World):
             return web.json_response({"ok": False, "description": repr(err)}, status=400)
         if action == "sent":
 
-            def select() -> list[dict]:
+            def select() -> list[Json]:
                 return [
                     m.to_dict()
                     for m in self.sent[since:]

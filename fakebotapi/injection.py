@@ -11,6 +11,7 @@ from typing import Any
 from .html import auto_entities, sort_entities
 from .protocol import (
     DEFAULT_USER_ID,
+    Json,
 )
 from .state import Member, SentMessage, User, chat_member_dict
 from .world import PendingQuery, World
@@ -19,7 +20,7 @@ from .world import PendingQuery, World
 class UpdateInjection(World):
     """Inject updates as a user or chat would cause them; each method returns the Update dict."""
 
-    def _text_fields(self, text: str, entities: list[dict] | None) -> dict[str, Any]:
+    def _text_fields(self, text: str, entities: list[Json] | None) -> dict[str, Any]:
         ents = sort_entities(list(entities or []) + auto_entities(text, entities))
         data: dict[str, Any] = {"text": text}
         if ents:
@@ -31,7 +32,7 @@ class UpdateInjection(World):
         chat: int | User | None = None,
         text: str = "",
         *,
-        user: User | dict | int | None = None,
+        user: User | Json | int | None = None,
         user_id: int | None = None,
         first_name: str | None = None,
         last_name: str | None = None,
@@ -40,7 +41,7 @@ class UpdateInjection(World):
         chat_type: str | None = None,
         title: str | None = None,
         chat_username: str | None = None,
-        entities: list[dict] | None = None,
+        entities: list[Json] | None = None,
         reply_to_message_id: int | None = None,
     ) -> dict[str, Any]:
         """Inject a text message from a user; return the Update dict.
@@ -94,7 +95,7 @@ class UpdateInjection(World):
         chat_id: int,
         text: str,
         *,
-        user: User | dict | int | None = None,
+        user: User | Json | int | None = None,
         user_id: int | None = None,
         chat_type: str | None = None,
         title: str | None = None,
@@ -121,7 +122,7 @@ class UpdateInjection(World):
         *,
         username: str | None = None,
         title: str | None = None,
-        entities: list[dict] | None = None,
+        entities: list[Json] | None = None,
     ) -> dict[str, Any]:
         """Inject a channel post (registers the channel, with the bot as posting admin)."""
         cs = self.chats.get(channel_id)
@@ -139,7 +140,7 @@ class UpdateInjection(World):
         elif isinstance(message, dict) and "message" in message and "update_id" in message:
             key = (message["message"]["chat"]["id"], message["message"]["message_id"])
         elif isinstance(message, dict):
-            chat_id = message.get("chat_id", (message.get("chat") or {}).get("id"))
+            chat_id = message["chat_id"] if "chat_id" in message else message["chat"]["id"]
             key = (int(chat_id), int(message["message_id"]))
         else:
             chat_id, message_id = message
@@ -151,10 +152,10 @@ class UpdateInjection(World):
 
     def callback(
         self,
-        message: SentMessage | dict | tuple[int, int],
+        message: SentMessage | Json | tuple[int, int],
         data: str,
         *,
-        user: User | dict | int | None = None,
+        user: User | Json | int | None = None,
         user_id: int | None = None,
         first_name: str | None = None,
         language_code: str | None = None,
@@ -195,7 +196,7 @@ class UpdateInjection(World):
 
     def inline_query(
         self,
-        user: User | dict | int | None,
+        user: User | Json | int | None,
         query: str,
         offset: str = "",
         *,
@@ -220,7 +221,7 @@ class UpdateInjection(World):
         old_status: str,
         new_status: str,
         *,
-        user: User | dict | int | None = None,
+        user: User | Json | int | None = None,
         user_id: int | None = None,
         chat_type: str | None = None,
         title: str | None = None,
@@ -238,7 +239,7 @@ class UpdateInjection(World):
         default_id = chat if cs.type == "private" else DEFAULT_USER_ID
         actor = self._user(user, user_id=user_id, default_id=default_id)
         old_member = chat_member_dict(self.bot_user, Member(old_status), cs.type)
-        self.set_admin(chat, self.bot_id, new_status, **rights)
+        self.set_bot_status(chat, new_status, **rights)
         new_member = chat_member_dict(self.bot_user, cs.members[self.bot_id], cs.type)
         payload = {
             "chat": copy.deepcopy(cs.chat),
@@ -273,7 +274,7 @@ class UpdateInjection(World):
         mime: str | None = None,
         *,
         caption: str | None = None,
-        user: User | dict | int | None = None,
+        user: User | Json | int | None = None,
         user_id: int | None = None,
         chat_type: str | None = None,
     ) -> dict[str, Any]:

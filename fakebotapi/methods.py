@@ -21,11 +21,13 @@ from .protocol import (
     NOT_MODIFIED,
     QUERY_TOO_OLD,
     ApiError,
+    Json,
     bad,
     param_bool,
     param_int,
     param_json,
     param_str,
+    required_int,
     utf8_len,
 )
 from .state import ChatState, Member, SentMessage, chat_member_dict
@@ -36,8 +38,8 @@ class BotApiMethods(World):
     """One coroutine per Bot API method: ``(params, files) -> result`` or raise ``ApiError``."""
 
     def _prepare_text(
-        self, p: dict, text_key: str, entities_key: str, *, caption: bool = False
-    ) -> tuple[str, list[dict]]:
+        self, p: Json, text_key: str, entities_key: str, *, caption: bool = False
+    ) -> tuple[str, list[Json]]:
         raw = param_str(p, text_key)
         parse_mode = (param_str(p, "parse_mode") or "").strip()
         explicit = param_json(p, entities_key, "entities")
@@ -45,7 +47,7 @@ class BotApiMethods(World):
             if caption:
                 return "", []
             raise bad("message text is empty")
-        entities: list[dict] = []
+        entities: list[Json] = []
         if explicit:
             if not isinstance(explicit, list):
                 raise bad("can't parse entities JSON object")
@@ -75,7 +77,7 @@ class BotApiMethods(World):
         entities = sort_entities(entities + auto_entities(text, entities))
         return text, entities
 
-    def _check_markup(self, p: dict) -> dict | None:
+    def _check_markup(self, p: Json) -> Json | None:
         markup = param_json(p, "reply_markup", "reply keyboard markup")
         if markup is None:
             return None
@@ -86,7 +88,7 @@ class BotApiMethods(World):
         return markup
 
     @staticmethod
-    def _check_inline_keyboard(markup: dict) -> None:
+    def _check_inline_keyboard(markup: Json) -> None:
         rows = markup.get("inline_keyboard")
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise bad(
@@ -124,13 +126,13 @@ class BotApiMethods(World):
                 if "url" in button and not str(button["url"]).strip():
                     raise bad("BUTTON_URL_INVALID")
 
-    def _link_preview(self, p: dict) -> dict | None:
+    def _link_preview(self, p: Json) -> Json | None:
         options = param_json(p, "link_preview_options", "link preview options")
         if options is None and param_bool(p, "disable_web_page_preview"):
             options = {"is_disabled": True}
         return options if isinstance(options, dict) else None
 
-    def _reply_to_id(self, cs: ChatState, p: dict) -> int | None:
+    def _reply_to_id(self, cs: ChatState, p: Json) -> int | None:
         params = param_json(p, "reply_parameters", "reply parameters")
         allow = param_bool(p, "allow_sending_without_reply")
         mid: int | None = None
@@ -163,15 +165,15 @@ class BotApiMethods(World):
         self,
         cs: ChatState,
         method: str,
-        p: dict,
+        p: Json,
         extra: dict[str, Any],
         *,
         text: str | None,
         raw_text: str | None,
-        entities: list[dict],
-        markup: dict | None,
-        link_preview: dict | None = None,
-        document: dict | None = None,
+        entities: list[Json],
+        markup: Json | None,
+        link_preview: Json | None = None,
+        document: Json | None = None,
     ) -> dict[str, Any]:
         self._check_limits(cs)
         now = time.monotonic()
@@ -196,7 +198,7 @@ class BotApiMethods(World):
         )
         return copy.deepcopy(msg)
 
-    async def _m_getMe(self, p: dict, files: dict) -> dict:
+    async def _m_getMe(self, p: Json, files: Json) -> Json:
         return {
             **self.bot_user,
             "can_join_groups": True,
@@ -206,7 +208,7 @@ class BotApiMethods(World):
             "has_main_web_app": False,
         }
 
-    async def _m_deleteWebhook(self, p: dict, files: dict) -> bool:
+    async def _m_deleteWebhook(self, p: Json, files: Json) -> bool:
         if param_bool(p, "drop_pending_updates"):
             self._updates.clear()
         return True
@@ -226,7 +228,7 @@ class BotApiMethods(World):
             self._updates = kept
         return kept
 
-    async def _m_getUpdates(self, p: dict, files: dict) -> list:
+    async def _m_getUpdates(self, p: Json, files: Json) -> list[Json]:
         offset = param_int(p, "offset")
         limit = param_int(p, "limit") or 100
         limit = min(max(limit, 1), 100)
@@ -254,7 +256,7 @@ class BotApiMethods(World):
             )
         return copy.deepcopy(self._deliverable()[:limit])
 
-    async def _m_sendMessage(self, p: dict, files: dict) -> dict:
+    async def _m_sendMessage(self, p: Json, files: Json) -> Json:
         cs = self._chat(p, send=True)
         text, entities = self._prepare_text(p, "text", "entities")
         markup = self._check_markup(p)
@@ -280,7 +282,7 @@ class BotApiMethods(World):
             link_preview=link_preview,
         )
 
-    async def _m_sendDocument(self, p: dict, files: dict) -> dict:
+    async def _m_sendDocument(self, p: Json, files: Json) -> Json:
         cs = self._chat(p, send=True)
         value = p.get("document")
         upload = files.get("document")
@@ -323,7 +325,7 @@ class BotApiMethods(World):
             document=record.document(),
         )
 
-    def _editable(self, p: dict) -> tuple[ChatState, dict]:
+    def _editable(self, p: Json) -> tuple[ChatState, Json]:
         cs = self._chat(p, send=True)
         mid = param_int(p, "message_id")
         if mid is None:
@@ -342,11 +344,11 @@ class BotApiMethods(World):
         self,
         cs: ChatState,
         method: str,
-        p: dict,
-        msg: dict,
-        markup: dict | None,
-        link_preview: dict | None = None,
-    ) -> dict:
+        p: Json,
+        msg: Json,
+        markup: Json | None,
+        link_preview: Json | None = None,
+    ) -> Json:
         msg["edit_date"] = int(time.time())
         self.sent.append(
             SentMessage(
@@ -367,7 +369,7 @@ class BotApiMethods(World):
         )
         return copy.deepcopy(msg)
 
-    async def _m_editMessageText(self, p: dict, files: dict) -> dict | bool:
+    async def _m_editMessageText(self, p: Json, files: Json) -> Json | bool:
         if p.get("inline_message_id"):
             text, entities = self._prepare_text(p, "text", "entities")
             self._check_markup(p)
@@ -413,17 +415,16 @@ class BotApiMethods(World):
             msg["link_preview_options"] = link_preview
         return self._record_edit(cs, "editMessageText", p, msg, markup, link_preview)
 
-    async def _m_deleteMessage(self, p: dict, files: dict) -> bool:
+    async def _m_deleteMessage(self, p: Json, files: Json) -> bool:
         cs = self._chat(p)
-        mid = param_int(p, "message_id", required=True)
+        mid = required_int(p, "message_id")
         if (cs.id, mid) not in self._messages:
             raise bad("message to delete not found")
         del self._messages[(cs.id, mid)]
-        assert mid is not None
         self.deleted.append((cs.id, mid))
         return True
 
-    async def _m_answerCallbackQuery(self, p: dict, files: dict) -> bool:
+    async def _m_answerCallbackQuery(self, p: Json, files: Json) -> bool:
         query_id = param_str(p, "callback_query_id")
         query = self._queries.get(query_id or "")
         if query is None or query.kind != "callback" or query.answered:
@@ -445,7 +446,7 @@ class BotApiMethods(World):
         )
         return True
 
-    async def _m_answerInlineQuery(self, p: dict, files: dict) -> bool:
+    async def _m_answerInlineQuery(self, p: Json, files: Json) -> bool:
         query_id = param_str(p, "inline_query_id")
         query = self._queries.get(query_id or "")
         if query is None or query.kind != "inline" or query.answered:
@@ -488,7 +489,7 @@ class BotApiMethods(World):
         return True
 
     @staticmethod
-    def _scope_key(p: dict) -> tuple[str, str]:
+    def _scope_key(p: Json) -> tuple[str, str]:
         scope = param_json(p, "scope", "bot command scope") or {"type": "default"}
         if not isinstance(scope, dict) or "type" not in scope:
             raise bad("can't parse bot command scope JSON object")
@@ -506,7 +507,7 @@ class BotApiMethods(World):
             raise bad("invalid language code specified")
         return key, lang
 
-    async def _m_setMyCommands(self, p: dict, files: dict) -> bool:
+    async def _m_setMyCommands(self, p: Json, files: Json) -> bool:
         commands = param_json(p, "commands", "bot commands")
         if not isinstance(commands, list):
             raise bad("can't parse bot commands JSON object")
@@ -538,10 +539,10 @@ class BotApiMethods(World):
             self.commands.pop(key, None)
         return True
 
-    async def _m_getMyCommands(self, p: dict, files: dict) -> list:
+    async def _m_getMyCommands(self, p: Json, files: Json) -> list[Json]:
         return copy.deepcopy(self.commands.get(self._scope_key(p), []))
 
-    async def _m_getChat(self, p: dict, files: dict) -> dict:
+    async def _m_getChat(self, p: Json, files: Json) -> Json:
         cs = self._chat(p)
         info = copy.deepcopy(cs.chat)
         info.update(
@@ -559,7 +560,7 @@ class BotApiMethods(World):
         )
         return info
 
-    def _member_of(self, cs: ChatState, user_id: int) -> dict:
+    def _member_of(self, cs: ChatState, user_id: int) -> Json:
         user = self.users.get(user_id)
         if cs.type == "private":
             if user_id not in (cs.id, self.bot_id):
@@ -574,13 +575,13 @@ class BotApiMethods(World):
         member = cs.members.get(user_id, Member("left"))
         return chat_member_dict(dict(user), member, cs.type)
 
-    async def _m_getChatMember(self, p: dict, files: dict) -> dict:
+    async def _m_getChatMember(self, p: Json, files: Json) -> Json:
         cs = self._chat(p)
-        user_id = param_int(p, "user_id", required=True)
+        user_id = required_int(p, "user_id")
         assert user_id is not None
         return self._member_of(cs, user_id)
 
-    async def _m_getChatAdministrators(self, p: dict, files: dict) -> list:
+    async def _m_getChatAdministrators(self, p: Json, files: Json) -> list[Json]:
         cs = self._chat(p)
         if cs.type == "private":
             raise bad("there are no administrators in the private chat")
@@ -591,7 +592,7 @@ class BotApiMethods(World):
             and not self.users.get(uid, {}).get("is_bot")
         ]
 
-    async def _m_getFile(self, p: dict, files: dict) -> dict:
+    async def _m_getFile(self, p: Json, files: Json) -> Json:
         file_id = param_str(p, "file_id") or ""
         record = self._files.get(file_id)
         if record is None:
@@ -610,7 +611,7 @@ class BotApiMethods(World):
             "file_path": record.file_path,
         }
 
-    async def _m_setChatMenuButton(self, p: dict, files: dict) -> bool:
+    async def _m_setChatMenuButton(self, p: Json, files: Json) -> bool:
         button = param_json(p, "menu_button", "menu button") or {"type": "default"}
         if not isinstance(button, dict) or "type" not in button:
             raise bad("can't parse menu button JSON object")
@@ -623,7 +624,7 @@ class BotApiMethods(World):
             self.default_menu_button = button
         return True
 
-    async def _m_getChatMenuButton(self, p: dict, files: dict) -> dict:
+    async def _m_getChatMenuButton(self, p: Json, files: Json) -> Json:
         if p.get("chat_id") not in (None, ""):
             cs = self._chat(p)
             return copy.deepcopy(cs.menu_button or self.default_menu_button)

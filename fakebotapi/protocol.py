@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+Json = dict[str, Any]  # a JSON object as the Bot API sends and receives it
+
 MAX_TEXT = 4096  # Unicode code points of the visible text (TDLib: utf8_length)
 
 MAX_CAPTION = 1024
@@ -88,7 +90,7 @@ METHOD_BY_LOWER = {name.lower(): name for name in METHODS}
 class ApiError(Exception):
     """A Bot API error response (``{"ok": false, ...}`` with the same HTTP status)."""
 
-    def __init__(self, status: int, description: str, parameters: dict | None = None):
+    def __init__(self, status: int, description: str, parameters: Json | None = None):
         super().__init__(description)
         self.status = status
         self.description = description
@@ -105,15 +107,20 @@ class ApiError(Exception):
         return data
 
 
-def bad(description: str, parameters: dict | None = None) -> ApiError:
+def bad(description: str, parameters: Json | None = None) -> ApiError:
     return ApiError(400, "Bad Request: " + description, parameters)
 
 
-def param_int(p: dict, name: str, *, required: bool = False) -> int | None:
+def required_int(p: Json, name: str) -> int:
+    value = param_int(p, name)
+    if value is None:
+        raise bad(f"{name} is empty")
+    return value
+
+
+def param_int(p: Json, name: str) -> int | None:
     value = p.get(name)
     if value is None or value == "":
-        if required:
-            raise bad(f"{name} is empty")
         return None
     if isinstance(value, bool):
         raise bad(f"invalid {name} specified")
@@ -123,21 +130,21 @@ def param_int(p: dict, name: str, *, required: bool = False) -> int | None:
         raise bad(f"invalid {name} specified") from None
 
 
-def param_bool(p: dict, name: str) -> bool:
+def param_bool(p: Json, name: str) -> bool:
     value = p.get(name)
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes")
     return bool(value)
 
 
-def param_str(p: dict, name: str) -> str | None:
+def param_str(p: Json, name: str) -> str | None:
     value = p.get(name)
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
 
 
-def param_json(p: dict, name: str, what: str | None = None) -> Any:
+def param_json(p: Json, name: str, what: str | None = None) -> Any:
     value = p.get(name)
     if isinstance(value, str):
         if value == "":

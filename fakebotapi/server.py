@@ -24,6 +24,7 @@ from .protocol import (
     METHOD_BY_LOWER,
     RATE_LIMITABLE,
     ApiError,
+    Json,
     bad,
 )
 from .state import ApiCall
@@ -164,7 +165,7 @@ class FakeTelegram(BotApiMethods, UpdateInjection, ControlApi):
             {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
         )
 
-    def _check_injected_failures(self, method: str, params: dict) -> None:
+    def _check_injected_failures(self, method: str, params: Json) -> None:
         for rule in self._failures:
             if rule.remaining <= 0:
                 continue

@@ -125,11 +125,11 @@ class ChatState:
 
     @property
     def id(self) -> int:
-        return self.chat["id"]
+        return int(self.chat["id"])
 
     @property
     def type(self) -> str:
-        return self.chat["type"]
+        return str(self.chat["type"])
 
     def take_message_id(self) -> int:
         mid = self.next_message_id

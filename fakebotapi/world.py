@@ -17,6 +17,7 @@ from .protocol import (
     DEFAULT_USER_ID,
     METHOD_BY_LOWER,
     ApiError,
+    Json,
     bad,
 )
 from .state import ApiCall, ChatState, Member, SentMessage, User
@@ -32,7 +33,7 @@ class Failure:
     status: int
     remaining: int
     description: str
-    parameters: dict | None = None
+    parameters: Json | None = None
     chat_id: int | None = None
     only_limitable: bool = False
 
@@ -85,7 +86,7 @@ class Notifier:
                 fut.set_result(None)
         self._waiters.clear()
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float) -> T:
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float) -> T:
         """Return the first truthy ``predicate()``; raise TimeoutError after ``timeout``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -222,7 +223,7 @@ class World:
             if username:
                 cs.chat["username"] = username.lstrip("@")
         if bot_status is not None:
-            self.set_admin(chat_id, self.bot_id, bot_status, **bot_rights)
+            self.set_bot_status(chat_id, bot_status, **bot_rights)
         return copy.deepcopy(cs.chat)
 
     def _resolve_chat(self, raw: Any) -> ChatState | None:
@@ -239,7 +240,7 @@ class World:
         except (TypeError, ValueError):
             return None
 
-    def _chat(self, params: dict, *, send: bool = False) -> ChatState:
+    def _chat(self, params: Json, *, send: bool = False) -> ChatState:
         raw = params.get("chat_id")
         if raw is None or raw == "":
             raise bad("chat_id is empty")
@@ -279,7 +280,7 @@ class World:
 
     def _user(
         self,
-        user: User | dict | int | None,
+        user: User | Json | int | None,
         *,
         user_id: int | None = None,
         default_id: int = DEFAULT_USER_ID,
@@ -334,13 +335,17 @@ class World:
             self.users[user_id] = {"id": user_id, "is_bot": False, "first_name": "Test"}
         if can_post_messages is not None:
             rights["can_post_messages"] = can_post_messages
-        self.chats[chat_id].members[user_id] = Member(status, rights, custom_title, until_date)
+        self._set_member(chat_id, user_id, Member(status, rights, custom_title, until_date))
+
+    def _set_member(self, chat_id: int, user_id: int, member: Member) -> None:
+        self.chats[chat_id].members[user_id] = member
         if user_id == self.bot_id and self.chats[chat_id].type == "private":
-            self.chats[chat_id].blocked = status == "kicked"
+            self.chats[chat_id].blocked = member.status == "kicked"
 
     def set_bot_status(self, chat_id: int, status: str, **rights: bool) -> None:
         """Shortcut for ``set_admin(chat_id, fake.bot_id, status, **rights)``."""
-        self.set_admin(chat_id, self.bot_id, status, **rights)
+        self.set_admin(chat_id, self.bot_id, status)
+        self.chats[chat_id].members[self.bot_id].rights.update(rights)
 
     def block(self, chat_id: int) -> None:
         """The user blocks the bot (private) / the bot is kicked (groups, channels)."""
@@ -387,7 +392,7 @@ class World:
         count: int = 1,
         description: str | None = None,
         *,
-        parameters: dict | None = None,
+        parameters: Json | None = None,
         chat_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` fail with ``status``.
@@ -456,7 +461,7 @@ class World:
     def calls_of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method.lower() == method.lower()]
 
-    def commands_for(self, scope: str = "default", language_code: str = "") -> list[dict] | None:
+    def commands_for(self, scope: str = "default", language_code: str = "") -> list[Json] | None:
         """Commands set for a scope key ("default", "all_private_chats", "chat:<id>", ...)."""
         return self.commands.get((scope, language_code))
 
@@ -465,7 +470,7 @@ class World:
         """Injected updates the bot has not confirmed yet (via getUpdates offset)."""
         return copy.deepcopy(self._updates)
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
         """Await until ``predicate()`` is truthy (re-checked after every API call/injection)."""
         return await self._notifier.wait_for(predicate, timeout)
 
