@@ -94,8 +94,8 @@ def sentences_of(
     tokens = []
     for text, (start, end) in zip(texts, spans, strict=True):
         # the tokens starting inside the sentence, whitespace tokens dropped
-        piece = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
+        inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
+        tokens.append([t for t in inside if not t.isspace()] if _SPACE.search(text) else inside)
     if not shift:
         return Sentences(texts, tokens, frozenset(skip), title_tokens)
     return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)

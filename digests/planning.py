@@ -67,7 +67,8 @@ def plan(store: Store, clock: Callable[[], datetime]) -> int:
         rows: list[tuple[int, int, str, float]] = []
         for article in articles:
             for chat_id, mode in _targets(article, subs).items():
-                tz = chats[chat_id].timezone if chats.get(chat_id) else DEFAULT_TZ
+                chat = chats.get(chat_id)
+                tz = chat.timezone if chat else DEFAULT_TZ
                 rows.append((chat_id, article.seq, mode, due_at(mode, now, tz).timestamp()))
         added += store.plan_deliveries(rows, articles[-1].seq, now.timestamp())
         log.info("planned %d deliveries for %d new articles", len(rows), len(articles))

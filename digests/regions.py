@@ -63,8 +63,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick_rs
+
+if TYPE_CHECKING:
+    import opencc
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "gazetteer.json"
 
@@ -177,7 +181,7 @@ class _Item:
 class Gazetteer:
     """Place hierarchy, name resolution and text tagging (see the module docstring)."""
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         levels: list[str] = data["levels"]
         self._places: dict[str, Place] = {}
         self._children: dict[str, list[str]] = {}
@@ -208,7 +212,7 @@ class Gazetteer:
         self._closure_cache: dict[str, frozenset[str]] = {}
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
-        self._t2s = None
+        self._t2s: opencc.OpenCC | None = None
 
     # ------------------------------------------------------------------ hierarchy
     def get(self, code: str) -> Place | None:
@@ -240,7 +244,7 @@ class Gazetteer:
         self._anc_cache[code] = out
         return out
 
-    def _sort_key(self, code: str) -> tuple:
+    def _sort_key(self, code: str) -> tuple[int, int, bool, int, str]:
         place = self.get(code)
         rank = LEVEL_RANK.get(place.level, 9) if place else 9
         if place is not None and place.level == "unit":
@@ -288,12 +292,13 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ resolution
     def _rank(self, query: str, codes: list[str]) -> list[Place]:
-        def key(code: str) -> tuple:
+        def key(code: str) -> tuple[bool, int, str]:
             place = self.get(code)
             assert place is not None
             return (place.name != query, LEVEL_RANK.get(place.level, 9), code)
 
-        return [self.get(c) for c in sorted(set(codes), key=key)]  # type: ignore[misc]
+        places = [self.get(c) for c in sorted(set(codes), key=key)]
+        return [p for p in places if p is not None]
 
     def resolve(self, name: str) -> Resolution:
         query = "".join(name.split())
@@ -301,7 +306,7 @@ class Gazetteer:
             import opencc
 
             self._t2s = opencc.OpenCC("t2s")
-        query = self._t2s.convert(query)
+        query = str(self._t2s.convert(query))
         if not query:
             return Resolution(name, [], [])
         if query in self._places:
@@ -469,8 +474,9 @@ class Gazetteer:
             if not lenient:
                 verdict = self._in_context(text, start, stop, surface, entries)
                 if verdict is not None:
-                    if verdict[0] == "shift" or verdict[0] == "shorter":
-                        pending.appendleft(verdict[1])
+                    why, replacement = verdict
+                    if why in ("shift", "shorter") and replacement is not None:
+                        pending.appendleft(replacement)
                     continue
             if (
                 surface[0] in FUNCTION_CHARS
@@ -532,15 +538,15 @@ class Gazetteer:
         out: list[tuple[int, int, str]] = []
         skip_until = -1
         for i, it in enumerate(items):
-            code = accepted.get(i)
-            if code is None or it.start < skip_until:
+            chosen = accepted.get(i)
+            if chosen is None or it.start < skip_until:
                 continue
-            out.append((it.start, it.end, code))
-            if self._places[code].level == "unit":
+            out.append((it.start, it.end, chosen))
+            if self._places[chosen].level == "unit":
                 m = COMPANY_RE.match(text, it.end)
                 n = _cn_to_int(m.group(1)) if m else None
                 if m and n and 0 < n < 100:
-                    out.append((m.start(), m.end(), f"{code}-C{n:02d}"))
+                    out.append((m.start(), m.end(), f"{chosen}-C{n:02d}"))
                     skip_until = m.end()
         return out
 

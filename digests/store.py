@@ -50,6 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypedDict
 
 from sqlite_utils import Database
 
@@ -73,7 +74,7 @@ def utcnow() -> datetime:
 
 
 def _m001_articles(db: Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "seq": int,
             "id": str,
@@ -93,8 +94,8 @@ def _m001_articles(db: Database) -> None:
         pk="seq",
         not_null={"id", "content_hash", "title", "body", "added_at"},
     )
-    db["articles"].create_index(["id"], unique=True)
-    db["articles"].create_index(["content_hash"], unique=True)
+    db.table("articles").create_index(["id"], unique=True)
+    db.table("articles").create_index(["content_hash"], unique=True)
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5("
         "title, body, title_sub, body_sub, content='', tokenize='unicode61 remove_diacritics 2')"
@@ -108,11 +109,11 @@ def _m001_articles(db: Database) -> None:
         "CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)"
     )
     db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
-    db["region_counts"].create({"code": str, "articles": int}, pk="code")
+    db.table("region_counts").create({"code": str, "articles": int}, pk="code")
 
 
 def _m002_chats_and_subscriptions(db: Database) -> None:
-    db["chats"].create(
+    db.table("chats").create(
         {
             "chat_id": int,
             "type": str,
@@ -130,7 +131,7 @@ def _m002_chats_and_subscriptions(db: Database) -> None:
         not_null={"type", "status", "mode"},
         defaults={"status": "active", "mode": "instant", "timezone": "Asia/Shanghai"},
     )
-    db["chats"].create_index(["username"])
+    db.table("chats").create_index(["username"])
     db.execute(
         "CREATE TABLE subscriptions ("
         " id INTEGER PRIMARY KEY,"
@@ -162,8 +163,8 @@ def _m003_delivery_ledger(db: Database) -> None:
         " UNIQUE (chat_id, seq))"
     )
     db.execute("CREATE INDEX deliveries_due ON deliveries (status, due_at)")
-    db["state"].create({"key": str, "value": str}, pk="key")
-    db["corpus_files"].create(
+    db.table("state").create({"key": str, "value": str}, pk="key")
+    db.table("corpus_files").create(
         {"path": str, "size": int, "mtime_ns": int, "status": str, "detail": str, "seen_at": float},
         pk="path",
     )
@@ -210,6 +211,17 @@ class AddResult:
     status: str  # "added" | "duplicate"
     source_path: str = ""
     duplicate_of: str | None = None
+
+
+class StoreStats(TypedDict):
+    """What ``Store.stats`` reports (``digestbot stats --json``)."""
+
+    articles: int
+    regions_tagged: int
+    region_tags: int
+    db_bytes: int
+    db_path: str
+    schema_version: int
 
 
 class Store:
@@ -262,7 +274,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -368,7 +380,7 @@ class Store:
         return {row[0]: _article(row) for row in rows}
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
@@ -386,7 +398,7 @@ class Store:
         return [_article(r) for r in rows]
 
     def max_seq(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
 
     def fts_search(
         self,
@@ -428,7 +440,7 @@ class Store:
         if cap is not None:
             sql += " LIMIT ?"
             params.append(cap)
-        return self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -537,6 +549,7 @@ class Store:
                 "created_at) VALUES (?,?,?,?,?,?,?)",
                 [chat_id, _dumps(keywords), _dumps(regions), mode, since, created_by, self._now()],
             )
+        assert cursor.lastrowid is not None
         sub = self.get_subscription(cursor.lastrowid)
         assert sub is not None
         return sub
@@ -636,7 +649,7 @@ class Store:
             "SELECT min(d.due_at) FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
             "WHERE d.status = 'pending' AND c.status = 'active'"
         ).fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     def mark_deliveries(self, ids: Sequence[int], status: str, **fields: object) -> None:
         """Set the status (and message_id, error, due_at, attempts, sent_at) of ledger rows."""
@@ -686,7 +699,8 @@ class Store:
     def deliveries(
         self, *, chat_id: int | None = None, status: str | None = None
     ) -> list[Delivery]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if chat_id is not None:
             where.append("d.chat_id = ?")
             args.append(chat_id)
@@ -730,7 +744,7 @@ class Store:
                 [path, size, mtime_ns, status, detail, now],
             )
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> StoreStats:
         size = 0
         if self.path != ":memory:":
             for suffix in ("", "-wal"):
@@ -781,7 +795,7 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def _subscription(row: Sequence) -> Subscription:
+def _subscription(row: Sequence[Any]) -> Subscription:
     sub_id, chat_id, keywords, regions, mode, since, created = row
     return Subscription(
         id=sub_id,
@@ -794,7 +808,7 @@ def _subscription(row: Sequence) -> Subscription:
     )
 
 
-def _article(row: Sequence) -> Article:
+def _article(row: Sequence[Any]) -> Article:
     (
         seq,
         id_,
