@@ -60,10 +60,10 @@ def sentences_of(
     """Split paragraphs into sentences and segment them (simplified text).
 
     The body (after ``simplified_title`` and a line break, when given) is segmented in one jieba
-    call (one call per sentence costs ~50 % more) and the tokens are handed to the sentences by
-    character offset: sentences end at punctuation, which jieba always keeps as separate tokens,
-    so no token straddles two sentences. jieba segments the text between line breaks
-    independently, so the title's tokens are those it would get alone.
+    call (one call per sentence costs markedly more: docs/benchmarks.md) and the tokens are handed
+    to the sentences by character offset: sentences end at punctuation, which jieba always keeps
+    as separate tokens, so no token straddles two sentences. jieba segments the text between line
+    breaks independently, so the title's tokens are those it would get alone.
     """
     texts: list[str] = []
     spans: list[tuple[int, int]] = []

@@ -194,7 +194,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     Up to ``COUNT_CAP`` matches are counted exactly; beyond, the total is estimated from the
     matches in ``STRATA`` ranges of articles spread evenly from the oldest to the newest, widened
     until they hold ``ESTIMATE_HITS`` matches (flagged ``approximate``). bm25 has to score every
-    match before it can pick the best, about 3 µs each (twice that for a phrase): when a query
+    match before it can pick the best (a cost per match, docs/benchmarks.md): when a query
     matches more than ``CANDIDATES`` articles (``PHRASE_CANDIDATES`` with a phrase) it
     discriminates little, and only a window of the newest articles holding about that many
     matches is ranked (widened until it fills the page).

@@ -253,9 +253,8 @@ class Store:
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
         """A larger page cache for the duration of a bulk insert (the previous size after).
 
-        SQLite's default cache is 2 MB; past ~10,000 articles the full-text index merges and the
-        region index inserts keep missing it (measured at 100,000 articles: 0.57 → 0.43 ms of
-        CPU per stored article, together with the dropped index of migration 4).
+        SQLite's default cache is small; on large corpora the full-text index merges and the
+        region index inserts keep missing it (the gain is measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
