@@ -392,7 +392,13 @@ class Gazetteer:
         return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
 
     def _in_context(
-        self, text: str, start: int, stop: int, surface: str, entries: list[tuple[str, int]]
+        self,
+        text: str,
+        start: int,
+        stop: int,
+        surface: str,
+        entries: list[tuple[str, int]],
+        joined: bool = False,
     ) -> tuple[str, tuple[int, int, int] | None] | None:
         """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
 
@@ -401,13 +407,20 @@ class Gazetteer:
         """
         after = text[stop : stop + 3]
         first = after[:1]
-        if first in AFTER_FIRST and (
-            ROAD_RE.match(after)
-            or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
-            or after == "河流域"
+        official = any(f & F_OFFICIAL for _, f in entries)
+        if (
+            not joined
+            and first in AFTER_FIRST
+            and (
+                ROAD_RE.match(after)
+                or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
+                or after == "河流域"
+            )
         ):
             return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
-        if after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE:
+        if not official and (
+            after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE
+        ):
             return ("drop", None)  # 古称伊州, 高昌故城
         n = len(surface)
         if n > 3:
@@ -420,7 +433,8 @@ class Gazetteer:
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        if self._glued(text, start, stop, surface, left=False):
+        city_of = text[stop : stop + 1] in "城港" and self._high_level(entries)  # 北京城, 上海港
+        if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
             for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
                 sub = self._pattern_index.get(surface[:size])
                 if sub is not None:
@@ -459,7 +473,10 @@ class Gazetteer:
             ):
                 continue
             if not lenient:
-                verdict = self._in_context(text, start, stop, surface, entries)
+                joined = bool(pending) and pending[0][0] == stop
+                if joined:  # 叶城县|河园镇, 新市区|长春中路街道: the next name starts here
+                    joined = any(f & F_OFFICIAL for _, f in patterns[pending[0][2]][1])
+                verdict = self._in_context(text, start, stop, surface, entries, joined)
                 if verdict is not None:
                     if verdict[0] == "shift" or verdict[0] == "shorter":
                         pending.appendleft(verdict[1])
@@ -470,9 +487,10 @@ class Gazetteer:
                 and _is_cjk(text[start - 1])
                 and not any(f & F_OFFICIAL for _, f in entries)
                 and not (items and items[-1].end == start)
+                and (lenient or text[start - 1] + surface[0] in self._glue)
             ):
-                # 城市和田园 / 创意和安全: a conjunction glued to the next word, unless it
-                # directly follows another place (喀什和田).
+                # 温和田…: a conjunction glued to the word before, unless it directly follows
+                # another place (喀什和田); 南疆和田 is a place (城市和田园: glue, see above).
                 entries = [(c, f | F_RISKY) for c, f in entries]
             items.append(_Item(start, end + 1, surface, entries))
             cursor = stop

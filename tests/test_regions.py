@@ -437,6 +437,12 @@ def test_geographic_words_that_stay_places(g: Gazetteer) -> None:
     assert direct(g, "全新疆都在行动。") == ["650000"]
     assert direct(g, "莎车县城") == ["653125"]
     assert direct(g, "喀什市场监管局") == ["653100"]  # 喀什|市场, not 喀什市
+    assert direct(g, "兵团城市建设") == ["X"]  # 城市 is a word of its own
+    assert direct(g, "南疆和田的玉") == ["653200"]
+    assert direct(g, "叶城县河园镇") == ["653126", "653126108"]  # a name follows: no glue
+    assert direct(g, "新市区长春中路街道") == ["650104", "650104014"]
+    assert direct(g, "国家级示范县") == []  # 示范|县, not 范县
+    assert direct(g, "北京城的胡同，上海港的集装箱") == ["110000", "310000"]
 
 
 @pytest.mark.parametrize(
