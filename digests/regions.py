@@ -197,6 +197,12 @@ class Gazetteer:
         for word in data.get("non_place_words", []):
             self._patterns.append((word, []))
         self._pattern_index = {surface: i for i, (surface, _) in enumerate(self._patterns)}
+        # per pattern: an official name? a province, prefecture, the XPCC or a division?
+        self._official = [any(f & F_OFFICIAL for _, f in e) for _, e in self._patterns]
+        self._high = [
+            any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in e)
+            for _, e in self._patterns
+        ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
         glue: str = data.get("glue_words", "")
         self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
@@ -373,13 +379,6 @@ class Gazetteer:
             return (pos, pos + stop, index) if start == 0 else None
         return None
 
-    def _high_level(self, entries: list[tuple[str, int]]) -> bool:
-        """Any candidate a province, prefecture, the XPCC or a division."""
-        return any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
-
-    def _strong(self, entries: list[tuple[str, int]]) -> bool:
-        return any(f & F_OFFICIAL for _, f in entries) or self._high_level(entries)
-
     def _glued(self, text: str, start: int, stop: int, surface: str, left: bool) -> bool:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
         glue = self._glue
@@ -396,8 +395,7 @@ class Gazetteer:
         text: str,
         start: int,
         stop: int,
-        surface: str,
-        entries: list[tuple[str, int]],
+        index: int,
         joined: bool = False,
     ) -> tuple[str, tuple[int, int, int] | None] | None:
         """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
@@ -405,9 +403,10 @@ class Gazetteer:
         Returns ("drop", None), or ("shift", match) / ("shorter", match) with the match to try
         instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
         """
+        surface = self._patterns[index][0]
+        official, high = self._official[index], self._high[index]
         after = text[stop : stop + 3]
         first = after[:1]
-        official = any(f & F_OFFICIAL for _, f in entries)
         if (
             not joined
             and first in AFTER_FIRST
@@ -425,15 +424,19 @@ class Gazetteer:
         n = len(surface)
         if n > 3:
             return None
-        if n == 2 and start + 1 < len(text) and not self._high_level(entries):
+        if n == 2 and start + 1 < len(text) and not high:
             glued = self._glued(text, start, stop, surface, left=True)
             if glued or surface[0] in FUNCTION_CHARS:
                 shifted = self._match_at(text, start + 1)
-                if shifted and shifted[1] > stop and self._strong(self._patterns[shifted[2]][1]):
+                if (
+                    shifted
+                    and shifted[1] > stop
+                    and (self._official[shifted[2]] or self._high[shifted[2]])
+                ):
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        city_of = text[stop : stop + 1] in "城港" and self._high_level(entries)  # 北京城, 上海港
+        city_of = high and text[stop : stop + 1] in "城港"  # 北京城, 上海港
         if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
             for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
                 sub = self._pattern_index.get(surface[:size])
@@ -446,12 +449,19 @@ class Gazetteer:
         items: list[_Item] = []
         patterns = self._patterns
         titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
-        pending = deque(
-            (start, stop, index) for index, start, stop in self._auto.find_matches_as_indexes(text)
-        )
-        cursor = 0
-        while pending:
-            start, stop, index = pending.popleft()
+        matches = self._auto.find_matches_as_indexes(text)
+        n_matches = len(matches)
+        k = cursor = 0
+        retry: tuple[int, int, int] | None = None  # a match to try instead of the last one
+        while True:
+            if retry is not None:
+                start, stop, index = retry
+                retry = None
+            elif k < n_matches:
+                index, start, stop = matches[k]
+                k += 1
+            else:
+                break
             if start < cursor:
                 continue
             surface, entries = patterns[index]
@@ -473,13 +483,11 @@ class Gazetteer:
             ):
                 continue
             if not lenient:
-                joined = bool(pending) and pending[0][0] == stop
-                if joined:  # 叶城县|河园镇, 新市区|长春中路街道: the next name starts here
-                    joined = any(f & F_OFFICIAL for _, f in patterns[pending[0][2]][1])
-                verdict = self._in_context(text, start, stop, surface, entries, joined)
+                # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
+                joined = k < n_matches and matches[k][1] == stop and self._official[matches[k][0]]
+                verdict = self._in_context(text, start, stop, index, joined)
                 if verdict is not None:
-                    if verdict[0] == "shift" or verdict[0] == "shorter":
-                        pending.appendleft(verdict[1])
+                    retry = verdict[1]  # None for "drop"
                     continue
             if (
                 surface[0] in FUNCTION_CHARS
