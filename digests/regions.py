@@ -436,7 +436,7 @@ class Gazetteer:
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        city_of = high and text[stop : stop + 1] in "城港"  # 北京城, 上海港
+        city_of = high and text[stop : stop + 1] in "城港岛"  # 北京城, 上海港, 海南岛
         if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
             for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
                 sub = self._pattern_index.get(surface[:size])

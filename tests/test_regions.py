@@ -444,6 +444,15 @@ def test_geographic_words_that_stay_places(g: Gazetteer) -> None:
     assert direct(g, "新市区长春中路街道") == ["650104", "650104014"]
     assert direct(g, "国家级示范县") == []  # 示范|县, not 范县
     assert direct(g, "北京城的胡同，上海港的集装箱") == ["110000", "310000"]
+    assert direct(g, "海南岛的椰林") == ["460000"]
+    for pair, codes in {
+        "江西南昌": ["360000", "360100"],  # 江西|南昌, not 江|西南
+        "广西南宁": ["450000", "450100"],
+        "青海西宁": ["630000", "630100"],
+        "吉林长春": ["220000", "220100"],
+        "前往于田": ["653226"],
+    }.items():
+        assert direct(g, pair) == codes, pair
 
 
 @pytest.mark.parametrize(
