@@ -422,6 +422,8 @@ def test_every_two_character_short_name_refuses_glue(g: Gazetteer) -> None:
         ("歌曲《新疆是个好地方》。", "650000"),
         ("哈密瓜和葡萄干。", "650500"),  # products that are no place
         ("和田玉交易市场。", "653200"),
+        ("孙中山先生诞辰纪念。", "442000"),
+        ("长江出海口的湿地。", "460100"),
         ("高昌故城遗址。", "650402"),  # historical names
         ("哈密古称伊州。", "650502"),
     ],

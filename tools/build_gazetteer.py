@@ -225,8 +225,21 @@ HISTORICAL_NAMES = {
 }
 
 # Words that contain a place name but name something else (a kind of jade or melon, not where
-# it comes from): matched as words of their own so that the name inside is never tagged.
-NON_PLACE_WORDS = ["和田玉", "哈密瓜"]
+# it comes from; a person; a river mouth; a time zone): matched as words of their own so that the
+# name inside is never tagged.
+NON_PLACE_WORDS = [
+    "和田玉",
+    "哈密瓜",
+    "孙中山",
+    "中山装",
+    "中山大学",  # in 广州, not 中山市
+    "中山陵",  # in 南京
+    "出海口",
+    "入海口",
+    "北京时间",
+    "上海合作组织",
+    "兰州拉面",
+]
 
 # Township bases (name without 镇/乡/街道) shared by towns all over China: need their county
 # or prefecture in the text (城关镇 exists in hundreds of counties, one of them in Xinjiang).
