@@ -9,6 +9,8 @@ recall >= 0.95 on mentioned places; no trap string tagged in ``dev``, at most 5 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,18 @@ def test_no_trap_is_tagged(g: Gazetteer, split: str) -> None:
         assert hits == []
     else:
         assert len(hits) <= 0.05 * total, hits
+
+
+def test_benchmark_script_runs_without_peers() -> None:
+    """``python -m benchmarks.regions_quality`` (the README's figures) never rots."""
+    root = DATA_DIR.parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.regions_quality", "--no-peers", "--json"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["articles"] == {"dev": len(_rows("dev")), "unseen": len(_rows("unseen"))}
+    ours = report["methods"]["digestbot"]
+    assert set(ours) == {"dev", "unseen"} and list(report["methods"]) == ["digestbot"]
+    assert ours["dev"]["precision"] >= 0.98 and report["ms_per_article"] > 0
