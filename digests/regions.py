@@ -108,7 +108,7 @@ CITY_AFTER = frozenset({"市区", "城区", "古城", "老城"})
 TITLE_RE = re.compile(r"《[^《》]{1,80}》")
 # Historical mentions: 古称伊州, 旧称迪化 …; 高昌故城, 于阗古国.
 HISTORY_BEFORE = frozenset({"古称", "旧称", "史称", "古代", "又称"})
-HISTORY_AFTER = frozenset({"故城", "古国", "王国"})
+HISTORY_AFTER = frozenset({"故城", "古国", "王国", "（今", "(今"})  # 疏勒（今喀什）
 # A glued word that still means the place itself: 喀什市区, 莎车县城.
 KEEP_RIGHT = frozenset(
     {"市区", "市内", "城区", "县城", "县内", "区内", "市民", "市里", "州内", "省内"}

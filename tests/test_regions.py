@@ -426,6 +426,7 @@ def test_every_two_character_short_name_refuses_glue(g: Gazetteer) -> None:
         ("长江出海口的湿地。", "460100"),
         ("高昌故城遗址。", "650402"),  # historical names
         ("哈密古称伊州。", "650502"),
+        ("疏勒（今喀什）是丝路重镇。", "653122"),  # the ancient kingdom, not 疏勒县
     ],
 )
 def test_place_name_inside_a_longer_name(g: Gazetteer, text: str, wrong: str) -> None:
