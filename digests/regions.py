@@ -95,11 +95,9 @@ CN_NUM = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 # What follows a place name that makes it part of another name: a road or street (北京路,
 # 喀什东路, 人民大道), a river, lake or mountain (和田河畔, 博斯腾湖, 伊犁河谷) unless the two
 # characters make an ordinary word (新疆河湖长制, 和田山区); titles of works (《我的阿勒泰》).
-ROAD_RE = re.compile(
-    r"[东西南北中]?(?:[一二三四五六七八九十]|\d{1,2})?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])"
-)
+ROAD_RE = re.compile(r"[东西南北中]?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])")
 FEATURE_CHARS = frozenset("河湖江山峰岭")
-AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中一二三四五六七八九十0123456789路街大巷")
+AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中路街大巷")
 FEATURE_KEEP = frozenset(
     {"河湖", "河长", "湖长", "山区", "山水", "山村", "山地", "湖泊", "河流", "江山", "峰会"}
 )

@@ -448,6 +448,7 @@ def test_geographic_words_that_stay_places(g: Gazetteer) -> None:
     assert direct(g, "国家级示范县") == []  # 示范|县, not 范县
     assert direct(g, "北京城的胡同，上海港的集装箱") == ["110000", "310000"]
     assert direct(g, "海南岛的椰林") == ["460000"]
+    assert direct(g, "从喀什一路向西") == ["653100"]  # 一路 is no street number here
     for pair, codes in {
         "江西南昌": ["360000", "360100"],  # 江西|南昌, not 江|西南
         "广西南宁": ["450000", "450100"],
