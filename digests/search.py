@@ -19,7 +19,7 @@ from functools import lru_cache
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store
-from .text import gram_phrase, is_cjk, is_word, to_simplified, tokenize
+from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 90
@@ -121,7 +121,7 @@ def parse_query(query: str) -> ParsedQuery:
     segments into a single character anywhere is required as written (``第六师`` → 第六 / 师:
     the string 第六师). Quoted text must appear as written; ``-chunk`` excludes the string.
     """
-    query = query.strip()
+    query = normalize(query).strip()  # as the documents were: no invisible characters
     if not query:
         raise QueryError("empty query: type a word to search for")
     if len(query) > MAX_QUERY_CHARS:
