@@ -38,7 +38,7 @@ async def _subscribe_chat(
     request = parse_filters(words, svc.gazetteer)
     _remember_chat(context, target)
     stored_chat = svc.store.get_chat(target.id)
-    mode = request.mode or (stored_chat.mode if stored_chat else "instant")
+    mode = str(request.mode) if request.mode else (stored_chat.mode if stored_chat else "instant")
     existing = [
         s
         for s in svc.store.subscriptions(target.id)
@@ -219,8 +219,9 @@ async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     chat.id, language="en" if word.lower() in ("en", "english") else "zh"
                 )
         if mode:
-            svc.store.update_chat(chat.id, mode=mode)
-            svc.store.set_subscription_mode(chat.id, mode)
+            svc.store.update_chat(chat.id, mode=str(mode))
+            for sub in svc.store.subscriptions(chat.id):
+                svc.store.set_subscription_mode(sub.id, mode)
         lang = lang_for(update, context)
     text, keyboard = _settings_view(context, chat.id, lang)
     await send(context, chat.id, text, keyboard)
@@ -251,7 +252,8 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
         lang = value
     elif setting == "mode" and (value == "instant" or value.startswith("daily ")):
         svc.store.update_chat(chat.id, mode=value)
-        svc.store.set_subscription_mode(chat.id, value)
+        for sub in svc.store.subscriptions(chat.id):
+            svc.store.set_subscription_mode(sub.id, value)
     text, keyboard = _settings_view(context, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
