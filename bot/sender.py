@@ -53,7 +53,7 @@ from digests.modes import SettingError, zone
 from digests.store import Store
 
 from .i18n import t
-from .ratelimit import Limiter, retry_seconds
+from .ratelimit import RAISE_429, Limiter, retry_seconds
 from .render import MAX_LINE, MAX_MESSAGE, MAX_TITLE, clip, esc, render_article, split_message
 
 log = logging.getLogger(__name__)
@@ -326,7 +326,7 @@ class Sender:
         if item.thread_id is not None:
             extra["message_thread_id"] = item.thread_id
         if self.limiter is not None:
-            extra["rate_limit_args"] = 0  # a 429 comes back here: the slot is freed at once
+            extra["rate_limit_args"] = RAISE_429  # a 429 comes back here: the slot is freed
         try:
             message = await self.bot.send_message(
                 item.chat_id,

@@ -312,6 +312,7 @@ class FakeTelegram:
         self.enforce_limits = enforce_limits
         self.strict_html = strict_html
         self.latency = latency
+        self.method_latency: dict[str, float] = {}  # e.g. {"sendMessage": 6.0}: a slow Bot API
         self.host = host
         self.port = port
 
@@ -437,8 +438,9 @@ class FakeTelegram:
         try:
             params, files = await self._read_params(request)
             call.params = params
-            if self.latency:
-                await asyncio.sleep(self.latency)
+            delay = self.method_latency.get(method or "", self.latency)
+            if delay:  # answered late: the client may give up, the call still takes effect
+                await asyncio.sleep(delay)
             if method is None:
                 raise _bad("method not found")
             self._check_injected_failures(method, params)
