@@ -914,8 +914,11 @@ class FakeTelegram:
         chat_username: str | None = None,
         entities: list[dict] | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> dict[str, Any]:
         """Inject a text message from a user; return the Update dict.
+
+        ``message_thread_id``: written inside that forum topic (``is_topic_message``).
 
         ``chat`` is a chat id or (private chats) a :class:`User`.  In a private chat the user
         id defaults to the chat id.  bot_command/url/mention/hashtag entities are computed
@@ -957,6 +960,8 @@ class FakeTelegram:
             cs.members[sender["id"]] = Member("member")
         extra = self._text_fields(text, entities)
         extra.update(self._reply_fields(cs, reply_to_message_id))
+        if message_thread_id is not None:
+            extra.update(message_thread_id=message_thread_id, is_topic_message=True)
         msg = self._incoming(cs, sender, extra)
         kind = "channel_post" if cs.type == "channel" else "message"
         return self._push_update(kind, copy.deepcopy(msg))
