@@ -147,7 +147,7 @@ class Limiter(BaseRateLimiter[int]):
         limited = self.enabled and endpoint in LIMITED and chat_id is not None
         retries = self.max_retries if rate_limit_args is None else max(0, rate_limit_args)
         for attempt in range(retries + 1):
-            if limited:
+            if limited and chat_id is not None:
                 await self._acquire(chat_id)
             try:
                 return await callback(*args, **kwargs)
@@ -165,7 +165,7 @@ class Limiter(BaseRateLimiter[int]):
 
 def _chat_id(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return -1 if isinstance(value, str) else None  # "@channel" counts as a channel
 

@@ -236,7 +236,12 @@ class Sender:
             done, _ = await asyncio.wait(running, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 chat_id = running.pop(task)
-                if task.result():
+                try:
+                    ok = task.result()
+                except Exception:  # e.g. disk full while recording: the row stays "sending"
+                    log.exception("sending to chat %s failed", chat_id)  # until a restart
+                    ok = False
+                if ok:
                     sent += 1
                 else:
                     queues.pop(chat_id, None)  # the chat failed: the rest waits for its next round
@@ -298,7 +303,9 @@ class Sender:
         thread = rows[0].thread_id
         items: list[WorkItem] = []
         header = t(lang, "digest_header", date=date, n=len(rows))
-        text, part_rows, buttons = header, [], []
+        text = header
+        part_rows: list[Delivery] = []
+        buttons: list[InlineKeyboardButton] = []
         for n, row in enumerate(rows, 1):
             block = digest_block(n, articles[row.seq], lang, self.region_labels)
             if part_rows and len(text) + 2 + len(block) > MAX_MESSAGE:

@@ -271,7 +271,7 @@ class Ledger:
             "SELECT min(d.due_at) FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
             f"WHERE d.status = '{Status.PENDING}' AND c.status = 'active'"
         ).fetchone()
-        return row[0]
+        return float(row[0]) if row[0] is not None else None
 
     def recent_sends(self, since: float) -> list[tuple[int, float]]:
         """(chat_id, time) of messages sent or being sent since ``since`` (one per message)."""
@@ -283,7 +283,8 @@ class Ledger:
         ).fetchall()
 
     def rows(self, *, chat_id: int | None = None, status: Status | None = None) -> list[Delivery]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if chat_id is not None:
             where.append("d.chat_id = ?")
             args.append(chat_id)

@@ -202,3 +202,21 @@ async def test_a_burst_to_one_group_keeps_one_message_a_second(paths) -> None:
         assert fake.max_rate(group, 1.0) == 1
     finally:
         await fake.stop()
+
+
+def test_which_failures_count_as_maybe_sent() -> None:
+    """A connection reset or read timeout after the request left may have posted the message;
+    a refused connection, a pool timeout or an answer from Telegram (5xx) did not."""
+    from telegram.error import NetworkError, TimedOut
+
+    from bot.sender import outcome_of
+
+    assert outcome_of(TimedOut()) == (True, True)
+    assert outcome_of(NetworkError("httpx.RemoteProtocolError: peer closed connection")) == (
+        True,
+        True,
+    )
+    assert outcome_of(NetworkError("httpx.ReadError: connection reset")) == (True, True)
+    assert outcome_of(NetworkError("httpx.ConnectError: refused")) == (True, False)
+    assert outcome_of(TimedOut("Pool timeout: All connections are occupied")) == (True, False)
+    assert outcome_of(NetworkError("Internal Server Error")) == (True, False)
