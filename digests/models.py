@@ -94,6 +94,7 @@ class Chat:
     timezone: str = "Asia/Shanghai"
     status: str = "active"
     status_reason: str | None = None
+    quiet: str | None = None  # quiet hours "23:00-07:00" (digests.modes.Quiet)
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Subscription:
     mode: str = "instant"
     since_seq: int = 0
     created_at: str = ""
+    thread_id: int | None = None  # made inside a forum topic: delivered there
+    paused: str | None = None  # why delivery to it stopped (a closed topic), None = active
 
     @property
     def is_everything(self) -> bool:
@@ -126,3 +129,5 @@ class Delivery:
     attempts: int = 0
     message_id: int | None = None
     error: str | None = None
+    thread_id: int | None = None  # a forum topic (message_thread_id)
+    unsure: int = 0  # sends whose fate Telegram left unknown (timeouts, stops)

@@ -43,6 +43,7 @@ class UpdateInjection(World):
         chat_username: str | None = None,
         entities: list[Json] | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> dict[str, Any]:
         """Inject a text message from a user; return the Update dict.
 
@@ -86,6 +87,8 @@ class UpdateInjection(World):
             cs.members[sender["id"]] = Member("member")
         extra = self._text_fields(text, entities)
         extra.update(self._reply_fields(cs, reply_to_message_id))
+        if message_thread_id is not None:
+            extra.update(message_thread_id=message_thread_id, is_topic_message=True)
         msg = self._incoming(cs, sender, extra)
         kind = "channel_post" if cs.type == "channel" else "message"
         return self._push_update(kind, copy.deepcopy(msg))

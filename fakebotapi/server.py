@@ -134,8 +134,9 @@ class FakeTelegram(BotApiMethods, UpdateInjection, ControlApi):
         try:
             params, files = await self._read_params(request)
             call.params = params
-            if self.latency:
-                await asyncio.sleep(self.latency)
+            delay = self.method_latency.get(method or "", self.latency)
+            if delay:  # answered late: the client may give up, the call still takes effect
+                await asyncio.sleep(delay)
             if method is None:
                 raise bad("method not found")
             self._check_injected_failures(method, params)

@@ -139,6 +139,7 @@ class World:
         self.enforce_limits = enforce_limits
         self.strict_html = strict_html
         self.latency = latency
+        self.method_latency: dict[str, float] = {}  # e.g. {"sendMessage": 6.0}: a slow Bot API
         self.host = host
         self.port = port
 
