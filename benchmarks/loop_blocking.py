@@ -32,32 +32,40 @@ HEARTBEAT_S = 0.002
 
 
 def instrument_store(samples: dict[str, list[float]]) -> Callable[[], None]:
-    """Time every Store method called on this thread; return the function that undoes it."""
+    """Time every Store and Ledger method called on this thread (nested calls count in both);
+    return the function that undoes it."""
+    from digests.ledger import Ledger
     from digests.store import Store
 
     loop_thread = threading.get_ident()
-    originals: dict[str, Any] = {}
-    for name, fn in list(vars(Store).items()):
-        if name.startswith("__") or not inspect.isfunction(fn):
-            continue
-        originals[name] = fn
-
-        def timed(*args: Any, _fn: Any = fn, _name: str = name, **kwargs: Any) -> Any:
-            if threading.get_ident() != loop_thread:
-                return _fn(*args, **kwargs)
-            start = time.perf_counter()
-            try:
-                return _fn(*args, **kwargs)
-            finally:
-                samples.setdefault(_name, []).append(time.perf_counter() - start)
-
-        setattr(Store, name, functools.wraps(fn)(timed))
+    originals: list[tuple[type, str, Any]] = []
+    for cls in (Store, Ledger):
+        for name, fn in list(vars(cls).items()):
+            if not name.startswith("__") and inspect.isfunction(fn):
+                originals.append((cls, name, fn))
+                timed = _timed(fn, f"{cls.__name__}.{name}", samples, loop_thread)
+                setattr(cls, name, functools.wraps(fn)(timed))
 
     def undo() -> None:
-        for name, fn in originals.items():
-            setattr(Store, name, fn)
+        for cls, name, fn in originals:
+            setattr(cls, name, fn)
 
     return undo
+
+
+def _timed(
+    fn: Callable[..., Any], name: str, samples: dict[str, list[float]], loop_thread: int
+) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != loop_thread:
+            return fn(*args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            samples.setdefault(name, []).append(time.perf_counter() - start)
+
+    return timed
 
 
 async def _heartbeat(lags: list[float], stop: asyncio.Event) -> None:
