@@ -22,7 +22,9 @@ from pathlib import Path
 
 from .common import ROOT, machine_info, quiet_jieba, table
 
-PARTS = ("ingest", "search", "region", "delivery", "reliability", "memory", "startup", "summary")
+PARTS = (
+    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+)
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 BASELINE_MAX = 10_000  # jieba baseline on at most this many articles (its rate is size-free),
@@ -106,12 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": {},
         "search": {},
         "region": {},
+        "reply": {},
         "timings_s": {},
     }
     out = _out_path(args)
     if args.update and out.is_file():
         previous = json.loads(out.read_text("utf-8"))
-        for key in ("corpus", "ingest", "search", "region"):
+        for key in ("corpus", "ingest", "search", "region", "reply"):
             old = {int(k): v for k, v in previous.get(key, {}).items()}
             results[key] = {**old, **results[key]}
         results["timings_s"] = {**previous.get("timings_s", {}), **results["timings_s"]}
@@ -155,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 results["stages"] = engine.stage_breakdown(folder, 100 if args.quick else 500)
                 results["timings_s"]["stages"] = round(time.perf_counter() - t0, 2)
-        elif {"search", "region", "memory", "startup"} & set(parts):
+        elif {"search", "region", "reply", "memory", "startup"} & set(parts):
             dbs[size] = engine.ensure_db(folder, size, args.seed, any_engine=args.reuse_db)
         budget = 15.0 if size >= 100_000 else 10.0
         if "search" in parts:
@@ -166,6 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["region"][size] = engine.region_bench(dbs[size], meta, size, n_queries, budget)
             results["timings_s"][f"region {size}"] = round(time.perf_counter() - t0, 2)
+        if "reply" in parts:
+            t0 = time.perf_counter()
+            searches = [q for qs in engine.keyword_classes(meta).values() for q in qs[:2]]
+            regions = list(meta.region_queries.values())
+            from . import botbench
+
+            results["reply"][size] = botbench.reply_bench(
+                dbs[size], searches, regions, 20 if args.quick else 50
+            )
+            print_reply(size, results["reply"][size])
+            results["timings_s"][f"reply {size}"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
 
     print_engine_tables(results)
@@ -335,6 +349,20 @@ def print_engine_tables(results: dict) -> None:
         )
 
 
+def print_reply(size: int, r: dict) -> None:
+    rows = [
+        [f"/{kind}", v["n"], v["p50_ms"], v["p95_ms"], v.get("p95_over_help_ms", "")]
+        for kind, v in r.items()
+    ]
+    print(
+        table(
+            f"Reply latency through `digestbot run` ({size:,} articles): send → reply",
+            ["command", "n", "p50 ms", "p95 ms", "p95 − /help's"],
+            rows,
+        )
+    )
+
+
 def print_delivery(d: dict) -> None:
     rows = []
     for name in ("limits_on", "limits_off"):
@@ -443,6 +471,12 @@ def targets(results: dict) -> list[dict]:
         size = max(by_size)
         for name, r in by_size[size].items():
             add(f"search p95 {name} @ {size:,}", "< 20 ms", r["p95_ms"], r["p95_ms"] < 20)
+    if results.get("reply"):
+        by_size = {int(k): v for k, v in results["reply"].items()}
+        size = max(by_size)
+        for kind in ("search", "region"):
+            over = by_size[size][kind]["p95_over_help_ms"]
+            add(f"/{kind} reply p95 over /help's @ {size:,}", "<= 30 ms", over, over <= 30)
     d = results.get("delivery")
     if d and "error" not in d:
         on = d["limits_on"]
@@ -457,11 +491,20 @@ def targets(results: dict) -> list[dict]:
         add("limits off vs bare PTB", ">= 0.5x", d["off_vs_bare"], d["off_vs_bare"] >= 0.5)
     mem = results.get("memory")
     if mem and "error" not in mem:
+        limit = 120 if mem["articles"] <= 100_000 else 200
         add(
             f"peak RSS of digestbot run @ {mem['articles']:,}",
-            "< 200 MB",
+            f"< {limit} MB",
             mem["peak_rss_mb"],
-            mem["peak_rss_mb"] < 200,
+            mem["peak_rss_mb"] < limit,
+        )
+    st = results.get("startup")
+    if st and "error" not in st:
+        add(
+            f"start-up to the first answer @ {st['articles']:,}",
+            "< 0.5 s",
+            st["median_s"],
+            st["median_s"] < 0.5,
         )
     return out
 

@@ -9,7 +9,6 @@ program exits.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import secrets
@@ -132,8 +131,9 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
         )  # fmt: skip
         async with running(application, poll_timeout=1):
             interactive = lines is None
+            why = "No TELEGRAM_BOT_TOKEN is set, so" if services.settings.token is None else "Here"
             print(
-                "No TELEGRAM_BOT_TOKEN is set, so digestbot runs against its local Telegram Bot API "
+                f"{why} digestbot runs against its local Telegram Bot API "
                 f"emulator at {fake.root_url}.\nThis is the real bot, talking HTTP to the emulator, on "
                 f"{services.store.count()} stored articles. You are a Telegram user in a private chat."
             )
@@ -169,13 +169,3 @@ def run_embedded(services: Services) -> int:
         return asyncio.run(chat_session(services, lines))
     except KeyboardInterrupt:
         return 0
-
-
-def play(args: argparse.Namespace | None = None) -> int:
-    """``digestbot play``: the embedded chat even when a token is configured."""
-    import os
-
-    os.environ.pop("TELEGRAM_BOT_TOKEN", None)
-    from .main import run
-
-    return run(args)

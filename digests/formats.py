@@ -207,15 +207,17 @@ def _from_mapping(obj: object, source: str) -> RawArticle:
         raise RejectedInput(source, 'missing "title"')
     if not isinstance(text, str) or not text.strip():
         raise RejectedInput(source, 'missing "text"')
-    meta = {}
-    for key in ("url", "published", "source"):
-        value = obj.get(key)
-        meta[key] = str(value) if value not in (None, "") else None
+    url, published, origin = (
+        str(value) if (value := obj.get(key)) not in (None, "") else None
+        for key in ("url", "published", "source")
+    )
     article = RawArticle(
         title=clean_paragraph(normalize(title)),
         paragraphs=_paragraphs(normalize(text).split("\n")),
         source_path=source,
-        **meta,
+        url=url,
+        published=published,
+        source=origin,
     )
     return _checked(article)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Article:
     def body(self) -> str:
         return "\n".join(self.paragraphs)
 
-    def to_dict(self, *, full: bool = False) -> dict:
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
         data = asdict(self)
         if not full:
             data.pop("paragraphs")

@@ -56,7 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlite_utils import Database
 
@@ -83,7 +83,7 @@ def utcnow() -> datetime:
 
 
 def _m001_articles(db: Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "seq": int,
             "id": str,
@@ -103,8 +103,8 @@ def _m001_articles(db: Database) -> None:
         pk="seq",
         not_null={"id", "content_hash", "title", "body", "added_at"},
     )
-    db["articles"].create_index(["id"], unique=True)
-    db["articles"].create_index(["content_hash"], unique=True)
+    db.table("articles").create_index(["id"], unique=True)
+    db.table("articles").create_index(["content_hash"], unique=True)
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5("
         "title, body, title_sub, body_sub, content='', tokenize='unicode61 remove_diacritics 2')"
@@ -118,11 +118,11 @@ def _m001_articles(db: Database) -> None:
         "CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)"
     )
     db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
-    db["region_counts"].create({"code": str, "articles": int}, pk="code")
+    db.table("region_counts").create({"code": str, "articles": int}, pk="code")
 
 
 def _m002_chats_and_subscriptions(db: Database) -> None:
-    db["chats"].create(
+    db.table("chats").create(
         {
             "chat_id": int,
             "type": str,
@@ -140,7 +140,7 @@ def _m002_chats_and_subscriptions(db: Database) -> None:
         not_null={"type", "status", "mode"},
         defaults={"status": "active", "mode": "instant", "timezone": "Asia/Shanghai"},
     )
-    db["chats"].create_index(["username"])
+    db.table("chats").create_index(["username"])
     db.execute(
         "CREATE TABLE subscriptions ("
         " id INTEGER PRIMARY KEY,"
@@ -172,8 +172,8 @@ def _m003_delivery_ledger(db: Database) -> None:
         " UNIQUE (chat_id, seq))"
     )
     db.execute("CREATE INDEX deliveries_due ON deliveries (status, due_at)")
-    db["state"].create({"key": str, "value": str}, pk="key")
-    db["corpus_files"].create(
+    db.table("state").create({"key": str, "value": str}, pk="key")
+    db.table("corpus_files").create(
         {"path": str, "size": int, "mtime_ns": int, "status": str, "detail": str, "seen_at": float},
         pk="path",
     )
@@ -235,6 +235,17 @@ class AddResult:
     duplicate_of: str | None = None
 
 
+class StoreStats(TypedDict):
+    """What ``Store.stats`` reports (``digestbot stats --json``)."""
+
+    articles: int
+    regions_tagged: int
+    region_tags: int
+    db_bytes: int
+    db_path: str
+    schema_version: int
+
+
 class Store:
     """The article store. Construct with a path (``:memory:`` works for tests)."""
 
@@ -264,9 +275,8 @@ class Store:
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
         """A larger page cache for the duration of a bulk insert (the previous size after).
 
-        SQLite's default cache is 2 MB; past ~10,000 articles the full-text index merges and the
-        region index inserts keep missing it (measured at 100,000 articles: 0.57 → 0.43 ms of
-        CPU per stored article, together with the dropped index of migration 4).
+        SQLite's default cache is small; on large corpora the full-text index merges and the
+        region index inserts keep missing it (the gain is measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
@@ -285,7 +295,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -391,7 +401,7 @@ class Store:
         return {row[0]: _article(row) for row in rows}
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
@@ -409,7 +419,7 @@ class Store:
         return [_article(r) for r in rows]
 
     def max_seq(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
 
     def fts_search(
         self,
@@ -451,7 +461,7 @@ class Store:
         if cap is not None:
             sql += " LIMIT ?"
             params.append(cap)
-        return self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -564,6 +574,7 @@ class Store:
                 [chat_id, _dumps(keywords), _dumps(regions), str(mode), since, created_by,
                  self._now(), thread_id],
             )  # fmt: skip
+        assert cursor.lastrowid is not None
         sub = self.get_subscription(cursor.lastrowid)
         assert sub is not None
         return sub
@@ -670,7 +681,7 @@ class Store:
                 [path, size, mtime_ns, status, detail, now],
             )
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> StoreStats:
         size = 0
         if self.path != ":memory:":
             for suffix in ("", "-wal"):
@@ -716,7 +727,7 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _subscription(row: Sequence) -> Subscription:
+def _subscription(row: Sequence[Any]) -> Subscription:
     sub_id, chat_id, keywords, regions, mode, since, created, thread_id, paused = row
     return Subscription(
         id=sub_id,
@@ -731,7 +742,7 @@ def _subscription(row: Sequence) -> Subscription:
     )
 
 
-def _article(row: Sequence) -> Article:
+def _article(row: Sequence[Any]) -> Article:
     (
         seq,
         id_,

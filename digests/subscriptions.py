@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .models import Article, Subscription
 from .modes import Mode, SettingError, split_mode
 from .text import to_simplified
+
+if TYPE_CHECKING:
+    from .regions import Gazetteer
 
 MAX_FILTERS = 10
 MAX_KEYWORD_CHARS = 30
@@ -45,7 +49,7 @@ def parse_mode(words: list[str]) -> tuple[Mode | None, list[str], list[str]]:
     return mode, rest, []
 
 
-def parse_filters(words: list[str], gazetteer) -> FilterRequest:
+def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
     """Split /subscribe arguments into keywords, region codes and a delivery mode."""
     mode, rest, problems = parse_mode(words)
     request = FilterRequest(mode=mode, problems=problems)
@@ -86,7 +90,7 @@ def matches_text(sub: Subscription, article: Article, simplified_text: str) -> b
     return any(to_simplified(k).lower() in simplified_text for k in sub.keywords)
 
 
-def describe(sub: Subscription, gazetteer) -> str:
+def describe(sub: Subscription, gazetteer: Gazetteer) -> str:
     """A short human label: ``第一书记 · 喀什地区`` (or an empty string for everything)."""
     names = list(sub.keywords)
     for code in sub.regions:

@@ -143,7 +143,7 @@ class SendTracker:
         leave = times[start + inside - int(limit)]
         return max(leave + window - now, 1e-3)
 
-    def violation(self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool):
+    def violation(self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool) -> None:
         self.violations.append(Violation(now, chat_id, scope, retry_after, rejected))
 
     def record(self, chat_id: int, chat_type: str, now: float) -> None:
@@ -153,14 +153,6 @@ class SendTracker:
         self.log.append((now, chat_id))
         self._times.append(now)
         self._chat_times.setdefault(chat_id, []).append(now)
-
-    def reset(self) -> None:
-        self.log.clear()
-        self.violations.clear()
-        self._global = None
-        self._chats.clear()
-        self._times.clear()
-        self._chat_times.clear()
 
     @staticmethod
     def _max_in_window(times: list[float], window_s: float) -> int:
