@@ -29,6 +29,8 @@ from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
 from .services import Services
+from .throttle import ChatThrottle
+from .updates import FairProcessor, JournaledQueue, replay
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +100,14 @@ def build_application(
     poll_timeout: float = 10.0,
     concurrency: int = 4,
     backoff_base: float = 2.0,
+    concurrent_updates: int = 8,
+    throttle: ChatThrottle | None = None,
 ) -> Application:
     """The bot's Application, wired to ``services`` (store, gazetteer, settings).
 
     ``limiter`` defaults to Telegram's limits; pass ``Limiter(enabled=False)`` to switch them off.
+    Updates are journaled, then handled ``concurrent_updates`` at a time, one at a time per chat,
+    a flooding chat throttled (:mod:`bot.updates`).
     """
     limiter = limiter if limiter is not None else Limiter()
     builder = (
@@ -118,8 +124,12 @@ def build_application(
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    builder = builder.rate_limiter(limiter)
-    application = builder.build()
+    processor = FairProcessor(
+        services.store, concurrency=concurrent_updates, throttle=throttle or ChatThrottle()
+    )
+    builder = builder.rate_limiter(limiter).update_queue(JournaledQueue(services.store))
+    application = builder.concurrent_updates(processor).build()
+    processor.attach(application)
     application.bot_data["services"] = services
     application.bot_data["sender"] = Sender(
         application.bot,
@@ -183,6 +193,7 @@ async def running(
                 job_kwargs={"max_instances": 1, "coalesce": True},
             )  # fmt: skip
             sender.start()
+        await replay(application, application.bot_data["services"].store)
         await application.updater.start_polling(
             poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
         )

@@ -216,6 +216,18 @@ EN: dict[str, str] = {
     "never": "never",
 }
 
+# -- resilience: flooding, ingest rejections, clear errors (owned by bot.updates / bot.admin) --
+ZH.update(
+    {
+        "throttled": "请求太多，请 {seconds} 秒后再试。",
+    }
+)
+EN.update(
+    {
+        "throttled": "Too many requests; please wait {seconds} s.",
+    }
+)
+
 TEXTS = {"zh": ZH, "en": EN}
 
 

@@ -30,6 +30,12 @@ Tables (version 3)
 Version 4
     drops the index of ``article_regions`` by ``seq``: no query used it, and every region tag
     paid for it on insert (~15 rows per article).
+
+Version 5
+    ``update_journal``   every Telegram update fetched, written before Telegram is told it was
+                         received (the next getUpdates offset); ``done`` once handled. Updates not
+                         done at a crash are handled after the restart; done ones are kept for two
+                         days so that an update Telegram sends again is recognised.
 """
 
 from __future__ import annotations
@@ -161,11 +167,23 @@ def _m004_drop_unused_region_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS article_regions_seq")
 
 
+def _m005_update_journal(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS update_journal ("
+        " update_id INTEGER PRIMARY KEY,"
+        " data TEXT,"
+        " done INTEGER NOT NULL DEFAULT 0,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS update_journal_open ON update_journal (done, update_id)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
+    _m005_update_journal,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -672,6 +690,37 @@ class Store:
                 "seen_at = excluded.seen_at",
                 [path, size, mtime_ns, status, detail, now],
             )
+
+    # -- the update journal ---------------------------------------------------------------
+    def journal_update(self, update_id: int, data: str, now: float) -> bool:
+        """Remember a fetched update before it is acknowledged; ``False`` if it was seen before."""
+        with self.conn:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO update_journal (update_id, data, at) VALUES (?,?,?)",
+                [update_id, data, now],
+            )
+        return cursor.rowcount == 1
+
+    def finish_update(self, update_id: int) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE update_journal SET done = 1, data = NULL WHERE update_id = ?", [update_id]
+            )
+
+    def unfinished_updates(self) -> list[tuple[int, str]]:
+        """Updates fetched but not handled (a crash came first), oldest first."""
+        return [
+            (row[0], row[1])
+            for row in self.conn.execute(
+                "SELECT update_id, data FROM update_journal WHERE done = 0 ORDER BY update_id"
+            )
+        ]
+
+    def prune_updates(self, before: float) -> int:
+        with self.conn:
+            return self.conn.execute(
+                "DELETE FROM update_journal WHERE done = 1 AND at < ?", [before]
+            ).rowcount
 
     def stats(self) -> dict[str, object]:
         size = 0
