@@ -220,11 +220,17 @@ EN: dict[str, str] = {
 ZH.update(
     {
         "throttled": "请求太多，请 {seconds} 秒后再试。",
+        "upload_progress": "正在导入 {name}：已添加 {added} 篇……",
+        "upload_more_rejected": "· 另有 {n} 条被拒绝",
+        "upload_interrupted": "导入被中断（机器人正在停止），重启后继续。",
     }
 )
 EN.update(
     {
         "throttled": "Too many requests; please wait {seconds} s.",
+        "upload_progress": "Importing {name}: {added} added so far…",
+        "upload_more_rejected": "· and {n} more rejected",
+        "upload_interrupted": "The import was interrupted (the bot is stopping); it resumes after the restart.",
     }
 )
 

@@ -37,7 +37,7 @@ def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
     if load_corpus and corpus.is_dir():
         report = poll_corpus(store, corpus, settle_seconds=0.0).report
         log.info(
-            "corpus %s: %d added, %d rejected", corpus, len(report.added), len(report.rejected)
+            "corpus %s: %d added, %d rejected", corpus, len(report.added), report.rejected_count
         )
     elif not corpus.is_dir():
         log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
@@ -88,8 +88,13 @@ async def serve(services: Services) -> int:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        services.stopping.set()  # a running ingest stops after the article in hand
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     async with running(application):
         log.info("bot @%s started (long polling)", application.bot.username)
         await stop.wait()

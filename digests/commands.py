@@ -75,11 +75,24 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
 
 
 # -- commands -----------------------------------------------------------------------------------
+LISTED_REJECTIONS = 50  # rejections printed one by one by `digestbot ingest` (all are counted)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from .ingest import ingest
 
-    with Store(db_path(args.db)) as store:
-        report = ingest(store, [Path(p) for p in args.paths], workers=args.workers)
+    stop = threading.Event()  # SIGTERM ends the run after the article in hand, committed
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main_thread else None
+    try:
+        with Store(db_path(args.db)) as store:
+            report = ingest(store, [Path(p) for p in args.paths], workers=args.workers, stop=stop)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -90,13 +103,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 f"duplicate  {result.id}  {result.title}  ({result.source_path}; "
                 f"same text as {result.duplicate_of})"
             )
-        for rejected in report.rejected:
+        for rejected in report.rejected[:LISTED_REJECTIONS]:
             _err(f"rejected   {rejected.source}: {rejected.reason}")
+        if report.rejected_count > LISTED_REJECTIONS:
+            _err(f"rejected   … and {report.rejected_count - LISTED_REJECTIONS} more")
         _err(
             f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
-            f"{len(report.rejected)} rejected"
+            f"{report.rejected_count} rejected" + (" (interrupted)" if report.interrupted else "")
         )
-    return 0 if report.ok else 1
+    return 0 if report.ok and not report.interrupted else 1
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,19 +36,36 @@ TASK_ARTICLES = 16  # articles per worker task
 LOOKAHEAD = 4  # tasks in flight per worker
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
+KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
+LOGGED_REJECTIONS = 20  # rejections logged one by one per run (then one summary line)
+_RECORD_SUFFIX = re.compile(r"(?::\d+|\[\d+\])$")  # "file.jsonl:12", "file.json[3]"
+
+
+@dataclass
+class IngestStatus:
+    """How far a running ingest is; read by other threads (``indexing: N of M``)."""
+
+    files_total: int = 0
+    files_done: int = 0
+    added: int = 0
+    running: bool = False
 
 
 @dataclass
 class IngestReport:
-    """The outcome of one ingest run."""
+    """The outcome of one ingest run. Every rejection is counted; the first
+    ``KEPT_REJECTIONS`` are listed, and the first reason of every rejected file is kept."""
 
     added: list[AddResult] = field(default_factory=list)
     duplicates: list[AddResult] = field(default_factory=list)
     rejected: list[RejectedInput] = field(default_factory=list)
+    rejected_count: int = 0
+    rejected_files: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.rejected_count
 
     def to_dict(self) -> dict:
         return {
@@ -61,25 +80,55 @@ class IngestReport:
                 for r in self.duplicates
             ],
             "rejected": [{"file": r.source, "reason": r.reason} for r in self.rejected],
+            "rejected_count": self.rejected_count,
+            "interrupted": self.interrupted,
         }
 
+    def rejection_summary(self, first: int = 5) -> list[str]:
+        """``source: reason`` for the first ``first`` rejections (a reply or a log line)."""
+        return [f"{r.source}: {r.reason}" for r in self.rejected[:first]]
 
-def read_inputs(paths: Iterable[Path], report: IngestReport) -> Iterator[RawArticle]:
-    """Articles from ``paths``; rejections are logged and collected into ``report``."""
-    for item in iter_paths(list(paths)):
+
+def read_inputs(
+    paths: Iterable[Path],
+    report: IngestReport,
+    *,
+    stop: threading.Event | None = None,
+    status: IngestStatus | None = None,
+) -> Iterator[RawArticle]:
+    """Articles from ``paths``; rejections are logged (a bounded number) and collected into
+    ``report``. A file that cannot be read for any reason is rejected alone."""
+    items = list(iter_paths(list(paths)))
+    if status is not None:
+        status.files_total = sum(1 for item in items if not isinstance(item, RejectedInput))
+    for item in items:
+        if stop is not None and stop.is_set():
+            return
         if isinstance(item, RejectedInput):
             _reject(report, item)
             continue
-        for art in read_file(item):
-            if isinstance(art, RejectedInput):
-                _reject(report, art)
-            else:
-                yield art
+        try:
+            for art in read_file(item):
+                if isinstance(art, RejectedInput):
+                    _reject(report, art)
+                    if stop is not None and stop.is_set():
+                        return
+                else:
+                    yield art
+        except Exception as exc:  # no file may stop the others going in
+            log.exception("reading %s failed", item)
+            _reject(report, RejectedInput(str(item), f"unreadable ({type(exc).__name__})"))
+        if status is not None:
+            status.files_done += 1
 
 
 def _reject(report: IngestReport, exc: RejectedInput) -> None:
-    log.warning("rejected %s: %s", exc.source, exc.reason)
-    report.rejected.append(exc)
+    report.rejected_count += 1
+    if report.rejected_count <= LOGGED_REJECTIONS:
+        log.warning("rejected %s: %s", exc.source, exc.reason)
+    if len(report.rejected) < KEPT_REJECTIONS:
+        report.rejected.append(exc)
+    report.rejected_files.setdefault(_RECORD_SUFFIX.sub("", exc.source), exc.reason)
 
 
 def corpus_idf(store: Store, min_docs: int = IDF_MIN_DOCS) -> Idf | None:
@@ -151,10 +200,13 @@ def ingest(
     progress: bool | None = None,
     on_batch: Callable[[list[AddResult]], None] | None = None,
     idf_min_docs: int = IDF_MIN_DOCS,
+    stop: threading.Event | None = None,
+    status: IngestStatus | None = None,
 ) -> IngestReport:
-    """Read, analyse and store the articles in ``paths``."""
+    """Read, analyse and store the articles in ``paths``. Setting ``stop`` ends the run after the
+    article in hand (what was analysed is committed; ``report.interrupted`` tells)."""
     report = IngestReport()
-    reading = read_inputs(paths, report)
+    reading = read_inputs(paths, report, stop=stop, status=status)
     first = list(islice(reading, PARALLEL_MIN))  # enough to choose between pool and loop
     idf = corpus_idf(store, idf_min_docs)
     if workers is None:
@@ -187,6 +239,8 @@ def ingest(
         results = store.add(batch)
         for result in results:
             (report.added if result.status == "added" else report.duplicates).append(result)
+        if status is not None:
+            status.added = len(report.added)
         if on_batch:
             on_batch(results)
         batch.clear()
@@ -195,6 +249,9 @@ def ingest(
     try:
         with store.bulk_cache() if big else nullcontext():
             for item in analysed():
+                if stop is not None and stop.is_set():
+                    report.interrupted = True
+                    break
                 if bar is not None:
                     bar.update(1)
                 if isinstance(item, RejectedInput):
@@ -208,4 +265,11 @@ def ingest(
     finally:
         if bar is not None:
             bar.close()
+    if stop is not None and stop.is_set():
+        report.interrupted = True
+    if report.rejected_count > LOGGED_REJECTIONS:
+        log.warning(
+            "%d more rejected (%d in all; the first %d are listed in the report)",
+            report.rejected_count - LOGGED_REJECTIONS, report.rejected_count, len(report.rejected),
+        )  # fmt: skip
     return report
