@@ -187,17 +187,18 @@ async def running(
     async with application:
         await publish_commands(application)
         await application.start()
-        if deliver:
-            application.job_queue.run_repeating(
-                admin.corpus_poll, interval=settings.poll_seconds, first=0.0, name=admin.JOB_NAME,
-                job_kwargs={"max_instances": 1, "coalesce": True},
+        try:  # whatever fails from here, the application is stopped before it is shut down
+            if deliver:
+                application.job_queue.run_repeating(
+                    admin.corpus_poll, interval=settings.poll_seconds, first=0.0,
+                    name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
+                )  # fmt: skip
+                sender.start()
+            await replay(application, application.bot_data["services"].store)
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                error_callback=_polling_failed,
             )  # fmt: skip
-            sender.start()
-        await replay(application, application.bot_data["services"].store)
-        await application.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
-        try:
             yield application
         finally:
             if application.updater.running:
@@ -206,6 +207,11 @@ async def running(
                 await sender.stop()
             if application.running:
                 await application.stop()
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    """PTB retries getUpdates by itself; one warning line per failure (no traceback)."""
+    log.warning("getUpdates failed (%s: %s); retrying", type(exc).__name__, exc)
 
 
 ALLOWED_UPDATES = [

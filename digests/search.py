@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
-from .store import Store
+from .store import Store, bounded
 from .text import is_word, normalize, to_simplified, tokenize
 
 MAX_QUERY_CHARS = 200
@@ -152,6 +152,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     about that many matches is ranked (widened until it fills the page). The total is then an
     estimate, flagged ``approximate``.
     """
+    offset = bounded(offset)
     parsed = parse_query(query)
     match = parsed.to_fts()
     newest = store.max_seq()
@@ -258,6 +259,7 @@ def region_search(
     store: Store, gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
 ) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
+    offset = bounded(offset)
     if code is not None:
         place = gazetteer.get(code)
         if place is None:

@@ -187,6 +187,20 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
+MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
+
+
+def bounded(n: int) -> int:
+    """An offset or limit SQLite accepts (its integers end at 2**63 - 1)."""
+    return min(max(int(n), 0), MAX_OFFSET)
+
+
+def seq_of(article_id: str) -> int | None:
+    """The arrival number an all-digits id stands for (ASCII digits only: ``²`` or ``①`` are
+    digits to Python but no number), or ``None``."""
+    if article_id.isascii() and article_id.isdigit() and len(article_id) <= 18:
+        return int(article_id)
+    return None
 
 
 @dataclass
@@ -206,7 +220,13 @@ class Store:
     def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            file = Path(self.path)
+            if file.is_file() and file.stat().st_size == 0:  # SQLite would take it for a new one
+                raise StoreError(
+                    f"the database {self.path} is an empty (0-byte) file, not a digestbot "
+                    "database: restore it from a backup, or delete it to start a new one"
+                )
+            file.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         try:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
@@ -264,6 +284,15 @@ class Store:
             with self.conn:
                 MIGRATIONS[number](self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` (one line) unless the database can be written (the bot needs it;
+        read-only commands do not call this)."""
+        try:
+            with self.conn:
+                self._set_state("opened_at", self.clock().isoformat(timespec="seconds"))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
 
     # -- writing ------------------------------------------------------------------------------
     def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
@@ -336,9 +365,10 @@ class Store:
         row = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]
         ).fetchone()
-        if row is None and article_id.isdigit():
+        seq = seq_of(article_id) if row is None else None
+        if seq is not None:
             row = self.conn.execute(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [int(article_id)]
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [seq]
             ).fetchone()
         return _article(row) if row else None
 
@@ -357,7 +387,7 @@ class Store:
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [limit, offset],
+            [bounded(limit), bounded(offset)],
         ).fetchall()
         return [_article(r) for r in rows]
 
@@ -381,7 +411,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
             "WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ? OFFSET ?",
-            [match, min_seq, limit, offset],
+            [match, min_seq, bounded(limit), bounded(offset)],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
@@ -405,7 +435,7 @@ class Store:
         return self.conn.execute(
             "SELECT seq, mentions FROM article_regions WHERE code = ? "
             "ORDER BY mentions DESC, seq DESC LIMIT ? OFFSET ?",
-            [code, limit, offset],
+            [code, bounded(limit), bounded(offset)],
         ).fetchall()
 
     def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
