@@ -1,4 +1,4 @@
-"""The corpus-poll job, administrators' commands (/stats, /pending, /retry) and article uploads.
+"""The corpus-poll job, administrators' commands (/stats, /pending, /retry, /remove) and uploads.
 
 ``corpus_poll`` is a named ``JobQueue`` job: at start-up and then every ``DIGESTBOT_POLL_SECONDS``
 it ingests new or changed corpus files (in a worker thread, on its own database connection), plans
@@ -28,12 +28,13 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
-from digests.ingest import IngestReport, ingest
+from digests.ingest import IngestReport, ingest, remove
+from digests.models import Article
 from digests.planning import plan
 from digests.store import Store
 from digests.watch import poll_corpus
 
-from .common import lang_for, send, services
+from .common import command_text, lang_for, send, services
 from .i18n import t
 from .render import esc
 from .services import Services
@@ -49,10 +50,12 @@ NAME_BYTES = 120  # bytes of the original file name kept in an upload's name
 
 def poll_and_plan(svc: Services) -> dict:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
-    settle = min(svc.settings.poll_seconds, MAX_SETTLE_SECONDS)
     status = svc.ingest_status
     with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
-        status.running = True
+        # at start-up every file is taken as it is (one still being written is taken again,
+        # replacing its article, once it changes); later a new file must have settled
+        settle = 0.0 if status.rounds == 0 else min(svc.settings.poll_seconds, MAX_SETTLE_SECONDS)
+        status.begin()
         try:
             result = poll_corpus(
                 store, Path(svc.settings.corpus), settle_seconds=settle,
@@ -83,6 +86,15 @@ async def corpus_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     if summary["planned"]:
         log.info("corpus poll planned %d deliveries", summary["planned"])
     context.application.bot_data["sender"].wake()
+
+
+def indexing_note(svc: Services, lang: str) -> str:
+    """While the corpus poll is ingesting files: a line saying how far it is (lookups add it
+    to "nothing found", which may only mean "not indexed yet")."""
+    status = svc.ingest_status
+    if not status.running or not status.files_total:
+        return ""
+    return "\n" + t(lang, "indexing", done=status.files_done, total=status.files_total)
 
 
 def is_admin_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -174,6 +186,27 @@ async def retry_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     n = svc.store.retry_dead(svc.clock().timestamp())
     context.application.bot_data["sender"].wake()
     await send(context, update.effective_chat.id, t(lang_for(update, context), "admin_retry", n=n))
+
+
+@admin_only
+async def remove_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/remove ID``: take an article out (its corpus file was deleted, or it should go)."""
+    lang = lang_for(update, context)
+    ident = command_text(update.effective_message).split()
+    chat_id = update.effective_chat.id
+    if not ident:
+        await send(context, chat_id, t(lang, "remove_usage"))
+        return
+    article = await asyncio.to_thread(_remove, services(context), ident[0][:40])
+    if article is None:
+        await send(context, chat_id, t(lang, "remove_not_found", id=esc(ident[0][:40])))
+        return
+    await send(context, chat_id, t(lang, "removed", id=esc(article.id), title=esc(article.title)))
+
+
+def _remove(svc: Services, ident: str) -> Article | None:
+    with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
+        return remove(store, ident)
 
 
 def _safe_name(name: str) -> str:

@@ -38,7 +38,9 @@ COMMANDS = (
     "start", "help", "search", "region", "regions", "latest", "article",
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
-ADMIN_COMMANDS = ("stats", "pending", "retry")
+ADMIN_COMMANDS = ("stats", "pending", "retry", "remove")
+FIRST_POLL_DELAY = 0.1  # s; the first corpus poll runs at start-up (with 0 APScheduler would
+# find its start already past and wait a whole interval)
 
 
 async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -162,6 +164,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("stats", admin.stats_cmd),
         CommandHandler("pending", admin.pending_cmd),
         CommandHandler("retry", admin.retry_cmd),
+        CommandHandler("remove", admin.remove_cmd),
         MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, admin.document_upload),
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
@@ -190,7 +193,7 @@ async def running(
         try:  # whatever fails from here, the application is stopped before it is shut down
             if deliver:
                 application.job_queue.run_repeating(
-                    admin.corpus_poll, interval=settings.poll_seconds, first=0.0,
+                    admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
                 sender.start()

@@ -98,6 +98,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         for result in report.added:
             print(f"added      {result.id}  {result.title}  ({result.source_path})")
+        for result in report.replaced:
+            print(f"replaced   {result.id}  {result.title}  ({result.source_path})")
         for result in report.duplicates:
             print(
                 f"duplicate  {result.id}  {result.title}  ({result.source_path}; "
@@ -108,10 +110,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if report.rejected_count > LISTED_REJECTIONS:
             _err(f"rejected   … and {report.rejected_count - LISTED_REJECTIONS} more")
         _err(
-            f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
-            f"{report.rejected_count} rejected" + (" (interrupted)" if report.interrupted else "")
+            f"{len(report.added)} added, "
+            + (f"{len(report.replaced)} replaced, " if report.replaced else "")
+            + f"{len(report.duplicates)} duplicates, {report.rejected_count} rejected"
+            + (" (interrupted)" if report.interrupted else "")
         )
     return 0 if report.ok and not report.interrupted else 1
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove one article: out of search, regions and lists; its unsent deliveries skipped."""
+    from .ingest import remove
+
+    with Store(db_path(args.db)) as store:
+        article = remove(store, args.id)
+    if article is None:
+        if args.json:
+            _print_json({"id": args.id, "error": "not found"})
+        else:
+            _err(f"no article with id {args.id}")
+        return 1
+    if args.json:
+        _print_json({"id": article.id, "title": article.title, "removed": True})
+    else:
+        print(f"removed    {article.id}  {article.title}")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -326,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("remove", help="remove a stored article (e.g. its corpus file was deleted)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("stats", help="articles, regions tagged, database size")
     p.add_argument("--json", action="store_true")

@@ -25,7 +25,7 @@ from pathlib import Path
 from .errors import RejectedInput
 from .formats import RawArticle, iter_paths, read_file
 from .keywords import Idf, load_stopwords
-from .models import AnalyzedArticle
+from .models import AnalyzedArticle, Article
 from .pipeline import analyze
 from .store import AddResult, Store
 
@@ -49,6 +49,12 @@ class IngestStatus:
     files_done: int = 0
     added: int = 0
     running: bool = False
+    rounds: int = 0  # corpus polls started
+
+    def begin(self) -> None:
+        self.files_total = self.files_done = self.added = 0
+        self.rounds += 1
+        self.running = True
 
 
 @dataclass
@@ -58,6 +64,7 @@ class IngestReport:
 
     added: list[AddResult] = field(default_factory=list)
     duplicates: list[AddResult] = field(default_factory=list)
+    replaced: list[AddResult] = field(default_factory=list)
     rejected: list[RejectedInput] = field(default_factory=list)
     rejected_count: int = 0
     rejected_files: dict[str, str] = field(default_factory=dict)
@@ -80,6 +87,9 @@ class IngestReport:
                 for r in self.duplicates
             ],
             "rejected": [{"file": r.source, "reason": r.reason} for r in self.rejected],
+            "replaced": [
+                {"id": r.id, "title": r.title, "file": r.source_path} for r in self.replaced
+            ],
             "rejected_count": self.rejected_count,
             "interrupted": self.interrupted,
         }
@@ -192,6 +202,37 @@ def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | Rejecte
         return RejectedInput(raw.source_path, f"analysis failed ({type(exc).__name__})")
 
 
+def index_values(article: Article) -> tuple[str, str, str, str]:
+    """What the full-text index holds for a stored article (it is analysed again: the index is
+    contentless, and FTS5 removes a row by its values)."""
+    raw = RawArticle(title=article.title, paragraphs=article.paragraphs)
+    analysed = analyze(raw)
+    return analysed.title_index, analysed.body_index, analysed.title_sub, analysed.body_sub
+
+
+def store_batch(store: Store, batch: list[AnalyzedArticle]) -> list[AddResult]:
+    """Store ``batch``: an article read from a file that an earlier, different article came
+    from replaces that article (same id and number: an edited file is not a new article)."""
+    before = store.articles_from_sources([a.source_path for a in batch if a.source_path])
+    results: list[AddResult] = []
+    fresh: list[AnalyzedArticle] = []
+    for art in batch:
+        old = before.get(art.source_path)
+        if old is not None and old.content_hash != art.content_hash:
+            results.append(store.replace_article(old, index_values(old), art))
+        else:
+            fresh.append(art)
+    return results + store.add(fresh)
+
+
+def remove(store: Store, article_id: str) -> Article | None:
+    """Remove the article ``article_id`` (id or number); ``None`` if there is none."""
+    article = store.get(article_id)
+    if article is not None:
+        store.remove_article(article, index_values(article))
+    return article
+
+
 def ingest(
     store: Store,
     paths: Iterable[Path],
@@ -236,9 +277,11 @@ def ingest(
     batch: list[AnalyzedArticle] = []
 
     def flush() -> None:
-        results = store.add(batch)
+        results = store_batch(store, batch)
         for result in results:
-            (report.added if result.status == "added" else report.duplicates).append(result)
+            {"added": report.added, "replaced": report.replaced}.get(
+                result.status, report.duplicates
+            ).append(result)
         if status is not None:
             status.added = len(report.added)
         if on_batch:

@@ -36,6 +36,9 @@ Version 5
                          received (the next getUpdates offset); ``done`` once handled. Updates not
                          done at a crash are handled after the restart; done ones are kept for two
                          days so that an update Telegram sends again is recognised.
+
+Version 6
+    indexes ``articles.source_path``: an edited corpus file replaces the article it holds.
 """
 
 from __future__ import annotations
@@ -178,12 +181,17 @@ def _m005_update_journal(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS update_journal_open ON update_journal (done, update_id)")
 
 
+def _m006_article_source_index(db: Database) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles (source_path)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
     _m005_update_journal,
+    _m006_article_source_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -209,7 +217,7 @@ class AddResult:
 
     id: str
     title: str
-    status: str  # "added" | "duplicate"
+    status: str  # "added" | "duplicate" | "replaced"
     source_path: str = ""
     duplicate_of: str | None = None
 
@@ -228,6 +236,7 @@ class Store:
                 )
             file.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
+        self._floor = 0  # the highest number of a removed article (never given again)
         try:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self.db = Database(conn)
@@ -237,6 +246,7 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.migrate()
+            self._floor = self._seq_floor()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
@@ -324,13 +334,19 @@ class Store:
             )
         return results
 
-    def _insert(self, art: AnalyzedArticle, added_at: str) -> int | None:
-        """Insert one article; ``None`` when its text is stored already."""
+    def _insert(self, art: AnalyzedArticle, added_at: str, seq: int | None = None) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already."""
+        if seq is None and self._floor:
+            floor = self._floor
+            if floor > self.max_seq():  # the newest article was removed: never reuse
+                seq = floor + 1  # its number (the ledger and the planning cursor know it)
         cursor = self.conn.execute(
-            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, "
+            "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, "
             "regions, url, published, source, source_path, chars, added_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
             [
+                seq,
                 art.id,
                 art.content_hash,
                 art.title,
@@ -359,6 +375,82 @@ class Store:
                 [(code, seq, count) for code, count in art.regions.items()],
             )
         return seq
+
+    # -- replacing and removing (an edited or deleted corpus file) ------------------------
+    def articles_from_sources(self, paths: Sequence[str]) -> dict[str, Article]:
+        """The stored article read from each of ``paths`` (the last one when several were)."""
+        found: dict[str, Article] = {}
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE source_path IN ({marks}) "
+                "ORDER BY seq",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                article = _article(row)
+                found[article.source_path] = article
+        return found
+
+    def _unindex(self, seq: int, old_index: Sequence[str]) -> None:
+        """Take article ``seq`` out of the full-text index and the region tables.
+        ``old_index`` is (title_index, body_index, title_sub, body_sub) as it was inserted
+        (the index is contentless: FTS5 deletes by the values)."""
+        self.conn.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body, title_sub, body_sub) "
+            "VALUES ('delete', ?, ?, ?, ?, ?)",
+            [seq, *old_index],
+        )
+        codes = [r[0] for r in self.conn.execute(
+            "SELECT code FROM article_regions WHERE seq = ?", [seq]
+        )]  # fmt: skip
+        self.conn.execute("DELETE FROM article_regions WHERE seq = ?", [seq])
+        self.conn.executemany(
+            "UPDATE region_counts SET articles = articles - 1 WHERE code = ?", [(c,) for c in codes]
+        )
+        self.conn.execute("DELETE FROM region_counts WHERE articles <= 0")
+
+    def replace_article(
+        self, old: Article, old_index: Sequence[str], new: AnalyzedArticle
+    ) -> AddResult:
+        """Put ``new`` in the place of ``old`` (same number and id, so nothing is delivered
+        again); a duplicate of another stored article is reported and changes nothing."""
+        with self.conn:
+            row = self.conn.execute(
+                "SELECT id FROM articles WHERE content_hash = ? AND seq != ?",
+                [new.content_hash, old.seq],
+            ).fetchone()
+            if row is not None:
+                return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
+            self._insert(kept, old.added_at, seq=old.seq)
+            self.conn.executemany(
+                "INSERT INTO region_counts (code, articles) VALUES (?, 1) "
+                "ON CONFLICT(code) DO UPDATE SET articles = articles + 1",
+                [(code,) for code in new.regions],
+            )
+        return AddResult(old.id, new.title, "replaced", new.source_path)
+
+    def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
+        """Remove ``old``; its deliveries not yet sent are skipped. Its number is never reused."""
+        with self.conn:
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            if old.seq > self._seq_floor():
+                self._set_state("seq_floor", str(old.seq))
+                self._floor = old.seq
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = 'article removed' "
+                "WHERE seq = ? AND status IN ('pending', 'dead')",
+                [old.seq],
+            ).rowcount
+
+    def _seq_floor(self) -> int:
+        row = self.conn.execute("SELECT value FROM state WHERE key = 'seq_floor'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, article_id: str) -> Article | None:
