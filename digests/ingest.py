@@ -3,7 +3,7 @@
 ``ingest(store, paths)`` returns an :class:`IngestReport`: what was added, what was a duplicate,
 and every rejected file or record with its reason. Batches are committed in one transaction each,
 so an interrupted ingest leaves whole articles only. Inputs of more than ``PARALLEL_MIN`` articles
-are analysed in a process pool (jieba segmentation is the bottleneck and holds the GIL).
+are analysed in a process pool (the analysis holds the GIL).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from .errors import RejectedInput
 from .formats import RawArticle, iter_paths, read_file
@@ -74,7 +75,7 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.rejected_count
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "added": [{"id": r.id, "title": r.title, "file": r.source_path} for r in self.added],
             "duplicates": [
@@ -154,13 +155,13 @@ _worker_idf: Idf | None = None
 
 
 def _load_shared(idf: Idf | None) -> None:
-    """Load what every analysis needs (jieba's dictionary, the gazetteer, stop words, the IDF
+    """Load what every analysis needs (the segmenter's dictionary, the gazetteer, stop words, the IDF
     lookup tables). Done in the parent before the pool forks, so the workers inherit it instead
     of each loading it again (~1 s of CPU per worker)."""
     from .regions import load_gazetteer
-    from .text import _tokenizer
+    from .text import raw_tokens
 
-    _tokenizer()
+    raw_tokens("预热")  # the segmenter's dictionary (jieba-rs loads it on import)
     load_gazetteer()
     load_stopwords()
     (idf or Idf.default()).warm()
@@ -207,7 +208,7 @@ def index_values(article: Article) -> tuple[str, str, str, str]:
     contentless, and FTS5 removes a row by its values)."""
     raw = RawArticle(title=article.title, paragraphs=article.paragraphs)
     analysed = analyze(raw)
-    return analysed.title_index, analysed.body_index, analysed.title_sub, analysed.body_sub
+    return analysed.title_index, analysed.body_index, analysed.title_grams, analysed.body_grams
 
 
 def store_batch(store: Store, batch: list[AnalyzedArticle]) -> list[AddResult]:

@@ -32,12 +32,27 @@ Version 4
     paid for it on insert (~15 rows per article).
 
 Version 5
+    ``articles_grams``   FTS5, contentless, over the CJK character pairs of the simplified title and
+                         body (:func:`digests.text.cjk_grams`): a CJK string of two or more
+                         characters is the phrase of its pairs, so search finds every string that
+                         appears in an article, however it was segmented; filled for the stored
+                         articles by the migration. ``articles_fts``'s ``title_sub`` and
+                         ``body_sub`` (jieba's search-mode sub-words) are no longer written: the
+                         pairs find everything they found.
+
+Version 6 (delivery)
+    ``deliveries.unsure`` (sends whose fate is unknown, see ``digests.ledger``) and
+    ``deliveries.thread_id``; ``subscriptions.thread_id`` (a forum topic) and
+    ``subscriptions.paused`` (why a subscription stopped); ``chats.quiet`` (quiet hours).
+    The SQL of the ``deliveries`` table lives in ``digests.ledger``.
+
+Version 7 (resilience)
     ``update_journal``   every Telegram update fetched, written before Telegram is told it was
                          received (the next getUpdates offset); ``done`` once handled. Updates not
                          done at a crash are handled after the restart; done ones are kept for two
                          days so that an update Telegram sends again is recognised.
 
-Version 6
+Version 8 (resilience)
     indexes ``articles.source_path``: an edited corpus file replaces the article it holds.
 """
 
@@ -50,15 +65,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Delivery, Subscription
+from .models import AnalyzedArticle, Article, Chat, Subscription
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 Clock = Callable[[], datetime]
 
-BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.5)  # title, body, title_sub, body_sub
+BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.5)  # articles_fts: title, body, title_sub, body_sub
+GRAM_BM25_WEIGHTS = (10.0, 1.0)  # articles_grams: title, body
+#: The two full-text tables and their bm25 column weights.
+FTS_TABLES = {"articles_fts": BM25_WEIGHTS, "articles_grams": GRAM_BM25_WEIGHTS}
 ARTICLE_COLUMNS = (
     "seq, id, content_hash, title, body, summary, keywords, regions, url, published, source, "
     "source_path, added_at"
@@ -70,7 +92,7 @@ def utcnow() -> datetime:
 
 
 def _m001_articles(db: Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "seq": int,
             "id": str,
@@ -90,8 +112,8 @@ def _m001_articles(db: Database) -> None:
         pk="seq",
         not_null={"id", "content_hash", "title", "body", "added_at"},
     )
-    db["articles"].create_index(["id"], unique=True)
-    db["articles"].create_index(["content_hash"], unique=True)
+    db.table("articles").create_index(["id"], unique=True)
+    db.table("articles").create_index(["content_hash"], unique=True)
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5("
         "title, body, title_sub, body_sub, content='', tokenize='unicode61 remove_diacritics 2')"
@@ -105,11 +127,11 @@ def _m001_articles(db: Database) -> None:
         "CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)"
     )
     db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
-    db["region_counts"].create({"code": str, "articles": int}, pk="code")
+    db.table("region_counts").create({"code": str, "articles": int}, pk="code")
 
 
 def _m002_chats_and_subscriptions(db: Database) -> None:
-    db["chats"].create(
+    db.table("chats").create(
         {
             "chat_id": int,
             "type": str,
@@ -127,7 +149,7 @@ def _m002_chats_and_subscriptions(db: Database) -> None:
         not_null={"type", "status", "mode"},
         defaults={"status": "active", "mode": "instant", "timezone": "Asia/Shanghai"},
     )
-    db["chats"].create_index(["username"])
+    db.table("chats").create_index(["username"])
     db.execute(
         "CREATE TABLE subscriptions ("
         " id INTEGER PRIMARY KEY,"
@@ -159,8 +181,8 @@ def _m003_delivery_ledger(db: Database) -> None:
         " UNIQUE (chat_id, seq))"
     )
     db.execute("CREATE INDEX deliveries_due ON deliveries (status, due_at)")
-    db["state"].create({"key": str, "value": str}, pk="key")
-    db["corpus_files"].create(
+    db.table("state").create({"key": str, "value": str}, pk="key")
+    db.table("corpus_files").create(
         {"path": str, "size": int, "mtime_ns": int, "status": str, "detail": str, "seen_at": float},
         pk="path",
     )
@@ -170,7 +192,36 @@ def _m004_drop_unused_region_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS article_regions_seq")
 
 
-def _m005_update_journal(db: Database) -> None:
+def _m005_cjk_grams(db: Database) -> None:
+    from .text import cjk_grams, to_simplified
+
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_grams USING fts5("
+        "title, body, content='', tokenize='ascii')"  # tokens: pairs of CJK characters
+    )
+    rows = db.execute("SELECT seq, title, body FROM articles ORDER BY seq")
+    db.conn.executemany(
+        "INSERT INTO articles_grams (rowid, title, body) VALUES (?,?,?)",
+        (
+            (seq, cjk_grams(to_simplified(title)), cjk_grams(to_simplified(body)))
+            for seq, title, body in rows
+        ),
+    )
+
+
+def _m006_delivery_topics_quiet_unsure(db: Database) -> None:
+    for table, column, kind in (
+        ("deliveries", "unsure", "INTEGER NOT NULL DEFAULT 0"),
+        ("deliveries", "thread_id", "INTEGER"),
+        ("subscriptions", "thread_id", "INTEGER"),
+        ("subscriptions", "paused", "TEXT"),
+        ("chats", "quiet", "TEXT"),
+    ):
+        if column not in db[table].columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+def _m007_update_journal(db: Database) -> None:
     db.execute(
         "CREATE TABLE IF NOT EXISTS update_journal ("
         " update_id INTEGER PRIMARY KEY,"
@@ -181,7 +232,7 @@ def _m005_update_journal(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS update_journal_open ON update_journal (done, update_id)")
 
 
-def _m006_article_source_index(db: Database) -> None:
+def _m008_article_source_index(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles (source_path)")
 
 
@@ -190,8 +241,10 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
-    _m005_update_journal,
-    _m006_article_source_index,
+    _m005_cjk_grams,
+    _m006_delivery_topics_quiet_unsure,
+    _m007_update_journal,
+    _m008_article_source_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -220,6 +273,17 @@ class AddResult:
     status: str  # "added" | "duplicate" | "replaced"
     source_path: str = ""
     duplicate_of: str | None = None
+
+
+class StoreStats(TypedDict):
+    """What ``Store.stats`` reports (``digestbot stats --json``)."""
+
+    articles: int
+    regions_tagged: int
+    region_tags: int
+    db_bytes: int
+    db_path: str
+    schema_version: int
 
 
 class Store:
@@ -259,9 +323,8 @@ class Store:
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
         """A larger page cache for the duration of a bulk insert (the previous size after).
 
-        SQLite's default cache is 2 MB; past ~10,000 articles the full-text index merges and the
-        region index inserts keep missing it (measured at 100,000 articles: 0.57 → 0.43 ms of
-        CPU per stored article, together with the dropped index of migration 4).
+        SQLite's default cache is small; on large corpora the full-text index merges and the
+        region index inserts keep missing it (the gain is measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
@@ -280,7 +343,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -366,8 +429,12 @@ class Store:
             return None
         seq = cursor.lastrowid
         self.conn.execute(
-            "INSERT INTO articles_fts (rowid, title, body, title_sub, body_sub) VALUES (?,?,?,?,?)",
-            [seq, art.title_index, art.body_index, art.title_sub, art.body_sub],
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?,?,?)",
+            [seq, art.title_index, art.body_index],
+        )
+        self.conn.execute(
+            "INSERT INTO articles_grams (rowid, title, body) VALUES (?,?,?)",
+            [seq, art.title_grams, art.body_grams],
         )
         if art.regions:
             self.conn.executemany(
@@ -394,13 +461,18 @@ class Store:
         return found
 
     def _unindex(self, seq: int, old_index: Sequence[str]) -> None:
-        """Take article ``seq`` out of the full-text index and the region tables.
-        ``old_index`` is (title_index, body_index, title_sub, body_sub) as it was inserted
-        (the index is contentless: FTS5 deletes by the values)."""
+        """Take article ``seq`` out of the full-text indexes and the region tables.
+        ``old_index`` is (title_index, body_index, title_grams, body_grams) as they were
+        inserted (the indexes are contentless: FTS5 deletes a row by its values)."""
+        title_index, body_index, title_grams, body_grams = old_index
         self.conn.execute(
-            "INSERT INTO articles_fts (articles_fts, rowid, title, body, title_sub, body_sub) "
-            "VALUES ('delete', ?, ?, ?, ?, ?)",
-            [seq, *old_index],
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            [seq, title_index, body_index],
+        )
+        self.conn.execute(
+            "INSERT INTO articles_grams (articles_grams, rowid, title, body) "
+            "VALUES ('delete', ?, ?, ?)",
+            [seq, title_grams, body_grams],
         )
         codes = [r[0] for r in self.conn.execute(
             "SELECT code FROM article_regions WHERE seq = ?", [seq]
@@ -474,7 +546,7 @@ class Store:
         return {row[0]: _article(row) for row in rows}
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
@@ -492,26 +564,49 @@ class Store:
         return [_article(r) for r in rows]
 
     def max_seq(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
 
     def fts_search(
-        self, match: str, limit: int, offset: int, min_seq: int = 0
+        self,
+        match: str,
+        limit: int,
+        offset: int,
+        min_seq: int = 0,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
     ) -> list[tuple[int, float]]:
-        """(seq, score) of the best matches of an FTS5 expression among articles with
-        ``seq >= min_seq``, best first."""
-        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        """(seq, score) of the best matches of an FTS5 expression in ``table`` (``articles_fts``
+        or ``articles_grams``) among articles with ``seq >= min_seq``, best first. ``filters``:
+        (table, expression, include) — keep only the articles that match (include) or do not
+        match (exclude) that expression in that table too."""
+        weights = ", ".join(str(w) for w in FTS_TABLES[table])
+        where, params = _fts_where(table, match, min_seq, None, filters)
         rows = self.conn.execute(
-            f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
-            "WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ? OFFSET ?",
-            [match, min_seq, bounded(limit), bounded(offset)],
+            f"SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
+            f"WHERE {where} ORDER BY score LIMIT ? OFFSET ?",
+            [*params, bounded(limit), bounded(offset)],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
-    def fts_count(self, match: str, min_seq: int = 0) -> int:
-        return self.conn.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
-            [match, min_seq],
-        ).fetchone()[0]
+    def fts_count(
+        self,
+        match: str,
+        min_seq: int = 0,
+        max_seq: int | None = None,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+        cap: int | None = None,
+    ) -> int:
+        """Articles with ``min_seq <= seq <= max_seq`` that match (as in :meth:`fts_search`);
+        with ``cap``, counting stops there."""
+        where, params = _fts_where(table, match, min_seq, max_seq, filters)
+        sql = f"SELECT rowid FROM {table} WHERE {where}"
+        if cap is not None:
+            sql += " LIMIT ?"
+            params.append(cap)
+        return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -567,14 +662,16 @@ class Store:
     def get_chat(self, chat_id: int) -> Chat | None:
         row = self.conn.execute(
             "SELECT chat_id, type, title, username, language, mode, timezone, status, "
-            "status_reason FROM chats WHERE chat_id = ?",
+            "status_reason, quiet FROM chats WHERE chat_id = ?",
             [chat_id],
         ).fetchone()
         return Chat(*row) if row else None
 
     def update_chat(self, chat_id: int, **fields: str | None) -> None:
         """Change settings columns (language, mode, timezone, status, status_reason)."""
-        allowed = {"language", "mode", "timezone", "status", "status_reason", "title", "username"}
+        allowed = {
+            "language", "mode", "timezone", "status", "status_reason", "title", "username", "quiet"
+        }  # fmt: skip
         if not fields or not set(fields) <= allowed:
             raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
         sets = ", ".join(f"{name} = ?" for name in fields)
@@ -611,20 +708,23 @@ class Store:
         *,
         mode: str = "instant",
         created_by: int | None = None,
+        thread_id: int | None = None,
     ) -> Subscription:
         """A new subscription; it receives only articles added after now."""
         with self.conn:
             since = self.max_seq()
             cursor = self.conn.execute(
                 "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, created_by, "
-                "created_at) VALUES (?,?,?,?,?,?,?)",
-                [chat_id, _dumps(keywords), _dumps(regions), mode, since, created_by, self._now()],
-            )
+                "created_at, thread_id) VALUES (?,?,?,?,?,?,?,?)",
+                [chat_id, _dumps(keywords), _dumps(regions), str(mode), since, created_by,
+                 self._now(), thread_id],
+            )  # fmt: skip
+        assert cursor.lastrowid is not None
         sub = self.get_subscription(cursor.lastrowid)
         assert sub is not None
         return sub
 
-    _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at"
+    _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at, thread_id, paused"
 
     def get_subscription(self, sub_id: int) -> Subscription | None:
         row = self.conn.execute(
@@ -648,7 +748,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT {', '.join('s.' + c.strip() for c in self._SUB_COLUMNS.split(','))} "
             "FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id "
-            "WHERE c.status = 'active' ORDER BY s.id"
+            "WHERE c.status = 'active' AND s.paused IS NULL ORDER BY s.id"
         )
         return [_subscription(r) for r in rows]
 
@@ -665,11 +765,15 @@ class Store:
                 )
         return cursor.rowcount
 
-    def set_subscription_mode(self, chat_id: int, mode: str) -> None:
+    def set_subscription_mode(self, sub_id: int, mode: object) -> None:
+        """Change one subscription's delivery mode (``str(mode)`` is stored)."""
         with self.conn:
-            self.conn.execute(
-                "UPDATE subscriptions SET mode = ? WHERE chat_id = ?", [mode, chat_id]
-            )
+            self.conn.execute("UPDATE subscriptions SET mode = ? WHERE id = ?", [str(mode), sub_id])
+
+    def pause_subscription(self, sub_id: int, reason: str | None) -> None:
+        """Stop (``reason``) or resume (``None``) delivery for one subscription."""
+        with self.conn:
+            self.conn.execute("UPDATE subscriptions SET paused = ? WHERE id = ?", [reason, sub_id])
 
     # -- state ----------------------------------------------------------------------------------
     def get_state(self, key: str, default: str | None = None) -> str | None:
@@ -687,103 +791,12 @@ class Store:
             [key, value],
         )
 
-    # -- the delivery ledger ----------------------------------------------------------------
-    def plan_deliveries(
-        self, rows: Iterable[tuple[int, int, str, float]], cursor: int, now: float
-    ) -> int:
-        """Insert (chat_id, seq, mode, due_at) rows and move the planning cursor, atomically.
-        A (chat, article) pair already in the ledger is left alone."""
-        with self.conn:
-            before = self.conn.total_changes
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (chat_id, seq, mode, due_at, created_at) "
-                "VALUES (?,?,?,?,?)",
-                [(c, s, m, d, now) for c, s, m, d in rows],
-            )
-            added = self.conn.total_changes - before
-            self._set_state("planned_seq", str(cursor))
-        return added
+    # -- the delivery ledger (its SQL is in digests.ledger) ----------------------------------
+    @property
+    def ledger(self) -> Ledger:
+        from .ledger import Ledger
 
-    def due_deliveries(self, now: float, limit: int = 5000) -> list[Delivery]:
-        """Pending rows that may be sent now, for active chats, oldest first."""
-        rows = self.conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.status = 'pending' AND d.due_at <= ? AND c.status = 'active' "
-            "ORDER BY d.due_at, d.id LIMIT ?",
-            [now, limit],
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def next_due_at(self) -> float | None:
-        row = self.conn.execute(
-            "SELECT min(d.due_at) FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.status = 'pending' AND c.status = 'active'"
-        ).fetchone()
-        return row[0]
-
-    def mark_deliveries(self, ids: Sequence[int], status: str, **fields: object) -> None:
-        """Set the status (and message_id, error, due_at, attempts, sent_at) of ledger rows."""
-        allowed = {"message_id", "error", "due_at", "attempts", "sent_at"}
-        if not set(fields) <= allowed:
-            raise ValueError(f"unknown delivery fields: {sorted(set(fields) - allowed)}")
-        sets = "".join(f", {name} = ?" for name in fields)
-        marks = ",".join("?" * len(ids))
-        with self.conn:
-            self.conn.execute(
-                f"UPDATE deliveries SET status = ?{sets} WHERE id IN ({marks})",
-                [status, *fields.values(), *ids],
-            )
-
-    def release_in_flight(self) -> int:
-        """After a crash or stop: rows left 'sending' may not have reached Telegram; send again."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
-            ).rowcount
-
-    def recent_sends(self, since: float) -> list[tuple[int, float]]:
-        """(chat_id, time) of messages sent or being sent since ``since`` (one per message)."""
-        return self.conn.execute(
-            "SELECT chat_id, max(sent_at) FROM deliveries WHERE sent_at >= ? "
-            "AND status IN ('sent', 'sending') GROUP BY chat_id, coalesce(message_id, -id) "
-            "ORDER BY 2",
-            [since],
-        ).fetchall()
-
-    def skip_pending(self, chat_id: int, reason: str) -> int:
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'skipped', error = ? "
-                "WHERE chat_id = ? AND status IN ('pending', 'sending')",
-                [reason, chat_id],
-            ).rowcount
-
-    def retry_dead(self, now: float) -> int:
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, due_at = ? "
-                "WHERE status = 'dead'",
-                [now],
-            ).rowcount
-
-    def deliveries(
-        self, *, chat_id: int | None = None, status: str | None = None
-    ) -> list[Delivery]:
-        where, args = [], []
-        if chat_id is not None:
-            where.append("d.chat_id = ?")
-            args.append(chat_id)
-        if status is not None:
-            where.append("d.status = ?")
-            args.append(status)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self.conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def delivery_counts(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        return Ledger(self)
 
     def subscriber_counts(self) -> dict[str, int]:
         return dict(
@@ -844,7 +857,7 @@ class Store:
                 "DELETE FROM update_journal WHERE done = 1 AND at < ?", [before]
             ).rowcount
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> StoreStats:
         size = 0
         if self.path != ":memory:":
             for suffix in ("", "-wal"):
@@ -861,17 +874,37 @@ class Store:
         }
 
 
+def _fts_where(
+    table: str,
+    match: str,
+    min_seq: int,
+    max_seq: int | None,
+    filters: Sequence[tuple[str, str, bool]],
+) -> tuple[str, list[object]]:
+    """The WHERE clause (and its parameters) of a full-text query on ``table``."""
+    if table not in FTS_TABLES:
+        raise ValueError(f"not a full-text table: {table}")
+    where, params = f"{table} MATCH ? AND rowid >= ?", [match, min_seq]
+    if max_seq is not None:
+        where += " AND rowid <= ?"
+        params.append(max_seq)
+    for other, expr, include in filters:
+        if other not in FTS_TABLES:
+            raise ValueError(f"not a full-text table: {other}")
+        where += (
+            f" AND rowid {'' if include else 'NOT '}IN "
+            f"(SELECT rowid FROM {other} WHERE {other} MATCH ? AND rowid >= ?)"
+        )
+        params += [expr, min_seq]
+    return where, params
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_DELIVERY_COLUMNS = (
-    "d.id, d.chat_id, d.seq, d.mode, d.status, d.due_at, d.attempts, d.message_id, d.error"
-)
-
-
-def _subscription(row: Sequence) -> Subscription:
-    sub_id, chat_id, keywords, regions, mode, since, created = row
+def _subscription(row: Sequence[Any]) -> Subscription:
+    sub_id, chat_id, keywords, regions, mode, since, created, thread_id, paused = row
     return Subscription(
         id=sub_id,
         chat_id=chat_id,
@@ -880,10 +913,12 @@ def _subscription(row: Sequence) -> Subscription:
         mode=mode,
         since_seq=since,
         created_at=created,
+        thread_id=thread_id,
+        paused=paused,
     )
 
 
-def _article(row: Sequence) -> Article:
+def _article(row: Sequence[Any]) -> Article:
     (
         seq,
         id_,
