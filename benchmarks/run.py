@@ -23,15 +23,7 @@ from pathlib import Path
 from .common import ROOT, machine_info, quiet_jieba, table
 
 PARTS = (
-    "ingest",
-    "search",
-    "region",
-    "reply",
-    "delivery",
-    "reliability",
-    "memory",
-    "startup",
-    "summary",
+    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -524,12 +516,7 @@ def print_targets(rows: list[dict]) -> None:
                 "Targets",
                 ["measure", "target", "value", "met"],
                 [
-                    [
-                        r["name"],
-                        r["target"],
-                        str(r["value"]),
-                        {True: "yes", False: "NO"}.get(r["met"], "-"),
-                    ]
+                    [r["name"], r["target"], str(r["value"]), {True: "yes", False: "NO"}.get(r["met"], "-")]
                     for r in rows
                 ],
             )

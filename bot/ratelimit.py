@@ -28,9 +28,7 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
-RAISE_429 = (
-    -1
-)  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
+RAISE_429 = -1  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
 LIMITED = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
 )

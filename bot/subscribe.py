@@ -188,11 +188,7 @@ def _zone_line(chat: StoredChat | None, lang: str) -> str:
     """``时区：Asia/Urumqi · 免打扰：23:00-07:00`` for /subscriptions and /settings."""
     zone = (chat.timezone if chat else None) or DEFAULT_TZ
     quiet = (chat.quiet if chat else None) or t(lang, "quiet_off")
-    return (
-        t(lang, "settings_zone", zone=esc(zone))
-        + " · "
-        + t(lang, "settings_quiet", quiet=esc(quiet))
-    )
+    return t(lang, "settings_zone", zone=esc(zone)) + " · " + t(lang, "settings_quiet", quiet=esc(quiet))
 
 
 async def subscriptions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

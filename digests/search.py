@@ -340,13 +340,7 @@ class RegionResults:
 
 
 def region_search(
-    store: Store,
-    gazetteer: Gazetteer,
-    name: str,
-    *,
-    limit: int = 5,
-    offset: int = 0,
-    code: str | None = None,
+    store: Store, gazetteer: Gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
 ) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
     offset = bounded(offset)

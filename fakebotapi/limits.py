@@ -143,9 +143,7 @@ class SendTracker:
         leave = times[start + inside - int(limit)]
         return max(leave + window - now, 1e-3)
 
-    def violation(
-        self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool
-    ) -> None:
+    def violation(self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool) -> None:
         self.violations.append(Violation(now, chat_id, scope, retry_after, rejected))
 
     def record(self, chat_id: int, chat_type: str, now: float) -> None:

@@ -138,9 +138,7 @@ def _keywords_of(paragraphs: list[str]) -> list[str]:
     return analyze(RawArticle(title="第十四师昆玉市温室红枣丰收", paragraphs=paragraphs)).keywords
 
 
-@pytest.mark.parametrize(
-    "numeral", ["十四", "四十七", "千余座", "第十四", "3000万元", "数十", "十分"]
-)
+@pytest.mark.parametrize("numeral", ["十四", "四十七", "千余座", "第十四", "3000万元", "数十", "十分"])
 def test_numerals_are_never_keywords(numeral: str) -> None:
     from digests.keywords import is_candidate_term, is_numeral
 
