@@ -33,11 +33,13 @@ from .throttle import ChatThrottle, Verdict
 
 log = logging.getLogger(__name__)
 
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
 KEEP_DONE_SECONDS = 2 * 86400  # Telegram keeps unacknowledged updates for 24 h
 OUTER_BOUND = 4096  # PTB's own semaphore; the real bound is ``concurrency`` below
 
 
-class JournaledQueue(asyncio.Queue):
+class JournaledQueue(asyncio.Queue[object]):
     """The update queue; every :class:`Update` put into it is written to the journal first."""
 
     def __init__(self, store: Store) -> None:
@@ -87,11 +89,11 @@ class FairProcessor(BaseUpdateProcessor):
         self.store = store
         self.concurrency = concurrency
         self.throttle = throttle
-        self.application: Application | None = None
+        self.application: AnyApplication | None = None
         self._slots: asyncio.Semaphore | None = None
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
 
-    def attach(self, application: Application) -> None:
+    def attach(self, application: AnyApplication) -> None:
         self.application = application
 
     async def initialize(self) -> None:
@@ -163,7 +165,7 @@ class FairProcessor(BaseUpdateProcessor):
             log.info("could not warn chat %s about throttling: %s", throttle_key(update), exc)
 
 
-async def replay(application: Application, store: Store) -> int:
+async def replay(application: AnyApplication, store: Store) -> int:
     """Queue the updates fetched but not handled before the last stop (a crash); prune old ones."""
     queue = application.update_queue
     unfinished = store.unfinished_updates()

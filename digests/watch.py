@@ -81,8 +81,8 @@ def poll_corpus(
         rejected = result.report.rejected_files
         for path, (size, mtime_ns) in stats.items():
             reason = rejected.get(str(path))
-            status = "rejected" if reason else "ingested"
-            store.record_corpus_file(str(path), size, mtime_ns, status, reason or "", now=now)
+            outcome = "rejected" if reason else "ingested"
+            store.record_corpus_file(str(path), size, mtime_ns, outcome, reason or "", now=now)
         log.info(
             "corpus poll: %d added, %d duplicates, %d rejected, %d still being written",
             len(result.report.added), len(result.report.duplicates),
