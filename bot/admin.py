@@ -28,7 +28,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
-from digests.ingest import IngestReport, ingest, remove
+from digests.ingest import IngestReport, IngestStatus, ingest, remove
 from digests.ledger import Ledger, Status
 from digests.models import Article
 from digests.planning import plan, plan_report
@@ -255,10 +255,10 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await send(context, chat_id, t(lang, "upload_too_large"))
         return
     path = upload_path(Path(svc.settings.corpus) / "uploads", name, svc.clock())
-    work = asyncio.ensure_future(asyncio.to_thread(_store_upload, svc, path, data))
+    status = IngestStatus()
+    work = asyncio.ensure_future(asyncio.to_thread(_store_upload, svc, path, data, status))
     done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER_SECONDS)
     if not done:
-        status = svc.ingest_status
         await send(context, chat_id, t(lang, "upload_progress", added=status.added, name=esc(name)))
     report = await work
     lines = [
@@ -276,14 +276,14 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     context.application.bot_data["sender"].wake()
 
 
-def _store_upload(svc: Services, path: Path, data: bytes) -> IngestReport:
+def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) -> IngestReport:
     """Write and ingest an upload, under the ingest lock so that the corpus poll never takes it
     too; an upload from which nothing was added or found stored already is deleted."""
     with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as fh:  # a unique name: never overwrite another upload
             fh.write(data)
-        report = ingest(store, [path], workers=1, progress=False, stop=svc.stopping)
+        report = ingest(store, [path], workers=1, progress=False, stop=svc.stopping, status=status)
         st = path.stat()
         if report.interrupted:
             status = "seen"  # the corpus poll takes it again after the restart
