@@ -23,7 +23,8 @@ from pathlib import Path
 from .common import ROOT, machine_info, quiet_jieba, table
 
 PARTS = (
-    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+    "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
+    "summary",
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -200,6 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _guard(results, "reliability", failed, reliability.reliability_bench, args.quick):
             print_reliability(results["reliability"])
         results["timings_s"]["reliability"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "flood" in parts:
+        from . import flood
+
+        t0 = time.perf_counter()
+        if _guard(results, "flood", failed, flood.flood_bench, args.quick):
+            flood.print_flood(results["flood"])
+        results["timings_s"]["flood"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
     largest = max(sizes)
     if "memory" in parts:

@@ -248,6 +248,34 @@ EN.update(
     }
 )
 
+# -- resilience: flooding, ingest rejections, clear errors (owned by bot.updates / bot.admin) --
+ZH.update(
+    {
+        "throttled": "请求太多，请 {seconds} 秒后再试。",
+        "upload_progress": "正在导入 {name}：已添加 {added} 篇……",
+        "upload_more_rejected": "· 另有 {n} 条被拒绝",
+        "upload_interrupted": "导入被中断（机器人正在停止），重启后继续。",
+        "cmd_remove": "删除文章（管理员）",
+        "remove_usage": "请在 /remove 后面输入文章编号。",
+        "remove_not_found": "没有编号为 {id} 的文章。",
+        "removed": "已删除文章 {id}：{title}",
+        "indexing": "正在建立索引：已处理 {done} / {total} 个文件，请稍后再试。",
+    }
+)
+EN.update(
+    {
+        "throttled": "Too many requests; please wait {seconds} s.",
+        "upload_progress": "Importing {name}: {added} added so far…",
+        "upload_more_rejected": "· and {n} more rejected",
+        "upload_interrupted": "The import was interrupted (the bot is stopping); it resumes after the restart.",
+        "cmd_remove": "remove an article (administrators)",
+        "remove_usage": "Type an article id after /remove.",
+        "remove_not_found": "There is no article with id {id}.",
+        "removed": "Removed article {id}: {title}",
+        "indexing": "Indexing: {done} of {total} files so far; please try again shortly.",
+    }
+)
+
 TEXTS = {"zh": ZH, "en": EN}
 
 

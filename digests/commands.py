@@ -79,28 +79,66 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
 
 
 # -- commands -----------------------------------------------------------------------------------
+LISTED_REJECTIONS = 50  # rejections printed one by one by `digestbot ingest` (all are counted)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from .ingest import ingest
 
-    with Store(db_path(args.db)) as store:
-        report = ingest(store, [Path(p) for p in args.paths], workers=args.workers)
+    stop = threading.Event()  # SIGTERM ends the run after the article in hand, committed
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main_thread else None
+    try:
+        with Store(db_path(args.db)) as store:
+            report = ingest(store, [Path(p) for p in args.paths], workers=args.workers, stop=stop)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if args.json:
         _print_json(report.to_dict())
     else:
         for result in report.added:
             print(f"added      {result.id}  {result.title}  ({result.source_path})")
+        for result in report.replaced:
+            print(f"replaced   {result.id}  {result.title}  ({result.source_path})")
         for result in report.duplicates:
             print(
                 f"duplicate  {result.id}  {result.title}  ({result.source_path}; "
                 f"same text as {result.duplicate_of})"
             )
-        for rejected in report.rejected:
+        for rejected in report.rejected[:LISTED_REJECTIONS]:
             _err(f"rejected   {rejected.source}: {rejected.reason}")
+        if report.rejected_count > LISTED_REJECTIONS:
+            _err(f"rejected   … and {report.rejected_count - LISTED_REJECTIONS} more")
         _err(
-            f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
-            f"{len(report.rejected)} rejected"
+            f"{len(report.added)} added, "
+            + (f"{len(report.replaced)} replaced, " if report.replaced else "")
+            + f"{len(report.duplicates)} duplicates, {report.rejected_count} rejected"
+            + (" (interrupted)" if report.interrupted else "")
         )
-    return 0 if report.ok else 1
+    return 0 if report.ok and not report.interrupted else 1
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove one article: out of search, regions and lists; its unsent deliveries skipped."""
+    from .ingest import remove
+
+    with Store(db_path(args.db)) as store:
+        article = remove(store, args.id)
+    if article is None:
+        if args.json:
+            _print_json({"id": args.id, "error": "not found"})
+        else:
+            _err(f"no article with id {args.id}")
+        return 1
+    if args.json:
+        _print_json({"id": article.id, "title": article.title, "removed": True})
+    else:
+        print(f"removed    {article.id}  {article.title}")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -315,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("remove", help="remove a stored article (e.g. its corpus file was deleted)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("stats", help="articles, regions tagged, database size")
     p.add_argument("--json", action="store_true")

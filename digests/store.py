@@ -45,6 +45,15 @@ Version 6 (delivery)
     ``deliveries.thread_id``; ``subscriptions.thread_id`` (a forum topic) and
     ``subscriptions.paused`` (why a subscription stopped); ``chats.quiet`` (quiet hours).
     The SQL of the ``deliveries`` table lives in ``digests.ledger``.
+
+Version 7 (resilience)
+    ``update_journal``   every Telegram update fetched, written before Telegram is told it was
+                         received (the next getUpdates offset); ``done`` once handled. Updates not
+                         done at a crash are handled after the restart; done ones are kept for two
+                         days so that an update Telegram sends again is recognised.
+
+Version 8 (resilience)
+    indexes ``articles.source_path``: an edited corpus file replaces the article it holds.
 """
 
 from __future__ import annotations
@@ -212,6 +221,21 @@ def _m006_delivery_topics_quiet_unsure(db: Database) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
+def _m007_update_journal(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS update_journal ("
+        " update_id INTEGER PRIMARY KEY,"
+        " data TEXT,"
+        " done INTEGER NOT NULL DEFAULT 0,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS update_journal_open ON update_journal (done, update_id)")
+
+
+def _m008_article_source_index(db: Database) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles (source_path)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -219,9 +243,25 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m004_drop_unused_region_index,
     _m005_cjk_grams,
     _m006_delivery_topics_quiet_unsure,
+    _m007_update_journal,
+    _m008_article_source_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
+MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
+
+
+def bounded(n: int) -> int:
+    """An offset or limit SQLite accepts (its integers end at 2**63 - 1)."""
+    return min(max(int(n), 0), MAX_OFFSET)
+
+
+def seq_of(article_id: str) -> int | None:
+    """The arrival number an all-digits id stands for (ASCII digits only: ``²`` or ``①`` are
+    digits to Python but no number), or ``None``."""
+    if article_id.isascii() and article_id.isdigit() and len(article_id) <= 18:
+        return int(article_id)
+    return None
 
 
 @dataclass
@@ -230,7 +270,7 @@ class AddResult:
 
     id: str
     title: str
-    status: str  # "added" | "duplicate"
+    status: str  # "added" | "duplicate" | "replaced"
     source_path: str = ""
     duplicate_of: str | None = None
 
@@ -252,8 +292,15 @@ class Store:
     def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            file = Path(self.path)
+            if file.is_file() and file.stat().st_size == 0:  # SQLite would take it for a new one
+                raise StoreError(
+                    f"the database {self.path} is an empty (0-byte) file, not a digestbot "
+                    "database: restore it from a backup, or delete it to start a new one"
+                )
+            file.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
+        self._floor = 0  # the highest number of a removed article (never given again)
         try:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self.db = Database(conn)
@@ -263,6 +310,7 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.migrate()
+            self._floor = self._seq_floor()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
@@ -310,6 +358,15 @@ class Store:
                 MIGRATIONS[number](self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` (one line) unless the database can be written (the bot needs it;
+        read-only commands do not call this)."""
+        try:
+            with self.conn:
+                self._set_state("opened_at", self.clock().isoformat(timespec="seconds"))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
+
     # -- writing ------------------------------------------------------------------------------
     def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
         """Insert ``articles`` in one transaction; an article whose text is stored already is a
@@ -340,13 +397,19 @@ class Store:
             )
         return results
 
-    def _insert(self, art: AnalyzedArticle, added_at: str) -> int | None:
-        """Insert one article; ``None`` when its text is stored already."""
+    def _insert(self, art: AnalyzedArticle, added_at: str, seq: int | None = None) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already."""
+        if seq is None and self._floor:
+            floor = self._floor
+            if floor > self.max_seq():  # the newest article was removed: never reuse
+                seq = floor + 1  # its number (the ledger and the planning cursor know it)
         cursor = self.conn.execute(
-            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, "
+            "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, "
             "regions, url, published, source, source_path, chars, added_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
             [
+                seq,
                 art.id,
                 art.content_hash,
                 art.title,
@@ -380,14 +443,96 @@ class Store:
             )
         return seq
 
+    # -- replacing and removing (an edited or deleted corpus file) ------------------------
+    def articles_from_sources(self, paths: Sequence[str]) -> dict[str, Article]:
+        """The stored article read from each of ``paths`` (the last one when several were)."""
+        found: dict[str, Article] = {}
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE source_path IN ({marks}) "
+                "ORDER BY seq",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                article = _article(row)
+                found[article.source_path] = article
+        return found
+
+    def _unindex(self, seq: int, old_index: Sequence[str]) -> None:
+        """Take article ``seq`` out of the full-text indexes and the region tables.
+        ``old_index`` is (title_index, body_index, title_grams, body_grams) as they were
+        inserted (the indexes are contentless: FTS5 deletes a row by its values)."""
+        title_index, body_index, title_grams, body_grams = old_index
+        self.conn.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            [seq, title_index, body_index],
+        )
+        self.conn.execute(
+            "INSERT INTO articles_grams (articles_grams, rowid, title, body) "
+            "VALUES ('delete', ?, ?, ?)",
+            [seq, title_grams, body_grams],
+        )
+        codes = [r[0] for r in self.conn.execute(
+            "SELECT code FROM article_regions WHERE seq = ?", [seq]
+        )]  # fmt: skip
+        self.conn.execute("DELETE FROM article_regions WHERE seq = ?", [seq])
+        self.conn.executemany(
+            "UPDATE region_counts SET articles = articles - 1 WHERE code = ?", [(c,) for c in codes]
+        )
+        self.conn.execute("DELETE FROM region_counts WHERE articles <= 0")
+
+    def replace_article(
+        self, old: Article, old_index: Sequence[str], new: AnalyzedArticle
+    ) -> AddResult:
+        """Put ``new`` in the place of ``old`` (same number and id, so nothing is delivered
+        again); a duplicate of another stored article is reported and changes nothing."""
+        with self.conn:
+            row = self.conn.execute(
+                "SELECT id FROM articles WHERE content_hash = ? AND seq != ?",
+                [new.content_hash, old.seq],
+            ).fetchone()
+            if row is not None:
+                return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
+            self._insert(kept, old.added_at, seq=old.seq)
+            self.conn.executemany(
+                "INSERT INTO region_counts (code, articles) VALUES (?, 1) "
+                "ON CONFLICT(code) DO UPDATE SET articles = articles + 1",
+                [(code,) for code in new.regions],
+            )
+        return AddResult(old.id, new.title, "replaced", new.source_path)
+
+    def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
+        """Remove ``old``; its deliveries not yet sent are skipped. Its number is never reused."""
+        with self.conn:
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            if old.seq > self._seq_floor():
+                self._set_state("seq_floor", str(old.seq))
+                self._floor = old.seq
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = 'article removed' "
+                "WHERE seq = ? AND status IN ('pending', 'dead')",
+                [old.seq],
+            ).rowcount
+
+    def _seq_floor(self) -> int:
+        row = self.conn.execute("SELECT value FROM state WHERE key = 'seq_floor'").fetchone()
+        return int(row[0]) if row else 0
+
     # -- reading ------------------------------------------------------------------------------
     def get(self, article_id: str) -> Article | None:
         row = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]
         ).fetchone()
-        if row is None and article_id.isdigit():
+        seq = seq_of(article_id) if row is None else None
+        if seq is not None:
             row = self.conn.execute(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [int(article_id)]
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [seq]
             ).fetchone()
         return _article(row) if row else None
 
@@ -406,7 +551,7 @@ class Store:
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [limit, offset],
+            [bounded(limit), bounded(offset)],
         ).fetchall()
         return [_article(r) for r in rows]
 
@@ -440,7 +585,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
             f"WHERE {where} ORDER BY score LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            [*params, bounded(limit), bounded(offset)],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
@@ -477,7 +622,7 @@ class Store:
         return self.conn.execute(
             "SELECT seq, mentions FROM article_regions WHERE code = ? "
             "ORDER BY mentions DESC, seq DESC LIMIT ? OFFSET ?",
-            [code, limit, offset],
+            [code, bounded(limit), bounded(offset)],
         ).fetchall()
 
     def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
@@ -680,6 +825,37 @@ class Store:
                 "seen_at = excluded.seen_at",
                 [path, size, mtime_ns, status, detail, now],
             )
+
+    # -- the update journal ---------------------------------------------------------------
+    def journal_update(self, update_id: int, data: str, now: float) -> bool:
+        """Remember a fetched update before it is acknowledged; ``False`` if it was seen before."""
+        with self.conn:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO update_journal (update_id, data, at) VALUES (?,?,?)",
+                [update_id, data, now],
+            )
+        return cursor.rowcount == 1
+
+    def finish_update(self, update_id: int) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE update_journal SET done = 1, data = NULL WHERE update_id = ?", [update_id]
+            )
+
+    def unfinished_updates(self) -> list[tuple[int, str]]:
+        """Updates fetched but not handled (a crash came first), oldest first."""
+        return [
+            (row[0], row[1])
+            for row in self.conn.execute(
+                "SELECT update_id, data FROM update_journal WHERE done = 0 ORDER BY update_id"
+            )
+        ]
+
+    def prune_updates(self, before: float) -> int:
+        with self.conn:
+            return self.conn.execute(
+                "DELETE FROM update_journal WHERE done = 1 AND at < ?", [before]
+            ).rowcount
 
     def stats(self) -> StoreStats:
         size = 0
