@@ -1,7 +1,8 @@
 """The benchmark suite's command line: ``python -m benchmarks [--quick] [--sizes …] [--only …]``.
 
 Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
-the per-stage breakdown), ``search``, ``region``, ``delivery``, ``memory`` (includes the DB size),
+the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
+faults, docs/reliability.md), ``memory`` (includes the DB size),
 ``startup``, ``summary``. Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
@@ -21,7 +22,9 @@ from pathlib import Path
 
 from .common import ROOT, machine_info, quiet_jieba, table
 
-PARTS = ("ingest", "search", "region", "reply", "delivery", "memory", "startup", "summary")
+PARTS = (
+    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+)
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 BASELINE_MAX = 10_000  # jieba baseline on at most this many articles (its rate is size-free),
@@ -189,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _guard(results, "delivery", failed, botbench.delivery_bench, n_private, n_groups):
             print_delivery(results["delivery"])
         results["timings_s"]["delivery"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "reliability" in parts:
+        from . import reliability
+
+        t0 = time.perf_counter()
+        if _guard(results, "reliability", failed, reliability.reliability_bench, args.quick):
+            print_reliability(results["reliability"])
+        results["timings_s"]["reliability"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
     largest = max(sizes)
     if "memory" in parts:
@@ -373,6 +384,25 @@ def print_delivery(d: dict) -> None:
             rows,
         )
     )
+
+
+def print_reliability(r: dict) -> None:
+    a, b = r["others_with_4_in_429"], r["others_alone"]
+    rows = [
+        [f"{a['others']} chats beside {a['in_429']} in 429 (retry_after 30)",
+         f"{a['seconds_to_serve_others']} s to serve them", f"alone: {b['seconds_to_serve_others']} s"],
+    ]  # fmt: skip
+    for key, label in (
+        ("slow_api_6s", "6 s Bot API, the sender waits"),
+        ("slow_api_6s_client_timeout_5s", "6 s Bot API, client timeout 5 s"),
+    ):
+        s = r[key]
+        rows.append([label, f"max {s['max_copies']} copies (mean {s['mean_copies']})",
+                     f"lost {s['lost']}, {s['statuses']}"])  # fmt: skip
+    d = r["dead_letter_500"]
+    rows.append(["a chat answering 500", f"dead letter after {d['seconds_first_try_to_dead_letter']} s",
+                 f"{d['attempts']} tries, gaps {d['gaps_s']}"])  # fmt: skip
+    print(table("Delivery under faults", ["case", "figure", "detail"], rows))
 
 
 def print_memory(r: dict) -> None:

@@ -1,8 +1,8 @@
 """The engine's segmenter (jieba-rs) against jieba, the reference, on a fixed corpus.
 
 The corpus: the shipped seed articles, 80 generated articles (``tests/data/generated_articles.jsonl``,
-made by the benchmarks' generator) and the CLTS news samples when present
-(``DIGESTBOT_CLTS_SAMPLES`` or ``tests/data/clts/``).
+made by the benchmarks' generator) and the CLTS news samples when ``DIGESTBOT_CLTS_SAMPLES`` names
+their ``samples.jsonl`` (their licence keeps them out of the repository).
 On Chinese text the tokens must be identical; runs of ASCII letters, digits and punctuation may be
 cut differently (jieba-rs keeps ``200-300`` whole), but must cover the same characters.
 """
@@ -39,21 +39,14 @@ def _corpus() -> list[str]:
         for line in fh:
             record = json.loads(line)
             texts.append(record["title"] + "\n" + record["text"])
-    for path in _clts_files():
+    clts = os.environ.get("DIGESTBOT_CLTS_SAMPLES")
+    for path in [Path(clts)] if clts else []:
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     record = json.loads(line)
                     texts += [v for v in record.values() if isinstance(v, str) and _CJK.search(v)]
     return [to_simplified(t) for t in texts]
-
-
-def _clts_files() -> list[Path]:
-    """The CLTS samples: ``DIGESTBOT_CLTS_SAMPLES`` (their licence keeps them out of the
-    repository) or a copy under ``tests/data/clts/``."""
-    named = os.environ.get("DIGESTBOT_CLTS_SAMPLES")
-    files = [Path(named)] if named and Path(named).is_file() else []
-    return files + sorted((DATA / "clts").glob("*.jsonl"))
 
 
 def _canonical(tokens: list[str]) -> list[str]:
