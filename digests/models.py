@@ -125,3 +125,29 @@ class Delivery:
     attempts: int = 0
     message_id: int | None = None
     error: str | None = None
+
+
+@dataclass
+class Source:
+    """A feed or page polled into the corpus (see :mod:`digests.sources`)."""
+
+    id: int
+    url: str
+    kind: str  # "feed" | "listing" | "page"
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    interval: float = 1800.0
+    next_due: float = 0.0
+    failures: int = 0
+    failing_since: float | None = None
+    last_error: str | None = None
+    last_success: float | None = None
+    last_checked: float | None = None
+    items: int = 0
+    status: str = "active"  # "active" | "paused" | "disabled"
+    baseline_done: bool = False
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -30,6 +30,16 @@ Tables (version 3)
 Version 4
     drops the index of ``article_regions`` by ``seq``: no query used it, and every region tag
     paid for it on insert (~15 rows per article).
+
+Tables (sources, :mod:`digests.sources`)
+    ``sources``          feeds and pages polled into the corpus: address, kind, name, conditional-GET
+                         validators, schedule (interval, next_due), health (failures, last_error,
+                         last_success), item count, status (active / paused / disabled);
+    ``source_items``     the identity keys of every item seen per source (guid, link, hash), with
+                         the article it became, so an item is taken once;
+    ``article_quiet``    articles stored but not pushed (a new source's baseline, old items);
+    ``article_stories``  the near-duplicate story of each article (``story`` = the first
+                         article's seq) and its MinHash signature (:mod:`digests.stories`).
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Delivery, Subscription
+from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 
 Clock = Callable[[], datetime]
 
@@ -161,11 +171,48 @@ def _m004_drop_unused_region_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS article_regions_seq")
 
 
+def _m005_sources(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE sources ("
+        " id INTEGER PRIMARY KEY,"
+        " url TEXT NOT NULL UNIQUE,"
+        " kind TEXT NOT NULL,"
+        " name TEXT NOT NULL,"
+        " etag TEXT, last_modified TEXT,"
+        " interval REAL NOT NULL DEFAULT 1800,"
+        " next_due REAL NOT NULL DEFAULT 0,"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " failing_since REAL,"
+        " last_error TEXT,"
+        " last_success REAL,"
+        " last_checked REAL,"
+        " items INTEGER NOT NULL DEFAULT 0,"
+        " status TEXT NOT NULL DEFAULT 'active',"
+        " baseline_done INTEGER NOT NULL DEFAULT 0,"
+        " created_at REAL NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE source_items ("
+        " source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+        " key TEXT NOT NULL,"
+        " seq INTEGER,"
+        " seen_at REAL NOT NULL,"
+        " PRIMARY KEY (source_id, key)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE article_stories (seq INTEGER PRIMARY KEY, story INTEGER NOT NULL, "
+        "sig BLOB, added REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX article_stories_story ON article_stories (story)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
+    _m005_sources,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -673,6 +720,114 @@ class Store:
                 [path, size, mtime_ns, status, detail, now],
             )
 
+    # -- sources (digests.sources) -----------------------------------------------------------
+    _SOURCE_COLUMNS = (
+        "id, url, kind, name, etag, last_modified, interval, next_due, failures, failing_since, "
+        "last_error, last_success, last_checked, items, status, baseline_done, created_at"
+    )
+
+    def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
+        """A new source, due at once; ``StoreError`` when the URL is registered already."""
+        try:
+            with self.conn:
+                cursor = self.conn.execute(
+                    "INSERT INTO sources (url, kind, name, next_due, created_at) VALUES (?,?,?,?,?)",
+                    [url, kind, name, now, now],
+                )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"{url} is a source already") from None
+        source = self.get_source(cursor.lastrowid)
+        assert source is not None
+        return source
+
+    def get_source(self, source_id: int) -> Source | None:
+        row = self.conn.execute(
+            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE id = ?", [source_id]
+        ).fetchone()
+        return _source(row) if row else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        row = self.conn.execute(
+            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE url = ?", [url]
+        ).fetchone()
+        return _source(row) if row else None
+
+    def sources(self, *, due_before: float | None = None) -> list[Source]:
+        """Every source by id, or the active ones due before ``due_before``, most overdue first."""
+        if due_before is None:
+            rows = self.conn.execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources ORDER BY id")
+        else:
+            rows = self.conn.execute(
+                f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE status = 'active' "
+                "AND next_due <= ? ORDER BY next_due, id",
+                [due_before],
+            )
+        return [_source(r) for r in rows]
+
+    def update_source(self, source_id: int, **fields: object) -> None:
+        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE sources SET {sets} WHERE id = ?", [*fields.values(), source_id]
+            )
+
+    def remove_source(self, source_id: int) -> bool:
+        """Forget a source (its articles stay in the corpus)."""
+        with self.conn:
+            self.conn.execute("DELETE FROM source_items WHERE source_id = ?", [source_id])
+            return self.conn.execute("DELETE FROM sources WHERE id = ?", [source_id]).rowcount > 0
+
+    def known_item_keys(self, source_id: int, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT key FROM source_items WHERE source_id = ? AND key IN ({marks})",
+                    [source_id, *chunk],
+                )
+            )
+        return found
+
+    def record_items(
+        self, source_id: int, rows: Iterable[tuple[str, int | None]], now: float
+    ) -> None:
+        """Remember item keys (with the article seq each became, when it was stored)."""
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO source_items (source_id, key, seq, seen_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(source_id, key) DO NOTHING",
+                [(source_id, key, seq, now) for key, seq in rows],
+            )
+
+    def seq_of(self, article_id: str) -> int | None:
+        row = self.conn.execute("SELECT seq FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
+
+    def mark_quiet(self, seqs: Iterable[tuple[int, str]]) -> None:
+        """Articles stored but not pushed to subscribers: (seq, reason)."""
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO article_quiet (seq, reason) VALUES (?, ?)", list(seqs)
+            )
+
+    def quiet_seqs(self, seqs: Sequence[int]) -> set[int]:
+        if not seqs:
+            return set()
+        marks = ",".join("?" * len(seqs))
+        return {
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT seq FROM article_quiet WHERE seq IN ({marks})", list(seqs)
+            )
+        }
+
     def stats(self) -> dict[str, object]:
         size = 0
         if self.path != ":memory:":
@@ -697,6 +852,12 @@ def _dumps(value: object) -> str:
 _DELIVERY_COLUMNS = (
     "d.id, d.chat_id, d.seq, d.mode, d.status, d.due_at, d.attempts, d.message_id, d.error"
 )
+
+
+def _source(row: Sequence) -> Source:
+    values = list(row)
+    values[15] = bool(values[15])
+    return Source(*values)
 
 
 def _subscription(row: Sequence) -> Subscription:
