@@ -121,7 +121,7 @@ def parse_feed(
     """A feed from fetched bytes; :class:`NotAFeed` when there is no feed in them."""
     if looks_like_json_feed(body, content_type):
         return _parse_json_feed(body, charset, url)
-    data = _INTERNAL_SUBSET.sub(b"", body[:65536], count=1) + body[65536:]
+    data = _without_entities(body)
     data = to_utf8_xml(data, charset)
     parsed = feedparser.parse(
         data,
@@ -145,6 +145,22 @@ def parse_feed(
         if item is not None:
             feed.items.append(item)
     return feed
+
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+%?\s*([\w.:-]+)", re.IGNORECASE)
+
+
+def _without_entities(body: bytes) -> bytes:
+    """The document without its internal DTD subset, and without references to the entities that
+    subset declared: nothing is expanded, nothing is loaded, nothing is left as ``&name;``."""
+    match = _INTERNAL_SUBSET.search(body[:65536])
+    if match is None:
+        return body
+    names = set(_ENTITY_DECL.findall(match.group(0)))
+    rest = body[: match.start()] + body[match.end() :]
+    for name in names:
+        rest = re.sub(rb"&" + re.escape(name) + rb"(?![\w.:-]);?", b"", rest)
+    return rest
 
 
 def _problem(parsed: Any) -> str | None:
