@@ -65,7 +65,10 @@ def plan(store: Store, clock: Callable[[], datetime]) -> int:
         chats = {sub.chat_id: store.get_chat(sub.chat_id) for sub in subs}
         now = clock()
         rows: list[tuple[int, int, str, float]] = []
+        quiet = store.quiet_seqs([a.seq for a in articles])  # a source's baseline, old items
         for article in articles:
+            if article.seq in quiet:
+                continue
             for chat_id, mode in _targets(article, subs).items():
                 tz = chats[chat_id].timezone if chats.get(chat_id) else DEFAULT_TZ
                 rows.append((chat_id, article.seq, mode, due_at(mode, now, tz).timestamp()))

@@ -732,7 +732,7 @@ class Store:
             with self.conn:
                 cursor = self.conn.execute(
                     "INSERT INTO sources (url, kind, name, next_due, created_at) VALUES (?,?,?,?,?)",
-                    [url, kind, name, now, now],
+                    [url, kind, name, 0.0, now],  # due at once: its first poll is the baseline
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"{url} is a source already") from None
