@@ -173,7 +173,7 @@ def _m004_drop_unused_region_index(db: Database) -> None:
 
 def _m005_sources(db: Database) -> None:
     db.execute(
-        "CREATE TABLE sources ("
+        "CREATE TABLE IF NOT EXISTS sources ("
         " id INTEGER PRIMARY KEY,"
         " url TEXT NOT NULL UNIQUE,"
         " kind TEXT NOT NULL,"
@@ -192,19 +192,19 @@ def _m005_sources(db: Database) -> None:
         " created_at REAL NOT NULL)"
     )
     db.execute(
-        "CREATE TABLE source_items ("
+        "CREATE TABLE IF NOT EXISTS source_items ("
         " source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
         " key TEXT NOT NULL,"
         " seq INTEGER,"
         " seen_at REAL NOT NULL,"
         " PRIMARY KEY (source_id, key)) WITHOUT ROWID"
     )
-    db.execute("CREATE TABLE article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)")
     db.execute(
-        "CREATE TABLE article_stories (seq INTEGER PRIMARY KEY, story INTEGER NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS article_stories (seq INTEGER PRIMARY KEY, story INTEGER NOT NULL, "
         "sig BLOB, added REAL NOT NULL)"
     )
-    db.execute("CREATE INDEX article_stories_story ON article_stories (story)")
+    db.execute("CREATE INDEX IF NOT EXISTS article_stories_story ON article_stories (story)")
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [
