@@ -545,3 +545,19 @@ def run_round(db_path: str, *, everything: bool = False, source_ids: list[int] |
                 )
 
     return asyncio.run(go())
+
+
+async def import_outlines(store: Store, fetcher: Fetcher, outlines: list) -> list[dict]:
+    """Add the feeds of an OPML list (each checked with one fetch, a few at a time); a feed that
+    is already a source or cannot be fetched is reported, not fatal."""
+    semaphore = asyncio.Semaphore(4)
+
+    async def one(outline) -> dict:
+        async with semaphore:
+            try:
+                source, _found = await add_source(store, fetcher, outline.url, outline.name)
+            except DigestError as exc:
+                return {"url": outline.url, "error": str(exc)}
+            return {"id": source.id, "name": source.name, "kind": source.kind, "url": source.url}
+
+    return list(await asyncio.gather(*(one(o) for o in outlines)))

@@ -98,3 +98,26 @@ class LocalSite:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class ThreadedSite:
+    """A :class:`LocalSite` on its own event loop in a thread, for synchronous callers (the CLI
+    runs its own loop). ``with ThreadedSite() as site: ...``; routes are added the same way."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.site = LocalSite()
+
+    def __enter__(self) -> LocalSite:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.site.start(), self.loop).result(10)
+        return self.site
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.site.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
