@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from . import admin, lookup, subscribe
+from . import sources as source_handlers
 from .common import lang_for, send
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
@@ -36,7 +37,7 @@ COMMANDS = (
     "start", "help", "search", "region", "regions", "latest", "article",
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
-ADMIN_COMMANDS = ("stats", "pending", "retry")
+ADMIN_COMMANDS = ("stats", "pending", "retry", "source")
 
 
 async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -152,6 +153,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("stats", admin.stats_cmd),
         CommandHandler("pending", admin.pending_cmd),
         CommandHandler("retry", admin.retry_cmd),
+        *source_handlers.handlers(),  # before the general document handler: .opml imports
         MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, admin.document_upload),
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
@@ -182,6 +184,7 @@ async def running(
                 admin.corpus_poll, interval=settings.poll_seconds, first=0.0, name=admin.JOB_NAME,
                 job_kwargs={"max_instances": 1, "coalesce": True},
             )  # fmt: skip
+            source_handlers.schedule(application, settings.poll_seconds)
             sender.start()
         await application.updater.start_polling(
             poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES

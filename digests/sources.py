@@ -63,6 +63,7 @@ OLD_DAYS = 3.0
 ROUND_CAP = 20  # new items stored per source per round
 BASELINE_CAP = 50  # items stored from a new source's first poll
 FULL_TEXT_BELOW = 150  # characters: a shorter item body is fetched from its page
+MIN_PAGE_CHARS = 60  # a single-article page with less text is not an article
 PAGE_CONCURRENCY = 4  # article pages fetched at once per source
 ROUND_CONCURRENCY = 16  # sources polled at once
 SOURCE_BUDGET = 120.0  # seconds for one source in one round
@@ -253,7 +254,7 @@ async def probe(fetcher: Fetcher, url: str) -> Probe:
         if len(links) >= 3:
             return Probe(stored, "listing", _page_title(text) or default_name(url), len(links))
         article = extract_article(text)
-        if article.chars < MIN_BODY_CHARS:
+        if article.chars < MIN_PAGE_CHARS:
             raise SourceError(
                 "no feed, no article links and no article text on this page"
             ) from None
@@ -399,7 +400,7 @@ async def _poll(
 def _page_item(url: str, response: Response) -> FeedItem:
     text, _ = decode_body(response.body, response.charset)
     article = extract_article(text)
-    if article.chars < MIN_BODY_CHARS:
+    if article.chars < MIN_PAGE_CHARS:
         raise SourceError("no article text found on the page")
     return FeedItem(article.title or default_name(url), url, None, article.paragraphs)
 
