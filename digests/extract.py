@@ -23,7 +23,7 @@ from .text import clean_paragraph, normalize
 
 log = logging.getLogger(__name__)
 
-FALLBACK_BELOW = 200  # readability's body shorter than this (characters): try gne
+FALLBACK_BELOW = 80  # readability found less than this (characters): it failed, try gne
 _BLOCKS = {
     "p",
     "div",
@@ -82,16 +82,50 @@ def _paragraphs_of(fragment: str) -> list[str]:
     return out
 
 
-def readability_extract(page: str) -> Extracted:
+_LABEL = re.compile(
+    r"^[【\[（(]?\s*(来源|稿源|责任编辑|责编|编辑|作者|记者|本报记者|通讯员|发布时间|时间|日期|字号|分享到|"
+    r"打印本页|关闭窗口|返回|当前位置|您的位置|点击|浏览|阅读|关键词|标签|原标题|声明|平台声明|免责声明|"
+    r"扫一扫|视频播放器|打开APP|上一篇|下一篇|相关新闻|相关阅读|延伸阅读|推荐阅读)(\s*[:：>|】\]）)]|\s|$)"
+)
+_NOISE = re.compile(
+    r"^[-—=_*·\s]{6,}|分隔线|^首页\s*[>›»]|\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?\s*\d{1,2}:\d{2}"
+)
+_SENTENCE_END = re.compile(r"[。！？!?；;…”」』]$")
+
+
+def trim_boilerplate(title: str, paragraphs: list[str]) -> list[str]:
+    """Drop the title, bylines, dates, share bars and editor lines at either edge of the body.
+
+    Only the edges are trimmed (while a line looks like boilerplate: a known label, a date and
+    time, a separator, or a short line that ends no sentence), so the article's own paragraphs,
+    which end with sentence punctuation, are never touched.
+    """
+
+    def noise(line: str) -> bool:
+        if title and line.replace(" ", "") == title.replace(" ", ""):
+            return True
+        if (_LABEL.search(line) or _NOISE.search(line)) and len(line) < 80:
+            return True
+        return len(line) < 20 and not _SENTENCE_END.search(line)
+
+    start, end = 0, len(paragraphs)
+    while start < end and noise(paragraphs[start]):
+        start += 1
+    while end > start and noise(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[start:end]
+
+
+def readability_extract(page: str, *, trim: bool = True) -> Extracted:
     from readability import Document
 
     doc = Document(page)
-    return Extracted(
-        strip_html(doc.short_title() or ""), _paragraphs_of(doc.summary(html_partial=True))
-    )
+    title = strip_html(doc.short_title() or "")
+    paragraphs = _paragraphs_of(doc.summary(html_partial=True))
+    return Extracted(title, trim_boilerplate(title, paragraphs) if trim else paragraphs)
 
 
-def gne_extract(page: str) -> Extracted:
+def gne_extract(page: str, *, trim: bool = True) -> Extracted:
     from gne import GeneralNewsExtractor
 
     result = GeneralNewsExtractor().extract(page, noise_node_list=['//div[@class="comment"]'])
@@ -100,7 +134,8 @@ def gne_extract(page: str) -> Extracted:
         for p in (clean_paragraph(x) for x in normalize(result.get("content", "")).split("\n"))
         if p
     ]
-    return Extracted(strip_html(result.get("title", "")), paragraphs, "gne")
+    title = strip_html(result.get("title", ""))
+    return Extracted(title, trim_boilerplate(title, paragraphs) if trim else paragraphs, "gne")
 
 
 def extract_article(page: str) -> Extracted:
