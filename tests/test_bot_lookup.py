@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from .botkit import USER
 from .conftest import GRASSROOTS_TITLE, PARTY_TITLE
 
@@ -164,8 +166,14 @@ async def test_hostile_input_is_escaped_and_answered(bot) -> None:
         assert reply.text
     (reply,) = await bot.say("棉花" * 2500)  # 5,000 characters
     assert "查询太长" in reply.text and len(reply.text) <= 4096
+
+
+@pytest.mark.xfail(
+    strict=True, reason="QueryError texts reach Chinese users in English (issue 11 §4)"
+)
+async def test_stop_word_query_is_refused_in_chinese(bot) -> None:
     (reply,) = await bot.say("/search 的")
-    assert "common" in reply.text or "常用" in reply.text or "very common" in reply.text
+    assert "常用" in reply.text and "common" not in reply.text
 
 
 async def test_english_user(bot) -> None:
