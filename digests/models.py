@@ -44,6 +44,7 @@ class Article:
     published: str | None = None
     source: str | None = None
     source_path: str = ""
+    also_reported: list[str] = field(default_factory=list)  # other sources of the same story
 
     @property
     def body(self) -> str:

@@ -66,10 +66,22 @@ def plan(store: Store, clock: Callable[[], datetime]) -> int:
         now = clock()
         rows: list[tuple[int, int, str, float]] = []
         quiet = store.quiet_seqs([a.seq for a in articles])  # a source's baseline, old items
+        stories = store.stories_of([a.seq for a in articles])  # near-duplicates: once per chat
+        planned: dict[int, set[int]] = {}  # story → chats planned in this batch
         for article in articles:
             if article.seq in quiet:
                 continue
+            story = stories.get(article.seq)
+            seen: set[int] = set()
+            if story is not None:
+                seen = planned.setdefault(story, set())
+                if story != article.seq:
+                    seen |= store.story_chats(story, article.seq)
             for chat_id, mode in _targets(article, subs).items():
+                if chat_id in seen:
+                    continue
+                if story is not None:
+                    seen.add(chat_id)
                 tz = chats[chat_id].timezone if chats.get(chat_id) else DEFAULT_TZ
                 rows.append((chat_id, article.seq, mode, due_at(mode, now, tz).timestamp()))
         added += store.plan_deliveries(rows, articles[-1].seq, now.timestamp())

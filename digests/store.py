@@ -39,7 +39,8 @@ Tables (sources, :mod:`digests.sources`)
                          the article it became, so an item is taken once;
     ``article_quiet``    articles stored but not pushed (a new source's baseline, old items);
     ``article_stories``  the near-duplicate story of each article (``story`` = the first
-                         article's seq) and its MinHash signature (:mod:`digests.stories`).
+                         article's seq) and its MinHash signature (:mod:`digests.stories`);
+    ``article_bands``    the signature's LSH band keys: a new article's candidates share one.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ ARTICLE_COLUMNS = (
     "seq, id, content_hash, title, body, summary, keywords, regions, url, published, source, "
     "source_path, added_at"
 )
+
+# search shows one result per near-duplicate story (digests.stories): its first article
+_NOT_REPOSTS = "AND rowid NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
 
 
 def utcnow() -> datetime:
@@ -205,6 +209,10 @@ def _m005_sources(db: Database) -> None:
         "sig BLOB, added REAL NOT NULL)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS article_stories_story ON article_stories (story)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_bands (band INTEGER NOT NULL, seq INTEGER NOT NULL, "
+        "PRIMARY KEY (band, seq)) WITHOUT ROWID"
+    )
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [
@@ -369,7 +377,7 @@ class Store:
             row = self.conn.execute(
                 f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [int(article_id)]
             ).fetchone()
-        return _article(row) if row else None
+        return self._with_story(_article(row)) if row else None
 
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
@@ -378,7 +386,11 @@ class Store:
         rows = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ({marks})", list(seqs)
         ).fetchall()
-        return {row[0]: _article(row) for row in rows}
+        return {row[0]: self._with_story(_article(row)) for row in rows}
+
+    def _with_story(self, article: Article) -> Article:
+        article.also_reported = self.also_reported(article.seq)  # near-duplicates (sources)
+        return article
 
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
@@ -409,14 +421,14 @@ class Store:
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         rows = self.conn.execute(
             f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
-            "WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ? OFFSET ?",
+            f"WHERE articles_fts MATCH ? AND rowid >= ? {_NOT_REPOSTS} ORDER BY score LIMIT ? OFFSET ?",
             [match, min_seq, limit, offset],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
     def fts_count(self, match: str, min_seq: int = 0) -> int:
         return self.conn.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
+            f"SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ? {_NOT_REPOSTS}",
             [match, min_seq],
         ).fetchone()[0]
 
@@ -827,6 +839,67 @@ class Store:
                 f"SELECT seq FROM article_quiet WHERE seq IN ({marks})", list(seqs)
             )
         }
+
+    # -- stories (digests.stories) ----------------------------------------------------------
+    def story_candidates(self, bands: Sequence[int], since: float) -> list[tuple[int, int, bytes]]:
+        """(seq, story, signature) of articles added since ``since`` sharing any of ``bands``."""
+        if not bands:
+            return []
+        marks = ",".join("?" * len(bands))
+        return self.conn.execute(
+            "SELECT s.seq, s.story, s.sig FROM article_stories s WHERE s.seq IN "
+            f"(SELECT DISTINCT seq FROM article_bands WHERE band IN ({marks})) AND s.added >= ?",
+            [*bands, since],
+        ).fetchall()
+
+    def save_story(
+        self, seq: int, story: int, sig: bytes, bands: Sequence[int], now: float
+    ) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO article_stories (seq, story, sig, added) VALUES (?,?,?,?)",
+                [seq, story, sig, now],
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO article_bands (band, seq) VALUES (?, ?)",
+                [(band, seq) for band in bands],
+            )
+
+    def stories_of(self, seqs: Sequence[int]) -> dict[int, int]:
+        """seq → story for the articles that belong to a story (others are their own)."""
+        if not seqs:
+            return {}
+        marks = ",".join("?" * len(seqs))
+        return dict(
+            self.conn.execute(
+                f"SELECT seq, story FROM article_stories WHERE seq IN ({marks})", list(seqs)
+            )
+        )
+
+    def story_chats(self, story: int, exclude_seq: int) -> set[int]:
+        """Chats that already have (or will get) another article of ``story``."""
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT d.chat_id FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = ? AND d.seq != ?",
+                [story, exclude_seq],
+            )
+        }
+
+    def also_reported(self, seq: int) -> list[str]:
+        """Source names of the other articles of ``seq``'s story (first come first)."""
+        rows = self.conn.execute(
+            "SELECT a.source FROM article_stories s JOIN article_stories o ON o.story = s.story "
+            "JOIN articles a ON a.seq = o.seq WHERE s.seq = ? AND o.seq != ? "
+            "AND a.source IS NOT NULL ORDER BY o.seq",
+            [seq, seq],
+        ).fetchall()
+        names: list[str] = []
+        for (name,) in rows:
+            if name not in names:
+                names.append(name)
+        return names
 
     def stats(self) -> dict[str, object]:
         size = 0

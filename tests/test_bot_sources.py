@@ -119,3 +119,49 @@ async def test_export_and_opml_import(site, db: Path) -> None:
         (doc,) = (await env.fake.wait_for_messages(ADMIN, before + 1, timeout=15))[before:]
         content = env.fake.file_content(doc.document["file_id"]).decode()
         assert doc.document["file_name"].endswith(".opml") and 'text="我的边疆"' in content
+
+
+async def test_the_same_story_from_two_sources_arrives_once_with_also_reported(
+    site, db: Path
+) -> None:
+    from benchmarks.stories_quality import reposts
+
+    from .test_sources import rss
+    from .test_stories import ORIGINAL
+
+    title, paragraphs = ORIGINAL
+    (t2, p2), *_ = reposts(title, paragraphs)
+    site.add("/a.xml", rss([], title="边疆日报"))
+    site.add("/b.xml", rss([], title="天山网"))
+    async with running_bot(db, admins=frozenset({ADMIN}), poll_seconds=0.3) as env:
+        env.fake.add_chat(READER, "private")
+        await env.say(f"/source add {site.url('/a.xml')}", chat=ADMIN)
+        await env.say(f"/source add {site.url('/b.xml')}", chat=ADMIN)
+        store = env.store
+        await env.fake.wait_for(lambda: all(s.baseline_done for s in store.sources()), timeout=15)
+        a = rss(
+            [
+                (
+                    title,
+                    "https://a.example.cn/2026/1.html",
+                    "a1",
+                    "".join(f"<p>{p}</p>" for p in paragraphs),
+                )
+            ],
+            title="边疆日报",
+        )
+        b = rss(
+            [(t2, "https://b.example.cn/2026/9.html", "b9", "".join(f"<p>{p}</p>" for p in p2))],
+            title="天山网",
+        )
+        site.add("/a.xml", a)
+        site.add("/b.xml", b)
+        for source in store.sources():  # both due now: one round takes both
+            store.update_source(source.id, next_due=0.0)
+        (pushed,) = await env.fake.wait_for_messages(READER, 1, timeout=15)
+        assert "另见：" in pushed.text
+        await env.say("/help", chat=READER)
+        article_id = store.latest(1)[0].id
+        (card,) = await env.say(f"/article {article_id}", chat=READER)
+        assert "另见：" in card.text
+    assert len(env.fake.messages_to(READER)) == 3  # the story once, /help, /article
