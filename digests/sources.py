@@ -470,7 +470,7 @@ def _store_items(
         keep.append(candidate)
     if not raws:
         return
-    idf = corpus_idf(store)
+    idf = _idf(store, corpus_idf)
     analysed = [analyze(raw, idf) for raw in raws]
     results = store.add(analysed)
     rows: list[tuple[str, int | None]] = []
@@ -489,6 +489,20 @@ def _store_items(
         _link_story(store, seq, art)
     store.mark_quiet(quiet)
     store.record_items(source.id, rows, now)
+
+
+_IDF_CACHE: dict[str, tuple[int, object]] = {}
+
+
+def _idf(store: Store, compute: Callable[[Store], object]):
+    """The corpus IDF, learnt again only when the corpus has grown by a tenth (reading the
+    vocabulary of a large corpus takes seconds; a round stores a handful of articles)."""
+    count = store.count()
+    cached = _IDF_CACHE.get(store.path)
+    if cached is None or count > cached[0] * 1.1 + 10:
+        cached = (count, compute(store))
+        _IDF_CACHE[store.path] = cached
+    return cached[1]
 
 
 def _link_story(store: Store, seq: int | None, art) -> None:

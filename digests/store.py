@@ -898,15 +898,19 @@ class Store:
         }
 
     # -- stories (digests.stories) ----------------------------------------------------------
-    def story_candidates(self, bands: Sequence[int], since: float) -> list[tuple[int, int, bytes]]:
-        """(seq, story, signature) of articles added since ``since`` sharing any of ``bands``."""
+    def story_candidates(
+        self, bands: Sequence[int], since: float, limit: int = 500
+    ) -> list[tuple[int, int, bytes]]:
+        """(seq, story, signature) of the newest ``limit`` articles added since ``since`` sharing
+        any of ``bands``."""
         if not bands:
             return []
         marks = ",".join("?" * len(bands))
         return self.conn.execute(
             "SELECT s.seq, s.story, s.sig FROM article_stories s WHERE s.seq IN "
-            f"(SELECT DISTINCT seq FROM article_bands WHERE band IN ({marks})) AND s.added >= ?",
-            [*bands, since],
+            f"(SELECT DISTINCT seq FROM article_bands WHERE band IN ({marks})) AND s.added >= ? "
+            "ORDER BY s.seq DESC LIMIT ?",
+            [*bands, since, limit],
         ).fetchall()
 
     def save_story(
