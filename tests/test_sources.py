@@ -378,3 +378,60 @@ async def test_concurrent_round(site, store):
     async with Fetcher() as fetcher:
         report = await asyncio.wait_for(poll_round(store, fetcher, now=NOW), 30)
     assert report.added + sum(r.quiet for r in report.sources) == 10
+
+
+def test_source_filter_parses_and_restricts():
+    from digests.models import Article, Subscription
+    from digests.regions import load_gazetteer
+    from digests.subscriptions import matches_text, parse_filters
+
+    request = parse_filters(["source:边疆日报", "来源：天山网", "喀什"], load_gazetteer())
+    assert request.keywords == ["source:边疆日报", "source:天山网"] and request.regions
+    only = Subscription(1, 1, ["source:边疆日报"], [])
+
+    def art(source, regions=None):
+        return Article("x", "标题", ["正文"], [], [], regions or {}, "", "h", 5, source=source)
+
+    assert matches_text(only, art("边疆日报"), "标题\n正文")
+    assert not matches_text(only, art("天山网"), "标题\n正文")
+    assert not matches_text(only, art(None), "标题\n正文")
+    both = Subscription(2, 1, ["source:边疆日报", "棉花"], [])
+    assert matches_text(both, art("边疆日报"), "棉花丰收")
+    assert not matches_text(both, art("边疆日报"), "供暖")
+    assert not matches_text(both, art("天山网"), "棉花丰收")
+
+
+async def test_a_source_subscription_gets_only_that_source(site, store, clock):
+    store.upsert_chat(88, "private")
+    site.add("/a.xml", rss([], title="甲"))
+    site.add("/b.xml", rss([], title="乙"))
+    async with Fetcher() as fetcher:
+        await add_source(store, fetcher, site.url("/a.xml"))
+        await add_source(store, fetcher, site.url("/b.xml"))
+        await poll_round(store, fetcher, now=NOW)
+        store.add_subscription(88, ["source:乙"], [])
+        site.add(
+            "/a.xml",
+            rss(
+                [("甲的新闻标题", "https://a.example.cn/2026/1.html", "a", LONG[0] + LONG[1])],
+                title="甲",
+            ),
+        )
+        site.add(
+            "/b.xml",
+            rss(
+                [
+                    (
+                        "乙的新闻标题",
+                        "https://b.example.cn/2026/2.html",
+                        "b",
+                        LONG[2] + "乙方补充说明。",
+                    )
+                ],
+                title="乙",
+            ),
+        )
+        await poll_round(store, fetcher, now=NOW, everything=True)
+    assert plan(store, clock) == 1
+    (delivery,) = store.deliveries()
+    assert store.get_many([delivery.seq])[delivery.seq].source == "乙"
