@@ -165,3 +165,20 @@ async def test_the_same_story_from_two_sources_arrives_once_with_also_reported(
         (card,) = await env.say(f"/article {article_id}", chat=READER)
         assert "另见：" in card.text
     assert len(env.fake.messages_to(READER)) == 3  # the story once, /help, /article
+
+
+async def test_admins_are_told_when_a_source_is_disabled(site, db: Path) -> None:
+    import time
+
+    site.add("/down.xml", "maintenance", status=503)
+    with Store(db) as store:
+        source = store.add_source(site.url("/down.xml"), "feed", "坏掉的源", time.time())
+        store.update_source(
+            source.id, failures=9, failing_since=time.time() - 4 * 86400, next_due=2e9
+        )
+    async with running_bot(db, admins=frozenset({ADMIN}), poll_seconds=0.3) as env:
+        env.fake.add_chat(ADMIN, "private")
+        env.store.update_source(source.id, next_due=0.0)
+        (notice,) = await env.fake.wait_for_messages(ADMIN, 1, timeout=15)
+        assert "坏掉的源" in notice.text and "已停用" in notice.text and "HTTP 503" in notice.text
+        assert env.store.get_source(source.id).status == "disabled"

@@ -435,3 +435,28 @@ async def test_a_source_subscription_gets_only_that_source(site, store, clock):
     assert plan(store, clock) == 1
     (delivery,) = store.deliveries()
     assert store.get_many([delivery.seq])[delivery.seq].source == "乙"
+
+
+async def test_a_round_takes_at_most_the_cap_and_the_rest_next_round(site, store):
+    from digests.sources import ROUND_CAP
+
+    site.add("/rss.xml", rss([]))
+    many = [
+        (
+            f"第{i}条新消息的标题",
+            f"https://x.example.cn/2026/n{i}.html",
+            f"n{i}",
+            f"{LONG[i % 3]}第{i}条。",
+        )
+        for i in range(ROUND_CAP + 7)
+    ]
+    async with Fetcher() as fetcher:
+        await add_source(store, fetcher, site.url("/rss.xml"))
+        await poll_round(store, fetcher, now=NOW)
+        site.add("/rss.xml", rss(many))
+        first = await poll_round(store, fetcher, now=NOW, everything=True)
+        second = await poll_round(store, fetcher, now=NOW, everything=True)
+        third = await poll_round(store, fetcher, now=NOW, everything=True)
+    assert len(first.sources[0].added) == ROUND_CAP
+    assert len(second.sources[0].added) == 7
+    assert third.sources[0].status == "unchanged" and store.count() == ROUND_CAP + 7
