@@ -49,7 +49,8 @@ from .extract import article_links, extract_article
 from .feeds import Feed, FeedItem, NotAFeed, discover_feeds, normalise_link, parse_feed
 from .fetch import FEED_MAX_BYTES, PAGE_MAX_BYTES, Fetcher, FetchError, Response
 from .formats import MIN_BODY_CHARS, RawArticle
-from .models import Source
+from .keywords import Idf
+from .models import AnalyzedArticle, Source
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -301,9 +302,6 @@ async def add_source(
 
 
 # -- polling ----------------------------------------------------------------------------------
-Analyzer = Callable[[list[RawArticle]], list]
-
-
 @dataclass
 class Candidate:
     item: FeedItem
@@ -491,10 +489,10 @@ def _store_items(
     store.record_items(source.id, rows, now)
 
 
-_IDF_CACHE: dict[str, tuple[int, object]] = {}
+_IDF_CACHE: dict[str, tuple[int, Idf | None]] = {}
 
 
-def _idf(store: Store, compute: Callable[[Store], object]):
+def _idf(store: Store, compute: Callable[[Store], Idf | None]) -> Idf | None:
     """The corpus IDF, learnt again only when the corpus has grown by a tenth (reading the
     vocabulary of a large corpus takes seconds; a round stores a handful of articles)."""
     count = store.count()
@@ -505,14 +503,12 @@ def _idf(store: Store, compute: Callable[[Store], object]):
     return cached[1]
 
 
-def _link_story(store: Store, seq: int | None, art) -> None:
+def _link_story(store: Store, seq: int | None, art: AnalyzedArticle) -> None:
     """Group the article with a near-duplicate already stored (:mod:`digests.stories`)."""
     if seq is None:
         return
-    try:
-        from .stories import link_article
-    except ImportError:  # pragma: no cover - stories arrive in a later commit
-        return
+    from .stories import link_article
+
     link_article(store, seq, art.title, art.paragraphs)
 
 
