@@ -86,7 +86,7 @@ def _prf(pred: set, truth: set, n_pairs: int) -> dict:
 def pairwise(docs, k: int, threshold: float) -> dict:
     from digests import stories
 
-    sigs = [stories.signature(p, k).hashvalues for _, _, p in docs]
+    sigs = [stories.signature(p, k) for _, _, p in docs]
     truth, pred = set(), set()
     pairs = list(combinations(range(len(docs)), 2))
     lowest_same, highest_apart = 1.0, 0.0
