@@ -32,7 +32,7 @@ from telegram.ext import (
 from digests.errors import DigestError
 from digests.fetch import Fetcher, FetchError, Refused
 from digests.models import Source
-from digests.opml import read_opml, write_opml
+from digests.opml import Outline, read_opml, write_opml
 from digests.planning import plan
 from digests.sources import SourceError, add_source, import_outlines, run_round
 from digests.store import Store
@@ -248,6 +248,14 @@ async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except DigestError as exc:
         await send(context, chat_id, t(lang, "src_opml_bad", reason=esc(str(exc))))
         return
+    await send(context, chat_id, t(lang, "src_importing", n=len(outlines)))
+    # one fetch per feed: in the background, so that the bot answers others meanwhile
+    context.application.create_task(_import(context, chat_id, lang, outlines), update=update)
+
+
+async def _import(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, lang: str, outlines: list[Outline]
+) -> None:
     async with Fetcher() as fetcher:
         rows = await import_outlines(services(context).store, fetcher, outlines)
     added = [r for r in rows if not r.get("error")]

@@ -111,7 +111,10 @@ async def test_export_and_opml_import(site, db: Path) -> None:
         await env.say("/help", chat=ADMIN)
         before = len(env.fake.messages_to(ADMIN))
         env.fake.document(ADMIN, "feeds.opml", opml.encode())
-        (result,) = (await env.fake.wait_for_messages(ADMIN, before + 1, timeout=15))[before:]
+        checking, result = (await env.fake.wait_for_messages(ADMIN, before + 2, timeout=15))[
+            before:
+        ]
+        assert "2 个订阅源" in checking.text
         assert "添加 2 个，失败 0 个" in result.text
         assert {s.name for s in env.store.sources()} == {"我的边疆", "兵团"}
         before = len(env.fake.messages_to(ADMIN))
