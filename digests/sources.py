@@ -85,6 +85,8 @@ def fetch_url(url: str, env: dict[str, str] | None = None) -> str:
     base = (env if env is not None else os.environ).get(RSSHUB_ENV, "").strip().rstrip("/")
     if not base:
         raise SourceError(f"rsshub:// needs {RSSHUB_ENV} (the address of your RSSHub)")
+    if not base.startswith(("http://", "https://")):
+        raise SourceError(f"{RSSHUB_ENV} must be an http(s) URL such as http://rsshub.lan:1200")
     return f"{base}/{url[len('rsshub://') :].lstrip('/')}"
 
 

@@ -346,6 +346,9 @@ def test_rsshub_needs_its_base_url(monkeypatch):
     monkeypatch.delenv("DIGESTBOT_RSSHUB_URL", raising=False)
     with pytest.raises(SourceError, match="DIGESTBOT_RSSHUB_URL"):
         fetch_url("rsshub://xinhuanet/yaodian")
+    monkeypatch.setenv("DIGESTBOT_RSSHUB_URL", "rsshub.lan:1200")
+    with pytest.raises(SourceError, match="http"):
+        fetch_url("rsshub://xinhuanet/yaodian")
     monkeypatch.setenv("DIGESTBOT_RSSHUB_URL", "http://127.0.0.1:1200/")
     assert fetch_url("rsshub://xinhuanet/yaodian") == "http://127.0.0.1:1200/xinhuanet/yaodian"
 
