@@ -48,9 +48,7 @@ MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 20.0
 TOTAL_TIMEOUT = 40.0
-USER_AGENT = (
-    "digestbot/0.1 (+https://github.com/digestbot; feed reader; polls at most every 5 minutes)"
-)
+USER_AGENT = "digestbot/0.1 (news digest bot; feed reader; aiohttp)"
 ALLOW_ENV = "DIGESTBOT_FETCH_ALLOW"
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}\.?$", re.IGNORECASE)
 
