@@ -309,6 +309,7 @@ class Candidate:
     item: FeedItem
     keys: list[str]
     quiet: str | None  # why it is not pushed, or None
+    unreachable: bool = False  # its page could not be fetched this round
 
 
 async def poll_source(
@@ -434,6 +435,7 @@ async def _take(
                 )
             except FetchError as exc:
                 log.info("full text of %s: %s", item.link, exc)
+                candidate.unreachable = True
                 return
         text, _ = decode_body(response.body, response.charset)
         found = await asyncio.to_thread(extract_article, text)
@@ -458,7 +460,8 @@ def _store_items(
     for candidate in candidates:
         item = candidate.item
         if sum(len(p) for p in item.paragraphs) < MIN_BODY_CHARS or not item.title:
-            store.record_items(source.id, [(k, None) for k in candidate.keys], now)
+            if not candidate.unreachable:  # nothing to store; an unreachable page is tried again
+                store.record_items(source.id, [(k, None) for k in candidate.keys], now)
             continue
         published = (
             item.published.astimezone(UTC).isoformat(timespec="seconds") if item.published else None

@@ -463,3 +463,20 @@ async def test_a_round_takes_at_most_the_cap_and_the_rest_next_round(site, store
     assert len(first.sources[0].added) == ROUND_CAP
     assert len(second.sources[0].added) == 7
     assert third.sources[0].status == "unchanged" and store.count() == ROUND_CAP + 7
+
+
+async def test_a_title_only_item_whose_page_fails_is_tried_again(site, store):
+    site.add("/rss.xml", rss([]))
+    async with Fetcher() as fetcher:
+        await add_source(store, fetcher, site.url("/rss.xml"))
+        await poll_round(store, fetcher, now=NOW)
+        site.add("/rss.xml", rss([("只有标题的新闻", site.url("/2026/11/30/c_5.html"), "t5", "")]))
+        site.add("/2026/11/30/c_5.html", "busy", status=503)
+        first = await poll_round(store, fetcher, now=NOW, everything=True)
+        assert first.sources[0].added == [] and store.count() == 0
+        site.add(
+            "/2026/11/30/c_5.html", article_page("只有标题的新闻", LONG), content_type="text/html"
+        )
+        second = await poll_round(store, fetcher, now=NOW, everything=True)
+    assert len(second.sources[0].added) == 1
+    assert store.latest(1)[0].paragraphs == LONG
