@@ -121,7 +121,8 @@ def _poll_one(db_path: str, source_id: int, clock) -> dict:
     report = run_round(db_path, source_ids=[source_id])
     with Store(db_path, clock=clock) as store:
         plan(store, clock)
-    return report.sources[0].to_dict() if report.sources else {}
+        reposts = _reposts(store, [i for r in report.sources for i in r.added])
+    return (report.sources[0].to_dict() if report.sources else {}) | {"reposts": reposts}
 
 
 async def _act(context: ContextTypes.DEFAULT_TYPE, lang: str, action: str, source_id: int) -> str:
@@ -143,6 +144,7 @@ async def _act(context: ContextTypes.DEFAULT_TYPE, lang: str, action: str, sourc
         return t(lang, "src_removed", name=esc(source.name))
     result = await asyncio.to_thread(_poll_one, svc.store.path, source_id, svc.clock)
     context.application.bot_data["sender"].wake()
+    await update_story_messages(context, result["reposts"])
     if result.get("status") == "failed":
         return t(
             lang, "src_check_failed", name=esc(source.name), error=esc(result.get("error") or "")
@@ -272,9 +274,49 @@ def _round_and_plan(db_path: str, clock) -> dict:
     report = run_round(db_path)
     with Store(db_path, clock=clock) as store:
         planned = plan(store, clock)
-    data = report.to_dict()
-    data["planned"] = planned
+        data = report.to_dict()
+        data["planned"] = planned
+        data["reposts"] = _reposts(store, [i for r in report.sources for i in r.added])
     return data
+
+
+def _reposts(store: Store, article_ids: list[str]) -> list[tuple[int, int]]:
+    """(delivery id, seq) of messages already sent for a story that a new article joined: they
+    get the new source in their "also reported by" line."""
+    seqs = [s for s in (store.seq_of(i) for i in article_ids) if s is not None]
+    found: list[tuple[int, int]] = []
+    for seq, story in store.stories_of(seqs).items():
+        if story != seq:
+            found += [(row.id, row.seq) for row in store.story_messages(story, seq)]
+    return found
+
+
+async def update_story_messages(context: ContextTypes.DEFAULT_TYPE, reposts: list) -> None:
+    """Edit sent messages of a story so that their card names every source that reported it."""
+    if not reposts:
+        return
+    svc = services(context)
+    sender = context.application.bot_data["sender"]
+    by_id = {d.id: d for d in svc.store.deliveries(status="sent")}
+    for delivery_id, seq in reposts:
+        row = by_id.get(delivery_id)
+        article = svc.store.get_many([seq]).get(seq)
+        if row is None or article is None or row.message_id is None:
+            continue
+        chat = svc.store.get_chat(row.chat_id)
+        lang = (chat.language if chat and chat.language else None) or svc.settings.lang
+        item = sender._instant(row, article, lang)  # the very card the sender sent
+        try:
+            await context.bot.edit_message_text(
+                item.text,
+                chat_id=row.chat_id,
+                message_id=row.message_id,
+                reply_markup=item.keyboard,
+            )
+        except TelegramError as exc:  # deleted, too old, unchanged: the message stays as it was
+            log.info(
+                "could not add a source to message %s in %s: %s", row.message_id, row.chat_id, exc
+            )
 
 
 async def source_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -285,6 +327,7 @@ async def source_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     data = await asyncio.to_thread(_round_and_plan, svc.store.path, svc.clock)
     if data["planned"]:
         context.application.bot_data["sender"].wake()
+    await update_story_messages(context, data["reposts"])
     for item in data["sources"]:
         if not item["disabled"]:
             continue

@@ -948,6 +948,16 @@ class Store:
             )
         }
 
+    def story_messages(self, story: int, exclude_seq: int) -> list[Delivery]:
+        """Instant messages already sent for other articles of ``story`` (to add a source)."""
+        rows = self.conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN article_stories s ON s.seq = d.seq "
+            "WHERE s.story = ? AND d.seq != ? AND d.status = 'sent' AND d.mode = 'instant' "
+            "AND d.message_id IS NOT NULL ORDER BY d.id",
+            [story, exclude_seq],
+        ).fetchall()
+        return [Delivery(*r) for r in rows]
+
     def also_reported(self, seq: int) -> list[str]:
         """Source names of the other articles of ``seq``'s story (first come first)."""
         rows = self.conn.execute(

@@ -185,3 +185,44 @@ async def test_admins_are_told_when_a_source_is_disabled(site, db: Path) -> None
         (notice,) = await env.fake.wait_for_messages(ADMIN, 1, timeout=15)
         assert "坏掉的源" in notice.text and "已停用" in notice.text and "HTTP 503" in notice.text
         assert env.store.get_source(source.id).status == "disabled"
+
+
+async def test_a_later_repost_adds_its_source_to_the_sent_message(site, db: Path) -> None:
+    from benchmarks.stories_quality import reposts
+
+    from .test_sources import rss
+    from .test_stories import ORIGINAL
+
+    title, paragraphs = ORIGINAL
+    (t2, p2), *_ = reposts(title, paragraphs)
+    site.add("/a.xml", rss([], title="边疆日报"))
+    site.add("/b.xml", rss([], title="天山网"))
+    async with running_bot(db, admins=frozenset({ADMIN})) as env:
+        env.fake.add_chat(READER, "private")
+        await env.say(f"/source add {site.url('/a.xml')}", chat=ADMIN)
+        await env.say(f"/source add {site.url('/b.xml')}", chat=ADMIN)
+        await env.say("/source check 1", chat=ADMIN)
+        await env.say("/source check 2", chat=ADMIN)  # both baselines: empty
+        body = "".join(f"<p>{p}</p>" for p in paragraphs)
+        site.add(
+            "/a.xml",
+            rss([(title, "https://a.example.cn/2026/1.html", "a1", body)], title="边疆日报"),
+        )
+        await env.say("/source check 1", chat=ADMIN)
+        (pushed,) = await env.fake.wait_for_messages(READER, 1, timeout=15)
+        assert "另见" not in pushed.text
+        await env.fake.wait_for(lambda: env.store.deliveries(status="sent"), timeout=10)
+        body2 = "".join(f"<p>{p}</p>" for p in p2)
+        site.add(
+            "/b.xml", rss([(t2, "https://b.example.cn/2026/9.html", "b9", body2)], title="天山网")
+        )
+        await env.say("/source check 2", chat=ADMIN)
+        edited = await env.fake.wait_for(
+            lambda: next(
+                (m for m in env.fake.messages_to(READER, include_edits=True) if m.edited), None
+            ),
+            timeout=10,
+        )
+        assert "另见：天山网" in edited.text and edited.message_id == pushed.message_id
+        assert edited.buttons() == pushed.buttons()  # the card keeps its button
+    assert len(env.fake.messages_to(READER)) == 1  # the repost was not sent again
