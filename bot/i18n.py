@@ -216,6 +216,36 @@ EN: dict[str, str] = {
     "never": "never",
 }
 
+# -- delivery settings: modes, time zone, quiet hours, forum topics (owner: delivery) ------------
+ZH.update(
+    {
+        "delivery_bad_settings": "这个聊天的推送设置无法使用，已暂停推送。请用 /settings 重新设置。",
+        "bad_time": "时间无效：{value}（应为 00:00–23:59）。",
+        "bad_mode": "推送方式无效：{value}（instant 或 daily HH:MM）。",
+        "bad_timezone": "无法识别时区：{value}（例如 Asia/Urumqi、+8、UTC+05:30）。",
+        "bad_quiet": "免打扰时段无效：{value}（例如 /settings quiet 23:00-07:00 或 quiet off）。",
+        "settings_zone": "时区：{zone}",
+        "settings_quiet": "免打扰：{quiet}",
+        "quiet_off": "未设置",
+        "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
+        "sub_paused": "（已暂停：{reason}）",
+    }
+)
+EN.update(
+    {
+        "delivery_bad_settings": "This chat's delivery settings cannot be used, so delivery is paused. Set them again with /settings.",
+        "bad_time": "Invalid time: {value} (expected 00:00–23:59).",
+        "bad_mode": "Invalid delivery mode: {value} (instant or daily HH:MM).",
+        "bad_timezone": "Unknown time zone: {value} (e.g. Asia/Urumqi, +8, UTC+05:30).",
+        "bad_quiet": "Invalid quiet hours: {value} (e.g. /settings quiet 23:00-07:00 or quiet off).",
+        "settings_zone": "Time zone: {zone}",
+        "settings_quiet": "Quiet hours: {quiet}",
+        "quiet_off": "off",
+        "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
+        "sub_paused": " (paused: {reason})",
+    }
+)
+
 # -- sources (bot/sources.py) -------------------------------------------------------------------
 ZH.update({
     "cmd_source": "信息源（管理员）",
@@ -309,7 +339,14 @@ def t(lang: str, key: str, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def mode_label(lang: str, mode: str) -> str:
-    if mode.startswith("daily"):
-        return t(lang, "mode_daily", time=mode.split(" ", 1)[1] if " " in mode else "08:00")
+def mode_label(lang: str, mode: object) -> str:
+    """A stored or parsed mode in words (an unreadable stored mode is shown as it is)."""
+    from digests.modes import Mode, SettingError
+
+    try:
+        parsed = mode if isinstance(mode, Mode) else Mode.parse(str(mode))
+    except SettingError:
+        return str(mode)
+    if parsed.daily:
+        return t(lang, "mode_daily", time=parsed.time)
     return t(lang, "mode_instant")

@@ -13,10 +13,18 @@ from digests.models import Article, Hit, Results
 from .i18n import t
 
 MAX_MESSAGE = 4096
+MAX_TITLE = 300  # characters of a title shown (cut on text, before escaping)
+MAX_LINE = 1000  # characters of one summary sentence shown
 
 
 def esc(text: object) -> str:
     return escape(str(text), quote=False)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" — on the text, before any escaping, so a
+    cut never falls inside markup or an entity."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def snippet_html(hit: Hit) -> str:
@@ -39,7 +47,7 @@ def render_hits(
     for n, hit in enumerate(results.hits, results.offset + 1):
         art = hit.article
         extra = f" · {t(lang, 'mentions', n=int(hit.score))}" if show_mentions else ""
-        lines.append(f"<b>{n}. {esc(art.title)}</b>")
+        lines.append(f"<b>{n}. {esc(clip(art.title, MAX_TITLE))}</b>")
         if hit.snippet:
             lines.append(snippet_html(hit))
         meta = [region_line(art, region_labels(art.regions), lang), f"{esc(date_of(art))}{extra}"]
@@ -53,7 +61,7 @@ def render_article(
 ) -> str:
     """An article card: title, summary sentences (``sentences`` overrides the stored summary),
     keywords, regions, source."""
-    lines = [f"<b>{esc(article.title)}</b>", ""]
+    lines = [f"<b>{esc(clip(article.title, MAX_TITLE))}</b>", ""]
     for sentence in article.summary if sentences is None else sentences:
         lines.append(f"· {esc(sentence)}")
     lines.append("")

@@ -31,7 +31,7 @@ from telegram.ext import (
 
 from digests.errors import DigestError
 from digests.fetch import Fetcher, FetchError, Refused
-from digests.models import Source
+from digests.models import Delivery, Source
 from digests.opml import Outline, read_opml, write_opml
 from digests.planning import plan
 from digests.sources import SourceError, add_source, import_outlines, run_round
@@ -280,28 +280,24 @@ def _round_and_plan(db_path: str, clock) -> dict:
     return data
 
 
-def _reposts(store: Store, article_ids: list[str]) -> list[tuple[int, int]]:
-    """(delivery id, seq) of messages already sent for a story that a new article joined: they
-    get the new source in their "also reported by" line."""
+def _reposts(store: Store, article_ids: list[str]) -> list[Delivery]:
+    """Instant messages already sent for a story that one of the new articles joined: they get
+    the new source in their "also reported by" line."""
     seqs = [s for s in (store.seq_of(i) for i in article_ids) if s is not None]
-    found: list[tuple[int, int]] = []
+    found: list[Delivery] = []
     for seq, story in store.stories_of(seqs).items():
         if story != seq:
-            found += [(row.id, row.seq) for row in store.story_messages(story, seq)]
+            found += store.story_messages(story, seq)
     return found
 
 
-async def update_story_messages(context: ContextTypes.DEFAULT_TYPE, reposts: list) -> None:
+async def update_story_messages(context: ContextTypes.DEFAULT_TYPE, rows: list[Delivery]) -> None:
     """Edit sent messages of a story so that their card names every source that reported it."""
-    if not reposts:
-        return
     svc = services(context)
     sender = context.application.bot_data["sender"]
-    by_id = {d.id: d for d in svc.store.deliveries(status="sent")}
-    for delivery_id, seq in reposts:
-        row = by_id.get(delivery_id)
-        article = svc.store.get_many([seq]).get(seq)
-        if row is None or article is None or row.message_id is None:
+    for row in rows:
+        article = svc.store.get_many([row.seq]).get(row.seq)
+        if article is None or row.message_id is None:
             continue
         chat = svc.store.get_chat(row.chat_id)
         lang = (chat.language if chat and chat.language else None) or svc.settings.lang

@@ -10,6 +10,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from digests.models import Chat as StoredChat
+from digests.models import Subscription
+from digests.modes import DEFAULT_TZ, Mode, Quiet, SettingError, parse_timezone, split_mode
 from digests.subscriptions import describe, parse_filters
 
 from .common import command_text, is_admin, lang_for, send, services, user_is_admin
@@ -32,21 +35,24 @@ async def _subscribe_chat(
     words: list[str],
     reply_to: int,
 ) -> None:
-    """Create the subscription for ``target`` and confirm in ``reply_to``."""
+    """Create the subscription for ``target`` (or change the mode of the same one) and confirm
+    in ``reply_to``. Made inside a forum topic, it is delivered into that topic."""
     svc = services(context)
     lang = lang_for(update, context)
     request = parse_filters(words, svc.gazetteer)
     _remember_chat(context, target)
     stored_chat = svc.store.get_chat(target.id)
-    mode = request.mode or (stored_chat.mode if stored_chat else "instant")
+    mode = str(request.mode) if request.mode else (stored_chat.mode if stored_chat else "instant")
+    thread = _topic_of(update) if target.id == reply_to else None
     existing = [
         s
         for s in svc.store.subscriptions(target.id)
         if sorted(s.keywords) == sorted(request.keywords)
         and sorted(s.regions) == sorted(request.regions)
+        and s.thread_id == thread
     ]
     if existing:
-        await send(context, reply_to, t(lang, "sub_duplicate"))
+        await _change_mode(context, lang, existing[0], request.mode, reply_to, thread)
         return
     user = update.effective_user
     sub = svc.store.add_subscription(
@@ -55,6 +61,7 @@ async def _subscribe_chat(
         request.regions,
         mode=mode,
         created_by=user.id if user else None,
+        thread_id=thread,
     )
     if stored_chat is not None and stored_chat.status != "active":
         svc.store.update_chat(target.id, status="active", status_reason=None)
@@ -76,8 +83,42 @@ async def _subscribe_chat(
             text += "\n" + t(lang, "sub_ambiguous", word=esc(word), chosen=esc(chosen.name))
     if request.problems:
         text += "\n" + t(lang, "sub_problems", problems=esc("; ".join(request.problems)))
-    await send(context, reply_to, text)
+    await send(context, reply_to, text, thread_id=thread)
     log.info("chat %s subscribed (subscription %s)", target.id, sub.id)
+
+
+def _topic_of(update: Update) -> int | None:
+    """The forum topic a message was written in (``None`` outside forum topics)."""
+    message = update.effective_message
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        return message.message_thread_id
+    return None
+
+
+async def _change_mode(
+    context: ContextTypes.DEFAULT_TYPE,
+    lang: str,
+    sub: Subscription,
+    mode: Mode | None,
+    reply_to: int,
+    thread: int | None,
+) -> None:
+    """``/subscribe … daily 09:00`` for filters already subscribed: change that subscription's
+    mode (and resume it if a closed topic had paused it); the same mode is a duplicate."""
+    svc = services(context)
+    if (mode is None or str(mode) == sub.mode) and sub.paused is None:
+        await send(context, reply_to, t(lang, "sub_duplicate"), thread_id=thread)
+        return
+    if mode is not None:
+        svc.store.set_subscription_mode(sub.id, mode)
+    if sub.paused is not None:
+        svc.store.pause_subscription(sub.id, None)
+    what = esc(describe(sub, svc.gazetteer)) or t(lang, "subscribed_everything")
+    shown = mode if mode is not None else sub.mode
+    await send(
+        context, reply_to, t(lang, "sub_mode_changed", what=what, mode=mode_label(lang, shown)),
+        thread_id=thread,
+    )  # fmt: skip
 
 
 async def subscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -136,9 +177,18 @@ def _subscriptions_view(context, chat_id: int, lang: str):
     rows = []
     for n, sub in enumerate(subs, 1):
         label = describe(sub, svc.gazetteer) or t(lang, "subscribed_everything")
-        lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}")
+        paused = t(lang, "sub_paused", reason=esc(sub.paused[:100])) if sub.paused else ""
+        lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}{paused}")
         rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=f"u:{sub.id}")])
+    lines += ["", _zone_line(svc.store.get_chat(chat_id), lang)]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _zone_line(chat: StoredChat | None, lang: str) -> str:
+    """``时区：Asia/Urumqi · 免打扰：23:00-07:00`` for /subscriptions and /settings."""
+    zone = (chat.timezone if chat else None) or DEFAULT_TZ
+    quiet = (chat.quiet if chat else None) or t(lang, "quiet_off")
+    return t(lang, "settings_zone", zone=esc(zone)) + " · " + t(lang, "settings_quiet", quiet=esc(quiet))
 
 
 async def subscriptions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -183,6 +233,7 @@ def _settings_view(context, chat_id: int, lang: str):
     chat = services(context).store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
+    text += "\n" + _zone_line(chat, lang)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -201,6 +252,7 @@ def _settings_view(context, chat_id: int, lang: str):
 
 
 async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/settings [zh|en] [instant|daily HH:MM] [tz ZONE] [quiet HH:MM-HH:MM|off]``."""
     chat = update.effective_chat
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
@@ -208,22 +260,62 @@ async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if not await is_admin(context, chat, update.effective_message):
             await send(context, chat.id, t(lang, "not_admin"))
             return
-        from digests.subscriptions import parse_mode
-
-        mode, rest, _ = parse_mode(words)
+        try:
+            changes = _settings_changes(words)
+        except SettingError as exc:
+            await send(context, chat.id, t(lang, exc.code, value=esc(exc.value[:60])))
+            return
         _remember_chat(context, chat)
         svc = services(context)
-        for word in rest:
-            if word.lower() in ("zh", "en", "中文", "english"):
-                svc.store.update_chat(
-                    chat.id, language="en" if word.lower() in ("en", "english") else "zh"
-                )
-        if mode:
-            svc.store.update_chat(chat.id, mode=mode)
-            svc.store.set_subscription_mode(chat.id, mode)
+        mode = changes.pop("mode", None)
+        if changes:
+            svc.store.update_chat(chat.id, **changes)
+        if mode is not None:
+            _set_default_mode(context, chat.id, mode)
         lang = lang_for(update, context)
     text, keyboard = _settings_view(context, chat.id, lang)
     await send(context, chat.id, text, keyboard)
+
+
+def _settings_changes(words: list[str]) -> dict[str, str | None]:
+    """The chat columns ``/settings`` words ask to change (``SettingError`` for a bad value)."""
+    changes: dict[str, str | None] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word, nxt = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
+        if word in ("tz", "timezone", "时区"):
+            changes["timezone"] = parse_timezone(nxt)
+            i += 2
+        elif word in ("quiet", "免打扰"):
+            off = nxt.lower() in ("off", "关", "关闭", "无")
+            changes["quiet"] = None if off else str(Quiet.parse(nxt))
+            i += 2
+        else:
+            rest.append(words[i])
+            i += 1
+    mode, rest = split_mode(rest)
+    if mode is not None:
+        changes["mode"] = str(mode)
+    for word in rest:
+        if word.lower() in ("zh", "en", "中文", "english"):
+            changes["language"] = "en" if word.lower() in ("en", "english") else "zh"
+    return changes
+
+
+def _set_default_mode(context: ContextTypes.DEFAULT_TYPE, chat_id: int, mode: str) -> int:
+    """The chat's default mode becomes ``mode``; the subscriptions that followed the old default
+    follow the new one, those given their own mode keep it. Returns how many changed."""
+    store = services(context).store
+    chat = store.get_chat(chat_id)
+    old = chat.mode if chat else "instant"
+    store.update_chat(chat_id, mode=mode)
+    changed = 0
+    for sub in store.subscriptions(chat_id):
+        if sub.mode == old and sub.mode != mode:
+            store.set_subscription_mode(sub.id, mode)
+            changed += 1
+    return changed
 
 
 async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -249,9 +341,12 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
     if setting == "lang" and value in ("zh", "en"):
         svc.store.update_chat(chat.id, language=value)
         lang = value
-    elif setting == "mode" and (value == "instant" or value.startswith("daily ")):
-        svc.store.update_chat(chat.id, mode=value)
-        svc.store.set_subscription_mode(chat.id, value)
+    elif setting == "mode":
+        try:
+            _set_default_mode(context, chat.id, str(Mode.parse(value)))
+        except SettingError as exc:
+            await query.answer(t(lang, exc.code, value=esc(exc.value[:60])), show_alert=True)
+            return
     text, keyboard = _settings_view(context, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)

@@ -16,10 +16,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import DigestError, NotFound, QueryError
-from .models import Article, Hit
+from .models import Article, Hit, Source
 from .store import Store
+
+if TYPE_CHECKING:
+    from .regions import Place
 
 DEFAULT_DB = "data/digestbot.db"
 DEFAULT_CORPUS = "corpus"
@@ -47,7 +51,7 @@ def region_labels(regions: dict[str, int], limit: int = 4) -> list[str]:
     return most_specific(load_gazetteer(), regions, limit)
 
 
-def hit_dict(hit: Hit) -> dict:
+def hit_dict(hit: Hit) -> dict[str, Any]:
     art = hit.article
     return {
         "id": art.id,
@@ -134,7 +138,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def place_dict(place) -> dict:
+def place_dict(place: Place) -> dict[str, Any]:
     from .regions import load_gazetteer
 
     path = [p.name for p in load_gazetteer().path(place.code)]
@@ -251,7 +255,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def article_dict(art: Article) -> dict:
+def article_dict(art: Article) -> dict[str, Any]:
     data = art.to_dict(full=True)
     data["region_names"] = region_labels(art.regions, limit=8)
     return data
@@ -270,13 +274,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 # -- sources (digests.sources) ------------------------------------------------------------------
-def _source_row(source) -> dict:
+def _source_row(source: Source) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     def when(ts: float | None) -> str | None:
         return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else None
 
-    data = source.to_dict()
+    data: dict[str, Any] = source.to_dict()
     for key in ("next_due", "last_success", "last_checked", "failing_since", "created_at"):
         data[key] = when(data[key])
     return data
@@ -286,9 +290,9 @@ def cmd_source_add(args: argparse.Namespace) -> int:
     import asyncio
 
     from .fetch import Fetcher
-    from .sources import add_source
+    from .sources import Probe, add_source
 
-    async def go():
+    async def go() -> tuple[Source, Probe]:
         with Store(db_path(args.db)) as store:
             async with Fetcher() as fetcher:
                 return await add_source(store, fetcher, args.url, args.name)
@@ -374,7 +378,7 @@ def cmd_source_import(args: argparse.Namespace) -> int:
 
     outlines = read_opml(Path(args.file).read_bytes())
 
-    async def go():
+    async def go() -> list[dict[str, Any]]:
         with Store(db_path(args.db)) as store:
             async with Fetcher() as fetcher:
                 return await import_outlines(store, fetcher, outlines)
@@ -403,7 +407,7 @@ def cmd_source_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_source_parsers(sub: argparse._SubParsersAction) -> None:
+def add_source_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source = sub.add_parser("source", help="feeds and web pages polled into the corpus")
     ssub = source.add_subparsers(dest="source_command", required=True)
     p = ssub.add_parser("add", help="check a URL (feed, page, rsshub://route) and add it")
@@ -498,7 +502,8 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
     if getattr(args, "offset", 0) < 0:
         parser.error("--offset must not be negative")
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except DigestError as exc:
         _err(f"digestbot: {exc}")
         return 2 if exc.__class__.__name__ == "StoreError" else 1

@@ -59,4 +59,5 @@ def write_opml(sources: list[Source], title: str = "digestbot sources") -> bytes
         attrs = {"text": source.name, "title": source.name, "xmlUrl": source.url}
         attrs["type"] = "rss" if source.kind == "feed" else source.kind
         SubElement(body, "outline", attrs)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="utf-8")
+    document: bytes = tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + document

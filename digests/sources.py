@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 from urllib.parse import urlsplit
 
 from .charsets import decode_body
@@ -51,6 +52,7 @@ from .fetch import FEED_MAX_BYTES, PAGE_MAX_BYTES, Fetcher, FetchError, Response
 from .formats import MIN_BODY_CHARS, RawArticle
 from .keywords import Idf
 from .models import AnalyzedArticle, Source
+from .opml import Outline
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,7 @@ def jittered(seconds: float, rng: random.Random | None = None) -> float:
 
 def backoff(interval: float, failures: int, retry_after: float | None = None) -> float:
     """Delay before retrying after ``failures`` consecutive failures."""
-    delay = min(MAX_INTERVAL, max(MIN_INTERVAL, interval) * 2 ** max(0, failures - 1))
+    delay = float(min(MAX_INTERVAL, max(MIN_INTERVAL, interval) * 2 ** max(0, failures - 1)))
     if retry_after:
         delay = max(delay, min(MAX_INTERVAL, retry_after))
     return delay
@@ -188,7 +190,7 @@ class SourceReport:
     moved_to: str | None = None
     disabled: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.source_id, "name": self.name, "status": self.status, "added": self.added,
             "quiet": self.quiet, "duplicates": self.duplicates, "error": self.error,
@@ -209,7 +211,7 @@ class RoundReport:
     def newly_disabled(self) -> list[SourceReport]:
         return [r for r in self.sources if r.disabled]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
             "unchanged": sum(r.status == "unchanged" for r in self.sources),
@@ -563,12 +565,14 @@ def run_round(db_path: str, *, everything: bool = False, source_ids: list[int] |
     return asyncio.run(go())
 
 
-async def import_outlines(store: Store, fetcher: Fetcher, outlines: list) -> list[dict]:
+async def import_outlines(
+    store: Store, fetcher: Fetcher, outlines: list[Outline]
+) -> list[dict[str, Any]]:
     """Add the feeds of an OPML list (each checked with one fetch, a few at a time); a feed that
     is already a source or cannot be fetched is reported, not fatal."""
     semaphore = asyncio.Semaphore(4)
 
-    async def one(outline) -> dict:
+    async def one(outline: Outline) -> dict[str, Any]:
         async with semaphore:
             try:
                 source, _found = await add_source(store, fetcher, outline.url, outline.name)

@@ -63,7 +63,8 @@ def signature(paragraphs: list[str], k: int = SHINGLE) -> np.ndarray:
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
     hashes = np.fromiter((zlib.crc32(g) for g in grams), dtype=np.uint64, count=len(grams))
     permuted = (np.outer(hashes, _A) + _B) % _PRIME
-    return (permuted.min(axis=0) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    minima: np.ndarray = (permuted.min(axis=0) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return minima
 
 
 def band_keys(values: np.ndarray) -> list[int]:

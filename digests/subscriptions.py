@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .models import Article, Subscription
+from .modes import Mode, SettingError, split_mode
 from .text import to_simplified
+
+if TYPE_CHECKING:
+    from .regions import Gazetteer
 
 MAX_FILTERS = 10
 SOURCE_PREFIXES = ("source:", "来源:", "来源：", "src:")  # source:NAME (digests.sources)
 MAX_KEYWORD_CHARS = 30
-_TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 
 
 @dataclass
@@ -32,36 +36,23 @@ class FilterRequest:
 
     keywords: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
-    mode: str | None = None
+    mode: Mode | None = None
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # word -> other codes
     problems: list[str] = field(default_factory=list)
 
 
-def parse_mode(words: list[str]) -> tuple[str | None, list[str], list[str]]:
-    """Pull ``instant`` / ``daily HH:MM`` out of ``words``: (mode, rest, problems)."""
-    mode: str | None = None
-    rest: list[str] = []
-    problems: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i].lower()
-        if word in ("instant", "即时", "实时"):
-            mode = "instant"
-        elif word in ("daily", "每日", "每天"):
-            nxt = words[i + 1] if i + 1 < len(words) else ""
-            match = _TIME.match(nxt)
-            if match:
-                mode = f"daily {int(match.group(1)):02d}:{match.group(2)}"
-                i += 1
-            else:
-                mode = "daily 08:00"
-        else:
-            rest.append(words[i])
-        i += 1
-    return mode, rest, problems
+def parse_mode(words: list[str]) -> tuple[Mode | None, list[str], list[str]]:
+    """Pull ``instant`` / ``daily HH:MM`` out of ``words``: (mode, rest, problems). An impossible
+    time (``daily 25:00``) is a problem, never a keyword."""
+    try:
+        mode, rest = split_mode(words)
+    except SettingError as exc:
+        return None, [w for w in words if w.lower() not in ("daily", "每日", "每天")
+                      and w != exc.value], [f"invalid time: {exc.value}"]  # fmt: skip
+    return mode, rest, []
 
 
-def parse_filters(words: list[str], gazetteer) -> FilterRequest:
+def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
     """Split /subscribe arguments into keywords, region codes and a delivery mode."""
     mode, rest, problems = parse_mode(words)
     request = FilterRequest(mode=mode, problems=problems)
@@ -118,7 +109,7 @@ def matches_text(sub: Subscription, article: Article, simplified_text: str) -> b
     return any(to_simplified(k).lower() in simplified_text for k in keywords)
 
 
-def describe(sub: Subscription, gazetteer) -> str:
+def describe(sub: Subscription, gazetteer: Gazetteer) -> str:
     """A short human label: ``第一书记 · 喀什地区`` (or an empty string for everything)."""
     names = list(sub.keywords)
     for code in sub.regions:

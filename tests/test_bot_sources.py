@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from digests.ledger import Ledger, Status
 from digests.store import Store
 
 from .botkit import running_bot
@@ -211,7 +212,7 @@ async def test_a_later_repost_adds_its_source_to_the_sent_message(site, db: Path
         await env.say("/source check 1", chat=ADMIN)
         (pushed,) = await env.fake.wait_for_messages(READER, 1, timeout=15)
         assert "另见" not in pushed.text
-        await env.fake.wait_for(lambda: env.store.deliveries(status="sent"), timeout=10)
+        await env.fake.wait_for(lambda: Ledger(env.store).rows(status=Status.SENT), timeout=10)
         body2 = "".join(f"<p>{p}</p>" for p in p2)
         site.add(
             "/b.xml", rss([(t2, "https://b.example.cn/2026/9.html", "b9", body2)], title="天山网")

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from digests.fetch import Fetcher
+from digests.ledger import Ledger
 from digests.planning import plan
 from digests.sources import (
     MAX_INTERVAL,
@@ -67,7 +68,7 @@ async def test_a_feed_source_baseline_then_new_items_then_304(site, store, clock
         report = first.sources[0]
         assert report.status == "added" and report.quiet == 3 and report.added == []
         assert store.count() == 3
-        assert plan(store, clock) == 0 or not store.deliveries()  # baseline: nothing planned
+        assert plan(store, clock) == 0 or not Ledger(store).rows()  # baseline: nothing planned
         again = await poll_round(store, fetcher, now=NOW, everything=True)
         assert again.sources[0].status == "unchanged" and store.count() == 3
         assert site.requests["/rss.xml"][-1]["If-None-Match"] == '"v1"'
@@ -113,7 +114,7 @@ async def test_subscribers_get_new_items_not_the_baseline(site, store, clock):
         )
         await poll_round(store, fetcher, now=NOW, everything=True)
     assert plan(store, clock) == 1
-    assert [d.chat_id for d in store.deliveries()] == [77]
+    assert [d.chat_id for d in Ledger(store).rows()] == [77]
 
 
 async def test_short_summaries_get_the_full_text_from_the_page(site, store):
@@ -436,7 +437,7 @@ async def test_a_source_subscription_gets_only_that_source(site, store, clock):
         )
         await poll_round(store, fetcher, now=NOW, everything=True)
     assert plan(store, clock) == 1
-    (delivery,) = store.deliveries()
+    (delivery,) = Ledger(store).rows()
     assert store.get_many([delivery.seq])[delivery.seq].source == "乙"
 
 

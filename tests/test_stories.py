@@ -8,6 +8,7 @@ import time
 from benchmarks.stories_quality import end_to_end, labelled_set, pairwise, reposts
 from digests import stories
 from digests.fetch import Fetcher
+from digests.ledger import Ledger
 from digests.planning import plan
 from digests.search import keyword_search
 from digests.sources import add_source, poll_round
@@ -71,7 +72,7 @@ async def test_a_story_from_two_sources_is_planned_once_and_searched_once(site, 
         report = await poll_round(store, fetcher, now=NOW, everything=True)
     assert report.added == 2
     assert plan(store, clock) == 1
-    (delivery,) = store.deliveries()
+    (delivery,) = Ledger(store).rows()
     first = store.get_many([delivery.seq])[delivery.seq]
     assert first.also_reported and first.also_reported[0] in {"边疆日报", "天山网"}
     assert first.source not in first.also_reported
