@@ -477,22 +477,29 @@ def _store_items(
         return
     idf = _idf(store, corpus_idf)
     analysed = [analyze(raw, idf) for raw in raws]
-    results = store.add(analysed)
+    candidate_of = {id(art): c for art, c in zip(analysed, keep, strict=True)}
+
+    def on_added(seq: int, art: AnalyzedArticle) -> None:
+        """In the insert's transaction: a planner never sees the article before it is marked
+        quiet (baseline, old) and linked to its story."""
+        reason = candidate_of[id(art)].quiet
+        if reason:
+            store.mark_quiet([(seq, reason)], commit=False)
+        from .stories import link_article
+
+        link_article(store, seq, art.title, art.paragraphs, commit=False)
+
+    results = store.add(analysed, on_added=on_added)
     rows: list[tuple[str, int | None]] = []
-    quiet: list[tuple[int, str]] = []
     for candidate, art, result in zip(keep, analysed, results, strict=True):
         seq = store.seq_of(result.duplicate_of or result.id)
         rows += [(k, seq) for k in candidate.keys]
         if result.status != "added":
             report.duplicates += 1
-            continue
-        if candidate.quiet and seq is not None:
-            quiet.append((seq, candidate.quiet))
+        elif candidate.quiet:
             report.quiet += 1
         else:
             report.added.append(art.id)
-        _link_story(store, seq, art)
-    store.mark_quiet(quiet)
     store.record_items(source.id, rows, now)
 
 
@@ -508,15 +515,6 @@ def _idf(store: Store, compute: Callable[[Store], Idf | None]) -> Idf | None:
         cached = (count, compute(store))
         _IDF_CACHE[store.path] = cached
     return cached[1]
-
-
-def _link_story(store: Store, seq: int | None, art: AnalyzedArticle) -> None:
-    """Group the article with a near-duplicate already stored (:mod:`digests.stories`)."""
-    if seq is None:
-        return
-    from .stories import link_article
-
-    link_article(store, seq, art.title, art.paragraphs)
 
 
 async def poll_round(

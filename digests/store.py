@@ -63,7 +63,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,7 +254,9 @@ def _m007_sources(db: Database) -> None:
         " seen_at REAL NOT NULL,"
         " PRIMARY KEY (source_id, key)) WITHOUT ROWID"
     )
-    db.execute("CREATE TABLE IF NOT EXISTS article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)"
+    )
     db.execute(
         "CREATE TABLE IF NOT EXISTS article_stories (seq INTEGER PRIMARY KEY, story INTEGER NOT NULL, "
         "sig BLOB, added REAL NOT NULL)"
@@ -366,9 +368,16 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
     # -- writing ------------------------------------------------------------------------------
-    def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
+    def add(
+        self,
+        articles: Iterable[AnalyzedArticle],
+        *,
+        on_added: Callable[[int, AnalyzedArticle], None] | None = None,
+    ) -> list[AddResult]:
         """Insert ``articles`` in one transaction; an article whose text is stored already is a
-        duplicate (reported, not re-added)."""
+        duplicate (reported, not re-added). ``on_added(seq, article)`` runs inside the same
+        transaction for each new article (sources mark it quiet and link its story there, so a
+        planner on another connection never sees it half done); it must not commit."""
         results: list[AddResult] = []
         now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         region_totals: dict[str, int] = {}
@@ -388,6 +397,8 @@ class Store:
                 for code in art.regions:
                     region_totals[code] = region_totals.get(code, 0) + 1
                 results.append(AddResult(art.id, art.title, "added", art.source_path))
+                if on_added is not None:
+                    on_added(seq, art)
             self.conn.executemany(
                 "INSERT INTO region_counts (code, articles) VALUES (?, ?) "
                 "ON CONFLICT(code) DO UPDATE SET articles = articles + excluded.articles",
@@ -831,9 +842,10 @@ class Store:
         row = self.conn.execute("SELECT seq FROM articles WHERE id = ?", [article_id]).fetchone()
         return row[0] if row else None
 
-    def mark_quiet(self, seqs: Iterable[tuple[int, str]]) -> None:
-        """Articles stored but not pushed to subscribers: (seq, reason)."""
-        with self.conn:
+    def mark_quiet(self, seqs: Iterable[tuple[int, str]], *, commit: bool = True) -> None:
+        """Articles stored but not pushed to subscribers: (seq, reason). ``commit=False`` inside
+        a transaction the caller commits (:meth:`add`'s ``on_added``)."""
+        with self.conn if commit else nullcontext():
             self.conn.executemany(
                 "INSERT OR IGNORE INTO article_quiet (seq, reason) VALUES (?, ?)", list(seqs)
             )
@@ -866,9 +878,16 @@ class Store:
         ).fetchall()
 
     def save_story(
-        self, seq: int, story: int, sig: bytes, bands: Sequence[int], now: float
+        self,
+        seq: int,
+        story: int,
+        sig: bytes,
+        bands: Sequence[int],
+        now: float,
+        *,
+        commit: bool = True,
     ) -> None:
-        with self.conn:
+        with self.conn if commit else nullcontext():
             self.conn.execute(
                 "INSERT OR REPLACE INTO article_stories (seq, story, sig, added) VALUES (?,?,?,?)",
                 [seq, story, sig, now],

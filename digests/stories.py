@@ -98,9 +98,16 @@ class Link:
 
 
 def link_article(
-    store: Store, seq: int, title: str, paragraphs: list[str], *, now: float | None = None
+    store: Store,
+    seq: int,
+    title: str,
+    paragraphs: list[str],
+    *,
+    now: float | None = None,
+    commit: bool = True,
 ) -> Link:
-    """Put article ``seq`` into the story of its nearest recent near-duplicate, or a new one."""
+    """Put article ``seq`` into the story of its nearest recent near-duplicate, or a new one
+    (``commit=False`` inside the caller's transaction)."""
     now = time.time() if now is None else now
     mine = signature(paragraphs)
     keys = band_keys(mine)
@@ -111,5 +118,5 @@ def link_article(
         sim = similarity(mine, from_blob(blob))
         if sim >= THRESHOLD and sim > best_sim:
             best, best_sim = story, sim
-    store.save_story(seq, best, to_blob(mine), keys, now)
+    store.save_story(seq, best, to_blob(mine), keys, now, commit=commit)
     return Link(seq, best, best_sim)

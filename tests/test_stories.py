@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from benchmarks.stories_quality import end_to_end, labelled_set, pairwise, reposts
 from digests import stories
 from digests.fetch import Fetcher
@@ -78,3 +80,28 @@ async def test_a_story_from_two_sources_is_planned_once_and_searched_once(site, 
     assert first.source not in first.also_reported
     results = keyword_search(store, "供暖改造")
     assert results.total == 1 and len(results.hits) == 1
+
+
+def test_quiet_mark_and_story_link_commit_with_the_article(store):
+    """A planner on another connection sees a source's article only together with its quiet mark
+    and story: all are written in the insert's transaction, and a failure leaves none of them."""
+    from digests.formats import RawArticle
+    from digests.pipeline import analyze
+
+    art = analyze(RawArticle(ORIGINAL[0], ORIGINAL[1], source="边疆日报"))
+
+    def fail(seq, article):
+        store.mark_quiet([(seq, "baseline")], commit=False)
+        raise RuntimeError("linking failed")
+
+    with pytest.raises(RuntimeError):
+        store.add([art], on_added=fail)
+    assert store.count() == 0 and store.quiet_seqs([1]) == set()
+
+    def link(seq, article):
+        store.mark_quiet([(seq, "baseline")], commit=False)
+        stories.link_article(store, seq, article.title, article.paragraphs, commit=False)
+
+    (result,) = store.add([art], on_added=link)
+    seq = store.seq_of(result.id)
+    assert store.quiet_seqs([seq]) == {seq} and store.stories_of([seq]) == {seq: seq}
