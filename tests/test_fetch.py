@@ -36,7 +36,7 @@ async def test_a_host_name_resolving_to_loopback_is_refused(site, monkeypatch):
     site.add("/rss.xml", "x")
     monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
     async with Fetcher() as fetcher:  # "localhost" goes through DNS: the resolver refuses it
-        with pytest.raises(Refused, match=r"resolves to 127\.0\.0\.1"):
+        with pytest.raises(Refused, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
             await fetcher.fetch(f"http://localhost:{site.port}/rss.xml")
     assert site.hits["/rss.xml"] == 0
 
