@@ -86,6 +86,8 @@ async def test_a_feed_source_baseline_then_new_items_then_304(site, store, clock
     art = store.latest(1)[0]
     assert art.title == "克拉玛依市发布冬季出行提示" and art.source == "边疆日报·要闻"
     assert art.url == "https://news.example.cn/2026/11/30/content_10010.html" and art.summary
+    baseline = {a.title: a for a in store.latest(4)}["喀什地区棉花采收进度过半"]
+    assert baseline.published == "2026-11-30T00:00:00+00:00"  # pubDate 08:00 +0800
     stored = store.get_source(source.id)
     assert stored.etag == '"v2"' and stored.items == 4 and stored.baseline_done
     assert MIN_INTERVAL * 0.9 <= stored.next_due - NOW <= 3600 * 1.1  # ttl 60 min, jittered
@@ -481,3 +483,15 @@ async def test_a_title_only_item_whose_page_fails_is_tried_again(site, store):
         second = await poll_round(store, fetcher, now=NOW, everything=True)
     assert len(second.sources[0].added) == 1
     assert store.latest(1)[0].paragraphs == LONG
+
+
+async def test_cache_control_and_ttl_set_the_interval(site, store):
+    site.add("/cc.xml", rss([]), headers={"Cache-Control": "public, max-age=7200"})
+    site.add("/ttl.xml", rss([], ttl="<ttl>180</ttl>"))
+    async with Fetcher() as fetcher:
+        cc, _ = await add_source(store, fetcher, site.url("/cc.xml"))
+        ttl, _ = await add_source(store, fetcher, site.url("/ttl.xml"))
+        await poll_round(store, fetcher, now=NOW)
+    assert store.get_source(cc.id).interval == 7200
+    assert store.get_source(ttl.id).interval == 180 * 60
+    assert 7200 * 0.9 <= store.get_source(cc.id).next_due - NOW <= 7200 * 1.1
