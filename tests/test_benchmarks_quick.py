@@ -14,6 +14,7 @@ from .conftest import ROOT
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # the run's own limit (600 s) speaks first, with the run's output
 def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     out = tmp_path / "quick.json"
     proc = subprocess.run(
