@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -23,8 +23,8 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, lookup, subscribe
-from .common import lang_for, send
+from . import admin, buttons, lookup, subscribe
+from .common import BotContext, chat_id_of, lang_for, send
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
@@ -39,22 +39,23 @@ COMMANDS = (
 ADMIN_COMMANDS = ("stats", "pending", "retry")
 
 
-async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_cmd(update: Update, context: BotContext) -> None:
     if context.args and await lookup.start_with_payload(update, context, context.args[0]):
         return
-    await send(context, update.effective_chat.id, t(lang_for(update, context), "start"))
+    await send(context, chat_id_of(update), t(lang_for(update, context), "start"))
 
 
-async def help_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_cmd(update: Update, context: BotContext) -> None:
     username = html.escape(context.bot.username or "bot")
     await send(
-        context, update.effective_chat.id, t(lang_for(update, context), "help").format(bot=username)
+        context, chat_id_of(update), t(lang_for(update, context), "help").format(bot=username)
     )
 
 
-async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_post(update: Update, context: BotContext) -> None:
     """Commands posted in a channel where the bot is an administrator."""
-    text = update.effective_message.text or ""
+    message = update.effective_message
+    text = (message.text if message else None) or ""
     command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else ""
     if command == "/subscribe":
         await subscribe.subscribe_cmd(update, context)
@@ -64,7 +65,40 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await subscribe.subscriptions_cmd(update, context)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A ``/command`` no handler took: say so (in private chats, or when addressed to this bot)."""
+    message = update.effective_message
+    if message is None or not message.text or update.effective_chat is None:
+        return
+    word = message.text.split(maxsplit=1)[0]
+    command, _, addressee = word[1:].partition("@")
+    if command.lower() in known_commands(context.application):
+        return
+    is_private = update.effective_chat.type == ChatType.PRIVATE
+    if not is_private and addressee.lower() != (context.bot.username or "").lower():
+        return  # another bot's command, or one for every bot in the group
+    lang = lang_for(update, context)
+    await send(context, chat_id_of(update), t(lang, "unknown_command", command=html.escape(word)))
+
+
+def known_commands(application: Application) -> set[str]:  # type: ignore[type-arg]
+    return {
+        command
+        for handlers in application.handlers.values()
+        for handler in handlers
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+
+
+async def invalid_button(update: Update, context: BotContext) -> None:
+    """A button whose data this bot does not make (forged, or from an older version)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(t(lang_for(update, context), "button_invalid"), show_alert=True)
+
+
+async def on_error(update: object, context: BotContext) -> None:
     """Log every unexpected error with its traceback and answer the user politely."""
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
@@ -107,6 +141,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(token)
+        .context_types(ContextTypes(context=BotContext))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
@@ -156,13 +191,18 @@ def add_handlers(application: Application) -> None:
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
         MessageHandler(private_text, lookup.plain_text),
-        CallbackQueryHandler(lookup.on_lookup_button, pattern=r"^[pafg]:"),
-        CallbackQueryHandler(subscribe.on_subscription_button, pattern=r"^[us]:"),
+        CallbackQueryHandler(lookup.on_lookup_button, pattern=buttons.is_lookup),
+        CallbackQueryHandler(subscribe.on_subscription_button, pattern=buttons.is_settings),
+        CallbackQueryHandler(invalid_button),
         InlineQueryHandler(lookup.on_inline),
         ChatMemberHandler(subscribe.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
     ]
     for handler in handlers:
         application.add_handler(handler)
+    # group 1: runs after whichever command handler (of any helper's) took the update, if any
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command), group=1
+    )
     application.add_error_handler(on_error)
 
 

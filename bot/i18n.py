@@ -6,6 +6,10 @@ callers (``bot.render`` escapes every user and article string).
 
 from __future__ import annotations
 
+from html import escape
+
+from digests.errors import DigestError
+
 ZH: dict[str, str] = {
     "start": (
         "你好！我是<b>文章摘要机器人</b>。\n\n"
@@ -44,14 +48,14 @@ ZH: dict[str, str] = {
     "region_usage": "请在 /region 后面输入地名，例如：/region 喀什",
     "article_usage": "请在 /article 后面输入文章编号。",
     "no_results": "没有找到与 <b>{query}</b> 相关的文章。",
-    "results_header": "<b>{query}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "results_header": "<b>{query}</b>：共 {count}，{span}",
     "about": "约 ",
-    "region_header": "<b>{place}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "region_header": "<b>{place}</b>：共 {count}，{span}",
     "region_empty": "<b>{place}</b>：暂时没有提到这个地区的文章。",
     "region_unknown": "没有找到地名 <b>{query}</b>。",
     "region_suggest": "您是不是要找：",
     "region_choose": "<b>{query}</b> 对应多个地方，请选择：",
-    "latest_header": "<b>最新文章</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "latest_header": "<b>最新文章</b>：共 {count}，{span}",
     "empty_corpus": "还没有文章。",
     "regions_title": "<b>浏览地区</b>（括号内为文章数）",
     "regions_here": "查看 {place} 的文章（{count}）",
@@ -72,11 +76,10 @@ ZH: dict[str, str] = {
     "subscribed_everything": "全部新文章",
     "subscribed_channel": "频道 {channel} 已订阅：{what}。推送方式：{mode}。",
     "sub_ambiguous": "提示：{word} 有多个地方，已选择 {chosen}。",
-    "sub_problems": "未使用：{problems}",
     "sub_duplicate": "已经有相同的订阅了。",
     "subscriptions_none": "还没有订阅。用 /subscribe 订阅新文章。",
     "subscriptions_list": "<b>订阅列表</b>（点击按钮取消）：",
-    "unsubscribed": "已取消 {n} 个订阅。",
+    "unsubscribed": "已取消 {count}。",
     "unsubscribe_usage": "用法：/unsubscribe 编号 或 /unsubscribe all（编号见 /subscriptions）",
     "unsubscribe_none": "没有找到这个订阅。",
     "not_admin": "抱歉，只有本群管理员才能管理订阅。搜索功能所有人都可以使用。",
@@ -109,6 +112,29 @@ ZH: dict[str, str] = {
     "upload_result": "已添加 {added} 篇，重复 {duplicates} 篇，拒绝 {rejected} 篇。",
     "upload_rejected_line": "· {file}：{reason}",
     "never": "从未",
+    # -- front: engine errors by code, buttons, commands, plurals (keep this block together) --
+    "err_query_empty": "请输入要查找的词。",
+    "err_query_only_exclusions": "查询至少要包含一个要查找的词，不能只有排除词（-词）。",
+    "err_query_only_common": "查询只有很常见的词（{words}），请加一个更具体的词。",
+    "err_query_no_words": "查询里没有可以查找的词，只有符号。",
+    "err_unknown_region_code": "没有编号为 {code} 的地区。",
+    "err_unknown_place": "没有找到地名 <b>{name}</b>。",
+    "err_unknown_region": "没有找到地名 <b>{term}</b>。",
+    "err_filter_too_long": "条件太长（最多 {max} 个字）：{term}",
+    "err_filter_too_many": "每个订阅最多 {max} 个关键词和地区。",
+    "err_bad_time": "时间格式不对：{value}。请用 24 小时制 HH:MM，例如 daily 08:00。",
+    "err_bad_setting": "无法识别的设置：{word}。可用：zh、en、instant、daily HH:MM。",
+    "err_generic": "抱歉，无法完成这个请求。",
+    "sub_refused": "没有订阅。{reason}",
+    "sub_did_you_mean": "您是不是要找：{names}",
+    "sub_use_kw": "按关键词订阅请写 kw:{term}",
+    "button_invalid": "这个按钮已失效，请重新发送命令。",
+    "unknown_command": "没有 {command} 这个命令，发送 /help 查看可用的命令。",
+    "published": "发布于",
+    "n_articles": "{n} 篇",
+    "n_subscriptions": "{n} 个订阅",
+    "page_span": "第 {first}–{last} 篇",
+    "page_one": "第 {first} 篇",
 }
 
 EN: dict[str, str] = {
@@ -149,14 +175,14 @@ EN: dict[str, str] = {
     "region_usage": "Type a place name after /region, e.g. /region 喀什",
     "article_usage": "Type an article id after /article.",
     "no_results": "No articles match <b>{query}</b>.",
-    "results_header": "<b>{query}</b>: {total} articles, {first}–{last}",
+    "results_header": "<b>{query}</b>: {count}, {span}",
     "about": "about ",
-    "region_header": "<b>{place}</b>: {total} articles, {first}–{last}",
+    "region_header": "<b>{place}</b>: {count}, {span}",
     "region_empty": "<b>{place}</b>: no article mentions this place yet.",
     "region_unknown": "No place called <b>{query}</b>.",
     "region_suggest": "Did you mean:",
     "region_choose": "<b>{query}</b> names several places; choose one:",
-    "latest_header": "<b>Newest articles</b>: {total} in all, {first}–{last}",
+    "latest_header": "<b>Newest articles</b>: {count} in all, {span}",
     "empty_corpus": "There are no articles yet.",
     "regions_title": "<b>Browse regions</b> (articles in brackets)",
     "regions_here": "Articles in {place} ({count})",
@@ -177,11 +203,10 @@ EN: dict[str, str] = {
     "subscribed_everything": "all new articles",
     "subscribed_channel": "Channel {channel} subscribed: {what}. Delivery: {mode}.",
     "sub_ambiguous": "Note: {word} names several places; I chose {chosen}.",
-    "sub_problems": "Not used: {problems}",
     "sub_duplicate": "You already have the same subscription.",
     "subscriptions_none": "No subscriptions yet. Use /subscribe to get new articles.",
     "subscriptions_list": "<b>Subscriptions</b> (tap a button to remove):",
-    "unsubscribed": "Removed {n} subscription(s).",
+    "unsubscribed": "Removed {count}.",
     "unsubscribe_usage": "Usage: /unsubscribe n or /unsubscribe all (numbers as in /subscriptions)",
     "unsubscribe_none": "No such subscription.",
     "not_admin": "Sorry, only this group's administrators can manage its subscriptions. Anyone may search.",
@@ -214,6 +239,31 @@ EN: dict[str, str] = {
     "upload_result": "Added {added}, duplicates {duplicates}, rejected {rejected}.",
     "upload_rejected_line": "· {file}: {reason}",
     "never": "never",
+    # -- front: engine errors by code, buttons, commands, plurals (keep this block together) --
+    "err_query_empty": "Type a word to search for.",
+    "err_query_only_exclusions": "A query needs at least one word to include, not only -exclusions.",
+    "err_query_only_common": "The query has only very common words ({words}); add a more specific word.",
+    "err_query_no_words": "Nothing to search for: the query has no words, only symbols.",
+    "err_unknown_region_code": "There is no region {code}.",
+    "err_unknown_place": "No place called <b>{name}</b>.",
+    "err_unknown_region": "No place called <b>{term}</b>.",
+    "err_filter_too_long": "Too long (at most {max} characters): {term}",
+    "err_filter_too_many": "At most {max} keywords and regions per subscription.",
+    "err_bad_time": "Not a time of day: {value}. Use 24-hour HH:MM, e.g. daily 08:00.",
+    "err_bad_setting": "Unknown setting: {word}. Available: zh, en, instant, daily HH:MM.",
+    "err_generic": "Sorry, that request cannot be done.",
+    "sub_refused": "Nothing subscribed. {reason}",
+    "sub_did_you_mean": "Did you mean: {names}",
+    "sub_use_kw": "To subscribe to a keyword, write kw:{term}",
+    "button_invalid": "This button is no longer valid; please send the command again.",
+    "unknown_command": "There is no command {command}; send /help to see the commands.",
+    "published": "Published",
+    "n_articles_one": "1 article",
+    "n_articles": "{n} articles",
+    "n_subscriptions_one": "1 subscription",
+    "n_subscriptions": "{n} subscriptions",
+    "page_span": "{first}–{last}",
+    "page_one": "{first}",
 }
 
 TEXTS = {"zh": ZH, "en": EN}
@@ -223,6 +273,33 @@ def t(lang: str, key: str, **values: object) -> str:
     """The ``key`` string in ``lang`` (falling back to Chinese), formatted with ``values``."""
     template = TEXTS.get(lang, ZH).get(key) or ZH[key]
     return template.format(**values) if values else template
+
+
+def tn(lang: str, key: str, n: int, **values: object) -> str:
+    """``key`` for the count ``n``: ``key_one`` when ``n`` is 1 and the language has that form."""
+    table = TEXTS.get(lang, ZH)
+    chosen = f"{key}_one" if n == 1 and f"{key}_one" in table else key
+    return t(lang, chosen, n=f"{n:,}", **values)
+
+
+def page_span(lang: str, first: int, last: int) -> str:
+    """``第 1–5 篇`` / ``1–5``, or ``第 3 篇`` / ``3`` for a page of one."""
+    return t(lang, "page_one" if first == last else "page_span", first=first, last=last)
+
+
+def error_text(lang: str, error: DigestError) -> str:
+    """An engine error in ``lang``: ``err_<code>`` filled with the error's values (escaped)."""
+    key = f"err_{error.code}"
+    if key not in ZH:
+        return t(lang, "err_generic")
+    values = {k: escape(_plain(v), quote=False) for k, v in error.values.items()}
+    return t(lang, key, **values)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    return str(value)
 
 
 def mode_label(lang: str, mode: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+from digests.dates import published_date
 from digests.models import Article, Hit, Results
 
 from .i18n import t
@@ -24,7 +25,16 @@ def snippet_html(hit: Hit) -> str:
 
 
 def date_of(article: Article) -> str:
-    return (article.added_at or "")[:10]
+    """The article's publication date (``YYYY-MM-DD``), else the day it was stored."""
+    return published_date(article.published) or (article.added_at or "")[:10]
+
+
+def date_label(article: Article, lang: str) -> str:
+    """``发布于 2026-11-20`` when the article says when it was published, else ``收录于 …``."""
+    published = published_date(article.published)
+    if published:
+        return f"{t(lang, 'published')} {esc(published)}"
+    return f"{t(lang, 'added')} {esc((article.added_at or '')[:10])}"
 
 
 def region_line(article: Article, labels: list[str], lang: str) -> str:
@@ -49,16 +59,31 @@ def render_hits(
 
 
 def render_article(
-    article: Article, lang: str, labels: list[str], *, sentences: list[str] | None = None
+    article: Article,
+    lang: str,
+    labels: list[str],
+    *,
+    sentences: list[str] | None = None,
+    number: int | None = None,
+    compact: bool = False,
 ) -> str:
-    """An article card: title, summary sentences (``sentences`` overrides the stored summary),
-    keywords, regions, source."""
-    lines = [f"<b>{esc(article.title)}</b>", ""]
+    """An article: title, summary sentences (``sentences`` overrides the stored summary),
+    keywords, regions, source, then its date and id.
+
+    ``compact`` (a block in a daily digest, numbered ``number``) drops the blank lines, keeps six
+    keywords instead of eight and leaves out the date and id line."""
+    title = f"{number}. {article.title}" if number is not None else article.title
+    lines = [f"<b>{esc(title)}</b>"]
+    if not compact:
+        lines.append("")
     for sentence in article.summary if sentences is None else sentences:
         lines.append(f"· {esc(sentence)}")
-    lines.append("")
+    if not compact:
+        lines.append("")
     if article.keywords:
-        lines.append(f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[:8]))}")
+        lines.append(
+            f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[: 6 if compact else 8]))}"
+        )
     if labels:
         lines.append(f"{t(lang, 'regions')}{esc('、'.join(labels))}")
     source = article.source or ""
@@ -67,7 +92,8 @@ def render_article(
         lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
         lines.append(f"{t(lang, 'source')}{esc(source)}")
-    lines.append(f"{t(lang, 'added')} {esc(date_of(article))} · ID {esc(article.id)}")
+    if not compact:
+        lines.append(f"{date_label(article, lang)} · ID {esc(article.id)}")
     return "\n".join(lines).strip()
 
 

@@ -8,34 +8,42 @@ import logging
 from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from digests.subscriptions import describe, parse_filters
+from digests.errors import FilterError
+from digests.subscriptions import describe, parse_filters, parse_settings
 
-from .common import command_text, is_admin, lang_for, send, services, user_is_admin
-from .i18n import mode_label, t
+from . import buttons
+from .common import BotContext, chat_of, command_text, is_admin, lang_for, send, user_is_admin
+from .i18n import error_text, mode_label, t, tn
 from .render import esc
+from .services import Services
+
+View = tuple[str, InlineKeyboardMarkup | None]
 
 log = logging.getLogger(__name__)
 
 
-def _remember_chat(context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> None:
-    services(context).store.upsert_chat(
+def _remember_chat(context: BotContext, chat: Chat) -> None:
+    context.services.store.upsert_chat(
         chat.id, chat.type, title=chat.title or chat.full_name, username=chat.username
     )
 
 
 async def _subscribe_chat(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     target: Chat,
     words: list[str],
     reply_to: int,
 ) -> None:
     """Create the subscription for ``target`` and confirm in ``reply_to``."""
-    svc = services(context)
+    svc = context.services
     lang = lang_for(update, context)
-    request = parse_filters(words, svc.gazetteer)
+    try:
+        request = parse_filters(words, svc.gazetteer)
+    except FilterError as exc:
+        await send(context, reply_to, refusal(lang, exc))
+        return
     _remember_chat(context, target)
     stored_chat = svc.store.get_chat(target.id)
     mode = request.mode or (stored_chat.mode if stored_chat else "instant")
@@ -74,14 +82,24 @@ async def _subscribe_chat(
                 chosen = place
         if chosen is not None and others:
             text += "\n" + t(lang, "sub_ambiguous", word=esc(word), chosen=esc(chosen.name))
-    if request.problems:
-        text += "\n" + t(lang, "sub_problems", problems=esc("; ".join(request.problems)))
     await send(context, reply_to, text)
     log.info("chat %s subscribed (subscription %s)", target.id, sub.id)
 
 
-async def subscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+def refusal(lang: str, error: FilterError) -> str:
+    """Why nothing was subscribed, and what to type instead (nearest places, or ``kw:``)."""
+    text = t(lang, "sub_refused", reason=error_text(lang, error))
+    if error.code == "unknown_region":
+        suggestions = error.values.get("suggestions") or []
+        if isinstance(suggestions, list) and suggestions:
+            names = "、".join(f"region:{name}" for name in suggestions[:5])
+            text += "\n" + t(lang, "sub_did_you_mean", names=esc(names))
+        text += "\n" + t(lang, "sub_use_kw", term=esc(error.values.get("term", "")))
+    return text
+
+
+async def subscribe_cmd(update: Update, context: BotContext) -> None:
+    chat = chat_of(update)
     message = update.effective_message
     lang = lang_for(update, context)
     words = command_text(message).split()
@@ -96,13 +114,13 @@ async def subscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _subscribe_channel(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, handle: str, words: list[str]
+    update: Update, context: BotContext, handle: str, words: list[str]
 ) -> None:
     """``/subscribe @channel …`` from a private chat: the user must administer the channel and the
     bot must be allowed to post there."""
     lang = lang_for(update, context)
     user = update.effective_user
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update).id
     channel_name = esc(handle)
     try:
         channel = await context.bot.get_chat(handle)
@@ -110,7 +128,7 @@ async def _subscribe_channel(
         log.info("channel %s not found: %s", handle, exc)
         await send(context, chat_id, t(lang, "channel_unknown", channel=channel_name))
         return
-    if not await user_is_admin(context, channel.id, user.id):
+    if user is None or not await user_is_admin(context, channel.id, user.id):
         await send(context, chat_id, t(lang, "channel_not_admin", channel=channel_name))
         return
     try:
@@ -127,8 +145,7 @@ async def _subscribe_channel(
     await _subscribe_chat(update, context, channel, words, chat_id)
 
 
-def _subscriptions_view(context, chat_id: int, lang: str):
-    svc = services(context)
+def subscriptions_view(svc: Services, chat_id: int, lang: str) -> View:
     subs = svc.store.subscriptions(chat_id)
     if not subs:
         return t(lang, "subscriptions_none"), None
@@ -137,38 +154,39 @@ def _subscriptions_view(context, chat_id: int, lang: str):
     for n, sub in enumerate(subs, 1):
         label = describe(sub, svc.gazetteer) or t(lang, "subscribed_everything")
         lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}")
-        rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=f"u:{sub.id}")])
+        data = buttons.encode(buttons.Unsubscribe(sub.id))
+        rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=data)])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-async def subscriptions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    lang = lang_for(update, context)
-    text, keyboard = _subscriptions_view(context, update.effective_chat.id, lang)
-    await send(context, update.effective_chat.id, text, keyboard)
+async def subscriptions_cmd(update: Update, context: BotContext) -> None:
+    chat_id = chat_of(update).id
+    text, keyboard = subscriptions_view(context.services, chat_id, lang_for(update, context))
+    await send(context, chat_id, text, keyboard)
 
 
-async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+async def unsubscribe_cmd(update: Update, context: BotContext) -> None:
+    chat = chat_of(update)
     lang = lang_for(update, context)
     if not await is_admin(context, chat, update.effective_message):
         await send(context, chat.id, t(lang, "not_admin"))
         return
-    svc = services(context)
+    svc = context.services
     arg = command_text(update.effective_message).split()
     subs = svc.store.subscriptions(chat.id)
     if not arg:
         if len(subs) == 1:
             removed = svc.store.remove_subscriptions(chat.id, [subs[0].id])
-            await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+            await send(context, chat.id, _removed(lang, removed))
         else:
-            text, keyboard = _subscriptions_view(context, chat.id, lang)
+            text, keyboard = subscriptions_view(svc, chat.id, lang)
             if subs:
                 text += "\n\n" + t(lang, "unsubscribe_usage")
             await send(context, chat.id, text, keyboard)
         return
     if arg[0].lower() in ("all", "全部"):
         removed = svc.store.remove_subscriptions(chat.id, None)
-        await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+        await send(context, chat.id, _removed(lang, removed))
         return
     if not arg[0].isdigit() or not 1 <= int(arg[0]) <= len(subs):
         await send(
@@ -176,83 +194,92 @@ async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
         return
     removed = svc.store.remove_subscriptions(chat.id, [subs[int(arg[0]) - 1].id])
-    await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+    await send(context, chat.id, _removed(lang, removed))
 
 
-def _settings_view(context, chat_id: int, lang: str):
-    chat = services(context).store.get_chat(chat_id)
+def _removed(lang: str, n: int) -> str:
+    return t(lang, "unsubscribed", count=tn(lang, "n_subscriptions", n))
+
+
+def settings_view(svc: Services, chat_id: int, lang: str) -> View:
+    chat = svc.store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
+
+    def button(label: str, value: buttons.Button) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=buttons.encode(value))
+
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("中文", callback_data="s:lang:zh"),
-                InlineKeyboardButton("English", callback_data="s:lang:en"),
+                button("中文", buttons.SetLanguage("zh")),
+                button("English", buttons.SetLanguage("en")),
             ],
             [
-                InlineKeyboardButton(t(lang, "mode_instant"), callback_data="s:mode:instant"),
-                InlineKeyboardButton(
-                    t(lang, "mode_daily", time="08:00"), callback_data="s:mode:daily 08:00"
-                ),
+                button(t(lang, "mode_instant"), buttons.SetMode("instant")),
+                button(t(lang, "mode_daily", time="08:00"), buttons.SetMode("daily 08:00")),
             ],
         ]
     )
     return text, keyboard
 
 
-async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+async def settings_cmd(update: Update, context: BotContext) -> None:
+    chat = chat_of(update)
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
+    svc = context.services
     if words:
         if not await is_admin(context, chat, update.effective_message):
             await send(context, chat.id, t(lang, "not_admin"))
             return
-        from digests.subscriptions import parse_mode
-
-        mode, rest, _ = parse_mode(words)
+        try:
+            request = parse_settings(words)
+        except FilterError as exc:
+            await send(context, chat.id, error_text(lang, exc))
+            return
         _remember_chat(context, chat)
-        svc = services(context)
-        for word in rest:
-            if word.lower() in ("zh", "en", "中文", "english"):
-                svc.store.update_chat(
-                    chat.id, language="en" if word.lower() in ("en", "english") else "zh"
-                )
-        if mode:
-            svc.store.update_chat(chat.id, mode=mode)
-            svc.store.set_subscription_mode(chat.id, mode)
+        if request.language:
+            svc.store.update_chat(chat.id, language=request.language)
+        if request.mode:
+            svc.store.update_chat(chat.id, mode=request.mode)
+            svc.store.set_subscription_mode(chat.id, request.mode)
         lang = lang_for(update, context)
-    text, keyboard = _settings_view(context, chat.id, lang)
+    text, keyboard = settings_view(svc, chat.id, lang)
     await send(context, chat.id, text, keyboard)
 
 
-async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``u:<id>`` removes a subscription; ``s:lang:…`` / ``s:mode:…`` change settings."""
+async def on_subscription_button(update: Update, context: BotContext) -> None:
+    """Remove a subscription, or change the language or delivery mode (see ``bot.buttons``)."""
     query = update.callback_query
-    chat = update.effective_chat
+    if query is None:
+        return
+    chat = chat_of(update)
     lang = lang_for(update, context)
-    svc = services(context)
+    svc = context.services
     if chat.type != ChatType.PRIVATE and not await user_is_admin(
         context, chat.id, query.from_user.id
     ):
         await query.answer(t(lang, "not_admin"), show_alert=True)
         return
-    kind, _, rest = (query.data or "").partition(":")
-    if kind == "u":
-        removed = svc.store.remove_subscriptions(chat.id, [int(rest)] if rest.isdigit() else [])
-        text, keyboard = _subscriptions_view(context, chat.id, lang)
+    button = buttons.parse(query.data)
+    if isinstance(button, buttons.Unsubscribe):
+        removed = svc.store.remove_subscriptions(chat.id, [button.subscription_id])
+        text, keyboard = subscriptions_view(svc, chat.id, lang)
         await query.edit_message_text(text, reply_markup=keyboard)
-        await query.answer(t(lang, "unsubscribed", n=removed))
+        await query.answer(_removed(lang, removed))
         return
-    setting, _, value = rest.partition(":")
+    if not isinstance(button, buttons.SetLanguage | buttons.SetMode):
+        await query.answer(t(lang, "button_invalid"), show_alert=True)
+        return
     _remember_chat(context, chat)
-    if setting == "lang" and value in ("zh", "en"):
-        svc.store.update_chat(chat.id, language=value)
-        lang = value
-    elif setting == "mode" and (value == "instant" or value.startswith("daily ")):
-        svc.store.update_chat(chat.id, mode=value)
-        svc.store.set_subscription_mode(chat.id, value)
-    text, keyboard = _settings_view(context, chat.id, lang)
+    if isinstance(button, buttons.SetLanguage):
+        svc.store.update_chat(chat.id, language=button.lang)
+        lang = button.lang
+    else:
+        svc.store.update_chat(chat.id, mode=button.mode)
+        svc.store.set_subscription_mode(chat.id, button.mode)
+    text, keyboard = settings_view(svc, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except TelegramError as exc:  # "message is not modified" when nothing changed
@@ -261,10 +288,12 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
 
 
 # -- membership -------------------------------------------------------------------------------
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
     """The bot was added, removed or blocked: resume or pause the chat's subscriptions."""
     change = update.my_chat_member
-    svc = services(context)
+    if change is None:
+        return
+    svc = context.services
     chat = change.chat
     status = change.new_chat_member.status
     _remember_chat(context, chat)
@@ -277,10 +306,12 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         log.info("chat %s active", chat.id)
 
 
-async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_migrate(update: Update, context: BotContext) -> None:
     """A group became a supergroup: its subscriptions move to the new chat id."""
     message = update.effective_message
-    svc = services(context)
+    if message is None:
+        return
+    svc = context.services
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:

@@ -194,8 +194,7 @@ def cmd_region(args: argparse.Namespace) -> int:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from .formats import read_file
-    from .pipeline import choose_summary, sentences_of
-    from .text import to_simplified, tokenize
+    from .pipeline import summary_of
 
     if args.id:
         with Store(db_path(args.db)) as store:
@@ -210,13 +209,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             _err(str(items[0]) if items else f"{args.file}: no article")
             return 1
         title, paragraphs, ident = items[0].title, items[0].paragraphs, None
-    sents = sentences_of(paragraphs)
-    summary = choose_summary(
-        tokenize(to_simplified(title)),
-        sents,
-        max_sentences=args.sentences,
-        max_chars=args.chars if args.chars else 220 * args.sentences // 3,
-    )
+    summary = summary_of(title, paragraphs, args.sentences, args.chars)
     if args.json:
         _print_json({"id": ident, "title": title, "summary": summary})
     else:

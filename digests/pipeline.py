@@ -116,6 +116,17 @@ def choose_summary(
     return [sents.texts[i] for i in chosen]
 
 
+def summary_of(
+    title: str, paragraphs: list[str], sentences: int = SUMMARY_SENTENCES, max_chars: int = 0
+) -> list[str]:
+    """An extractive summary of at most ``sentences`` sentences (verbatim, in text order) for a
+    stored or read article; ``max_chars`` defaults to the stored summary's budget per sentence."""
+    budget = max_chars or SUMMARY_CHARS * sentences // SUMMARY_SENTENCES
+    return choose_summary(
+        tokenize(to_simplified(title)), sentences_of(paragraphs), sentences, budget
+    )
+
+
 @dataclass
 class TokenStreams:
     """What the store and the summarizer need from a run of token lists, in one pass."""

@@ -105,7 +105,7 @@ def parse_query(query: str) -> ParsedQuery:
     """Split ``query`` into segmented terms, phrases and exclusions."""
     query = query.strip()
     if not query:
-        raise QueryError("empty query: type a word to search for")
+        raise QueryError("query_empty")
     if len(query) > MAX_QUERY_CHARS:
         query = query[:MAX_QUERY_CHARS]
     stop = stopwords()
@@ -127,13 +127,10 @@ def parse_query(query: str) -> ParsedQuery:
                     parsed.terms.append(token)
     if not parsed.terms and not parsed.phrases:
         if parsed.excluded:
-            raise QueryError("a query needs at least one word to include, not only -exclusions")
+            raise QueryError("query_only_exclusions")
         if parsed.dropped:
-            raise QueryError(
-                "the query has only very common words (" + " ".join(parsed.dropped) + "); "
-                "add a more specific word"
-            )
-        raise QueryError("nothing to search for: the query has no words, only symbols")
+            raise QueryError("query_only_common", words=" ".join(parsed.dropped))
+        raise QueryError("query_no_words")
     return parsed
 
 
@@ -261,15 +258,13 @@ def region_search(
     if code is not None:
         place = gazetteer.get(code)
         if place is None:
-            raise NotFound(f"unknown region code {code}")
+            raise NotFound("unknown_region_code", code=code)
         alternatives: list = []
     else:
         resolution = gazetteer.resolve(name)
         if not resolution.places:
-            hint = "、".join(p.name for p in resolution.suggestions)
-            raise NotFound(
-                f"no place called {name!r}" + (f"; did you mean: {hint}" if hint else "")
-            )
+            suggestions = [p.name for p in resolution.suggestions]
+            raise NotFound("unknown_place", name=name, suggestions=suggestions)
         place, alternatives = resolution.places[0], resolution.places[1:]
     rows = store.region_articles(place.code, limit, offset)
     total = store.region_counts([place.code]).get(place.code, 0)
