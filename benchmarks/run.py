@@ -354,12 +354,13 @@ def print_memory(r: dict) -> None:
 
 
 def summary_part() -> dict:
-    from .summary_quality import CLTS_PATH, METRICS, evaluate, load_clts
+    from .summary_quality import METRICS, clts_missing, evaluate, load_clts
 
     records = load_clts()
     if not records:
-        print(f"\n== Summary quality: skipped (CLTS samples not found at {CLTS_PATH}) ==")
-        return {"skipped": f"CLTS samples not found at {CLTS_PATH}"}
+        reason = clts_missing() or "no CLTS samples in the file"
+        print(f"\n== Summary quality: skipped ({reason}) ==")
+        return {"skipped": reason}
     scores = evaluate(records)
     print(
         table(

@@ -2,9 +2,10 @@
 
 Run ``python -m benchmarks.summary_quality [--json]`` from the repository root. The metric is the
 character-level ROUGE-1/2/L F1 (x100, averaged per article) defined in
-``../shared/data/clts_samples/README.md``. The CLTS texts are read from ``../shared`` at run time
-and never copied into the repository. Also prints the summaries of the seed articles and the
-summarizer's speed per article.
+CLTS samples' README. The samples' licence forbids copying them into the project (its corpus, docs
+or test fixtures), so they are read at run time from the file named by ``DIGESTBOT_CLTS_SAMPLES``
+(the samples' ``samples.jsonl``); without it the evaluation says it was skipped and why. Also
+prints the summaries of the seed articles (``corpus/``) and the summarizer's speed per article.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -24,9 +26,8 @@ from digests.keywords import load_stopwords
 from digests.summarizer import _content_terms, _pagerank, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CLTS_PATH = SHARED / "data" / "clts_samples" / "samples.jsonl"
-SEEDS_DIR = SHARED / "seeds"
+CLTS_ENV = "DIGESTBOT_CLTS_SAMPLES"
+SEEDS_DIR = ROOT / "corpus"
 METRICS = ("rouge1", "rouge2", "rougeL")
 N_SENTENCES = 3
 
@@ -54,11 +55,21 @@ def _scorer():
     return rouge_scorer.RougeScorer(list(METRICS), tokenizer=CharTokenizer())
 
 
-def load_clts(path: Path = CLTS_PATH) -> list[dict[str, str]] | None:
-    """The CLTS sample records, or None when ../shared is not available."""
-    if not path.is_file():
+def clts_missing() -> str | None:
+    """Why the CLTS samples cannot be read, or None when they can."""
+    value = os.environ.get(CLTS_ENV, "")
+    if not value:
+        return f"{CLTS_ENV} is not set (the samples may not be copied into the repository)"
+    if not Path(value).is_file():
+        return f"{CLTS_ENV}={value} is not a file"
+    return None
+
+
+def load_clts() -> list[dict[str, str]] | None:
+    """The CLTS sample records, or None when ``DIGESTBOT_CLTS_SAMPLES`` names no file."""
+    if clts_missing():
         return None
-    with path.open(encoding="utf-8") as fh:
+    with Path(os.environ[CLTS_ENV]).open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
@@ -126,7 +137,7 @@ def evaluate(records: Sequence[dict[str, str]] | None = None) -> dict[str, dict[
     if records is None:
         records = load_clts()
     if not records:
-        raise FileNotFoundError(f"CLTS samples not found at {CLTS_PATH}")
+        raise FileNotFoundError(f"CLTS samples not available: {clts_missing()}")
     scorer = _scorer()
     methods: dict[str, Method | None] = {
         "ours": ours,
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     jieba.setLogLevel(60)
     records = load_clts()
     if records is None:
-        print(f"CLTS samples not found at {CLTS_PATH}", file=sys.stderr)
+        print(f"CLTS samples not available: {clts_missing()}", file=sys.stderr)
         return {}
     result = evaluate(records)
     if args.json:
@@ -228,4 +239,4 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if main() else 1)

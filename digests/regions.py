@@ -36,6 +36,19 @@ Matching and false-tag rules
   their town after them, or the division elsewhere in the text (一团和气 is no place).
 * Companies (连) are only recognised directly after a unit (一〇二团四连, 皮山农场九连); bare
   三连/九连, 一连串, 750个连队, 驻连工作队 give nothing.
+* Glue (``glue_words``: ordinary 2-character words from jieba's dictionary): a name of up to
+  three characters whose last character forms a word with the next one is no place (河|南岸,
+  居民|丰富) unless the next two characters are a word (河南|部分); an official name then falls
+  back to a shorter name (喀什市|场 → 喀什); 市区/县城 keep it.  A 2-character county or
+  township name whose first character forms a word with the one before is no place either
+  (位于|田间, 创新|源泉); the match one character on is tried instead, which also settles
+  conjunctions (广东和安徽 → 安徽, not 和安).
+* Part of a longer name: before 路/街/大道/巷 (北京路, 喀什东路), 河/湖/江/山/峰/岭 (伊犁河谷;
+  not 河湖/山区…), 故城/古国, after 古称/旧称, inside 《》; ``non_place_words`` (和田玉,
+  哈密瓜) consume their characters.  Generic township names (城关镇, 新城街道) and historical
+  names (迪化) are ``RISKY``; a township shared by several counties needs the text to pick one.
+* A prefecture and its seat (喀什 = 喀什地区 / 喀什市): the prefecture, unless 城市/名城
+  precede, 古城/老城/市区/城区 follow, or the text names only the city.
 
 Load with :func:`load_gazetteer` (cached).  ``tag`` expects simplified text; ``resolve`` also
 accepts traditional characters.
@@ -79,6 +92,27 @@ DIV_BAD_NEXT = frozenset("兄弟姐妹傅父范生资徒母爷奶姑叔伯表德
 REG_BAD_NEXT = frozenset("队体伙购结聚圆员和火糟乱麻黑气伙")
 FUNCTION_CHARS = frozenset("和与于及在从对向为把被跟同让给")
 CN_NUM = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+# What follows a place name that makes it part of another name: a road or street (北京路,
+# 喀什东路, 人民大道), a river, lake or mountain (和田河畔, 博斯腾湖, 伊犁河谷) unless the two
+# characters make an ordinary word (新疆河湖长制, 和田山区); titles of works (《我的阿勒泰》).
+ROAD_RE = re.compile(
+    r"[东西南北中]?(?:[一二三四五六七八九十]|\d{1,2})?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])"
+)
+FEATURE_CHARS = frozenset("河湖江山峰岭")
+AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中一二三四五六七八九十0123456789路街大巷")
+FEATURE_KEEP = frozenset(
+    {"河湖", "河长", "湖长", "山区", "山水", "山村", "山地", "湖泊", "河流", "江山", "峰会"}
+)
+CITY_BEFORE = frozenset({"城市", "名城"})
+CITY_AFTER = frozenset({"市区", "城区", "古城", "老城"})
+TITLE_RE = re.compile(r"《[^《》]{1,80}》")
+# Historical mentions: 古称伊州, 旧称迪化 …; 高昌故城, 于阗古国.
+HISTORY_BEFORE = frozenset({"古称", "旧称", "史称", "古代", "又称"})
+HISTORY_AFTER = frozenset({"故城", "古国", "王国"})
+# A glued word that still means the place itself: 喀什市区, 莎车县城.
+KEEP_RIGHT = frozenset(
+    {"市区", "市内", "城区", "县城", "县内", "区内", "市民", "市里", "州内", "省内"}
+)
 COMPANY_RE = re.compile(r"第?([一二三四五六七八九十]{1,3}|[0-9]{1,2})连(?![胜冠败续串环任锁击])")
 
 
@@ -160,6 +194,12 @@ class Gazetteer:
             auto = [(c, f) for c, f in entries if not f & F_NOAUTO]
             if auto:
                 self._patterns.append((surface, auto))
+        for word in data.get("non_place_words", []):
+            self._patterns.append((word, []))
+        self._pattern_index = {surface: i for i, (surface, _) in enumerate(self._patterns)}
+        self._max_len = max(len(surface) for surface, _ in self._patterns)
+        glue: str = data.get("glue_words", "")
+        self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
@@ -326,12 +366,87 @@ class Gazetteer:
                 return c
         return None
 
+    def _match_at(self, text: str, pos: int) -> tuple[int, int, int] | None:
+        """The leftmost-longest match that starts exactly at ``pos``, if any."""
+        window = text[pos : pos + self._max_len]
+        for index, start, stop in self._auto.find_matches_as_indexes(window):
+            return (pos, pos + stop, index) if start == 0 else None
+        return None
+
+    def _high_level(self, entries: list[tuple[str, int]]) -> bool:
+        """Any candidate a province, prefecture, the XPCC or a division."""
+        return any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
+
+    def _strong(self, entries: list[tuple[str, int]]) -> bool:
+        return any(f & F_OFFICIAL for _, f in entries) or self._high_level(entries)
+
+    def _glued(self, text: str, start: int, stop: int, surface: str, left: bool) -> bool:
+        """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
+        glue = self._glue
+        if not left:
+            if stop >= len(text) or not _is_cjk(text[stop]):
+                return False
+            word = surface[-1] + text[stop]
+            # 河南|部分, 湖南|部署: the next characters make a word of their own
+            return word in glue and word not in KEEP_RIGHT and text[stop : stop + 2] not in glue
+        return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
+
+    def _in_context(
+        self, text: str, start: int, stop: int, surface: str, entries: list[tuple[str, int]]
+    ) -> tuple[str, tuple[int, int, int] | None] | None:
+        """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
+
+        Returns ("drop", None), or ("shift", match) / ("shorter", match) with the match to try
+        instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
+        """
+        after = text[stop : stop + 3]
+        first = after[:1]
+        if first in AFTER_FIRST and (
+            ROAD_RE.match(after)
+            or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
+            or after == "河流域"
+        ):
+            return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
+        if after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE:
+            return ("drop", None)  # 古称伊州, 高昌故城
+        n = len(surface)
+        if n > 3:
+            return None
+        if n == 2 and start + 1 < len(text) and not self._high_level(entries):
+            glued = self._glued(text, start, stop, surface, left=True)
+            if glued or surface[0] in FUNCTION_CHARS:
+                shifted = self._match_at(text, start + 1)
+                if shifted and shifted[1] > stop and self._strong(self._patterns[shifted[2]][1]):
+                    return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
+                if glued:
+                    return ("shift", shifted) if shifted else ("drop", None)
+        if self._glued(text, start, stop, surface, left=False):
+            for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
+                sub = self._pattern_index.get(surface[:size])
+                if sub is not None:
+                    return ("shorter", (start, start + size, sub))
+            return ("drop", None)
+        return None
+
     def _scan(self, text: str, lenient: bool = False) -> list[tuple[int, int, str]]:
         items: list[_Item] = []
         patterns = self._patterns
-        for index, start, stop in self._auto.find_matches_as_indexes(text):
+        titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
+        pending = deque(
+            (start, stop, index) for index, start, stop in self._auto.find_matches_as_indexes(text)
+        )
+        cursor = 0
+        while pending:
+            start, stop, index = pending.popleft()
+            if start < cursor:
+                continue
             surface, entries = patterns[index]
+            if not entries:  # a non-place word (和田玉): consumes its characters
+                cursor = stop
+                continue
             end = stop - 1
+            if titles and any(a < start < b for a, b in titles):
+                continue  # inside 《…》: the title of a work
             if surface[0] in NUMERALS and start > 0 and text[start - 1] in NUMERALS:
                 continue
             nxt = text[end + 1] if end + 1 < len(text) else ""
@@ -343,6 +458,12 @@ class Gazetteer:
                 and any(self._places[c].level == "unit" for c, _ in entries)
             ):
                 continue
+            if not lenient:
+                verdict = self._in_context(text, start, stop, surface, entries)
+                if verdict is not None:
+                    if verdict[0] == "shift" or verdict[0] == "shorter":
+                        pending.appendleft(verdict[1])
+                    continue
             if (
                 surface[0] in FUNCTION_CHARS
                 and start > 0
@@ -354,6 +475,7 @@ class Gazetteer:
                 # directly follows another place (喀什和田).
                 entries = [(c, f | F_RISKY) for c, f in entries]
             items.append(_Item(start, end + 1, surface, entries))
+            cursor = stop
 
         accepted: dict[int, str] = {}
         deferred: list[int] = []
@@ -391,10 +513,11 @@ class Gazetteer:
                     deferred.append(i)
 
         context: set[str] = set()
-        for code in accepted.values():
+        direct = set(accepted.values())
+        for code in direct:
             context |= self._closure(code)
         for i in deferred:
-            choice = self._decide(items[i], context, text, lenient)
+            choice = self._decide(items[i], context, text, lenient, direct)
             if choice:
                 accepted[i] = choice
 
@@ -413,7 +536,27 @@ class Gazetteer:
                     skip_until = m.end()
         return out
 
-    def _decide(self, it: _Item, context: set[str], text: str, lenient: bool) -> str | None:
+    def _seat(self, codes: list[str], it: _Item, text: str, direct: set[str]) -> str | None:
+        """喀什 = 喀什地区 or its seat 喀什市: the prefecture unless the text says the city."""
+        prefs = [c for c in codes if self._places[c].level == "prefecture"]
+        if len(prefs) != 1:
+            return None
+        pref = prefs[0]
+        kids = [c for c in codes if c != pref]
+        if not kids or any(pref not in self._places[c].parents for c in kids):
+            return None
+        cities = [c for c in kids if self._places[c].name.endswith("市")]
+        before, after = text[max(0, it.start - 2) : it.start], text[it.end : it.end + 2]
+        if len(cities) == 1 and (before in CITY_BEFORE or after in CITY_AFTER):
+            return cities[0]  # 历史文化名城喀什, 喀什古城
+        named = [c for c in kids if c in direct]
+        if len(named) == 1 and pref not in direct:
+            return named[0]  # the text names 喀什市, never 喀什地区
+        return pref
+
+    def _decide(
+        self, it: _Item, context: set[str], text: str, lenient: bool, direct: set[str]
+    ) -> str | None:
         codes = list(dict.fromkeys(c for c, _ in it.entries))
         flag_of: dict[str, int] = {}
         for c, f in it.entries:
@@ -424,6 +567,11 @@ class Gazetteer:
         if len(codes) == 1 and flag_of[codes[0]] & F_REG_CTX:
             unit = self._places[codes[0]]
             return codes[0] if unit.parents[0] in context and nxt not in REG_BAD_NEXT else None
+
+        if not lenient and not any(flag_of[c] & (F_RISKY | F_XFARM) for c in codes):
+            seat = self._seat(codes, it, text, direct)
+            if seat:
+                return seat
 
         def score(code: str) -> int:
             common = self._closure(code) & context
@@ -453,6 +601,8 @@ class Gazetteer:
             return best[0]
         if top > 0:
             pool = best
+        if all(self._places[c].level == "township" for c in pool):
+            return None  # 新城街道 in six counties and none of them in the text
         lca = self._lca(pool)
         if lca in pool:
             return lca

@@ -19,7 +19,7 @@ from functools import lru_cache
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store
-from .text import is_word, to_simplified, tokenize
+from .text import is_word, normalize, to_simplified, tokenize
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 90
@@ -103,7 +103,7 @@ def _segment(text: str) -> list[str]:
 
 def parse_query(query: str) -> ParsedQuery:
     """Split ``query`` into segmented terms, phrases and exclusions."""
-    query = query.strip()
+    query = normalize(query).strip()  # as the documents were: no invisible characters
     if not query:
         raise QueryError("query_empty")
     if len(query) > MAX_QUERY_CHARS:

@@ -1,14 +1,20 @@
-"""Running the real bot Application against the fake Bot API server, for end-to-end tests."""
+"""Running the real bot Application against the fake Bot API server, for end-to-end tests.
+
+Every exception PTB hands to the error handlers (a handler or a job that raised) is recorded, and
+leaving ``running_bot`` with one unclaimed fails the test: the bot's own error handler answers the
+user politely, so without this a test that only waits for a reply would pass over a crash. A test
+that provokes an error on purpose claims it with ``env.take_errors()``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram.ext import Application
+from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application, running
 from bot.config import Settings
@@ -27,6 +33,12 @@ class BotEnv:
     fake: FakeTelegram
     app: Application
     services: Services
+    errors: list[BaseException] = field(default_factory=list)
+
+    def take_errors(self) -> list[BaseException]:
+        """The errors recorded so far, which the test thereby expects (they no longer fail it)."""
+        taken, self.errors[:] = list(self.errors), []
+        return taken
 
     @property
     def store(self) -> Store:
@@ -108,13 +120,24 @@ async def running_bot(
         services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
         poll_timeout=1, limiter=limiter, backoff_base=backoff_base, concurrency=concurrency,
     )  # fmt: skip
+    env = BotEnv(fake, app, services)
+
+    async def record_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        env.errors.append(context.error or RuntimeError("error handler called without an error"))
+
+    app.add_error_handler(record_error)  # PTB calls every error handler; the bot's own is kept
     try:
         async with running(app, poll_timeout=1):
-            yield BotEnv(fake, app, services)
+            yield env
     finally:
         store.close()
         if own_fake:
             await fake.stop()
+    if env.errors:
+        raise AssertionError(
+            f"the bot raised {len(env.errors)} unexpected error(s): "
+            + "; ".join(f"{type(e).__name__}: {e}" for e in env.errors)
+        ) from env.errors[0]
 
 
 def ingest_into(db: Path, folder: Path) -> None:

@@ -7,13 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from digests.formats import RawArticle, read_file
 from digests.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 SEEDS = sorted(CORPUS.glob("*.txt"))
+assert SEEDS, f"no seed articles in {CORPUS}"
 PARTY_TITLE = "党建引领发展 忠实履行使命"
 GRASSROOTS_TITLE = "提升基层党组织凝聚力战斗力"
+
+
+def read_seed(path: Path) -> tuple[str, list[str]]:
+    """A corpus file's title and paragraphs, read the way ingestion reads it."""
+    (article,) = read_file(path)
+    assert isinstance(article, RawArticle), article
+    return article.title, article.paragraphs
 
 
 class FakeClock:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 
+@pytest.mark.slow
 def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     out = tmp_path / "quick.json"
     proc = subprocess.run(
@@ -31,7 +35,12 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     assert results["delivery"]["limits_on"]["limit_violations"] == 0
     assert results["memory"]["search_answered"] == results["memory"]["searches"]
     assert results["memory"]["peak_rss_mb"] > 0 and results["startup"]["median_s"] > 0
-    if (ROOT.parent / "shared" / "data" / "clts_samples").is_dir():
-        scores = results["summary_quality"]["scores"]
+    quality = results["summary_quality"]
+    if os.environ.get("DIGESTBOT_CLTS_SAMPLES"):
+        scores = quality["scores"]
         assert {"ours", "lead3", "textrank", "oracle"} <= set(scores)
+        assert all(scores["ours"][m] >= scores["lead3"][m] for m in scores["lead3"]), scores
+    else:  # the samples' licence keeps them out of the repository: said, not silently dropped
+        assert "DIGESTBOT_CLTS_SAMPLES is not set" in quality["skipped"]
+        assert "Summary quality: skipped" in proc.stdout
     assert "Ingest" in proc.stdout  # the tables were printed

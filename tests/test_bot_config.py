@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from telegram.error import TelegramError
 
 from bot.config import ConfigError, load_settings
 from bot.logsafe import TokenMask, setup_logging
@@ -118,6 +119,9 @@ async def test_token_never_in_logs_during_a_session(tmp_path: Path, seeded_db: P
             env.fake.fail_next("sendMessage", status=500, description="Internal Server Error")
             env.fake.user_message(USER, "/start")
             await env.fake.wait_for_call("sendMessage", n=3, timeout=10)
+            await env.fake.wait_for(lambda: env.errors, timeout=10)
+            (error,) = env.take_errors()  # the planted 500, expected here
+            assert isinstance(error, TelegramError) and "Internal Server Error" in str(error)
             logging.getLogger("httpx").info("request https://x/bot%s/getUpdates", TOKEN)
     finally:
         root.removeHandler(handler)

@@ -164,6 +164,9 @@ async def test_hostile_input_is_escaped_and_answered(bot) -> None:
         assert reply.text
     (reply,) = await bot.say("棉花" * 2500)  # 5,000 characters
     assert "查询太长" in reply.text and len(reply.text) <= 4096
+
+
+async def test_stop_word_query_is_refused_in_chinese(bot) -> None:
     (reply,) = await bot.say("/search 的")
     assert "很常见的词" in reply.text and "common" not in reply.text  # in the user's language
 

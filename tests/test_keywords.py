@@ -7,13 +7,11 @@ from pathlib import Path
 import jieba
 import pytest
 
-from benchmarks.summary_quality import read_seed
 from digests.keywords import Idf, extract_keywords, load_stopwords
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_FILES = sorted((ROOT / "corpus").glob("*.txt")) or sorted(
-    (ROOT.parent / "shared" / "seeds").glob("*.txt")
-)
+from .conftest import SEEDS, read_seed
+
+SEED_FILES = SEEDS
 
 TEXT = (
     "我们的城市正在推进垃圾分类工作。垃圾分类需要每一位市民参与，"

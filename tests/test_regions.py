@@ -10,8 +10,9 @@ import pytest
 
 from digests.regions import Gazetteer, Place, Resolution, load_gazetteer
 
-SEEDS = Path("/work/shared/seeds")
-XPCC_JSON = Path("/work/shared/data/xpcc.json")
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "corpus"
+XPCC_JSON = ROOT / "tools" / "data" / "xpcc.json"  # the gazetteer build input
 SEED_A = SEEDS / "000_a15a60a554419481.txt"
 SEED_B = SEEDS / "001_9bff5c1c596e1fbb.txt"
 
@@ -213,7 +214,7 @@ def test_company_codes(g: Gazetteer) -> None:
 def test_bare_division_needs_context(g: Gazetteer) -> None:
     assert direct(g, "二师铁门关市") == ["X02", "659006"]
     assert direct(g, "七师一二三团") == ["X07", "X07-123"]
-    assert direct(g, "兵团二师") == ["X02"] and "X" in g.tag("兵团二师")
+    assert direct(g, "兵团二师") == ["X", "X02"]  # 兵团 is named, then its division
     assert direct(g, "兵团的二师和三师") == ["X", "X02", "X03"]
     assert direct(g, "他是二师的人") == []
     assert direct(g, "第十六师") == []
@@ -349,3 +350,130 @@ def test_seed_a_region_query_liushi(g: Gazetteer) -> None:
     code = g.resolve("六师").places[0].code
     assert code in g.tag(SEED_A.read_text(encoding="utf-8"))
     assert g.tag(SEED_A.read_text(encoding="utf-8"))["X06"] == 6
+
+
+# ---------------------------------------------------------------- precision classes (issue 13)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("合作社位于田间地头。", "653226"),  # 位于|田间 → not 于田县
+        ("对于田间管理很有经验。", "653226"),
+        ("居民丰富的菜篮子。", "653227"),  # 居民|丰富 → not 民丰县
+        ("2026年中国农民丰收节开幕。", "653227"),
+        ("村民丰收又增收。", "653227"),
+        ("这是企业的创新源泉。", "654025"),  # 创新|源泉 → not 新源县
+        ("更新源头技术。", "654025"),
+        ("这个方案很神奇台下掌声不断。", "652325"),  # 神奇|台下 → not 奇台县
+    ],
+)
+def test_short_name_inside_ordinary_words(g: Gazetteer, text: str, wrong: str) -> None:
+    assert wrong not in direct(g, text), g.mentions(text)
+
+
+def test_every_two_character_short_name_refuses_glue(g: Gazetteer) -> None:
+    """Audit of all 2-character short names: glued to an ordinary word on either side, none
+    is tagged (for provinces and prefectures only the right side: 全新疆 is 新疆)."""
+    glue = sorted(g._glue)
+    by_first: dict[str, str] = {}
+    by_last: dict[str, str] = {}
+    for word in glue:
+        by_first.setdefault(word[0], word)
+        by_last.setdefault(word[1], word)
+    checked = 0
+    for surface, entries in g._patterns:
+        if len(surface) != 2 or not entries or any(f & 1 for _, f in entries):
+            continue
+        codes = {c for c, _ in entries}
+        high = any(g.get(c).level in ("province", "prefecture", "xpcc", "division") for c in codes)
+        right = by_first.get(surface[-1])
+        if right and right not in ("市区", "县城") and surface + right[1] not in g._pattern_index:
+            text = f"。{surface}{right[1]}。"
+            found = [(s, c) for s, _e, c in g.mentions(text) if s == 1 and c in codes]
+            assert not found, (surface, text)
+            checked += 1
+        left = by_last.get(surface[0])
+        if left and not high and left[0] + surface not in g._pattern_index:
+            text = f"。{left[0]}{surface}。"
+            found = [(s, c) for s, _e, c in g.mentions(text) if s == 2 and c in codes]
+            assert not found, (surface, text)
+            checked += 1
+    assert checked > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("塔里木河南岸的胡杨林。", "410000"),  # …河|南岸 → not 河南省
+        ("孔雀河北岸修了防洪堤。", "130000"),
+        ("博斯腾湖南部湖区。", "430000"),  # …湖|南部 → not 湖南省
+        ("赛里木湖北岸的草原。", "420000"),
+        ("天山脚下的那拉提草原。", "650102"),  # the mountains, not 天山区
+        ("翻越天山，领略天山南北的秋色。", "650102"),
+        ("天山区域的冰川在退缩。", "650102"),
+        ("伊宁市上海路一家餐馆。", "310000"),  # streets named after places
+        ("乌鲁木齐的北京路、河南路完成改造。", "110000"),
+        ("沿着喀什东路走。", "653100"),
+        ("伊犁河谷的秋天。", "654000"),  # rivers and lakes named after places
+        ("和田河畔的胡杨。", "653200"),
+        ("玛纳斯河流域管理局。", "652324"),
+        ("电影《我的阿勒泰》带火了旅游。", "654301"),  # titles of works
+        ("歌曲《新疆是个好地方》。", "650000"),
+        ("哈密瓜和葡萄干。", "650500"),  # products that are no place
+        ("和田玉交易市场。", "653200"),
+        ("高昌故城遗址。", "650402"),  # historical names
+        ("哈密古称伊州。", "650502"),
+    ],
+)
+def test_place_name_inside_a_longer_name(g: Gazetteer, text: str, wrong: str) -> None:
+    assert wrong not in direct(g, text), g.mentions(text)
+
+
+def test_geographic_words_that_stay_places(g: Gazetteer) -> None:
+    assert direct(g, "河南部分地区降雨。") == ["410000"]  # 河南|部分, not 河|南部
+    assert direct(g, "新疆河湖长制全面推行。") == ["650000"]
+    assert direct(g, "和田山区的牧民。") == ["653200"]
+    assert direct(g, "乌鲁木齐市天山区") == ["650100", "650102"]
+    assert direct(g, "全新疆都在行动。") == ["650000"]
+    assert direct(g, "莎车县城") == ["653125"]
+    assert direct(g, "喀什市场监管局") == ["653100"]  # 喀什|市场, not 喀什市
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("在广东和安徽两省的支援下", ["440000", "340000"]),
+        ("浙江和安徽的高校", ["330000", "340000"]),
+        ("湖南和安徽两省", ["430000", "340000"]),
+        ("福建和安徽的干部", ["350000", "340000"]),
+        ("和安县的新城", ["653229"]),  # the county itself still counts
+    ],
+)
+def test_conjunction_before_a_place(g: Gazetteer, text: str, expected: list[str]) -> None:
+    assert direct(g, text) == expected
+
+
+def test_generic_townships_and_historical_names_need_context(g: Gazetteer) -> None:
+    assert direct(g, "河南省周口市某县城关镇。") == ["410000", "411600"]
+    assert direct(g, "昌吉州阜康市城关镇。") == ["652300", "652302", "652302101"]
+    assert direct(g, "湖北某地的新城街道。") == ["420000"]  # six 新城街道 in Xinjiang
+    assert direct(g, "台北迪化街的年货大街。") == []
+    assert direct(g, "乌鲁木齐旧称迪化。") == ["650100"]
+    assert direct(g, "迪化一带") == []
+
+
+@pytest.mark.parametrize("zero", ["〇", "零", "○", "0", "O", "o", "０", "Ｏ"])
+def test_regiment_numerals_with_digit_or_letter_zero(g: Gazetteer, zero: str) -> None:
+    assert direct(g, f"第六师一{zero}三团的番茄") == ["X06", "X06-103"]
+    assert direct(g, f"第七师一三{zero}团")[-1] == "X07-130"
+
+
+def test_kashgar_prefecture_unless_the_text_says_city(g: Gazetteer) -> None:
+    assert direct(g, "喀什的秋天") == ["653100"]
+    assert direct(g, "历史文化名城喀什") == ["653101"]
+    assert direct(g, "城市喀什正在迎来新机遇") == ["653101"]
+    assert direct(g, "喀什市区的老城") == ["653101"]
+    assert direct(g, "喀什古城的夜市") == ["653101"]
+    assert direct(g, "喀什市的发展。喀什的夜市") == ["653101", "653101"]
+    assert direct(g, "喀什地区和喀什市。喀什") == ["653100", "653101", "653100"]

