@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .dates import published_date
 from .errors import DigestError, NotFound, QueryError
 from .models import Article, Hit
 from .store import Store
@@ -59,6 +60,7 @@ def hit_dict(hit: Hit) -> dict:
         "region_codes": art.regions,
         "keywords": art.keywords,
         "added_at": art.added_at,
+        "published": art.published,
         "url": art.url,
     }
 
@@ -71,7 +73,8 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
             print(f"   {hit.snippet_text()}")
         regions = "、".join(region_labels(art.regions)) or "—"
         print(f"   regions: {regions}   keywords: {'、'.join(art.keywords[:6]) or '—'}")
-        print(f"   added {art.added_at}")
+        published = published_date(art.published)
+        print(f"   {f'published {published} · ' if published else ''}added {art.added_at}")
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -232,7 +235,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json(article_dict(art))
         return 0
     print(art.title)
-    print(f"id {art.id} · added {art.added_at}" + (f" · {art.url}" if art.url else ""))
+    published = published_date(art.published)
+    dates = (f"published {published} · " if published else "") + f"added {art.added_at}"
+    print(f"id {art.id} · {dates}" + (f" · {art.url}" if art.url else ""))
     print("regions: " + ("、".join(region_labels(art.regions, limit=8)) or "—"))
     print("keywords: " + ("、".join(art.keywords) or "—"))
     print("summary:")

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from .dates import iso_published
 from .formats import RawArticle
 from .keywords import Idf, rank_keywords
 from .models import AnalyzedArticle
@@ -195,6 +196,6 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
         chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
         source_path=raw.source_path,
         url=raw.url,
-        published=raw.published,
+        published=iso_published(raw.published),
         source=raw.source,
     )
