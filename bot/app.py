@@ -20,6 +20,7 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -89,6 +90,19 @@ def known_commands(application: Application) -> set[str]:  # type: ignore[type-a
         if isinstance(handler, CommandHandler)
         for command in handler.commands
     }
+
+
+async def log_update(update: Update, context: BotContext) -> None:
+    """One DEBUG line per update naming its user and chat (how an operator finds the numeric
+    user id for ``DIGESTBOT_ADMINS``); runs before, and never instead of, the real handler."""
+    user, chat = update.effective_user, update.effective_chat
+    log.debug(
+        "update %s from user %s (%s) in chat %s",
+        update.update_id,
+        user.id if user else None,
+        user.username if user else None,
+        chat.id if chat else None,
+    )
 
 
 async def invalid_button(update: Update, context: BotContext) -> None:
@@ -197,6 +211,7 @@ def add_handlers(application: Application) -> None:
         InlineQueryHandler(lookup.on_inline),
         ChatMemberHandler(subscribe.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
     ]
+    application.add_handler(TypeHandler(Update, log_update), group=-1)
     for handler in handlers:
         application.add_handler(handler)
     # group 1: runs after whichever command handler (of any helper's) took the update, if any

@@ -267,16 +267,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+DB_HELP = "SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("digestbot")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digestbot",
         description="Digests of Chinese articles: search, regions, summaries, bot.",
     )
-    parser.add_argument("--db", help="SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--db", help=DB_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add article files or folders to the store")
+    p.set_defaults(creates_db=True)
     p.add_argument("paths", nargs="+")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--json", action="store_true")
@@ -317,9 +331,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def accept_db_after_command(parser: argparse.ArgumentParser) -> None:
+    """``digestbot stats --db x.db`` as well as ``digestbot --db x.db stats``: every subcommand
+    takes ``--db`` too (it leaves the value given before the command alone when absent)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if not any("--db" in a.option_strings for a in sub._actions):
+                    sub.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+
+
+def missing_database(args: argparse.Namespace) -> str | None:
+    """The database path when this command only reads one and it does not exist.
+
+    Only ``ingest`` and ``run``/``play`` (``creates_db``) create a database; ``summarize FILE``
+    needs none."""
+    if getattr(args, "creates_db", False):
+        return None
+    if getattr(args, "func", None) is cmd_summarize and not args.id:
+        return None
+    path = db_path(args.db)
+    return None if Path(path).exists() else path
+
+
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     """Run one command; ``parser`` lets the bot layer add its own commands (run, play)."""
     parser = parser or build_parser()
+    accept_db_after_command(parser)
     args = parser.parse_args(argv)
     level_name = os.environ.get("DIGESTBOT_LOG_LEVEL", "DEBUG" if args.verbose else "WARNING")
     logging.basicConfig(
@@ -331,6 +369,15 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         parser.error("--sentences and --limit must be at least 1")
     if getattr(args, "offset", 0) < 0:
         parser.error("--offset must not be negative")
+    missing = missing_database(args)
+    if missing is not None:
+        if getattr(args, "json", False):
+            _print_json({"error": "no database", "db": missing})
+        _err(
+            f"digestbot: no database at {missing} (nothing was created); "
+            "`digestbot ingest FOLDER` or `digestbot run` makes one, --db or DIGESTBOT_DB picks another"
+        )
+        return 1
     try:
         return args.func(args)
     except DigestError as exc:

@@ -79,3 +79,18 @@ async def test_bad_times_and_settings_get_one_clear_line(bot, command: str, expe
 async def test_bad_setting_in_english(bot) -> None:
     (reply,) = await bot.say("/settings fr", chat=6003, language_code="en")
     assert reply.text.startswith("Unknown setting: fr.")
+
+
+async def test_unknown_command_is_answered_once(bot) -> None:
+    (reply,) = await bot.say("/nosuch 1 2")
+    assert reply.text == "没有 /nosuch 这个命令，发送 /help 查看可用的命令。"
+    assert len(await bot.unanswered("/regions", USER)) == 1
+
+
+async def test_unknown_command_in_groups_only_when_addressed(bot) -> None:
+    group = -100900
+    bot.fake.add_chat(group, "supergroup", title="群")
+    assert await bot.unanswered("/othercmd@some_other_bot", group) == []
+    assert await bot.unanswered("/othercmd", group) == []
+    (reply,) = await bot.group(group, "/othercmd@digest_test_bot")
+    assert "/othercmd@digest_test_bot" in reply.text and "/help" in reply.text
