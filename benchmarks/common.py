@@ -126,6 +126,7 @@ def machine_info() -> dict[str, object]:
     versions = {}
     for name in (
         "jieba",
+        "rjieba",
         "python-telegram-bot",
         "sqlite-utils",
         "opencc",

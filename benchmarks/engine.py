@@ -27,13 +27,13 @@ def _remove_db(path: Path) -> None:
 
 
 def warm_engine() -> None:
-    """Load jieba, OpenCC and the gazetteer once, so no timing includes it (forked ingest
-    workers inherit them)."""
+    """Load the segmenter, OpenCC and the gazetteer once, so no timing includes it (forked
+    ingest workers inherit them)."""
     quiet_jieba()
     from digests.regions import load_gazetteer
-    from digests.text import _tokenizer, to_simplified
+    from digests.text import raw_tokens, to_simplified
 
-    _tokenizer()
+    raw_tokens("预热")
     load_gazetteer()
     to_simplified("預熱")
 
@@ -66,6 +66,25 @@ def jieba_baseline(folder: Path, limit: int | None = None, skip: int = 0) -> dic
     start = time.perf_counter()
     for text in texts:
         jieba.lcut(text)
+    seconds = time.perf_counter() - start
+    return {
+        "articles": len(texts),
+        "seconds": round(seconds, 3),
+        "articles_per_s": round(len(texts) / seconds, 1),
+        "chars_per_s": round(sum(map(len, texts)) / seconds, 0),
+    }
+
+
+def rjieba_baseline(folder: Path, limit: int | None = None, skip: int = 0) -> dict[str, float]:
+    """Plain ``rjieba.cut`` (jieba-rs, the segmenter the engine runs) of the same texts, one
+    process: the physical limit of segmentation."""
+    import rjieba
+
+    warm_engine()
+    texts = read_texts(folder, limit, skip)
+    start = time.perf_counter()
+    for text in texts:
+        rjieba.cut(text)
     seconds = time.perf_counter() - start
     return {
         "articles": len(texts),
@@ -175,12 +194,15 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     gazetteer = load_gazetteer()
     wrapped = {
         "to_simplified": (pipeline, "to_simplified"),
-        "tokenize (jieba)": (pipeline, "raw_tokens"),
+        "tokenize (jieba-rs)": (pipeline, "raw_tokens"),
         "sentence split": (pipeline, "split_sentences"),
         "index terms + token facts": (pipeline, "token_streams"),
         "keywords": (pipeline, "rank_keywords"),
         "summary": (pipeline, "summarize"),
-        "regions tag": (gazetteer, "tag"),
+        "regions (scan)": (gazetteer, "mentions"),
+        "regions (tags)": (gazetteer, "tag_mentions"),
+        "keyword place fragments": (pipeline, "place_fragments"),
+        "CJK pairs": (pipeline, "cjk_grams"),
         "content hash": (pipeline, "content_hash"),
     }
     originals = {name: getattr(owner, attr) for name, (owner, attr) in wrapped.items()}

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import jieba
-
 from digests.keywords import load_stopwords
 from digests.summarizer import _content_terms, _pagerank, summarize
+from digests.text import raw_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 CLTS_ENV = "DIGESTBOT_CLTS_SAMPLES"
@@ -129,7 +128,7 @@ def oracle_for(reference: str) -> Method:
 # -- evaluation -------------------------------------------------------------------------------
 def _prepare(text: str) -> tuple[list[str], list[list[str]]]:
     sentences = split_sentences(text)
-    return sentences, [jieba.lcut(s) for s in sentences]
+    return sentences, [raw_tokens(s) for s in sentences]
 
 
 def evaluate(records: Sequence[dict[str, str]] | None = None) -> dict[str, dict[str, float]]:
@@ -173,8 +172,8 @@ def seed_summaries(repeat: int = 100) -> list[tuple[str, list[str], float]]:
     for path in sorted(SEEDS_DIR.glob("*.txt")):
         title, paragraphs = read_seed(path)
         sentences = [s for p in paragraphs for s in split_sentences(p)]
-        title_tokens = jieba.lcut(title)
-        tokens = [jieba.lcut(s) for s in sentences]
+        title_tokens = raw_tokens(title)
+        tokens = [raw_tokens(s) for s in sentences]
         chosen = summarize(title_tokens, sentences, tokens)
         start = time.perf_counter()
         for _ in range(repeat):
@@ -211,7 +210,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the scores as JSON only")
     args = parser.parse_args(argv)
-    jieba.setLogLevel(60)
     records = load_clts()
     if records is None:
         print(f"CLTS samples not available: {clts_missing()}", file=sys.stderr)

@@ -3,7 +3,7 @@
 ``ingest(store, paths)`` returns an :class:`IngestReport`: what was added, what was a duplicate,
 and every rejected file or record with its reason. Batches are committed in one transaction each,
 so an interrupted ingest leaves whole articles only. Inputs of more than ``PARALLEL_MIN`` articles
-are analysed in a process pool (jieba segmentation is the bottleneck and holds the GIL).
+are analysed in a process pool (the analysis holds the GIL).
 """
 
 from __future__ import annotations
@@ -95,13 +95,13 @@ _worker_idf: Idf | None = None
 
 
 def _load_shared(idf: Idf | None) -> None:
-    """Load what every analysis needs (jieba's dictionary, the gazetteer, stop words, the IDF
+    """Load what every analysis needs (the segmenter's dictionary, the gazetteer, stop words, the IDF
     lookup tables). Done in the parent before the pool forks, so the workers inherit it instead
     of each loading it again (~1 s of CPU per worker)."""
     from .regions import load_gazetteer
-    from .text import _tokenizer
+    from .text import raw_tokens
 
-    _tokenizer()
+    raw_tokens("预热")  # the segmenter's dictionary (jieba-rs loads it on import)
     load_gazetteer()
     load_stopwords()
     (idf or Idf.default()).warm()

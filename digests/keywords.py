@@ -13,15 +13,25 @@ import importlib.util
 import logging
 import math
 import os
+import re
 import statistics
 import struct
 import tempfile
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Idf", "extract_keywords", "is_candidate_term", "load_stopwords", "rank_keywords"]
+__all__ = [
+    "Idf",
+    "extract_keywords",
+    "is_candidate_term",
+    "is_numeral",
+    "load_stopwords",
+    "place_fragments",
+    "rank_keywords",
+]
 
 STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 CACHE_FORMAT = 1  # bump when the cached form of the IDF table changes
@@ -35,6 +45,12 @@ TITLE_BOOST = 1.5
 #: Longest token (in characters) that may become a keyword.
 MAX_TERM_CHARS = 8
 _MEMO_SIZE = 100_000  # terms remembered after their first lookup (~10 MB at most)
+#: A number, in digits or Chinese numerals, with what counts it: 十四, 第十四, 四十七, 千余座,
+#: 3000万元, 数十. Not 十九大, 两会, 三农, 一带一路 (the last character is no measure word).
+_NUMERAL = re.compile(
+    "第?[数几]?[0-9０-９零〇一二三四五六七八九十百千万亿两.．点%％]+"
+    "[余多个只名人位家座次条项件篇年月日天号岁元角分万亿届期批场所户亩吨米倍层页轮段级度]*"
+)
 
 
 @cache
@@ -328,13 +344,40 @@ def _utf8_width(lead: int) -> int:
 
 
 def is_candidate_term(token: str, stopwords: frozenset[str]) -> bool:
-    """True if ``token`` may be a keyword: 2..MAX_TERM_CHARS chars, a letter, no stop word."""
+    """True if ``token`` may be a keyword: 2..MAX_TERM_CHARS chars, a letter, no stop word,
+    no number (:func:`is_numeral`)."""
     term = token.strip()
     if len(term) < 2 or len(term) > MAX_TERM_CHARS or term != token:
         return False
     if not (term.isalpha() or any(ch.isalpha() for ch in term)):  # numbers, punctuation
         return False
+    if is_numeral(term):
+        return False
     return term not in stopwords and term.lower() not in stopwords
+
+
+def is_numeral(token: str) -> bool:
+    """True for a number with its measure word (十四, 第十四, 四十七, 千余座, 3000万元)."""
+    return _NUMERAL.fullmatch(token) is not None
+
+
+def place_fragments(
+    tokens: Sequence[str], starts: Sequence[int], mentions: Iterable[tuple[int, int, str]]
+) -> set[str]:
+    """Tokens that cut through a place name the gazetteer found (``mentions``: start, end,
+    code): a part of one (图木 of 图木舒克市) or one that straddles its edge (师昆玉市 of
+    第十四师 + 昆玉市). A token that is the whole name, or holds it whole with ordinary words
+    around it (喀什古城), is no fragment. ``starts[i]`` is where ``tokens[i]`` starts."""
+    fragments: set[str] = set()
+    for start, end, _code in mentions:
+        i = bisect_right(starts, start) - 1
+        while i < len(tokens) and starts[i] < end:
+            token_start = starts[i]
+            token_end = token_start + len(tokens[i])
+            if token_end > start and not (token_start <= start and token_end >= end):
+                fragments.add(tokens[i])  # inside the name, or across one of its edges
+            i += 1
+    return fragments
 
 
 def extract_keywords(

@@ -18,8 +18,8 @@ class AnalyzedArticle:
     regions: dict[str, int]
     title_index: str
     body_index: str
-    title_sub: str
-    body_sub: str
+    title_grams: str  # CJK character pairs (:func:`digests.text.cjk_grams`) of the title
+    body_grams: str  # … and of the body, both from the simplified text
     chars: int
     source_path: str = ""
     url: str | None = None

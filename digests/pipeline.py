@@ -15,12 +15,13 @@ from itertools import accumulate
 
 from .dates import iso_published
 from .formats import RawArticle
-from .keywords import Idf, rank_keywords
+from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
 from .summarizer import summarize
 from .terms import facts
 from .text import (
+    cjk_grams,
     ends_with_terminal,
     is_subheading,
     raw_tokens,
@@ -42,6 +43,10 @@ class Sentences:
     tokens: list[list[str]]
     skip: frozenset[int]
     title_tokens: list[str] = field(default_factory=list)
+    #: every token of ``title + "\n" + body`` and where each starts (empty when OpenCC changed
+    #: the text's length and the sentences were segmented one by one)
+    all_tokens: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -92,7 +97,9 @@ def sentences_of(
         # the tokens starting inside the sentence, whitespace tokens dropped
         piece = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
         tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
-    return Sentences(texts, tokens, frozenset(skip), title_tokens)
+    if not shift:
+        return Sentences(texts, tokens, frozenset(skip), title_tokens)
+    return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
 
 
 def choose_summary(
@@ -133,7 +140,6 @@ class TokenStreams:
     """What the store and the summarizer need from a run of token lists, in one pass."""
 
     index: str  # space-joined indexable tokens (:func:`digests.text.index_terms`)
-    sub: str  # space-joined dictionary sub-words (:func:`digests.text.sub_terms`)
     candidates: dict[str, int]  # keyword candidates → count, first occurrence first
     bags: list[dict[str, int]]  # the summarizer's content-term counts, one per token list
 
@@ -141,24 +147,21 @@ class TokenStreams:
 def token_streams(token_lists: list[list[str]]) -> TokenStreams:
     """One pass over the tokens, every per-token decision taken from the memo."""
     words: list[str] = []
-    subs: list[str] = []
     candidates: dict[str, int] = {}
     bags: list[dict[str, int]] = []
-    add_word, add_subs, memo = words.append, subs.append, facts
+    add_word, memo = words.append, facts
     for tokens in token_lists:
         bag: dict[str, int] = {}
         for token in tokens:
-            word, candidate, term, sub = memo[token]
+            word, candidate, term = memo[token]
             if word:
                 add_word(token)
-                if sub:
-                    add_subs(sub)
             if candidate:
                 candidates[token] = candidates.get(token, 0) + 1
             if term:
                 bag[term] = bag.get(term, 0) + 1
         bags.append(bag)
-    return TokenStreams(" ".join(words), " ".join(subs), candidates, bags)
+    return TokenStreams(" ".join(words), candidates, bags)
 
 
 def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
@@ -181,18 +184,25 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     body = token_streams(sents.tokens)
     summary = choose_summary(title_tokens, sents, bags=body.bags, title_bag=title.bags[0])
     chash = content_hash(raw.title, raw.paragraphs)
+    gazetteer = load_gazetteer()
+    mentions = gazetteer.mentions(simplified)
+    candidates = body.candidates
+    if mentions and sents.starts:
+        fragments = place_fragments(sents.all_tokens, sents.starts, mentions)
+        if fragments:
+            candidates = {t: n for t, n in candidates.items() if t not in fragments}
     return AnalyzedArticle(
         id=chash[:16],
         content_hash=chash,
         title=raw.title,
         paragraphs=raw.paragraphs,
         summary=summary,
-        keywords=rank_keywords(body.candidates, idf, title_tokens=title_tokens),
-        regions=load_gazetteer().tag(simplified),
+        keywords=rank_keywords(candidates, idf, title_tokens=title_tokens),
+        regions=gazetteer.tag_mentions(mentions),
         title_index=title.index,
         body_index=body.index,
-        title_sub=title.sub,
-        body_sub=body.sub,
+        title_grams=cjk_grams(simplified_title),
+        body_grams=cjk_grams(simplified_body),
         chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
         source_path=raw.source_path,
         url=raw.url,

@@ -360,6 +360,14 @@ class Gazetteer:
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         return self._scan(text)
 
+    def tag_mentions(self, mentions: list[tuple[int, int, str]]) -> dict[str, int]:
+        """:meth:`tag` of a text whose :meth:`mentions` are known (one scan for both)."""
+        counts: dict[str, int] = {}
+        for _s, _e, code in mentions:
+            for c in (code, *self.ancestors(code)):
+                counts[c] = counts.get(c, 0) + 1
+        return counts
+
     def _division_of(self, code: str) -> str | None:
         for c in self._closure(code):
             if len(c) == 3 and c.startswith("X"):

@@ -1,6 +1,6 @@
 """Keyword and region search over the store.
 
-Keyword queries are segmented exactly like the documents (OpenCC t2s, then jieba). Syntax:
+Keyword queries are segmented exactly like the documents (OpenCC t2s, then jieba-rs). Syntax:
 several words mean all of them; ``"quoted phrase"`` (ASCII or “full-width” quotes) must appear as
 written; ``-word`` excludes. User text never reaches FTS5 unquoted, so its syntax characters
 (``" * ( ) : ^ NEAR OR AND NOT -``) are plain text here and never cause an error. A query with no
@@ -19,7 +19,7 @@ from functools import lru_cache
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store
-from .text import is_word, normalize, to_simplified, tokenize
+from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 90
@@ -38,28 +38,67 @@ def stopwords() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
+WORDS = "articles_fts"  # the segmented words (title, body)
+GRAMS = "articles_grams"  # the CJK character pairs (title, body)
+
+
 @dataclass
 class ParsedQuery:
-    """A user query split into required terms, phrases and exclusions (all segmented)."""
+    """A user query: the CJK strings and the words it requires and excludes.
 
-    terms: list[str] = field(default_factory=list)
-    phrases: list[list[str]] = field(default_factory=list)
-    excluded: list[list[str]] = field(default_factory=list)
+    A CJK string of two or more characters is searched as a string (the phrase of its character
+    pairs in ``articles_grams``), so it is found wherever it appears, whatever the segmentation
+    of the article; anything else (Latin words, numbers, single characters, quoted text mixing
+    them) as words in ``articles_fts``.
+    """
+
+    grams: list[str] = field(default_factory=list)  # CJK strings that must appear
+    words: list[str] = field(default_factory=list)  # words that must appear
+    phrases: list[list[str]] = field(default_factory=list)  # word sequences that must appear
+    excluded_grams: list[str] = field(default_factory=list)
+    excluded_words: list[list[str]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
     @property
+    def terms(self) -> list[str]:
+        """The required strings and words, as the user will see them highlighted."""
+        return [*self.grams, *self.words]
+
+    @property
     def highlight(self) -> list[str]:
-        words = list(self.terms) + ["".join(p) for p in self.phrases]
+        words = [*self.terms, *("".join(p) for p in self.phrases)]
         return sorted(dict.fromkeys(w for w in words if w), key=len, reverse=True)
 
-    def to_fts(self) -> str:
-        """The FTS5 MATCH expression (every term double-quoted)."""
-        parts = [_term_expr(t) for t in self.terms]
-        parts += ["{title body} : " + _phrase(p) for p in self.phrases]
-        expr = " AND ".join(parts)
-        for ex in self.excluded:
-            expr += " NOT " + (_phrase(ex) if len(ex) > 1 else _quote(ex[0]))
-        return expr
+    @property
+    def has_phrase(self) -> bool:
+        """True when a match must check positions (a phrase of several pairs or words)."""
+        return bool(self.phrases) or any(len(g) > 2 for g in self.grams)
+
+    def plan(self) -> SearchPlan:
+        """Which table ranks, with which expression, and what the other table adds."""
+        word_parts = [_quote(w) for w in self.words] + [_phrase(p) for p in self.phrases]
+        word_expr = " AND ".join(word_parts)
+        word_not = " OR ".join(_phrase(ex) for ex in self.excluded_words)
+        gram_not = " OR ".join(_phrase(gram_phrase(g)) for g in self.excluded_grams)
+        if self.grams:
+            expr = " AND ".join(_phrase(gram_phrase(g)) for g in self.grams)
+            if gram_not:
+                expr += f" NOT ({gram_not})"
+            filters = [(WORDS, word_expr, True)] if word_expr else []
+            if word_not:
+                filters.append((WORDS, word_not, False))
+            return SearchPlan(GRAMS, expr, filters)
+        expr = word_expr + (f" NOT ({word_not})" if word_not else "")
+        return SearchPlan(WORDS, expr, [(GRAMS, gram_not, False)] if gram_not else [])
+
+
+@dataclass
+class SearchPlan:
+    """An FTS5 expression for one table, plus (table, expression, include?) filters."""
+
+    table: str
+    match: str
+    filters: list[tuple[str, str, bool]]
 
 
 def _quote(token: str) -> str:
@@ -70,39 +109,18 @@ def _phrase(tokens: list[str]) -> str:
     return '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
 
 
-def _term_expr(term: str) -> str:
-    parts = _split_compound(term)
-    if len(parts) > 1:
-        return f"({_quote(term)} OR {{title body}} : {_phrase(parts)})"
-    return _quote(term)
-
-
-def _split_compound(token: str) -> list[str]:
-    """Greedy split of a long token into shorter dictionary words (第一书记 → 第一 书记)."""
-    from .text import _tokenizer
-
-    n = len(token)
-    if n < 3 or not re.fullmatch(r"[\u4e00-\u9fff]+", token):
-        return [token]
-    freq = _tokenizer().FREQ
-    out: list[str] = []
-    i = 0
-    while i < n:
-        for size in range(min(n - i, n - 1), 0, -1):
-            piece = token[i : i + size]
-            if size == 1 or freq.get(piece):
-                out.append(piece)
-                i += size
-                break
-    return out if len(out) > 1 and any(len(p) > 1 for p in out) else [token]
-
-
 def _segment(text: str) -> list[str]:
     return [t for t in tokenize(to_simplified(text)) if is_word(t)]
 
 
 def parse_query(query: str) -> ParsedQuery:
-    """Split ``query`` into segmented terms, phrases and exclusions."""
+    """Split ``query`` into required and excluded strings and words.
+
+    Each space-separated chunk of CJK text is segmented and stop words dropped; what is left is
+    required word by word (``新疆的棉花`` needs 新疆 and 棉花), except that a chunk that
+    segments into a single character anywhere is required as written (``第六师`` → 第六 / 师:
+    the string 第六师). Quoted text must appear as written; ``-chunk`` excludes the string.
+    """
     query = normalize(query).strip()  # as the documents were: no invisible characters
     if not query:
         raise QueryError("query_empty")
@@ -115,18 +133,34 @@ def parse_query(query: str) -> ParsedQuery:
         quoted = next((g for g in match.group(2, 3, 4) if g is not None), None)
         text = quoted if quoted is not None else match.group(5)
         tokens = _segment(text)
-        if negate and tokens:
-            parsed.excluded.append(tokens)
-        elif quoted is not None and len(tokens) > 1:
-            parsed.phrases.append(tokens)
-        else:
-            for token in tokens:
-                if token in stop or token.lower() in stop:
-                    parsed.dropped.append(token)
-                elif token not in parsed.terms:
-                    parsed.terms.append(token)
-    if not parsed.terms and not parsed.phrases:
-        if parsed.excluded:
+        if not tokens:
+            continue
+        whole = "".join(tokens)
+        if negate:
+            if is_cjk(whole) and len(whole) > 1:
+                parsed.excluded_grams.append(whole)
+            else:
+                parsed.excluded_words.append(tokens)
+            continue
+        if quoted is not None and len(tokens) > 1:
+            if is_cjk(whole):
+                _add(parsed.grams, whole)
+            else:
+                parsed.phrases.append(tokens)
+            continue
+        kept = []
+        for token in tokens:
+            if token in stop or token.lower() in stop:
+                parsed.dropped.append(token)
+            else:
+                kept.append(token)
+        if len(kept) > 1 and is_cjk(whole) and any(len(t) == 1 for t in kept):
+            _add(parsed.grams, whole)  # 第六师: the string, not 第六 AND 师
+            continue
+        for token in kept:
+            _add(parsed.grams if len(token) > 1 and is_cjk(token) else parsed.words, token)
+    if not parsed.grams and not parsed.words and not parsed.phrases:
+        if parsed.excluded_grams or parsed.excluded_words:
             raise QueryError("query_only_exclusions")
         if parsed.dropped:
             raise QueryError("query_only_common", words=" ".join(parsed.dropped))
@@ -134,44 +168,46 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
+def _add(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
 CANDIDATES = 1000
 PHRASE_CANDIDATES = 500  # a phrase reads positions too: about twice the cost per candidate
-PROBE = 2000
+COUNT_CAP = 5000  # matches counted one by one before the total is estimated
+ESTIMATE_HITS = 2500  # matches seen by an estimate: ±2 % standard error, so within ±5 %
+STRATA = 8  # an estimate counts this many ranges spread evenly over the whole history
+FIRST_SAMPLE = 2048  # articles in those ranges at first (×2 until they hold ESTIMATE_HITS)
 
 
 def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0) -> Results:
     """The best ``limit`` articles for ``query`` after ``offset``, with snippets.
 
-    bm25 has to score every matching article before it can pick the best, about 3 µs each (twice
-    that for a phrase). The matches among the newest ``PROBE`` articles estimate how common the
-    query is; when it would match more than ``CANDIDATES`` articles in all (``PHRASE_CANDIDATES``
-    with a phrase), it discriminates little, and only a window of the newest articles holding
-    about that many matches is ranked (widened until it fills the page). The total is then an
-    estimate, flagged ``approximate``.
+    Up to ``COUNT_CAP`` matches are counted exactly; beyond, the total is estimated from the
+    matches in ``STRATA`` ranges of articles spread evenly from the oldest to the newest, widened
+    until they hold ``ESTIMATE_HITS`` matches (flagged ``approximate``). bm25 has to score every
+    match before it can pick the best, about 3 µs each (twice that for a phrase): when a query
+    matches more than ``CANDIDATES`` articles (``PHRASE_CANDIDATES`` with a phrase) it
+    discriminates little, and only a window of the newest articles holding about that many
+    matches is ranked (widened until it fills the page).
     """
     parsed = parse_query(query)
-    match = parsed.to_fts()
+    plan = parsed.plan()
     newest = store.max_seq()
-    estimate = 0.0
-    if newest > PROBE:
-        estimate = store.fts_count(match, newest - PROBE + 1) * newest / PROBE
-    candidates = PHRASE_CANDIDATES if parsed.phrases else CANDIDATES
-    approximate = estimate > candidates
-    if approximate:
-        window = max(limit + offset, int(newest * candidates / estimate))
+    total, approximate = _count(store, plan, newest)
+    candidates = PHRASE_CANDIDATES if parsed.has_phrase else CANDIDATES
+    min_seq = 0
+    if total > candidates:
+        window = max(limit + offset, int(newest * candidates / total))
         while True:
             min_seq = max(0, newest - window + 1)
-            ranked = store.fts_search(match, limit, offset, min_seq)
+            ranked = _rank(store, plan, limit, offset, min_seq)
             if len(ranked) == limit or min_seq == 0:
                 break
             window *= 4
-        if min_seq > 0:
-            total = round(estimate)  # counting every match would cost as much as ranking them
-        else:
-            total, approximate = store.fts_count(match), False
     else:
-        ranked = store.fts_search(match, limit, offset)
-        total = store.fts_count(match) if ranked or offset else 0
+        ranked = _rank(store, plan, limit, offset, 0) if total or offset else []
     articles = store.get_many([seq for seq, _ in ranked])
     hits = [
         Hit(articles[seq], score, make_snippet(articles[seq], parsed.highlight))
@@ -186,6 +222,50 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
         terms=parsed.highlight,
         approximate=approximate,
     )
+
+
+def _rank(
+    store: Store, plan: SearchPlan, limit: int, offset: int, min_seq: int
+) -> list[tuple[int, float]]:
+    return store.fts_search(
+        plan.match, limit, offset, min_seq, table=plan.table, filters=plan.filters
+    )
+
+
+def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
+    """(total, approximate): exact up to ``COUNT_CAP`` matches, estimated beyond.
+
+    A first sample of ``FIRST_SAMPLE`` articles tells a very common query at once (no need to
+    count ``COUNT_CAP`` matches one by one first); the sample doubles until it holds
+    ``ESTIMATE_HITS`` matches."""
+    window = FIRST_SAMPLE
+    if newest >= 4 * window:
+        hits = _sample(store, plan, newest, window)
+        if hits * newest / window < 2 * COUNT_CAP:  # not clearly common: count it
+            count = store.fts_count(
+                plan.match, table=plan.table, filters=plan.filters, cap=COUNT_CAP
+            )
+            if count < COUNT_CAP:
+                return count, False
+        while hits < ESTIMATE_HITS and 2 * window < newest:
+            window *= 2
+            hits = _sample(store, plan, newest, window)
+        if hits >= ESTIMATE_HITS:
+            return max(COUNT_CAP, round(hits * newest / window)), True
+    return store.fts_count(plan.match, table=plan.table, filters=plan.filters), False
+
+
+def _sample(store: Store, plan: SearchPlan, newest: int, window: int) -> int:
+    """Matches among ``STRATA`` ranges of ``window // STRATA`` articles each, spread evenly
+    from the oldest article to the newest."""
+    step, width = newest / STRATA, window // STRATA
+    hits = 0
+    for k in range(STRATA):
+        first = int(step * k + (step - width) / 2) + 1
+        hits += store.fts_count(
+            plan.match, first, first + width - 1, table=plan.table, filters=plan.filters
+        )
+    return hits
 
 
 def make_snippet(

@@ -30,6 +30,15 @@ Tables (version 3)
 Version 4
     drops the index of ``article_regions`` by ``seq``: no query used it, and every region tag
     paid for it on insert (~15 rows per article).
+
+Version 5
+    ``articles_grams``   FTS5, contentless, over the CJK character pairs of the simplified title and
+                         body (:func:`digests.text.cjk_grams`): a CJK string of two or more
+                         characters is the phrase of its pairs, so search finds every string that
+                         appears in an article, however it was segmented; filled for the stored
+                         articles by the migration. ``articles_fts``'s ``title_sub`` and
+                         ``body_sub`` (jieba's search-mode sub-words) are no longer written: the
+                         pairs find everything they found.
 """
 
 from __future__ import annotations
@@ -49,7 +58,10 @@ from .models import AnalyzedArticle, Article, Chat, Delivery, Subscription
 
 Clock = Callable[[], datetime]
 
-BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.5)  # title, body, title_sub, body_sub
+BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.5)  # articles_fts: title, body, title_sub, body_sub
+GRAM_BM25_WEIGHTS = (10.0, 1.0)  # articles_grams: title, body
+#: The two full-text tables and their bm25 column weights.
+FTS_TABLES = {"articles_fts": BM25_WEIGHTS, "articles_grams": GRAM_BM25_WEIGHTS}
 ARTICLE_COLUMNS = (
     "seq, id, content_hash, title, body, summary, keywords, regions, url, published, source, "
     "source_path, added_at"
@@ -161,6 +173,23 @@ def _m004_drop_unused_region_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS article_regions_seq")
 
 
+def _m005_cjk_grams(db: Database) -> None:
+    from .text import cjk_grams, to_simplified
+
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_grams USING fts5("
+        "title, body, content='', tokenize='ascii')"  # tokens: pairs of CJK characters
+    )
+    rows = db.execute("SELECT seq, title, body FROM articles ORDER BY seq")
+    db.conn.executemany(
+        "INSERT INTO articles_grams (rowid, title, body) VALUES (?,?,?)",
+        (
+            (seq, cjk_grams(to_simplified(title)), cjk_grams(to_simplified(body)))
+            for seq, title, body in rows
+        ),
+    )
+
+
 # The day an article is listed under in /latest: its publication day (ISO, see digests.dates),
 # never later than the day it was stored, else the day it was stored. Indexed as written.
 LISTED_DAY = (
@@ -169,7 +198,7 @@ LISTED_DAY = (
 )
 
 
-def _m005_latest_by_published_day(db: Database) -> None:
+def _m006_latest_by_published_day(db: Database) -> None:
     from .dates import iso_published
 
     rows = db.execute("SELECT seq, published FROM articles WHERE published IS NOT NULL").fetchall()
@@ -177,7 +206,9 @@ def _m005_latest_by_published_day(db: Database) -> None:
         iso = iso_published(published)
         if iso != published:
             db.execute("UPDATE articles SET published = ? WHERE seq = ?", [iso, seq])
-    db.execute(f"CREATE INDEX IF NOT EXISTS articles_by_listed_day ON articles({LISTED_DAY} DESC, seq DESC)")
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS articles_by_listed_day ON articles({LISTED_DAY} DESC, seq DESC)"
+    )
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [
@@ -185,7 +216,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m002_chats_and_subscriptions,
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
-    _m005_latest_by_published_day,
+    _m005_cjk_grams,
+    _m006_latest_by_published_day,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -323,8 +355,12 @@ class Store:
             return None
         seq = cursor.lastrowid
         self.conn.execute(
-            "INSERT INTO articles_fts (rowid, title, body, title_sub, body_sub) VALUES (?,?,?,?,?)",
-            [seq, art.title_index, art.body_index, art.title_sub, art.body_sub],
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?,?,?)",
+            [seq, art.title_index, art.body_index],
+        )
+        self.conn.execute(
+            "INSERT INTO articles_grams (rowid, title, body) VALUES (?,?,?)",
+            [seq, art.title_grams, art.body_grams],
         )
         if art.regions:
             self.conn.executemany(
@@ -377,23 +413,46 @@ class Store:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
 
     def fts_search(
-        self, match: str, limit: int, offset: int, min_seq: int = 0
+        self,
+        match: str,
+        limit: int,
+        offset: int,
+        min_seq: int = 0,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
     ) -> list[tuple[int, float]]:
-        """(seq, score) of the best matches of an FTS5 expression among articles with
-        ``seq >= min_seq``, best first."""
-        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        """(seq, score) of the best matches of an FTS5 expression in ``table`` (``articles_fts``
+        or ``articles_grams``) among articles with ``seq >= min_seq``, best first. ``filters``:
+        (table, expression, include) — keep only the articles that match (include) or do not
+        match (exclude) that expression in that table too."""
+        weights = ", ".join(str(w) for w in FTS_TABLES[table])
+        where, params = _fts_where(table, match, min_seq, None, filters)
         rows = self.conn.execute(
-            f"SELECT rowid, bm25(articles_fts, {weights}) AS score FROM articles_fts "
-            "WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ? OFFSET ?",
-            [match, min_seq, limit, offset],
+            f"SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
+            f"WHERE {where} ORDER BY score LIMIT ? OFFSET ?",
+            [*params, limit, offset],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
-    def fts_count(self, match: str, min_seq: int = 0) -> int:
-        return self.conn.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?",
-            [match, min_seq],
-        ).fetchone()[0]
+    def fts_count(
+        self,
+        match: str,
+        min_seq: int = 0,
+        max_seq: int | None = None,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+        cap: int | None = None,
+    ) -> int:
+        """Articles with ``min_seq <= seq <= max_seq`` that match (as in :meth:`fts_search`);
+        with ``cap``, counting stops there."""
+        where, params = _fts_where(table, match, min_seq, max_seq, filters)
+        sql = f"SELECT rowid FROM {table} WHERE {where}"
+        if cap is not None:
+            sql += " LIMIT ?"
+            params.append(cap)
+        return self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -710,6 +769,31 @@ class Store:
             "db_path": self.path,
             "schema_version": self.schema_version(),
         }
+
+
+def _fts_where(
+    table: str,
+    match: str,
+    min_seq: int,
+    max_seq: int | None,
+    filters: Sequence[tuple[str, str, bool]],
+) -> tuple[str, list[object]]:
+    """The WHERE clause (and its parameters) of a full-text query on ``table``."""
+    if table not in FTS_TABLES:
+        raise ValueError(f"not a full-text table: {table}")
+    where, params = f"{table} MATCH ? AND rowid >= ?", [match, min_seq]
+    if max_seq is not None:
+        where += " AND rowid <= ?"
+        params.append(max_seq)
+    for other, expr, include in filters:
+        if other not in FTS_TABLES:
+            raise ValueError(f"not a full-text table: {other}")
+        where += (
+            f" AND rowid {'' if include else 'NOT '}IN "
+            f"(SELECT rowid FROM {other} WHERE {other} MATCH ? AND rowid >= ?)"
+        )
+        params += [expr, min_seq]
+    return where, params
 
 
 def _dumps(value: object) -> str:

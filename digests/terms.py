@@ -1,11 +1,11 @@
 """What each distinct jieba token is worth to the index, the keywords and the summarizer.
 
-The rules live with their owners (:func:`digests.text.is_word`, :func:`digests.text.token_sub_terms`,
+The rules live with their owners (:func:`digests.text.is_word`,
 :func:`digests.keywords.is_candidate_term`, :func:`digests.summarizer.content_term`); this
 module applies all of them to a token once and remembers the answer. Word frequencies follow
 Zipf's law, so after a few hundred articles nearly every token is a dictionary hit and the
-analysis of an article costs one lookup per token instead of a regex search, a stop-word
-check and a sub-word scan per token occurrence.
+analysis of an article costs one lookup per token instead of a regex search and a stop-word
+check per token occurrence.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .keywords import is_candidate_term, load_stopwords
 from .summarizer import content_term
-from .text import is_word, token_sub_terms
+from .text import is_word
 
 __all__ = ["TermFacts", "facts"]
 
@@ -28,7 +28,6 @@ class TermFacts(NamedTuple):
     word: bool  # indexed in the full-text index
     candidate: bool  # may become a keyword
     content: str  # the summarizer's content term ("" for none)
-    subs: str  # space-joined dictionary sub-words for the index ("" for none)
 
 
 class _Memo(dict[str, TermFacts]):
@@ -42,7 +41,6 @@ class _Memo(dict[str, TermFacts]):
             word=is_word(token),
             candidate=is_candidate_term(token, stopwords),
             content=content_term(token, stopwords),
-            subs=token_sub_terms(token),
         )
         return value
 

@@ -8,21 +8,26 @@ Everything that turns raw characters into the units the engine works with lives 
 * :func:`split_sentences` — splits after 。！？；… (and ASCII !?;) keeping closing quotes with their
   sentence and never splitting inside a balanced “quotation”;
 * :func:`is_subheading` — short paragraphs without final punctuation;
-* :func:`tokenize` — jieba segmentation, done once per article and reused everywhere;
-* :func:`index_terms` / :func:`sub_terms` — the token streams stored in the full-text index.
+* :func:`tokenize` / :func:`raw_tokens` — word segmentation, done once per article and reused
+  everywhere, and :func:`has_word` — dictionary look-ups; both on jieba-rs (``rjieba``), which
+  gives jieba's tokens on Chinese text (``tests/test_segmentation.py`` holds it to that) without
+  loading jieba's Python dictionary. Only runs of ASCII letters, digits and ``-./`` differ: jieba-rs
+  keeps ``200-300`` or ``COVID-19`` whole where jieba cuts at the punctuation; the whole form is
+  kept (a keyword reads better, and the index's ``unicode61`` tokenizer splits it into adjacent
+  parts, so ``300`` finds it and ``200-300`` finds it as a phrase);
+* :func:`index_terms` — the words stored in the full-text index, and :func:`cjk_grams` — the
+  character pairs stored beside them, so that any string of two or more CJK characters is found
+  (``六师`` inside ``第六/师``).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+import rjieba
 
 FULLWIDTH_SPACE = "\u3000"
 PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
@@ -44,6 +49,7 @@ _ENDER_RUN = re.compile(f"({_ENDER_CLASS}+){_CLOSER_CLASS}*")
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
+_CJK_RUN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -146,20 +152,20 @@ def is_subheading(paragraph: str, max_chars: int = 30) -> bool:
     return 0 < len(paragraph) <= max_chars and not ends_with_terminal(paragraph)
 
 
-@lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
-    jieba.dt.initialize()
-    return jieba.dt
-
-
 def tokenize(text: str) -> list[str]:
-    """jieba tokens of ``text`` (precise mode, HMM on), whitespace dropped."""
-    return [t for t in _tokenizer().lcut(text) if t.strip()]
+    """Tokens of ``text`` (jieba's precise mode with HMM, via jieba-rs), whitespace dropped."""
+    return [t for t in rjieba.cut(text) if t.strip()]
 
 
 def raw_tokens(text: str) -> list[str]:
-    """jieba tokens of ``text`` including whitespace: they concatenate back to ``text``."""
-    return _tokenizer().lcut(text)
+    """Tokens of ``text`` including whitespace: they concatenate back to ``text``."""
+    return rjieba.cut(text)
+
+
+def has_word(word: str) -> bool:
+    """True if ``word`` is in the segmentation dictionary with a positive frequency (jieba's
+    ``FREQ.get(word)``, which is 0 for the prefixes it also stores)."""
+    return rjieba.has_word(word)
 
 
 def is_word(token: str) -> bool:
@@ -172,20 +178,28 @@ def index_terms(tokens: Iterable[str]) -> str:
     return " ".join(t for t in tokens if is_word(t))
 
 
-def sub_terms(tokens: Iterable[str]) -> str:
-    """Dictionary sub-words of long tokens, as jieba's search mode emits them.
+def cjk_grams(text: str) -> str:
+    """The CJK runs of ``text`` as overlapping character pairs, each run closed by its last
+    character alone: ``第六师，兵团`` → ``第六 六师 师 兵团 团``.
 
-    ``第一书记`` also yields ``第一`` and ``书记``; indexing these separately lets a query segmented
-    differently from the document still match, without re-segmenting the document.
+    Stored beside the words in the search index, they make every string of two or more CJK
+    characters findable whatever the segmentation did to it (``六师`` inside ``第六/师``): a
+    string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
+    pairs of two runs from being adjacent, so no phrase matches across punctuation.
     """
-    return " ".join([subs for subs in map(token_sub_terms, tokens) if subs])
+    parts: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        parts += map(str.__add__, run[:-1], run[1:])
+        parts.append(run[-1])
+    return " ".join(parts)
 
 
-def token_sub_terms(token: str) -> str:
-    """:func:`sub_terms` of one token (``""`` for tokens of one or two characters)."""
-    n = len(token)
-    if n <= 2 or not is_word(token):
-        return ""
-    freq = _tokenizer().FREQ
-    grams = [token[i : i + size] for size in (2, 3) if n > size for i in range(n - size + 1)]
-    return " ".join([gram for gram in grams if freq.get(gram)])
+def gram_phrase(text: str) -> list[str]:
+    """The character pairs of a CJK string of two or more characters (its phrase over
+    :func:`cjk_grams`)."""
+    return list(map(str.__add__, text[:-1], text[1:]))
+
+
+def is_cjk(text: str) -> bool:
+    """True if ``text`` is one run of CJK characters (what :func:`cjk_grams` indexes)."""
+    return _CJK_RUN.fullmatch(text) is not None

@@ -121,3 +121,59 @@ def test_jieba_idf_is_cached_on_disk_and_a_damaged_cache_is_rebuilt(tmp_path: Pa
     cache_file.write_bytes(cache_file.read_bytes()[:1000])  # truncated
     assert Idf.from_jieba(tmp_path)("兵团") == built("兵团")
     assert len(cache_file.read_bytes()) > 1000  # rewritten whole
+
+
+XPCC_ARTICLE = [
+    "第十四师昆玉市四十七团建成千余座温室，十四个连队的职工种上了红枣。",
+    "第十四师昆玉市四十七团的温室大棚里，职工正在采摘红枣。十四个连队千余座温室全部投产。",
+    "第十四师昆玉市四十七团党委书记说，四十七团今年红枣增收。第三师图木舒克市也来学习。",
+    "第三师图木舒克市的职工参观了温室，可克达拉市的干部也来了。",
+]
+
+
+def _keywords_of(paragraphs: list[str]) -> list[str]:
+    from digests.formats import RawArticle
+    from digests.pipeline import analyze
+
+    return analyze(RawArticle(title="第十四师昆玉市温室红枣丰收", paragraphs=paragraphs)).keywords
+
+
+@pytest.mark.parametrize("numeral", ["十四", "四十七", "千余座", "第十四", "3000万元", "数十", "十分"])
+def test_numerals_are_never_keywords(numeral: str) -> None:
+    from digests.keywords import is_candidate_term, is_numeral
+
+    assert is_numeral(numeral)
+    assert not is_candidate_term(numeral, load_stopwords())
+
+
+@pytest.mark.parametrize("word", ["十九大", "两会", "三农", "一带一路", "百姓", "两岸", "数据"])
+def test_words_that_start_with_a_numeral_stay_keywords(word: str) -> None:
+    from digests.keywords import is_numeral
+
+    assert not is_numeral(word)
+
+
+def test_article_keywords_hold_no_numerals() -> None:
+    keywords = _keywords_of(XPCC_ARTICLE)
+    assert keywords
+    assert not {"十四", "四十七", "千余座", "第十四"} & set(keywords)
+
+
+def test_article_keywords_hold_no_fragments_of_place_names() -> None:
+    keywords = _keywords_of(XPCC_ARTICLE)
+    # jieba-rs cuts 第十四师昆玉市 into 第十四 / 师昆玉市, 图木舒克市 into 图木 / 舒克市
+    assert not {"师昆玉市", "图木", "舒克市", "可克", "达拉"} & set(keywords)
+    assert "红枣" in keywords and "温室" in keywords
+
+
+def test_place_fragments_keep_whole_names_and_names_inside_words() -> None:
+    from digests.keywords import place_fragments
+    from digests.regions import load_gazetteer
+    from digests.text import raw_tokens
+
+    text = "第十四师昆玉市和喀什古城，第三师图木舒克市。"
+    tokens = raw_tokens(text)
+    starts = [sum(map(len, tokens[:i])) for i in range(len(tokens))]
+    fragments = place_fragments(tokens, starts, load_gazetteer().mentions(text))
+    assert {"师昆玉市", "图木", "舒克市"} <= fragments
+    assert not {"喀什古城", "喀什"} & fragments

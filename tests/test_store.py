@@ -23,8 +23,8 @@ def make(n: int, text: str = "兵团 新闻", regions: dict[str, int] | None = N
         regions=regions or {},
         title_index=f"标题 {n}",
         body_index=text,
-        title_sub="",
-        body_sub="",
+        title_grams="",
+        body_grams="",
         chars=10,
     )
 
@@ -103,6 +103,7 @@ def test_version_3_database_is_upgraded_and_keeps_its_articles(tmp_path: Path) -
         store.add([make(1, regions={"650000": 2})])
         # what a version-3 database looked like: the index migration 4 drops
         store.conn.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
+        store.conn.execute("DROP TABLE articles_grams")  # made by migration 5
         store.conn.execute("PRAGMA user_version = 3")
     with Store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
@@ -114,6 +115,20 @@ def test_version_3_database_is_upgraded_and_keeps_its_articles(tmp_path: Path) -
         }
         assert "article_regions_seq" not in indexes and "article_regions_rank" in indexes
         assert store.region_articles("650000", 5, 0) == [(1, 2)]
+
+
+def test_version_4_database_gets_the_character_pairs_of_its_articles(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        store.add([make(1, text="第六 师 新闻")])
+        store.conn.execute("DROP TABLE articles_grams")  # a version-4 database had none
+        store.conn.execute("PRAGMA user_version = 4")
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        # the pairs come from the stored text (title 标题1, body 第1段。/第二段。)
+        assert store.fts_count('"二段"', table="articles_grams") == 1
+        assert store.fts_count('"标题"', table="articles_grams") == 1
+        assert store.fts_count('"段第"', table="articles_grams") == 0  # not across the line
 
 
 def test_bulk_cache_is_restored_afterwards(store: Store) -> None:

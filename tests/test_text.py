@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from digests.text import (
+    cjk_grams,
     clean_paragraph,
+    gram_phrase,
     index_terms,
+    is_cjk,
     is_subheading,
     normalize,
     split_sentences,
-    sub_terms,
     to_simplified,
     tokenize,
 )
@@ -75,9 +77,11 @@ def test_tokenize_drops_whitespace_and_index_terms_drop_punctuation() -> None:
     assert index_terms(tokens) == " ".join(t for t in tokens if t not in "，。")
 
 
-def test_sub_terms_expand_long_words_like_search_mode() -> None:
-    assert sub_terms(["第一书记"]).split() == ["第一", "书记"]
-    assert sub_terms(["兵团"]) == ""
+def test_cjk_grams_are_pairs_closed_by_the_last_character() -> None:
+    assert cjk_grams("第六师，兵团 abc 一〇二团。好") == "第六 六师 师 兵团 团 一〇 〇二 二团 团 好"
+    assert cjk_grams("COVID-19") == ""
+    assert gram_phrase("第一书记") == ["第一", "一书", "书记"]
+    assert is_cjk("六师") and not is_cjk("六 师") and not is_cjk("G7")
 
 
 def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
