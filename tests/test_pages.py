@@ -108,3 +108,22 @@ def test_one_renderer_for_cards_and_digest_blocks(svc: Services) -> None:
     assert block.startswith(f"<b>3. {article.title}</b>\n· ")
     assert "\n\n" not in block and "ID" not in block and "ID " + article.id in card
     assert "地区：喀什地区" in block and "地区：喀什地区" in card
+
+
+def test_no_english_template_says_1_things() -> None:
+    """Every English string with a number reads right for 1 (``1 articles`` was the bug)."""
+    import re
+    import string
+
+    from bot.i18n import EN
+
+    for key, template in EN.items():
+        if f"{key}_one" in EN:  # plural forms chosen by bot.i18n.tn
+            continue
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        numeric = {"n", "count", "total", "pending", "chats", "dead", "added", "duplicates",
+                   "rejected", "sent", "skipped", "articles", "subscribers", "paused"}  # fmt: skip
+        values = {name: "1" if name in numeric else "X" for name in names}
+        text = template.format(**values)
+        assert not re.search(r"(?<![@\w])1 [a-z]+s\b", text), (key, text)
+        assert not re.search(r"第 1–1 篇", ZH.get(key, "").format(**values)), key
