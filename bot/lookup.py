@@ -98,7 +98,7 @@ def search_page(svc: Services, query: str, offset: int, lang: str) -> View:
 def region_page(svc: Services, code: str, offset: int, lang: str) -> View:
     """A page of the articles in the place ``code`` (``NotFound`` for an unknown code)."""
     found = region_search(svc.store, svc.gazetteer, "", code=code, limit=PAGE, offset=offset)
-    path = " › ".join(p.name for p in svc.gazetteer.path(code)) or found.place.name
+    path = " › ".join(p.name for p in svc.gazetteer.path(code)) or code
     results = found.results
     if not results.hits:
         return t(lang, "region_empty", place=esc(path)), None

@@ -131,7 +131,7 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
                     if line.strip():
                         await chat.send(line.strip())
             else:
-                for line in lines:
+                for line in lines or []:
                     print(f"\n> {line}")
                     await chat.send(line)
     return 0

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Chat,
+    ChatFullInfo,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -23,7 +30,7 @@ View = tuple[str, InlineKeyboardMarkup | None]
 log = logging.getLogger(__name__)
 
 
-def _remember_chat(context: BotContext, chat: Chat) -> None:
+def _remember_chat(context: BotContext, chat: Chat | ChatFullInfo) -> None:
     context.services.store.upsert_chat(
         chat.id, chat.type, title=chat.title or chat.full_name, username=chat.username
     )
@@ -32,7 +39,7 @@ def _remember_chat(context: BotContext, chat: Chat) -> None:
 async def _subscribe_chat(
     update: Update,
     context: BotContext,
-    target: Chat,
+    target: Chat | ChatFullInfo,
     words: list[str],
     reply_to: int,
 ) -> None:
