@@ -292,8 +292,18 @@ def error_text(lang: str, error: DigestError) -> str:
     key = f"err_{error.code}"
     if key not in ZH:
         return t(lang, "err_generic")
-    values = {k: escape(_plain(v), quote=False) for k, v in error.values.items()}
-    return t(lang, key, **values)
+    raw = dict(error.values)
+    if "value" not in raw and hasattr(error, "value"):  # errors that keep their value apart
+        raw["value"] = error.value
+    values = _Blank({k: escape(_plain(v), quote=False) for k, v in raw.items()})
+    return (TEXTS.get(lang, ZH).get(key) or ZH[key]).format_map(values)
+
+
+class _Blank(dict[str, str]):
+    """Values for a template where one the error did not give is left empty, not a KeyError."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def _plain(value: object) -> str:
