@@ -127,3 +127,15 @@ def test_no_english_template_says_1_things() -> None:
         text = template.format(**values)
         assert not re.search(r"(?<![@\w])1 [a-z]+s\b", text), (key, text)
         assert not re.search(r"第 1–1 篇", ZH.get(key, "").format(**values)), key
+
+
+def test_handlers_get_the_typed_context(svc: Services) -> None:
+    from bot.app import build_application
+    from bot.common import BotContext
+
+    from .botkit import TOKEN
+
+    app = build_application(svc, token=TOKEN, base_url="http://127.0.0.1:9/bot")
+    assert app.context_types.context is BotContext
+    context = BotContext(app)
+    assert context.services is svc and context.sender is app.bot_data["sender"]
