@@ -1,4 +1,4 @@
-# digestbot: the same install as the README, a non-root user, volumes for the database and corpus.
+# digestbot: the runtime install (no test extra), a non-root user, volumes for the database and corpus.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -12,9 +12,8 @@ COPY --chown=digestbot:digestbot . /app
 RUN mkdir -p /data /corpus && cp -r /app/corpus/. /corpus/ && chown -R digestbot:digestbot /data /corpus
 
 USER digestbot
-# The README's set-up command (its run step is the entry point below).
-RUN python3 -m venv .venv && .venv/bin/pip install -e '.[test]' \
-    && .venv/bin/python -c "import jieba; jieba.initialize()"
+# The runtime dependencies only; the README's run step is the entry point below.
+RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir .
 
 VOLUME ["/data", "/corpus"]
 ENTRYPOINT [".venv/bin/digestbot", "run"]

@@ -1,6 +1,6 @@
 """Bot benchmarks against the local Bot API emulator (127.0.0.1 only): delivery throughput with
 and without Telegram's limits (and a bare PTB baseline), the memory of ``digestbot run`` holding
-a large corpus, and its start-up time."""
+a large corpus, its start-up time, and its reply latency to /search and /region beside /help."""
 
 from __future__ import annotations
 
@@ -359,3 +359,56 @@ def startup_bench(db: Path, runs: int = 3) -> dict[str, object]:
         "runs_s": [round(t, 2) for t in times],
         "median_s": round(statistics.median(times), 2),
     }
+
+
+async def _replies(db: Path, commands: dict[str, list[str]], n: int) -> dict[str, list[float]]:
+    from fakebotapi import FakeTelegram
+
+    work = db.parent
+    corpus = work / "corpus-reply"
+    corpus.mkdir(exist_ok=True)
+    fake = await FakeTelegram(TOKEN).start()
+    proc = None
+    try:
+        proc = await _start(_env(fake.base_url, db, corpus), work / "reply.log")
+        await fake.wait_for_call("getUpdates", timeout=180)
+        samples: dict[str, list[float]] = {kind: [] for kind in commands}
+        user = 80_000
+        for round_ in range(n + 3):  # 3 untimed warm-up rounds (first search, caches)
+            for kind, texts in commands.items():  # interleaved: drift hits every kind alike
+                user += 1
+                sent = time.monotonic()
+                fake.user_message(user, texts[round_ % len(texts)], language_code="zh-hans")
+                await fake.wait_for(lambda u=user: fake.messages_to(u), timeout=60)
+                if round_ >= 3:
+                    samples[kind].append((time.monotonic() - sent) * 1000.0)
+        await _stop(proc)
+        proc = None
+        return samples
+    finally:
+        if proc is not None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+
+
+def reply_bench(
+    db: Path, searches: list[str], regions: list[str], n: int = 50
+) -> dict[str, dict[str, float]]:
+    """Send → reply latency through ``digestbot run`` (real HTTP to the emulator, one request at
+    a time, each from a new private chat) for /help (the round-trip baseline), /search and
+    /region, interleaved; p50/p95 of each and the excess over /help's."""
+    from .common import latency_stats
+
+    commands = {
+        "help": ["/help"],
+        "search": ["/search " + q for q in searches],
+        "region": ["/region " + r for r in regions],
+    }
+    # The cached database itself (a copy at 1M articles would be ~10 GB): the bot adds only
+    # chat rows and its state keys, which no other benchmark reads.
+    samples = asyncio.run(_replies(db, commands, n))
+    out: dict[str, dict[str, float]] = {k: latency_stats(v) for k, v in samples.items()}
+    for kind in ("search", "region"):
+        out[kind]["p95_over_help_ms"] = round(out[kind]["p95_ms"] - out["help"]["p95_ms"], 2)
+    return out

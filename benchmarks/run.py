@@ -1,7 +1,8 @@
 """The benchmark suite's command line: ``python -m benchmarks [--quick] [--sizes …] [--only …]``.
 
 Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
-the per-stage breakdown), ``search``, ``region``, ``delivery``, ``memory`` (includes the DB size),
+the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
+faults, docs/reliability.md), ``memory`` (includes the DB size),
 ``startup``, ``summary``. Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
@@ -21,7 +22,9 @@ from pathlib import Path
 
 from .common import ROOT, machine_info, quiet_jieba, table
 
-PARTS = ("ingest", "search", "region", "delivery", "memory", "startup", "summary")
+PARTS = (
+    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+)
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 BASELINE_MAX = 10_000  # jieba baseline on at most this many articles (its rate is size-free),
@@ -105,12 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": {},
         "search": {},
         "region": {},
+        "reply": {},
         "timings_s": {},
     }
     out = _out_path(args)
     if args.update and out.is_file():
         previous = json.loads(out.read_text("utf-8"))
-        for key in ("corpus", "ingest", "search", "region"):
+        for key in ("corpus", "ingest", "search", "region", "reply"):
             old = {int(k): v for k, v in previous.get(key, {}).items()}
             results[key] = {**old, **results[key]}
         results["timings_s"] = {**previous.get("timings_s", {}), **results["timings_s"]}
@@ -154,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 results["stages"] = engine.stage_breakdown(folder, 100 if args.quick else 500)
                 results["timings_s"]["stages"] = round(time.perf_counter() - t0, 2)
-        elif {"search", "region", "memory", "startup"} & set(parts):
+        elif {"search", "region", "reply", "memory", "startup"} & set(parts):
             dbs[size] = engine.ensure_db(folder, size, args.seed, any_engine=args.reuse_db)
         budget = 15.0 if size >= 100_000 else 10.0
         if "search" in parts:
@@ -165,6 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["region"][size] = engine.region_bench(dbs[size], meta, size, n_queries, budget)
             results["timings_s"][f"region {size}"] = round(time.perf_counter() - t0, 2)
+        if "reply" in parts:
+            t0 = time.perf_counter()
+            searches = [q for qs in engine.keyword_classes(meta).values() for q in qs[:2]]
+            regions = list(meta.region_queries.values())
+            from . import botbench
+
+            results["reply"][size] = botbench.reply_bench(
+                dbs[size], searches, regions, 20 if args.quick else 50
+            )
+            print_reply(size, results["reply"][size])
+            results["timings_s"][f"reply {size}"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
 
     print_engine_tables(results)
@@ -177,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _guard(results, "delivery", failed, botbench.delivery_bench, n_private, n_groups):
             print_delivery(results["delivery"])
         results["timings_s"]["delivery"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "reliability" in parts:
+        from . import reliability
+
+        t0 = time.perf_counter()
+        if _guard(results, "reliability", failed, reliability.reliability_bench, args.quick):
+            print_reliability(results["reliability"])
+        results["timings_s"]["reliability"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
     largest = max(sizes)
     if "memory" in parts:
@@ -326,6 +349,20 @@ def print_engine_tables(results: dict) -> None:
         )
 
 
+def print_reply(size: int, r: dict) -> None:
+    rows = [
+        [f"/{kind}", v["n"], v["p50_ms"], v["p95_ms"], v.get("p95_over_help_ms", "")]
+        for kind, v in r.items()
+    ]
+    print(
+        table(
+            f"Reply latency through `digestbot run` ({size:,} articles): send → reply",
+            ["command", "n", "p50 ms", "p95 ms", "p95 − /help's"],
+            rows,
+        )
+    )
+
+
 def print_delivery(d: dict) -> None:
     rows = []
     for name in ("limits_on", "limits_off"):
@@ -347,6 +384,25 @@ def print_delivery(d: dict) -> None:
             rows,
         )
     )
+
+
+def print_reliability(r: dict) -> None:
+    a, b = r["others_with_4_in_429"], r["others_alone"]
+    rows = [
+        [f"{a['others']} chats beside {a['in_429']} in 429 (retry_after 30)",
+         f"{a['seconds_to_serve_others']} s to serve them", f"alone: {b['seconds_to_serve_others']} s"],
+    ]  # fmt: skip
+    for key, label in (
+        ("slow_api_6s", "6 s Bot API, the sender waits"),
+        ("slow_api_6s_client_timeout_5s", "6 s Bot API, client timeout 5 s"),
+    ):
+        s = r[key]
+        rows.append([label, f"max {s['max_copies']} copies (mean {s['mean_copies']})",
+                     f"lost {s['lost']}, {s['statuses']}"])  # fmt: skip
+    d = r["dead_letter_500"]
+    rows.append(["a chat answering 500", f"dead letter after {d['seconds_first_try_to_dead_letter']} s",
+                 f"{d['attempts']} tries, gaps {d['gaps_s']}"])  # fmt: skip
+    print(table("Delivery under faults", ["case", "figure", "detail"], rows))
 
 
 def print_memory(r: dict) -> None:
@@ -415,6 +471,12 @@ def targets(results: dict) -> list[dict]:
         size = max(by_size)
         for name, r in by_size[size].items():
             add(f"search p95 {name} @ {size:,}", "< 20 ms", r["p95_ms"], r["p95_ms"] < 20)
+    if results.get("reply"):
+        by_size = {int(k): v for k, v in results["reply"].items()}
+        size = max(by_size)
+        for kind in ("search", "region"):
+            over = by_size[size][kind]["p95_over_help_ms"]
+            add(f"/{kind} reply p95 over /help's @ {size:,}", "<= 30 ms", over, over <= 30)
     d = results.get("delivery")
     if d and "error" not in d:
         on = d["limits_on"]
@@ -429,11 +491,20 @@ def targets(results: dict) -> list[dict]:
         add("limits off vs bare PTB", ">= 0.5x", d["off_vs_bare"], d["off_vs_bare"] >= 0.5)
     mem = results.get("memory")
     if mem and "error" not in mem:
+        limit = 120 if mem["articles"] <= 100_000 else 200
         add(
             f"peak RSS of digestbot run @ {mem['articles']:,}",
-            "< 200 MB",
+            f"< {limit} MB",
             mem["peak_rss_mb"],
-            mem["peak_rss_mb"] < 200,
+            mem["peak_rss_mb"] < limit,
+        )
+    st = results.get("startup")
+    if st and "error" not in st:
+        add(
+            f"start-up to the first answer @ {st['articles']:,}",
+            "< 0.5 s",
+            st["median_s"],
+            st["median_s"] < 0.5,
         )
     return out
 

@@ -22,7 +22,8 @@ from telegram.ext import ContextTypes
 
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
 from digests.ingest import ingest
-from digests.planning import plan
+from digests.ledger import Ledger, Status
+from digests.planning import plan, plan_report
 from digests.store import Store
 from digests.watch import poll_corpus
 
@@ -39,7 +40,8 @@ def poll_and_plan(db_path: str, corpus: Path, settle: float, clock) -> dict:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
     with Store(db_path, clock=clock) as store:
         result = poll_corpus(store, corpus, settle_seconds=settle)
-        planned = plan(store, clock)
+        report = plan_report(store, clock)
+        planned = report.added
         summary = {
             "at": clock().isoformat(timespec="seconds"),
             "added": len(result.report.added),
@@ -49,6 +51,7 @@ def poll_and_plan(db_path: str, corpus: Path, settle: float, clock) -> dict:
             "planned": planned,
         }
         store.set_state("last_poll", json.dumps(summary))
+    summary["problems"] = report.problems
     return summary
 
 
@@ -60,7 +63,10 @@ async def corpus_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     if summary["planned"]:
         log.info("corpus poll planned %d deliveries", summary["planned"])
-    context.application.bot_data["sender"].wake()
+    sender = context.application.bot_data["sender"]
+    sender.wake()
+    if summary["problems"]:
+        await sender.tell(summary["problems"])
 
 
 def is_admin_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -96,7 +102,7 @@ def admin_only(handler: Handler) -> Handler:
 async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = lang_for(update, context)
     store = services(context).store
-    counts = store.delivery_counts()
+    counts = store.ledger.counts()
     subscribers = store.subscriber_counts()
     last = store.get_state("last_poll")
     last_poll = t(lang, "never")
@@ -109,10 +115,10 @@ async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         articles=store.count(),
         subscribers=sum(subscribers.values()),
         paused=subscribers.get("paused", 0),
-        sent=counts.get("sent", 0),
-        pending=counts.get("pending", 0) + counts.get("sending", 0),
-        dead=counts.get("dead", 0),
-        skipped=counts.get("skipped", 0),
+        sent=counts.get(Status.SENT, 0),
+        pending=counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0),
+        dead=counts.get(Status.DEAD, 0) + counts.get(Status.UNSURE, 0),
+        skipped=counts.get(Status.SKIPPED, 0),
         last_poll=esc(last_poll),
     )
     await send(context, update.effective_chat.id, text)
@@ -122,8 +128,8 @@ async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = lang_for(update, context)
     store = services(context).store
-    pending = store.deliveries(status="pending")
-    dead = store.deliveries(status="dead")
+    pending = store.ledger.rows(status=Status.PENDING)
+    dead = store.ledger.rows(status=Status.DEAD) + store.ledger.rows(status=Status.UNSURE)
     lines = [
         t(
             lang,
@@ -149,7 +155,7 @@ async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 @admin_only
 async def retry_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    n = svc.store.retry_dead(svc.clock().timestamp())
+    n = Ledger(svc.store, clock=lambda: svc.clock().timestamp()).retry()
     context.application.bot_data["sender"].wake()
     await send(context, update.effective_chat.id, t(lang_for(update, context), "admin_retry", n=n))
 

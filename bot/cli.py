@@ -16,9 +16,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from .play import play
+    from .main import run
 
-    return play(args)
+    return run(args, embedded=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

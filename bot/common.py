@@ -65,14 +65,18 @@ async def send(
     chat_id: int,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    thread_id: int | None = None,
 ) -> Message | None:
-    """Send ``text`` (HTML) as one or more messages; the keyboard goes with the last part."""
+    """Send ``text`` (HTML) as one or more messages; the keyboard goes with the last part.
+    ``thread_id``: into that forum topic."""
     parts = split_message(text)
     last: Message | None = None
     for i, part in enumerate(parts):
         last = await context.bot.send_message(
-            chat_id, part, reply_markup=keyboard if i == len(parts) - 1 else None
-        )
+            chat_id, part, reply_markup=keyboard if i == len(parts) - 1 else None,
+            message_thread_id=thread_id,
+        )  # fmt: skip
     return last
 
 

@@ -123,7 +123,7 @@ ZH: dict[str, str] = {
     "err_filter_too_long": "条件太长（最多 {max} 个字）：{term}",
     "err_filter_too_many": "每个订阅最多 {max} 个关键词和地区。",
     "err_bad_time": "时间格式不对：{value}。请用 24 小时制 HH:MM，例如 daily 08:00。",
-    "err_bad_setting": "无法识别的设置：{word}。可用：zh、en、instant、daily HH:MM。",
+    "err_bad_setting": "无法识别的设置：{word}。可用：zh、en、instant、daily HH:MM、tz 时区、quiet HH:MM-HH:MM。",
     "err_generic": "抱歉，无法完成这个请求。",
     "sub_refused": "没有订阅。{reason}",
     "sub_did_you_mean": "您是不是要找：{names}",
@@ -250,7 +250,7 @@ EN: dict[str, str] = {
     "err_filter_too_long": "Too long (character limit: {max}): {term}",
     "err_filter_too_many": "At most {max} keywords and regions per subscription.",
     "err_bad_time": "Not a time of day: {value}. Use 24-hour HH:MM, e.g. daily 08:00.",
-    "err_bad_setting": "Unknown setting: {word}. Available: zh, en, instant, daily HH:MM.",
+    "err_bad_setting": "Unknown setting: {word}. Available: zh, en, instant, daily HH:MM, tz ZONE, quiet HH:MM-HH:MM.",
     "err_generic": "Sorry, that request cannot be done.",
     "sub_refused": "Nothing subscribed. {reason}",
     "sub_did_you_mean": "Did you mean: {names}",
@@ -265,6 +265,34 @@ EN: dict[str, str] = {
     "page_span": "{first}–{last}",
     "page_one": "{first}",
 }
+
+# -- delivery settings: modes, time zone, quiet hours, forum topics (owner: delivery) ------------
+ZH.update(
+    {
+        "delivery_bad_settings": "这个聊天的推送设置无法使用，已暂停推送。请用 /settings 重新设置。",
+        "err_bad_mode": "推送方式无效：{value}（instant 或 daily HH:MM）。",
+        "err_bad_timezone": "无法识别时区：{value}（例如 Asia/Urumqi、+8、UTC+05:30）。",
+        "err_bad_quiet": "免打扰时段无效：{value}（例如 /settings quiet 23:00-07:00 或 quiet off）。",
+        "settings_zone": "时区：{zone}",
+        "settings_quiet": "免打扰：{quiet}",
+        "quiet_off": "未设置",
+        "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
+        "sub_paused": "（已暂停：{reason}）",
+    }
+)
+EN.update(
+    {
+        "delivery_bad_settings": "This chat's delivery settings cannot be used, so delivery is paused. Set them again with /settings.",
+        "err_bad_mode": "Invalid delivery mode: {value} (instant or daily HH:MM).",
+        "err_bad_timezone": "Unknown time zone: {value} (e.g. Asia/Urumqi, +8, UTC+05:30).",
+        "err_bad_quiet": "Invalid quiet hours: {value} (e.g. /settings quiet 23:00-07:00 or quiet off).",
+        "settings_zone": "Time zone: {zone}",
+        "settings_quiet": "Quiet hours: {quiet}",
+        "quiet_off": "off",
+        "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
+        "sub_paused": " (paused: {reason})",
+    }
+)
 
 TEXTS = {"zh": ZH, "en": EN}
 
@@ -287,6 +315,9 @@ def page_span(lang: str, first: int, last: int) -> str:
     return t(lang, "page_one" if first == last else "page_span", first=first, last=last)
 
 
+MAX_VALUE = 60  # characters of a user's value quoted back in an error
+
+
 def error_text(lang: str, error: DigestError) -> str:
     """An engine error in ``lang``: ``err_<code>`` filled with the error's values (escaped)."""
     key = f"err_{error.code}"
@@ -295,7 +326,7 @@ def error_text(lang: str, error: DigestError) -> str:
     raw = dict(error.values)
     if "value" not in raw and hasattr(error, "value"):  # errors that keep their value apart
         raw["value"] = error.value
-    values = _Blank({k: escape(_plain(v), quote=False) for k, v in raw.items()})
+    values = _Blank({k: escape(_plain(v)[:MAX_VALUE], quote=False) for k, v in raw.items()})
     return (TEXTS.get(lang, ZH).get(key) or ZH[key]).format_map(values)
 
 
@@ -312,7 +343,14 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def mode_label(lang: str, mode: str) -> str:
-    if mode.startswith("daily"):
-        return t(lang, "mode_daily", time=mode.split(" ", 1)[1] if " " in mode else "08:00")
+def mode_label(lang: str, mode: object) -> str:
+    """A stored or parsed mode in words (an unreadable stored mode is shown as it is)."""
+    from digests.modes import Mode, SettingError
+
+    try:
+        parsed = mode if isinstance(mode, Mode) else Mode.parse(str(mode))
+    except SettingError:
+        return str(mode)
+    if parsed.daily:
+        return t(lang, "mode_daily", time=parsed.time)
     return t(lang, "mode_instant")

@@ -44,7 +44,9 @@ def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
     return Services(store=store, gazetteer=load_gazetteer(), settings=settings)
 
 
-def run(args: argparse.Namespace | None = None) -> int:
+def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> int:
+    """The bot; ``embedded`` (``digestbot play``, or no token configured) runs the local emulator
+    and terminal chat instead of long-polling Telegram."""
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -52,18 +54,19 @@ def run(args: argparse.Namespace | None = None) -> int:
         return 2
     if args is not None and getattr(args, "db", None):
         settings = replace(settings, db=args.db)
+    embedded = embedded or settings.token is None
     level = settings.log_level
-    if settings.token is None and "DIGESTBOT_LOG_LEVEL" not in os.environ:
+    if embedded and "DIGESTBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the terminal chat is the screen; keep routine log lines off it
     setup_logging(level, settings.token)
     try:
-        services = open_services(settings, load_corpus=settings.token is None)
+        services = open_services(settings, load_corpus=embedded)
     except DigestError as exc:
         print(f"digestbot: {exc}", file=sys.stderr)
         return 2
     try:
-        if settings.token is None:
-            from .play import run_embedded
+        if embedded:
+            from .play import run_embedded  # the emulator is loaded only when it is used
 
             return run_embedded(services)
         return run_telegram(services)

@@ -9,7 +9,6 @@ program exits.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import queue
 import re
@@ -57,7 +56,8 @@ class TerminalChat:
         self.fake = fake
         self.color = color
         self.language_code = language_code
-        self.seen = 0
+        self.seen = 0  # messages to the user (edits included) already on the screen
+        self.busy = False  # waiting for the answer to what the user typed
         self.buttons: list[tuple[SentMessage, str, str]] = []
 
     def show(self, message: SentMessage) -> None:
@@ -73,7 +73,29 @@ class TerminalChat:
         if labels:
             print("  ".join(labels))
 
+    def _unseen(self) -> list[SentMessage]:
+        return self.fake.messages_to(USER_ID, include_edits=True)[self.seen :]
+
+    async def watch_pushes(self) -> None:
+        """Show what the bot sends on its own (subscriptions, digests) as it arrives, between
+        the user's commands; runs until cancelled."""
+        while True:
+            await self.fake.wait_for(lambda: not self.busy and bool(self._unseen()), 3600.0)
+            await asyncio.sleep(SETTLE)  # a digest in several parts arrives back to back
+            if self.busy:
+                continue
+            for message in self._unseen():
+                self.show(message)
+                self.seen += 1
+
     async def send(self, line: str) -> None:
+        self.busy = True
+        try:
+            await self._send(line)
+        finally:
+            self.busy = False
+
+    async def _send(self, line: str) -> None:
         if re.fullmatch(r":\d+", line):
             index = int(line[1:]) - 1
             if not 0 <= index < len(self.buttons):
@@ -100,8 +122,9 @@ class TerminalChat:
             return
         await asyncio.sleep(SETTLE)  # multi-part answers arrive back to back
         self.buttons = []
-        for message in self.fake.messages_to(USER_ID, include_edits=True)[before:]:
+        for message in self._unseen():  # pushes that came meanwhile too
             self.show(message)
+            self.seen += 1
 
 
 async def chat_session(services: Services, lines: list[str] | None) -> int:
@@ -113,18 +136,22 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
         )  # fmt: skip
         async with running(application, poll_timeout=1):
             interactive = lines is None
+            why = "No TELEGRAM_BOT_TOKEN is set, so" if services.settings.token is None else "Here"
             print(
-                "No TELEGRAM_BOT_TOKEN is set, so digestbot runs against its local Telegram Bot API "
+                f"{why} digestbot runs against its local Telegram Bot API "
                 f"emulator at {fake.root_url}.\nThis is the real bot, talking HTTP to the emulator, on "
                 f"{services.store.count()} stored articles. You are a Telegram user in a private chat."
             )
             if interactive:
-                print("Type a message or a command (/help); :N presses button N; Ctrl-D quits.\n")
+                print(
+                    "Type a message or a command (/help); :N presses button N; Ctrl-D or Ctrl-C quits.\n"
+                )
             chat = TerminalChat(
                 fake,
                 color=interactive and sys.stdout.isatty(),
                 language_code=services.settings.lang,  # DIGESTBOT_LANG
             )
+            pushes = asyncio.get_running_loop().create_task(chat.watch_pushes())
             if interactive:
                 prompt = Prompt()
                 while (line := await prompt.get()) is not None:
@@ -134,6 +161,7 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
                 for line in lines or []:
                     print(f"\n> {line}")
                     await chat.send(line)
+            pushes.cancel()
     return 0
 
 
@@ -182,13 +210,3 @@ def run_embedded(services: Services) -> int:
     except KeyboardInterrupt:  # Ctrl-C at the prompt: leave at once
         print()
         return 0
-
-
-def play(args: argparse.Namespace | None = None) -> int:
-    """``digestbot play``: the embedded chat even when a token is configured."""
-    import os
-
-    os.environ.pop("TELEGRAM_BOT_TOKEN", None)
-    from .main import run
-
-    return run(args)

@@ -2,12 +2,15 @@
 
 * at most ``global_per_second`` (30) messages in any one-second window, spaced evenly (every
   window is widened by ``margin`` = 40 ms, as requests reach Telegram with some jitter);
-* private chats: one message per ``private_interval`` (1 s);
-* groups and channels: at most ``group_per_minute`` (20) in any 60-second window.
+* any one chat: one message per ``private_interval`` (1 s) — Telegram asks for about one
+  message per second in a chat, groups included;
+* groups and channels, in addition: at most ``group_per_minute`` (20) in any 60-second window.
 
 PTB's own ``AIORateLimiter`` has no per-private-chat limit and allows a burst of 30 on top of
 30/s, so this one is used instead. Only message-sending methods are limited. When Telegram still
-answers 429, the chat waits ``retry_after`` and the request is retried (``max_retries`` times).
+answers 429, the chat waits ``retry_after`` and the request is retried (``max_retries`` times) —
+except for callers that pass ``rate_limit_args=RAISE_429`` (the delivery sender), which get the
+429 at once and reschedule, so no sending slot waits out one chat's ``retry_after``.
 ``ready_at(chat_id)`` tells the delivery scheduler when a chat may be sent to without waiting.
 """
 
@@ -25,6 +28,7 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
+RAISE_429 = -1  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
 LIMITED = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
 )
@@ -75,8 +79,10 @@ class Limiter(BaseRateLimiter[int]):
         count, period = self._chat_window(chat_id)
         sent = self._chats.get(chat_id)
         ready = self._blocked_until.get(chat_id, 0.0)
-        if sent and len(sent) >= count:
-            ready = max(ready, sent[-count] + period + self.margin)
+        if sent:
+            ready = max(ready, sent[-1] + self.private_interval + self.margin)
+            if len(sent) >= count:
+                ready = max(ready, sent[-count] + period + self.margin)
         return ready
 
     def _global_ready(self) -> float:
@@ -139,9 +145,9 @@ class Limiter(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = _chat_id(data.get("chat_id"))
         limited = self.enabled and endpoint in LIMITED and chat_id is not None
-        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        retries = self.max_retries if rate_limit_args is None else max(0, rate_limit_args)
         for attempt in range(retries + 1):
-            if limited:
+            if limited and chat_id is not None:
                 await self._acquire(chat_id)
             try:
                 return await callback(*args, **kwargs)
@@ -159,7 +165,7 @@ class Limiter(BaseRateLimiter[int]):
 
 def _chat_id(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return -1 if isinstance(value, str) else None  # "@channel" counts as a channel
 

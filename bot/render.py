@@ -14,10 +14,19 @@ from digests.models import Article, Hit, Results
 from .i18n import t
 
 MAX_MESSAGE = 4096
+MAX_TITLE = 300  # characters of a title shown (cut on text, before escaping)
+MAX_LINE = 1000  # characters of one summary sentence shown
+MAX_SOURCE = 100  # characters of a source's name shown
 
 
 def esc(text: object) -> str:
     return escape(str(text), quote=False)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" — on the text, before any escaping, so a
+    cut never falls inside markup or an entity."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def snippet_html(hit: Hit) -> str:
@@ -49,7 +58,7 @@ def render_hits(
     for n, hit in enumerate(results.hits, results.offset + 1):
         art = hit.article
         extra = f" · {t(lang, 'mentions', n=int(hit.score))}" if show_mentions else ""
-        lines.append(f"<b>{n}. {esc(art.title)}</b>")
+        lines.append(f"<b>{n}. {esc(clip(art.title, MAX_TITLE))}</b>")
         if hit.snippet:
             lines.append(snippet_html(hit))
         meta = [region_line(art, region_labels(art.regions), lang), f"{esc(date_of(art))}{extra}"]
@@ -70,14 +79,17 @@ def render_article(
     """An article: title, summary sentences (``sentences`` overrides the stored summary),
     keywords, regions, source, then its date and id.
 
-    ``compact`` (a block in a daily digest, numbered ``number``) drops the blank lines, keeps six
-    keywords instead of eight and leaves out the date and id line."""
-    title = f"{number}. {article.title}" if number is not None else article.title
+    ``compact`` (a block in a daily digest, numbered ``number``) drops the blank lines, keeps three
+    sentences (each cut at ``MAX_LINE``) and six keywords instead of eight, and leaves out the
+    date and id line. Cuts are made on text before escaping, so markup is never cut."""
+    title = clip(article.title, MAX_TITLE)
+    title = f"{number}. {title}" if number is not None else title
     lines = [f"<b>{esc(title)}</b>"]
     if not compact:
         lines.append("")
-    for sentence in article.summary if sentences is None else sentences:
-        lines.append(f"· {esc(sentence)}")
+    shown = article.summary if sentences is None else sentences
+    for sentence in shown[:3] if compact else shown:  # a card may run over several messages
+        lines.append(f"· {esc(clip(sentence, MAX_LINE) if compact else sentence)}")
     if not compact:
         lines.append("")
     if article.keywords:
@@ -86,9 +98,9 @@ def render_article(
         )
     if labels:
         lines.append(f"{t(lang, 'regions')}{esc('、'.join(labels))}")
-    source = article.source or ""
+    source = clip(article.source or "", MAX_SOURCE)
     if article.url:
-        label = esc(source or article.url)
+        label = esc(source or clip(article.url, MAX_SOURCE))
         lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
         lines.append(f"{t(lang, 'source')}{esc(source)}")

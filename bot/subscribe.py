@@ -16,7 +16,10 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from digests.errors import FilterError
+from digests.errors import DigestError, FilterError
+from digests.models import Chat as StoredChat
+from digests.models import Subscription
+from digests.modes import DEFAULT_TZ, Mode
 from digests.subscriptions import describe, parse_filters, parse_settings
 
 from . import buttons
@@ -43,25 +46,28 @@ async def _subscribe_chat(
     words: list[str],
     reply_to: int,
 ) -> None:
-    """Create the subscription for ``target`` and confirm in ``reply_to``."""
+    """Create the subscription for ``target`` (or change the mode of the same one) and confirm
+    in ``reply_to``. Made inside a forum topic, it is delivered into that topic."""
     svc = context.services
     lang = lang_for(update, context)
+    thread = _topic_of(update) if target.id == reply_to else None
     try:
         request = parse_filters(words, svc.gazetteer)
-    except FilterError as exc:
-        await send(context, reply_to, refusal(lang, exc))
+    except DigestError as exc:  # FilterError, or SettingError for a time: nothing subscribed
+        await send(context, reply_to, refusal(lang, exc), thread_id=thread)
         return
     _remember_chat(context, target)
     stored_chat = svc.store.get_chat(target.id)
-    mode = request.mode or (stored_chat.mode if stored_chat else "instant")
+    mode = str(request.mode) if request.mode else (stored_chat.mode if stored_chat else "instant")
     existing = [
         s
         for s in svc.store.subscriptions(target.id)
         if sorted(s.keywords) == sorted(request.keywords)
         and sorted(s.regions) == sorted(request.regions)
+        and s.thread_id == thread
     ]
     if existing:
-        await send(context, reply_to, t(lang, "sub_duplicate"))
+        await _change_mode(context, lang, existing[0], request.mode, reply_to, thread)
         return
     user = update.effective_user
     sub = svc.store.add_subscription(
@@ -70,6 +76,7 @@ async def _subscribe_chat(
         request.regions,
         mode=mode,
         created_by=user.id if user else None,
+        thread_id=thread,
     )
     if stored_chat is not None and stored_chat.status != "active":
         svc.store.update_chat(target.id, status="active", status_reason=None)
@@ -89,20 +96,54 @@ async def _subscribe_chat(
                 chosen = place
         if chosen is not None and others:
             text += "\n" + t(lang, "sub_ambiguous", word=esc(word), chosen=esc(chosen.name))
-    await send(context, reply_to, text)
+    await send(context, reply_to, text, thread_id=thread)
     log.info("chat %s subscribed (subscription %s)", target.id, sub.id)
 
 
-def refusal(lang: str, error: FilterError) -> str:
+def refusal(lang: str, error: DigestError) -> str:
     """Why nothing was subscribed, and what to type instead (nearest places, or ``kw:``)."""
     text = t(lang, "sub_refused", reason=error_text(lang, error))
-    if error.code == "unknown_region":
+    if isinstance(error, FilterError) and error.code == "unknown_region":
         suggestions = error.values.get("suggestions") or []
         if isinstance(suggestions, list) and suggestions:
             names = "、".join(f"region:{name}" for name in suggestions[:5])
             text += "\n" + t(lang, "sub_did_you_mean", names=esc(names))
         text += "\n" + t(lang, "sub_use_kw", term=esc(error.values.get("term", "")))
     return text
+
+
+def _topic_of(update: Update) -> int | None:
+    """The forum topic a message was written in (``None`` outside forum topics)."""
+    message = update.effective_message
+    if message is not None and message.is_topic_message and message.message_thread_id:
+        return message.message_thread_id
+    return None
+
+
+async def _change_mode(
+    context: BotContext,
+    lang: str,
+    sub: Subscription,
+    mode: Mode | None,
+    reply_to: int,
+    thread: int | None,
+) -> None:
+    """``/subscribe … daily 09:00`` for filters already subscribed: change that subscription's
+    mode (and resume it if a closed topic had paused it); the same mode is a duplicate."""
+    svc = context.services
+    if (mode is None or str(mode) == sub.mode) and sub.paused is None:
+        await send(context, reply_to, t(lang, "sub_duplicate"), thread_id=thread)
+        return
+    if mode is not None:
+        svc.store.set_subscription_mode(sub.id, mode)
+    if sub.paused is not None:
+        svc.store.pause_subscription(sub.id, None)
+    what = esc(describe(sub, svc.gazetteer)) or t(lang, "subscribed_everything")
+    shown = mode if mode is not None else sub.mode
+    await send(
+        context, reply_to, t(lang, "sub_mode_changed", what=what, mode=mode_label(lang, shown)),
+        thread_id=thread,
+    )  # fmt: skip
 
 
 async def subscribe_cmd(update: Update, context: BotContext) -> None:
@@ -160,10 +201,23 @@ def subscriptions_view(svc: Services, chat_id: int, lang: str) -> View:
     rows = []
     for n, sub in enumerate(subs, 1):
         label = describe(sub, svc.gazetteer) or t(lang, "subscribed_everything")
-        lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}")
+        paused = t(lang, "sub_paused", reason=esc(sub.paused[:100])) if sub.paused else ""
+        lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}{paused}")
         data = buttons.encode(buttons.Unsubscribe(sub.id))
         rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=data)])
+    lines += ["", _zone_line(svc.store.get_chat(chat_id), lang)]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def _zone_line(chat: StoredChat | None, lang: str) -> str:
+    """``时区：Asia/Urumqi · 免打扰：23:00-07:00`` for /subscriptions and /settings."""
+    zone = (chat.timezone if chat else None) or DEFAULT_TZ
+    quiet = (chat.quiet if chat else None) or t(lang, "quiet_off")
+    return (
+        t(lang, "settings_zone", zone=esc(zone))
+        + " · "
+        + t(lang, "settings_quiet", quiet=esc(quiet))
+    )
 
 
 async def subscriptions_cmd(update: Update, context: BotContext) -> None:
@@ -212,6 +266,7 @@ def settings_view(svc: Services, chat_id: int, lang: str) -> View:
     chat = svc.store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
+    text += "\n" + _zone_line(chat, lang)
 
     def button(label: str, value: buttons.Button) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=buttons.encode(value))
@@ -232,6 +287,8 @@ def settings_view(svc: Services, chat_id: int, lang: str) -> View:
 
 
 async def settings_cmd(update: Update, context: BotContext) -> None:
+    """``/settings [zh|en] [instant|daily HH:MM] [tz ZONE] [quiet HH:MM-HH:MM|off]``; a word
+    that is not a setting, or a bad value, is refused with one line and nothing changes."""
     chat = chat_of(update)
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
@@ -241,19 +298,34 @@ async def settings_cmd(update: Update, context: BotContext) -> None:
             await send(context, chat.id, t(lang, "not_admin"))
             return
         try:
-            request = parse_settings(words)
-        except FilterError as exc:
+            changes = parse_settings(words)
+        except DigestError as exc:  # FilterError or SettingError
             await send(context, chat.id, error_text(lang, exc))
             return
         _remember_chat(context, chat)
-        if request.language:
-            svc.store.update_chat(chat.id, language=request.language)
-        if request.mode:
-            svc.store.update_chat(chat.id, mode=request.mode)
-            svc.store.set_subscription_mode(chat.id, request.mode)
+        mode = changes.pop("mode", None)
+        if changes:
+            svc.store.update_chat(chat.id, **changes)
+        if mode is not None:
+            _set_default_mode(svc, chat.id, mode)
         lang = lang_for(update, context)
     text, keyboard = settings_view(svc, chat.id, lang)
     await send(context, chat.id, text, keyboard)
+
+
+def _set_default_mode(svc: Services, chat_id: int, mode: str) -> int:
+    """The chat's default mode becomes ``mode``; the subscriptions that followed the old default
+    follow the new one, those given their own mode keep it. Returns how many changed."""
+    store = svc.store
+    chat = store.get_chat(chat_id)
+    old = chat.mode if chat else "instant"
+    store.update_chat(chat_id, mode=mode)
+    changed = 0
+    for sub in store.subscriptions(chat_id):
+        if sub.mode == old and sub.mode != mode:
+            store.set_subscription_mode(sub.id, mode)
+            changed += 1
+    return changed
 
 
 async def on_subscription_button(update: Update, context: BotContext) -> None:
@@ -284,8 +356,7 @@ async def on_subscription_button(update: Update, context: BotContext) -> None:
         svc.store.update_chat(chat.id, language=button.lang)
         lang = button.lang
     else:
-        svc.store.update_chat(chat.id, mode=button.mode)
-        svc.store.set_subscription_mode(chat.id, button.mode)
+        _set_default_mode(svc, chat.id, str(Mode.parse(button.mode)))  # valid: buttons checked it
     text, keyboard = settings_view(svc, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)

@@ -16,11 +16,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .dates import published_date
 from .errors import DigestError, NotFound, QueryError
 from .models import Article, Hit
 from .store import Store
+
+if TYPE_CHECKING:
+    from .regions import Place
 
 DEFAULT_DB = "data/digestbot.db"
 DEFAULT_CORPUS = "corpus"
@@ -48,7 +52,7 @@ def region_labels(regions: dict[str, int], limit: int = 4) -> list[str]:
     return most_specific(load_gazetteer(), regions, limit)
 
 
-def hit_dict(hit: Hit) -> dict:
+def hit_dict(hit: Hit) -> dict[str, Any]:
     art = hit.article
     return {
         "id": art.id,
@@ -137,7 +141,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def place_dict(place) -> dict:
+def place_dict(place: Place) -> dict[str, Any]:
     from .regions import load_gazetteer
 
     path = [p.name for p in load_gazetteer().path(place.code)]
@@ -249,7 +253,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def article_dict(art: Article) -> dict:
+def article_dict(art: Article) -> dict[str, Any]:
     data = art.to_dict(full=True)
     data["region_names"] = region_labels(art.regions, limit=8)
     return data
@@ -379,7 +383,8 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         )
         return 1
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except DigestError as exc:
         _err(f"digestbot: {exc}")
         return 2 if exc.__class__.__name__ == "StoreError" else 1

@@ -14,8 +14,9 @@ front end words them in its reader's language (the bot through ``bot/i18n.py``, 
 ``NotFound``
     An article id or region name that does not exist.
 ``FilterError``
-    Subscription filters or settings that cannot be used as given (unknown region, bad time…);
-    the request is refused as a whole, never widened.
+    Subscription filters or settings that cannot be used as given (unknown region, too many…);
+    the request is refused as a whole, never widened. ``digests.modes.SettingError`` is its
+    sibling for delivery settings (times, modes, time zones, quiet hours).
 ``StoreError``
     The database is unusable (newer schema than this code, corrupt file…).
 """
@@ -34,6 +35,9 @@ MESSAGES: dict[str, str] = {
     "filter_too_long": "too long (at most {max} characters): {term}",
     "filter_too_many": "at most {max} keywords and regions per subscription",
     "bad_time": "not a time of day (HH:MM, 00:00–23:59): {value}",
+    "bad_mode": "not a delivery mode (instant or daily HH:MM): {value}",
+    "bad_timezone": "unknown time zone (e.g. Asia/Urumqi, +8, UTC+05:30): {value}",
+    "bad_quiet": "not quiet hours (e.g. 23:00-07:00 or off): {value}",
     "bad_setting": "unknown setting: {word}",
 }
 

@@ -27,6 +27,7 @@ from .text import PARAGRAPH_SEPARATOR, clean_paragraph, normalize
 MAX_FILE_BYTES = 2 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl")
 MIN_BODY_CHARS = 10
+MAX_TITLE_CHARS = 200  # longer titles are cut (on text, with "…") and kept whole in the body
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")  # control characters but \t \n \f \r
 
 
@@ -114,6 +115,9 @@ def _checked(article: RawArticle) -> RawArticle:
         raise RejectedInput(article.source_path, "no title")
     if len("".join(article.paragraphs)) < MIN_BODY_CHARS:
         raise RejectedInput(article.source_path, "no body (title only or too short)")
+    if len(article.title) > MAX_TITLE_CHARS:
+        article.paragraphs.insert(0, article.title)
+        article.title = article.title[: MAX_TITLE_CHARS - 1] + "…"
     return article
 
 
@@ -203,15 +207,17 @@ def _from_mapping(obj: object, source: str) -> RawArticle:
         raise RejectedInput(source, 'missing "title"')
     if not isinstance(text, str) or not text.strip():
         raise RejectedInput(source, 'missing "text"')
-    meta = {}
-    for key in ("url", "published", "source"):
-        value = obj.get(key)
-        meta[key] = str(value) if value not in (None, "") else None
+    url, published, origin = (
+        str(value) if (value := obj.get(key)) not in (None, "") else None
+        for key in ("url", "published", "source")
+    )
     article = RawArticle(
         title=clean_paragraph(normalize(title)),
         paragraphs=_paragraphs(normalize(text).split("\n")),
         source_path=source,
-        **meta,
+        url=url,
+        published=published,
+        source=origin,
     )
     return _checked(article)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from .errors import RejectedInput
 from .formats import RawArticle, iter_paths, read_file
@@ -48,7 +49,7 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.rejected
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "added": [{"id": r.id, "title": r.title, "file": r.source_path} for r in self.added],
             "duplicates": [

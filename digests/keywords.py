@@ -2,8 +2,9 @@
 
 `Idf.default()` reads jieba's bundled ``analyse/idf.txt`` (~270k terms) into one sorted UTF-8
 blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up by binary
-search, instead of the ~95 MB ``dict[str, float]`` that ``jieba.analyse`` builds (about 5 MB
-retained here). ``jieba.analyse`` is deliberately never imported: importing it loads that dict.
+search, instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
+memory (sizes in docs/benchmarks.md, "Figures behind the code"). ``jieba.analyse`` is
+deliberately never imported: importing it loads that dict.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ class Idf:
         self,
         *,
         blob: bytes = b"",
-        offsets: array | None = None,
-        values: array | None = None,
+        offsets: array[int] | None = None,
+        values: array[float] | None = None,
         table: Mapping[str, float] | None = None,
         fallback: Idf | None = None,
         default_value: float = 0.0,
@@ -164,7 +165,7 @@ class Idf:
     @classmethod
     @cache
     def default(cls) -> Idf:
-        """jieba's bundled IDF table (built on first use, ~5 MB retained), cached on disk in the
+        """jieba's bundled IDF table (built on first use, kept compact), cached on disk in the
         system's temporary directory, next to jieba's own dictionary cache."""
         return cls.from_jieba(Path(tempfile.gettempdir()))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Article:
     def body(self) -> str:
         return "\n".join(self.paragraphs)
 
-    def to_dict(self, *, full: bool = False) -> dict:
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
         data = asdict(self)
         if not full:
             data.pop("paragraphs")
@@ -93,6 +94,7 @@ class Chat:
     timezone: str = "Asia/Shanghai"
     status: str = "active"
     status_reason: str | None = None
+    quiet: str | None = None  # quiet hours "23:00-07:00" (digests.modes.Quiet)
 
 
 @dataclass
@@ -106,6 +108,8 @@ class Subscription:
     mode: str = "instant"
     since_seq: int = 0
     created_at: str = ""
+    thread_id: int | None = None  # made inside a forum topic: delivered there
+    paused: str | None = None  # why delivery to it stopped (a closed topic), None = active
 
     @property
     def is_everything(self) -> bool:
@@ -125,3 +129,5 @@ class Delivery:
     attempts: int = 0
     message_id: int | None = None
     error: str | None = None
+    thread_id: int | None = None  # a forum topic (message_thread_id)
+    unsure: int = 0  # sends whose fate Telegram left unknown (timeouts, stops)

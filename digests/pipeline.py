@@ -61,10 +61,10 @@ def sentences_of(
     """Split paragraphs into sentences and segment them (simplified text).
 
     The body (after ``simplified_title`` and a line break, when given) is segmented in one jieba
-    call (one call per sentence costs ~50 % more) and the tokens are handed to the sentences by
-    character offset: sentences end at punctuation, which jieba always keeps as separate tokens,
-    so no token straddles two sentences. jieba segments the text between line breaks
-    independently, so the title's tokens are those it would get alone.
+    call (one call per sentence costs markedly more: docs/benchmarks.md) and the tokens are handed
+    to the sentences by character offset: sentences end at punctuation, which jieba always keeps
+    as separate tokens, so no token straddles two sentences. jieba segments the text between line
+    breaks independently, so the title's tokens are those it would get alone.
     """
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -95,8 +95,8 @@ def sentences_of(
     tokens = []
     for text, (start, end) in zip(texts, spans, strict=True):
         # the tokens starting inside the sentence, whitespace tokens dropped
-        piece = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        tokens.append([t for t in piece if not t.isspace()] if _SPACE.search(text) else piece)
+        inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
+        tokens.append([t for t in inside if not t.isspace()] if _SPACE.search(text) else inside)
     if not shift:
         return Sentences(texts, tokens, frozenset(skip), title_tokens)
     return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)

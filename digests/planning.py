@@ -5,19 +5,27 @@
 (chat, article) — in the same transaction that moves the cursor, so a crash never loses or doubles
 a plan. Sending is the bot's business (``bot.sender``); this module knows no Telegram.
 
-Modes: ``instant`` rows are due at once; ``daily HH:MM`` rows are due at the next HH:MM in the
-chat's time zone, when the bot sends them together as one digest. When several subscriptions of a
-chat match one article, instant wins over daily.
+Modes (``digests.modes.Mode``): ``instant`` rows are due at once; ``daily HH:MM`` rows are due at
+the next HH:MM in the chat's time zone, when the bot sends them together as one digest. When
+several subscriptions of a chat match one article, instant wins over daily. A row that would be
+due inside the chat's quiet hours waits for their end and becomes part of one catch-up digest
+(its mode is the daily mode at the quiet hours' end).
+
+A subscription or chat whose stored settings cannot be read (an impossible time, an unknown zone)
+never stops a round: it is left out, logged, and reported in :data:`PlanReport.problems` so the
+caller can tell the chat once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 
-from .models import Article, Subscription
+from .ledger import Ledger, Planned
+from .models import Article, Chat, Subscription
+from .modes import DEFAULT_TZ, Mode, Quiet, SettingError, zone
 from .store import Store
 from .subscriptions import matches_text
 from .text import to_simplified
@@ -25,58 +33,113 @@ from .text import to_simplified
 log = logging.getLogger(__name__)
 
 PLAN_BATCH = 500
-DEFAULT_TZ = "Asia/Shanghai"
 
 
-def due_at(mode: str, now: datetime, timezone: str = DEFAULT_TZ) -> datetime:
-    """When a row planned ``now`` in ``mode`` may be sent."""
-    if not mode.startswith("daily"):
-        return now
-    hhmm = mode.split(" ", 1)[1] if " " in mode else "08:00"
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(DEFAULT_TZ)
-    local = now.astimezone(zone)
-    target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if target <= local:
-        target += timedelta(days=1)
-    return target.astimezone(UTC)
+def due_at(mode: str | Mode, now: datetime, timezone: str = DEFAULT_TZ) -> datetime:
+    """When a row planned ``now`` in ``mode`` may be sent (raises ``SettingError`` for a mode or
+    zone that is not valid)."""
+    parsed = mode if isinstance(mode, Mode) else Mode.parse(mode)
+    return parsed.due_at(now, zone(timezone))
 
 
-def _merge_mode(old: str | None, new: str) -> str:
-    if old is None:
-        return new
-    if "instant" in (old, new):
-        return "instant"
-    return min(old, new)  # the earlier daily time
+@dataclass
+class _Target:
+    """A chat's settings, read once per round."""
+
+    zone: tzinfo
+    quiet: Quiet | None
+
+
+@dataclass
+class PlanReport:
+    """What one call of :func:`plan` did."""
+
+    added: int = 0
+    problems: dict[int, str] = field(default_factory=dict)  # chat_id -> what is wrong
 
 
 def plan(store: Store, clock: Callable[[], datetime]) -> int:
     """Plan deliveries for every article newer than the cursor; returns the rows added."""
-    added = 0
+    return plan_report(store, clock).added
+
+
+def plan_report(store: Store, clock: Callable[[], datetime]) -> PlanReport:
+    """:func:`plan`, also saying which chats' settings were unusable (and so left out)."""
+    report = PlanReport()
+    ledger = Ledger(store, clock=lambda: clock().timestamp())
     while True:
         cursor = int(store.get_state("planned_seq", "0") or 0)
         articles = store.after(cursor, limit=PLAN_BATCH)
         if not articles:
-            return added
-        subs = store.active_subscriptions()
-        chats = {sub.chat_id: store.get_chat(sub.chat_id) for sub in subs}
+            return report
+        subs, targets = _usable(store, report)
         now = clock()
-        rows: list[tuple[int, int, str, float]] = []
+        rows: list[Planned] = []
         for article in articles:
-            for chat_id, mode in _targets(article, subs).items():
-                tz = chats[chat_id].timezone if chats.get(chat_id) else DEFAULT_TZ
-                rows.append((chat_id, article.seq, mode, due_at(mode, now, tz).timestamp()))
-        added += store.plan_deliveries(rows, articles[-1].seq, now.timestamp())
+            for chat_id, (mode, thread) in _targets(article, subs).items():
+                rows.append(_row(chat_id, article.seq, mode, thread, now, targets[chat_id]))
+        report.added += ledger.plan(rows, articles[-1].seq)
         log.info("planned %d deliveries for %d new articles", len(rows), len(articles))
 
 
-def _targets(article: Article, subs: list[Subscription]) -> dict[int, str]:
+def _usable(
+    store: Store, report: PlanReport
+) -> tuple[list[tuple[Subscription, Mode]], dict[int, _Target]]:
+    """The active subscriptions whose mode, zone and quiet hours can be read."""
+    chats: dict[int, _Target | None] = {}
+    usable: list[tuple[Subscription, Mode]] = []
+    for sub in store.active_subscriptions():
+        if sub.chat_id not in chats:
+            chats[sub.chat_id] = _target(store.get_chat(sub.chat_id), report, sub.chat_id)
+        if chats[sub.chat_id] is None:
+            continue
+        try:
+            mode = Mode.parse(sub.mode)
+        except SettingError as exc:
+            _problem(report, sub.chat_id, f"subscription {sub.id}: {exc}")
+            continue
+        usable.append((sub, mode))
+    return usable, {k: v for k, v in chats.items() if v is not None}
+
+
+def _target(chat: Chat | None, report: PlanReport, chat_id: int) -> _Target | None:
+    try:
+        tz = zone(chat.timezone if chat else None)
+        quiet = Quiet.parse(chat.quiet) if chat and chat.quiet else None
+    except SettingError as exc:
+        _problem(report, chat_id, f"chat settings: {exc}")
+        return None
+    return _Target(tz, quiet)
+
+
+def _problem(report: PlanReport, chat_id: int, text: str) -> None:
+    if chat_id not in report.problems:
+        log.warning("planning skips chat %s: %s", chat_id, text)
+        report.problems[chat_id] = text
+
+
+def _row(
+    chat_id: int, seq: int, mode: Mode, thread: int | None, now: datetime, target: _Target
+) -> Planned:
+    due = mode.due_at(now, target.zone)
+    if target.quiet is not None:
+        end = target.quiet.defer(due, target.zone)
+        if end is not None:  # wait for the end of the quiet hours, as one catch-up digest
+            local_end = end.astimezone(target.zone)
+            mode = Mode(True, local_end.hour, local_end.minute)
+            due = end
+    return Planned(chat_id, seq, str(mode), due.astimezone(UTC).timestamp(), thread)
+
+
+def _targets(
+    article: Article, subs: list[tuple[Subscription, Mode]]
+) -> dict[int, tuple[Mode, int | None]]:
     text = to_simplified(article.title + "\n" + article.body).lower()
-    modes: dict[int, str] = {}
-    for sub in subs:
+    modes: dict[int, tuple[Mode, int | None]] = {}
+    for sub, mode in subs:
         if article.seq > sub.since_seq and matches_text(sub, article, text):
-            modes[sub.chat_id] = _merge_mode(modes.get(sub.chat_id), sub.mode)
+            old = modes.get(sub.chat_id)
+            merged = mode.merge(old[0] if old else None)
+            thread = sub.thread_id if old is None or merged == mode else old[1]
+            modes[sub.chat_id] = (merged, thread)
     return modes

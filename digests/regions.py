@@ -63,8 +63,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick_rs
+
+if TYPE_CHECKING:
+    import opencc
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "gazetteer.json"
 
@@ -95,11 +99,9 @@ CN_NUM = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 # What follows a place name that makes it part of another name: a road or street (北京路,
 # 喀什东路, 人民大道), a river, lake or mountain (和田河畔, 博斯腾湖, 伊犁河谷) unless the two
 # characters make an ordinary word (新疆河湖长制, 和田山区); titles of works (《我的阿勒泰》).
-ROAD_RE = re.compile(
-    r"[东西南北中]?(?:[一二三四五六七八九十]|\d{1,2})?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])"
-)
+ROAD_RE = re.compile(r"[东西南北中]?(?:路|街|大街|大道|巷)(?![线径演况网费程途过子头道区坊面段])")
 FEATURE_CHARS = frozenset("河湖江山峰岭")
-AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中一二三四五六七八九十0123456789路街大巷")
+AFTER_FIRST = FEATURE_CHARS | frozenset("东西南北中路街大巷")
 FEATURE_KEEP = frozenset(
     {"河湖", "河长", "湖长", "山区", "山水", "山村", "山地", "湖泊", "河流", "江山", "峰会"}
 )
@@ -108,7 +110,7 @@ CITY_AFTER = frozenset({"市区", "城区", "古城", "老城"})
 TITLE_RE = re.compile(r"《[^《》]{1,80}》")
 # Historical mentions: 古称伊州, 旧称迪化 …; 高昌故城, 于阗古国.
 HISTORY_BEFORE = frozenset({"古称", "旧称", "史称", "古代", "又称"})
-HISTORY_AFTER = frozenset({"故城", "古国", "王国"})
+HISTORY_AFTER = frozenset({"故城", "古国", "王国", "（今", "(今"})  # 疏勒（今喀什）
 # A glued word that still means the place itself: 喀什市区, 莎车县城.
 KEEP_RIGHT = frozenset(
     {"市区", "市内", "城区", "县城", "县内", "区内", "市民", "市里", "州内", "省内"}
@@ -177,7 +179,7 @@ class _Item:
 class Gazetteer:
     """Place hierarchy, name resolution and text tagging (see the module docstring)."""
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         levels: list[str] = data["levels"]
         self._places: dict[str, Place] = {}
         self._children: dict[str, list[str]] = {}
@@ -197,6 +199,12 @@ class Gazetteer:
         for word in data.get("non_place_words", []):
             self._patterns.append((word, []))
         self._pattern_index = {surface: i for i, (surface, _) in enumerate(self._patterns)}
+        # per pattern: an official name? a province, prefecture, the XPCC or a division?
+        self._official = [any(f & F_OFFICIAL for _, f in e) for _, e in self._patterns]
+        self._high = [
+            any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in e)
+            for _, e in self._patterns
+        ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
         glue: str = data.get("glue_words", "")
         self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
@@ -208,7 +216,7 @@ class Gazetteer:
         self._closure_cache: dict[str, frozenset[str]] = {}
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
-        self._t2s = None
+        self._t2s: opencc.OpenCC | None = None
 
     # ------------------------------------------------------------------ hierarchy
     def get(self, code: str) -> Place | None:
@@ -240,7 +248,7 @@ class Gazetteer:
         self._anc_cache[code] = out
         return out
 
-    def _sort_key(self, code: str) -> tuple:
+    def _sort_key(self, code: str) -> tuple[int, int, bool, int, str]:
         place = self.get(code)
         rank = LEVEL_RANK.get(place.level, 9) if place else 9
         if place is not None and place.level == "unit":
@@ -288,12 +296,13 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ resolution
     def _rank(self, query: str, codes: list[str]) -> list[Place]:
-        def key(code: str) -> tuple:
+        def key(code: str) -> tuple[bool, int, str]:
             place = self.get(code)
             assert place is not None
             return (place.name != query, LEVEL_RANK.get(place.level, 9), code)
 
-        return [self.get(c) for c in sorted(set(codes), key=key)]  # type: ignore[misc]
+        places = [self.get(c) for c in sorted(set(codes), key=key)]
+        return [p for p in places if p is not None]
 
     def resolve(self, name: str) -> Resolution:
         query = "".join(name.split())
@@ -301,7 +310,7 @@ class Gazetteer:
             import opencc
 
             self._t2s = opencc.OpenCC("t2s")
-        query = self._t2s.convert(query)
+        query = str(self._t2s.convert(query))
         if not query:
             return Resolution(name, [], [])
         if query in self._places:
@@ -381,13 +390,6 @@ class Gazetteer:
             return (pos, pos + stop, index) if start == 0 else None
         return None
 
-    def _high_level(self, entries: list[tuple[str, int]]) -> bool:
-        """Any candidate a province, prefecture, the XPCC or a division."""
-        return any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
-
-    def _strong(self, entries: list[tuple[str, int]]) -> bool:
-        return any(f & F_OFFICIAL for _, f in entries) or self._high_level(entries)
-
     def _glued(self, text: str, start: int, stop: int, surface: str, left: bool) -> bool:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
         glue = self._glue
@@ -400,35 +402,53 @@ class Gazetteer:
         return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
 
     def _in_context(
-        self, text: str, start: int, stop: int, surface: str, entries: list[tuple[str, int]]
+        self,
+        text: str,
+        start: int,
+        stop: int,
+        index: int,
+        joined: bool = False,
     ) -> tuple[str, tuple[int, int, int] | None] | None:
         """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
 
         Returns ("drop", None), or ("shift", match) / ("shorter", match) with the match to try
         instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
         """
+        surface = self._patterns[index][0]
+        official, high = self._official[index], self._high[index]
         after = text[stop : stop + 3]
         first = after[:1]
-        if first in AFTER_FIRST and (
-            ROAD_RE.match(after)
-            or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
-            or after == "河流域"
+        if (
+            not joined
+            and first in AFTER_FIRST
+            and (
+                ROAD_RE.match(after)
+                or (first in FEATURE_CHARS and after[:2] not in FEATURE_KEEP)
+                or after == "河流域"
+            )
         ):
             return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
-        if after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE:
+        if not official and (
+            after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE
+        ):
             return ("drop", None)  # 古称伊州, 高昌故城
         n = len(surface)
         if n > 3:
             return None
-        if n == 2 and start + 1 < len(text) and not self._high_level(entries):
+        if n == 2 and start + 1 < len(text) and not high:
             glued = self._glued(text, start, stop, surface, left=True)
             if glued or surface[0] in FUNCTION_CHARS:
                 shifted = self._match_at(text, start + 1)
-                if shifted and shifted[1] > stop and self._strong(self._patterns[shifted[2]][1]):
+                if (
+                    shifted
+                    and shifted[1] > stop
+                    and (self._official[shifted[2]] or self._high[shifted[2]])
+                ):
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        if self._glued(text, start, stop, surface, left=False):
+        city_of = high and text[stop : stop + 1] in "城港岛"  # 北京城, 上海港, 海南岛
+        if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
             for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
                 sub = self._pattern_index.get(surface[:size])
                 if sub is not None:
@@ -440,12 +460,19 @@ class Gazetteer:
         items: list[_Item] = []
         patterns = self._patterns
         titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
-        pending = deque(
-            (start, stop, index) for index, start, stop in self._auto.find_matches_as_indexes(text)
-        )
-        cursor = 0
-        while pending:
-            start, stop, index = pending.popleft()
+        matches = self._auto.find_matches_as_indexes(text)
+        n_matches = len(matches)
+        k = cursor = 0
+        retry: tuple[int, int, int] | None = None  # a match to try instead of the last one
+        while True:
+            if retry is not None:
+                start, stop, index = retry
+                retry = None
+            elif k < n_matches:
+                index, start, stop = matches[k]
+                k += 1
+            else:
+                break
             if start < cursor:
                 continue
             surface, entries = patterns[index]
@@ -467,10 +494,11 @@ class Gazetteer:
             ):
                 continue
             if not lenient:
-                verdict = self._in_context(text, start, stop, surface, entries)
+                # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
+                joined = k < n_matches and matches[k][1] == stop and self._official[matches[k][0]]
+                verdict = self._in_context(text, start, stop, index, joined)
                 if verdict is not None:
-                    if verdict[0] == "shift" or verdict[0] == "shorter":
-                        pending.appendleft(verdict[1])
+                    retry = verdict[1]  # None for "drop"
                     continue
             if (
                 surface[0] in FUNCTION_CHARS
@@ -478,9 +506,10 @@ class Gazetteer:
                 and _is_cjk(text[start - 1])
                 and not any(f & F_OFFICIAL for _, f in entries)
                 and not (items and items[-1].end == start)
+                and (lenient or text[start - 1] + surface[0] in self._glue)
             ):
-                # 城市和田园 / 创意和安全: a conjunction glued to the next word, unless it
-                # directly follows another place (喀什和田).
+                # 温和田…: a conjunction glued to the word before, unless it directly follows
+                # another place (喀什和田); 南疆和田 is a place (城市和田园: glue, see above).
                 entries = [(c, f | F_RISKY) for c, f in entries]
             items.append(_Item(start, end + 1, surface, entries))
             cursor = stop
@@ -532,15 +561,15 @@ class Gazetteer:
         out: list[tuple[int, int, str]] = []
         skip_until = -1
         for i, it in enumerate(items):
-            code = accepted.get(i)
-            if code is None or it.start < skip_until:
+            chosen = accepted.get(i)
+            if chosen is None or it.start < skip_until:
                 continue
-            out.append((it.start, it.end, code))
-            if self._places[code].level == "unit":
+            out.append((it.start, it.end, chosen))
+            if self._places[chosen].level == "unit":
                 m = COMPANY_RE.match(text, it.end)
                 n = _cn_to_int(m.group(1)) if m else None
                 if m and n and 0 < n < 100:
-                    out.append((m.start(), m.end(), f"{code}-C{n:02d}"))
+                    out.append((m.start(), m.end(), f"{chosen}-C{n:02d}"))
                     skip_until = m.end()
         return out
 

@@ -15,11 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store
 from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
+
+if TYPE_CHECKING:
+    from .regions import Gazetteer, Place
 
 MAX_QUERY_CHARS = 200
 SNIPPET_CHARS = 90
@@ -187,7 +191,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     Up to ``COUNT_CAP`` matches are counted exactly; beyond, the total is estimated from the
     matches in ``STRATA`` ranges of articles spread evenly from the oldest to the newest, widened
     until they hold ``ESTIMATE_HITS`` matches (flagged ``approximate``). bm25 has to score every
-    match before it can pick the best, about 3 µs each (twice that for a phrase): when a query
+    match before it can pick the best (a cost per match, docs/benchmarks.md): when a query
     matches more than ``CANDIDATES`` articles (``PHRASE_CANDIDATES`` with a phrase) it
     discriminates little, and only a window of the newest articles holding about that many
     matches is ranked (widened until it fills the page).
@@ -325,21 +329,21 @@ class RegionResults:
     """The place a region query resolved to, its alternatives, and a page of articles."""
 
     query: str
-    place: object  # regions.Place
-    alternatives: list
+    place: Place
+    alternatives: list[Place]
     results: Results
     mentions: dict[str, int] = field(default_factory=dict)
 
 
 def region_search(
-    store: Store, gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
+    store: Store, gazetteer: Gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
 ) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
     if code is not None:
         place = gazetteer.get(code)
         if place is None:
             raise NotFound("unknown_region_code", code=code)
-        alternatives: list = []
+        alternatives: list[Place] = []
     else:
         resolution = gazetteer.resolve(name)
         if not resolution.places:
@@ -360,7 +364,7 @@ def region_search(
     )
 
 
-def _place_words(gazetteer, article: Article, code: str) -> list[str]:
+def _place_words(gazetteer: Gazetteer, article: Article, code: str) -> list[str]:
     """Names of the places in ``article`` that lie inside ``code`` (for highlighting)."""
     words: list[str] = []
     for tagged in article.regions:
@@ -374,7 +378,7 @@ def _place_words(gazetteer, article: Article, code: str) -> list[str]:
 DISPLAY_LEVELS = frozenset({"province", "prefecture", "county", "xpcc", "division", "unit"})
 
 
-def most_specific(gazetteer, regions: dict[str, int], limit: int = 4) -> list[str]:
+def most_specific(gazetteer: Gazetteer, regions: dict[str, int], limit: int = 4) -> list[str]:
     """Names of an article's most specific places down to county / regiment level (townships and
     companies are too fine for a one-line summary), most mentioned first."""
     shown = {

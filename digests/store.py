@@ -39,6 +39,12 @@ Version 5
                          articles by the migration. ``articles_fts``'s ``title_sub`` and
                          ``body_sub`` (jieba's search-mode sub-words) are no longer written: the
                          pairs find everything they found.
+
+Version 6 (delivery)
+    ``deliveries.unsure`` (sends whose fate is unknown, see ``digests.ledger``) and
+    ``deliveries.thread_id``; ``subscriptions.thread_id`` (a forum topic) and
+    ``subscriptions.paused`` (why a subscription stopped); ``chats.quiet`` (quiet hours).
+    The SQL of the ``deliveries`` table lives in ``digests.ledger``.
 """
 
 from __future__ import annotations
@@ -50,11 +56,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Delivery, Subscription
+from .models import AnalyzedArticle, Article, Chat, Subscription
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 Clock = Callable[[], datetime]
 
@@ -73,7 +83,7 @@ def utcnow() -> datetime:
 
 
 def _m001_articles(db: Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "seq": int,
             "id": str,
@@ -93,8 +103,8 @@ def _m001_articles(db: Database) -> None:
         pk="seq",
         not_null={"id", "content_hash", "title", "body", "added_at"},
     )
-    db["articles"].create_index(["id"], unique=True)
-    db["articles"].create_index(["content_hash"], unique=True)
+    db.table("articles").create_index(["id"], unique=True)
+    db.table("articles").create_index(["content_hash"], unique=True)
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5("
         "title, body, title_sub, body_sub, content='', tokenize='unicode61 remove_diacritics 2')"
@@ -108,11 +118,11 @@ def _m001_articles(db: Database) -> None:
         "CREATE INDEX article_regions_rank ON article_regions (code, mentions DESC, seq DESC)"
     )
     db.execute("CREATE INDEX article_regions_seq ON article_regions (seq)")
-    db["region_counts"].create({"code": str, "articles": int}, pk="code")
+    db.table("region_counts").create({"code": str, "articles": int}, pk="code")
 
 
 def _m002_chats_and_subscriptions(db: Database) -> None:
-    db["chats"].create(
+    db.table("chats").create(
         {
             "chat_id": int,
             "type": str,
@@ -130,7 +140,7 @@ def _m002_chats_and_subscriptions(db: Database) -> None:
         not_null={"type", "status", "mode"},
         defaults={"status": "active", "mode": "instant", "timezone": "Asia/Shanghai"},
     )
-    db["chats"].create_index(["username"])
+    db.table("chats").create_index(["username"])
     db.execute(
         "CREATE TABLE subscriptions ("
         " id INTEGER PRIMARY KEY,"
@@ -162,8 +172,8 @@ def _m003_delivery_ledger(db: Database) -> None:
         " UNIQUE (chat_id, seq))"
     )
     db.execute("CREATE INDEX deliveries_due ON deliveries (status, due_at)")
-    db["state"].create({"key": str, "value": str}, pk="key")
-    db["corpus_files"].create(
+    db.table("state").create({"key": str, "value": str}, pk="key")
+    db.table("corpus_files").create(
         {"path": str, "size": int, "mtime_ns": int, "status": str, "detail": str, "seen_at": float},
         pk="path",
     )
@@ -190,6 +200,18 @@ def _m005_cjk_grams(db: Database) -> None:
     )
 
 
+def _m006_delivery_topics_quiet_unsure(db: Database) -> None:
+    for table, column, kind in (
+        ("deliveries", "unsure", "INTEGER NOT NULL DEFAULT 0"),
+        ("deliveries", "thread_id", "INTEGER"),
+        ("subscriptions", "thread_id", "INTEGER"),
+        ("subscriptions", "paused", "TEXT"),
+        ("chats", "quiet", "TEXT"),
+    ):
+        if column not in db[table].columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 # The day an article is listed under in /latest: its publication day (ISO, see digests.dates),
 # never later than the day it was stored, else the day it was stored. Indexed as written.
 LISTED_DAY = (
@@ -198,7 +220,7 @@ LISTED_DAY = (
 )
 
 
-def _m006_latest_by_published_day(db: Database) -> None:
+def _m007_latest_by_published_day(db: Database) -> None:
     from .dates import iso_published
 
     rows = db.execute("SELECT seq, published FROM articles WHERE published IS NOT NULL").fetchall()
@@ -217,7 +239,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m003_delivery_ledger,
     _m004_drop_unused_region_index,
     _m005_cjk_grams,
-    _m006_latest_by_published_day,
+    _m006_delivery_topics_quiet_unsure,
+    _m007_latest_by_published_day,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -232,6 +255,17 @@ class AddResult:
     status: str  # "added" | "duplicate"
     source_path: str = ""
     duplicate_of: str | None = None
+
+
+class StoreStats(TypedDict):
+    """What ``Store.stats`` reports (``digestbot stats --json``)."""
+
+    articles: int
+    regions_tagged: int
+    region_tags: int
+    db_bytes: int
+    db_path: str
+    schema_version: int
 
 
 class Store:
@@ -263,9 +297,8 @@ class Store:
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
         """A larger page cache for the duration of a bulk insert (the previous size after).
 
-        SQLite's default cache is 2 MB; past ~10,000 articles the full-text index merges and the
-        region index inserts keep missing it (measured at 100,000 articles: 0.57 → 0.43 ms of
-        CPU per stored article, together with the dropped index of migration 4).
+        SQLite's default cache is small; on large corpora the full-text index merges and the
+        region index inserts keep missing it (the gain is measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
@@ -284,7 +317,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -390,7 +423,7 @@ class Store:
         return {row[0]: _article(row) for row in rows}
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         """Newest first by publication day (the day stored when unknown), then by arrival."""
@@ -410,7 +443,7 @@ class Store:
         return [_article(r) for r in rows]
 
     def max_seq(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
 
     def fts_search(
         self,
@@ -452,7 +485,7 @@ class Store:
         if cap is not None:
             sql += " LIMIT ?"
             params.append(cap)
-        return self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         """Every indexed term found in at least ``min_docs`` articles, with its article count."""
@@ -508,14 +541,16 @@ class Store:
     def get_chat(self, chat_id: int) -> Chat | None:
         row = self.conn.execute(
             "SELECT chat_id, type, title, username, language, mode, timezone, status, "
-            "status_reason FROM chats WHERE chat_id = ?",
+            "status_reason, quiet FROM chats WHERE chat_id = ?",
             [chat_id],
         ).fetchone()
         return Chat(*row) if row else None
 
     def update_chat(self, chat_id: int, **fields: str | None) -> None:
         """Change settings columns (language, mode, timezone, status, status_reason)."""
-        allowed = {"language", "mode", "timezone", "status", "status_reason", "title", "username"}
+        allowed = {
+            "language", "mode", "timezone", "status", "status_reason", "title", "username", "quiet"
+        }  # fmt: skip
         if not fields or not set(fields) <= allowed:
             raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
         sets = ", ".join(f"{name} = ?" for name in fields)
@@ -552,20 +587,23 @@ class Store:
         *,
         mode: str = "instant",
         created_by: int | None = None,
+        thread_id: int | None = None,
     ) -> Subscription:
         """A new subscription; it receives only articles added after now."""
         with self.conn:
             since = self.max_seq()
             cursor = self.conn.execute(
                 "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, created_by, "
-                "created_at) VALUES (?,?,?,?,?,?,?)",
-                [chat_id, _dumps(keywords), _dumps(regions), mode, since, created_by, self._now()],
-            )
+                "created_at, thread_id) VALUES (?,?,?,?,?,?,?,?)",
+                [chat_id, _dumps(keywords), _dumps(regions), str(mode), since, created_by,
+                 self._now(), thread_id],
+            )  # fmt: skip
+        assert cursor.lastrowid is not None
         sub = self.get_subscription(cursor.lastrowid)
         assert sub is not None
         return sub
 
-    _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at"
+    _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at, thread_id, paused"
 
     def get_subscription(self, sub_id: int) -> Subscription | None:
         row = self.conn.execute(
@@ -589,7 +627,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT {', '.join('s.' + c.strip() for c in self._SUB_COLUMNS.split(','))} "
             "FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id "
-            "WHERE c.status = 'active' ORDER BY s.id"
+            "WHERE c.status = 'active' AND s.paused IS NULL ORDER BY s.id"
         )
         return [_subscription(r) for r in rows]
 
@@ -606,11 +644,15 @@ class Store:
                 )
         return cursor.rowcount
 
-    def set_subscription_mode(self, chat_id: int, mode: str) -> None:
+    def set_subscription_mode(self, sub_id: int, mode: object) -> None:
+        """Change one subscription's delivery mode (``str(mode)`` is stored)."""
         with self.conn:
-            self.conn.execute(
-                "UPDATE subscriptions SET mode = ? WHERE chat_id = ?", [mode, chat_id]
-            )
+            self.conn.execute("UPDATE subscriptions SET mode = ? WHERE id = ?", [str(mode), sub_id])
+
+    def pause_subscription(self, sub_id: int, reason: str | None) -> None:
+        """Stop (``reason``) or resume (``None``) delivery for one subscription."""
+        with self.conn:
+            self.conn.execute("UPDATE subscriptions SET paused = ? WHERE id = ?", [reason, sub_id])
 
     # -- state ----------------------------------------------------------------------------------
     def get_state(self, key: str, default: str | None = None) -> str | None:
@@ -628,103 +670,12 @@ class Store:
             [key, value],
         )
 
-    # -- the delivery ledger ----------------------------------------------------------------
-    def plan_deliveries(
-        self, rows: Iterable[tuple[int, int, str, float]], cursor: int, now: float
-    ) -> int:
-        """Insert (chat_id, seq, mode, due_at) rows and move the planning cursor, atomically.
-        A (chat, article) pair already in the ledger is left alone."""
-        with self.conn:
-            before = self.conn.total_changes
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (chat_id, seq, mode, due_at, created_at) "
-                "VALUES (?,?,?,?,?)",
-                [(c, s, m, d, now) for c, s, m, d in rows],
-            )
-            added = self.conn.total_changes - before
-            self._set_state("planned_seq", str(cursor))
-        return added
+    # -- the delivery ledger (its SQL is in digests.ledger) ----------------------------------
+    @property
+    def ledger(self) -> Ledger:
+        from .ledger import Ledger
 
-    def due_deliveries(self, now: float, limit: int = 5000) -> list[Delivery]:
-        """Pending rows that may be sent now, for active chats, oldest first."""
-        rows = self.conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.status = 'pending' AND d.due_at <= ? AND c.status = 'active' "
-            "ORDER BY d.due_at, d.id LIMIT ?",
-            [now, limit],
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def next_due_at(self) -> float | None:
-        row = self.conn.execute(
-            "SELECT min(d.due_at) FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.status = 'pending' AND c.status = 'active'"
-        ).fetchone()
-        return row[0]
-
-    def mark_deliveries(self, ids: Sequence[int], status: str, **fields: object) -> None:
-        """Set the status (and message_id, error, due_at, attempts, sent_at) of ledger rows."""
-        allowed = {"message_id", "error", "due_at", "attempts", "sent_at"}
-        if not set(fields) <= allowed:
-            raise ValueError(f"unknown delivery fields: {sorted(set(fields) - allowed)}")
-        sets = "".join(f", {name} = ?" for name in fields)
-        marks = ",".join("?" * len(ids))
-        with self.conn:
-            self.conn.execute(
-                f"UPDATE deliveries SET status = ?{sets} WHERE id IN ({marks})",
-                [status, *fields.values(), *ids],
-            )
-
-    def release_in_flight(self) -> int:
-        """After a crash or stop: rows left 'sending' may not have reached Telegram; send again."""
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
-            ).rowcount
-
-    def recent_sends(self, since: float) -> list[tuple[int, float]]:
-        """(chat_id, time) of messages sent or being sent since ``since`` (one per message)."""
-        return self.conn.execute(
-            "SELECT chat_id, max(sent_at) FROM deliveries WHERE sent_at >= ? "
-            "AND status IN ('sent', 'sending') GROUP BY chat_id, coalesce(message_id, -id) "
-            "ORDER BY 2",
-            [since],
-        ).fetchall()
-
-    def skip_pending(self, chat_id: int, reason: str) -> int:
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'skipped', error = ? "
-                "WHERE chat_id = ? AND status IN ('pending', 'sending')",
-                [reason, chat_id],
-            ).rowcount
-
-    def retry_dead(self, now: float) -> int:
-        with self.conn:
-            return self.conn.execute(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, due_at = ? "
-                "WHERE status = 'dead'",
-                [now],
-            ).rowcount
-
-    def deliveries(
-        self, *, chat_id: int | None = None, status: str | None = None
-    ) -> list[Delivery]:
-        where, args = [], []
-        if chat_id is not None:
-            where.append("d.chat_id = ?")
-            args.append(chat_id)
-        if status is not None:
-            where.append("d.status = ?")
-            args.append(status)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self.conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
-
-    def delivery_counts(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        return Ledger(self)
 
     def subscriber_counts(self) -> dict[str, int]:
         return dict(
@@ -754,7 +705,7 @@ class Store:
                 [path, size, mtime_ns, status, detail, now],
             )
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> StoreStats:
         size = 0
         if self.path != ":memory:":
             for suffix in ("", "-wal"):
@@ -800,13 +751,8 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_DELIVERY_COLUMNS = (
-    "d.id, d.chat_id, d.seq, d.mode, d.status, d.due_at, d.attempts, d.message_id, d.error"
-)
-
-
-def _subscription(row: Sequence) -> Subscription:
-    sub_id, chat_id, keywords, regions, mode, since, created = row
+def _subscription(row: Sequence[Any]) -> Subscription:
+    sub_id, chat_id, keywords, regions, mode, since, created, thread_id, paused = row
     return Subscription(
         id=sub_id,
         chat_id=chat_id,
@@ -815,10 +761,12 @@ def _subscription(row: Sequence) -> Subscription:
         mode=mode,
         since_seq=since,
         created_at=created,
+        thread_id=thread_id,
+        paused=paused,
     )
 
 
-def _article(row: Sequence) -> Article:
+def _article(row: Sequence[Any]) -> Article:
     (
         seq,
         id_,

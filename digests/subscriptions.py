@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import FilterError
 from .models import Article, Subscription
-from .regions import Gazetteer
+from .modes import Mode, Quiet, parse_hhmm, parse_timezone, split_mode
 from .text import to_simplified
+
+if TYPE_CHECKING:
+    from .regions import Gazetteer
 
 MAX_FILTERS = 10
 MAX_KEYWORD_CHARS = 30
-_TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 _TIMEISH = re.compile(r"^\d{1,2}[:：.]\d{1,2}$|^\d{1,2}(点|時|时|h)$", re.IGNORECASE)
-INSTANT_WORDS = ("instant", "即时", "实时")
-DAILY_WORDS = ("daily", "每日", "每天")
 LANGUAGE_WORDS = {"zh": "zh", "中文": "zh", "en": "en", "english": "en", "英文": "en"}
+_TZ_WORDS = ("tz", "timezone", "时区")
+_QUIET_WORDS = ("quiet", "免打扰")
+_OFF_WORDS = ("off", "关", "关闭", "无")
 
 
 @dataclass
@@ -35,72 +39,57 @@ class FilterRequest:
 
     keywords: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
-    mode: str | None = None
+    mode: Mode | None = None
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # word -> other codes
 
 
-@dataclass
-class SettingsRequest:
-    """The parsed arguments of /settings: what to change (``None`` = leave as it is)."""
-
-    language: str | None = None
-    mode: str | None = None
-
-
-def parse_time(text: str) -> str:
-    """``7:30`` / ``07：30`` → ``07:30``; anything else is a ``FilterError("bad_time")``."""
-    match = _TIME.match(text.strip())
-    if match is None:
-        raise FilterError("bad_time", value=text)
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
-
-
-def parse_mode(words: list[str]) -> tuple[str | None, list[str]]:
-    """Pull ``instant`` / ``daily [HH:MM]`` out of ``words``: (mode, the other words).
-
-    ``daily`` alone means 08:00; a time that is not a time of day (``25:00``, ``99:99``) is a
-    ``FilterError``, never a keyword nor a silent default."""
-    mode: str | None = None
-    rest: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i].lower()
-        if word in INSTANT_WORDS:
-            mode = "instant"
-        elif word in DAILY_WORDS:
-            nxt = words[i + 1] if i + 1 < len(words) else ""
-            if _TIME.match(nxt) or _TIMEISH.match(nxt):
-                mode = f"daily {parse_time(nxt)}"
-                i += 1
-            else:
-                mode = "daily 08:00"
-        elif _TIMEISH.match(words[i]) and not _TIME.match(words[i]):
-            raise FilterError("bad_time", value=words[i])
-        else:
-            rest.append(words[i])
-        i += 1
+def _mode_of(words: list[str]) -> tuple[Mode | None, list[str]]:
+    """:func:`digests.modes.split_mode`, and a time-like word anywhere else that is not a time
+    of day (``25:00``, ``8:61``, ``8点``) is a ``bad_time`` error rather than a keyword."""
+    mode, rest = split_mode(words)
+    for word in rest:
+        if _TIMEISH.match(word):
+            parse_hhmm(word)  # SettingError("bad_time") unless it is a time of day
     return mode, rest
 
 
-def parse_settings(words: list[str]) -> SettingsRequest:
-    """``/settings en``, ``/settings daily 09:00``, ``/settings instant``: anything else is a
-    ``FilterError`` naming the first word not understood."""
-    mode, rest = parse_mode(words)
-    request = SettingsRequest(mode=mode)
+def parse_settings(words: list[str]) -> dict[str, str | None]:
+    """The chat settings ``/settings`` words ask to change: ``language``, ``mode``, ``timezone``,
+    ``quiet`` (``None`` = quiet hours off). A bad value is a ``SettingError``; a word that is no
+    setting at all (``/settings fr``) a ``FilterError("bad_setting")`` — nothing is changed."""
+    changes: dict[str, str | None] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word, nxt = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
+        if word in _TZ_WORDS:
+            changes["timezone"] = parse_timezone(nxt)
+            i += 2
+        elif word in _QUIET_WORDS:
+            off = nxt.lower() in _OFF_WORDS
+            changes["quiet"] = None if off else str(Quiet.parse(nxt))
+            i += 2
+        else:
+            rest.append(words[i])
+            i += 1
+    mode, rest = _mode_of(rest)
+    if mode is not None:
+        changes["mode"] = str(mode)
     for word in rest:
         language = LANGUAGE_WORDS.get(word.lower())
         if language is None:
             raise FilterError("bad_setting", word=word)
-        request.language = language
-    return request
+        changes["language"] = language
+    return changes
 
 
 def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
     """Split /subscribe arguments into keywords, region codes and a delivery mode.
 
     Anything that cannot be used as asked (an unknown ``region:``, a keyword too long, too many
-    filters, a bad time) raises ``FilterError``: the request is refused, never widened."""
-    mode, rest = parse_mode(words)
+    filters, a bad time) raises ``FilterError`` (``SettingError`` for the time): the request is
+    refused, never widened."""
+    mode, rest = _mode_of(words)
     request = FilterRequest(mode=mode)
     for word in rest:
         forced_kw = word.startswith(("kw:", "#"))
@@ -109,8 +98,9 @@ def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
         if not term:
             continue
         if len(term) > MAX_KEYWORD_CHARS:
-            raise FilterError("filter_too_long", term=term[:MAX_KEYWORD_CHARS] + "…",
-                              max=MAX_KEYWORD_CHARS)  # fmt: skip
+            raise FilterError(
+                "filter_too_long", term=term[:MAX_KEYWORD_CHARS] + "…", max=MAX_KEYWORD_CHARS
+            )
         resolution = None if forced_kw else gazetteer.resolve(term)
         places = resolution.places if resolution else []
         if places:

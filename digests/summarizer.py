@@ -49,7 +49,7 @@ MIN_SENTENCE_CHARS = 12
 #: Edges weaker than this (typically one shared common word) are dropped: noise, and cost.
 EDGE_MIN_COSINE = 0.05
 PAGERANK_DAMPING = 0.85
-PAGERANK_TOLERANCE = 1e-3  # 1e-4 chose the same summaries on 300 benchmark articles, 28 % slower
+PAGERANK_TOLERANCE = 1e-3  # a tighter one chose the same summaries, slower (docs/benchmarks.md)
 PAGERANK_MAX_ITER = 50
 
 _FINAL_PUNCT = frozenset("。！？!?…")

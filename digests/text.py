@@ -26,8 +26,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import rjieba
+
+if TYPE_CHECKING:
+    import opencc
 
 FULLWIDTH_SPACE = "\u3000"
 PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
@@ -75,7 +79,7 @@ def clean_paragraph(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _t2s():  # pragma: no cover - trivial
+def _t2s() -> opencc.OpenCC:  # pragma: no cover - trivial
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -85,7 +89,8 @@ def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (OpenCC ``t2s``); other characters unchanged."""
     if not text:
         return text
-    return _t2s().convert(text)
+    simplified: str = _t2s().convert(text)
+    return simplified
 
 
 def split_sentences(paragraph: str) -> list[str]:

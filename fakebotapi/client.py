@@ -47,7 +47,7 @@ class ControlClient:
         return self._session
 
     async def _result(self, resp: aiohttp.ClientResponse) -> dict[str, Any]:
-        body = await resp.json()
+        body: dict[str, Any] = await resp.json()
         if not body.get("ok"):
             raise ControlError(body.get("description", f"HTTP {resp.status}"))
         return body
@@ -65,17 +65,10 @@ class ControlClient:
             return (await self._result(resp))["result"]
 
     async def get(self, action: str, **params: Any) -> dict[str, Any]:
-        """GET an observation endpoint (sent, calls, answers, commands, stats, chats, bot)."""
+        """GET an observation endpoint (sent, stats)."""
         query = {k: str(v) for k, v in params.items() if v is not None}
         async with self._http().get(f"{self.root_url}/_control/{action}", params=query) as resp:
             return await self._result(resp)
-
-    async def sent(
-        self, chat_id: int | None = None, since: int = 0, timeout: float = 0.0
-    ) -> list[dict[str, Any]]:
-        """Recorded outgoing messages from index ``since``; long-polls up to ``timeout`` s."""
-        body = await self.get("sent", chat_id=chat_id, since=since, timeout=timeout)
-        return body["result"]
 
     async def new_messages(
         self, chat_id: int | None = None, timeout: float = 0.0
@@ -83,7 +76,5 @@ class ControlClient:
         """Messages recorded since the previous call (long-polls up to ``timeout`` s)."""
         body = await self.get("sent", chat_id=chat_id, since=self.next_sent, timeout=timeout)
         self.next_sent = body["next"]
-        return body["result"]
-
-    async def stats(self) -> dict[str, Any]:
-        return (await self.get("stats"))["result"]
+        messages: list[dict[str, Any]] = body["result"]
+        return messages

@@ -12,7 +12,10 @@ such an ``&`` literally; being stricter catches escaping bugs before they hit re
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
+
+Entity = dict[str, Any]  # a Bot API MessageEntity
 
 __all__ = [
     "HtmlParseError",
@@ -130,12 +133,12 @@ def _check_url(url: str) -> str | None:
     return url
 
 
-def sort_entities(entities: list[dict]) -> list[dict]:
+def sort_entities(entities: list[Entity]) -> list[Entity]:
     """Sort like Telegram: by offset, then longer (outer) entities first."""
     return sorted(entities, key=lambda e: (e["offset"], -e["length"]))
 
 
-def parse_html(text: str, *, strict_amp: bool = True) -> tuple[str, list[dict]]:
+def parse_html(text: str, *, strict_amp: bool = True) -> tuple[str, list[Entity]]:
     """Parse Telegram HTML; return the visible text and Bot API entity dicts.
 
     Raises :class:`HtmlParseError` with Telegram's wording (without the
@@ -153,7 +156,7 @@ def parse_html(text: str, *, strict_amp: bool = True) -> tuple[str, list[dict]]:
     u16 = 0
     # (tag name, argument, utf16 offset, index into out)
     stack: list[tuple[str, str, int, int]] = []
-    raw: list[dict] = []
+    raw: list[Entity] = []
     i = 0
     while i < n:
         c = text[i]
@@ -333,8 +336,8 @@ def parse_html(text: str, *, strict_amp: bool = True) -> tuple[str, list[dict]]:
 
 
 def _make_entity(
-    tag: str, argument: str, offset: int, length: int, inner: str, done: list[dict]
-) -> dict:
+    tag: str, argument: str, offset: int, length: int, inner: str, done: list[Entity]
+) -> Entity:
     """Build the Bot API entity for a closed tag (may rewrite the previous entity for pre)."""
     if tag in _SIMPLE:
         return {"type": _SIMPLE[tag], "offset": offset, "length": length}
@@ -405,7 +408,7 @@ _AUTO_PATTERNS = (
 )
 
 
-def auto_entities(text: str, existing: list[dict] | None = None) -> list[dict]:
+def auto_entities(text: str, existing: list[Entity] | None = None) -> list[Entity]:
     """Entities Telegram detects by itself: bot_command, url, mention, hashtag.
 
     Matches overlapping an existing entity of type code/pre/text_link, or an
@@ -416,7 +419,7 @@ def auto_entities(text: str, existing: list[dict] | None = None) -> list[dict]:
         for e in existing or []
         if e["type"] in ("code", "pre", "text_link", "text_mention")
     ]
-    found: list[dict] = []
+    found: list[Entity] = []
     for kind, pattern in _AUTO_PATTERNS:
         for m in pattern.finditer(text):
             matched = m.group(0)
@@ -433,13 +436,13 @@ def auto_entities(text: str, existing: list[dict] | None = None) -> list[dict]:
     return sort_entities(found)
 
 
-def finalize_text(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
+def finalize_text(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
     """Strip leading/trailing whitespace as Telegram does, fixing entity offsets."""
     stripped_left = text.lstrip()
     shift = utf16_len(text) - utf16_len(stripped_left)
     result = stripped_left.rstrip()
     total = utf16_len(result)
-    fixed: list[dict] = []
+    fixed: list[Entity] = []
     for e in entities:
         start = max(e["offset"] - shift, 0)
         end = min(e["offset"] + e["length"] - shift, total)

@@ -13,7 +13,8 @@ the send arrived ``jitter_s`` later).  Only message-creating methods count (send
 The buckets accept what PTB's ``AIORateLimiter`` lets through (a burst of 30, then 30/s), which
 can put more than 30 messages inside one sliding 1-second window.  ``Limits(strict_windows=True)``
 additionally enforces sliding windows (<= 30 in any 1 s overall, <= 20 in any 60 s per group,
-<= ``private_burst`` in any 1 s per private chat) for a conservative check.
+<= ``private_burst`` in any 1 s per private chat, and <= ``group_second_burst`` in any 1 s per
+group: Telegram asks for about one message per second in any chat) for a conservative check.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Limits:
     group_burst: float = 20.0
     jitter_s: float = 0.05
     strict_windows: bool = False
+    group_second_burst: float = 2.0  # strict windows only
 
 
 @dataclass
@@ -115,10 +117,14 @@ class SendTracker:
                 if scope == "private"
                 else (self.limits.group_per_min, 60.0)
             )
-            for name, times, (limit, window) in (
+            checks = [
                 ("global", self._times, (self.limits.global_per_s, 1.0)),
                 (scope, self._chat_times.get(chat_id, []), chat_limit),
-            ):
+            ]
+            if scope == "group":
+                second = (self.limits.group_second_burst, 1.0)
+                checks.append((scope, self._chat_times.get(chat_id, []), second))
+            for name, times, (limit, window) in checks:
                 wait = self._window_wait(times, limit, window, now)
                 if wait > 0 and (worst is None or wait > worst[1]):
                     worst = (name, wait)
@@ -137,7 +143,7 @@ class SendTracker:
         leave = times[start + inside - int(limit)]
         return max(leave + window - now, 1e-3)
 
-    def violation(self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool):
+    def violation(self, chat_id: int, scope: str, retry_after: int, now: float, rejected: bool) -> None:
         self.violations.append(Violation(now, chat_id, scope, retry_after, rejected))
 
     def record(self, chat_id: int, chat_type: str, now: float) -> None:
@@ -147,14 +153,6 @@ class SendTracker:
         self.log.append((now, chat_id))
         self._times.append(now)
         self._chat_times.setdefault(chat_id, []).append(now)
-
-    def reset(self) -> None:
-        self.log.clear()
-        self.violations.clear()
-        self._global = None
-        self._chats.clear()
-        self._times.clear()
-        self._chat_times.clear()
 
     @staticmethod
     def _max_in_window(times: list[float], window_s: float) -> int:

@@ -125,11 +125,11 @@ class ChatState:
 
     @property
     def id(self) -> int:
-        return self.chat["id"]
+        return int(self.chat["id"])
 
     @property
     def type(self) -> str:
-        return self.chat["type"]
+        return str(self.chat["type"])
 
     def take_message_id(self) -> int:
         mid = self.next_message_id
@@ -174,10 +174,6 @@ class ApiCall:
     time: float = field(default_factory=time.time)
     status: int = 0
     description: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

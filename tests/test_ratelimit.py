@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from bot.ratelimit import Limiter
 
 
@@ -83,3 +85,28 @@ async def test_disabled_limiter_never_waits() -> None:
         ]
     )
     assert all(results) and len(calls) == 50
+
+
+async def test_a_group_also_gets_one_message_a_second() -> None:
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    group = await drive(limiter, clock, [-100] * 5)
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(group))
+
+
+async def test_raise_429_hands_the_wait_to_the_caller() -> None:
+    from telegram.error import RetryAfter
+
+    from bot.ratelimit import RAISE_429
+
+    limiter = Limiter()
+    calls = []
+
+    async def callback():
+        calls.append(1)
+        raise RetryAfter(30)
+
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(callback, (), {}, "sendMessage", {"chat_id": 5}, RAISE_429)
+    assert calls == [1]  # not retried after 30 s inside the call
+    assert limiter.ready_at(5) >= limiter.monotonic() + 29

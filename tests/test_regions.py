@@ -422,8 +422,11 @@ def test_every_two_character_short_name_refuses_glue(g: Gazetteer) -> None:
         ("歌曲《新疆是个好地方》。", "650000"),
         ("哈密瓜和葡萄干。", "650500"),  # products that are no place
         ("和田玉交易市场。", "653200"),
+        ("孙中山先生诞辰纪念。", "442000"),
+        ("长江出海口的湿地。", "460100"),
         ("高昌故城遗址。", "650402"),  # historical names
         ("哈密古称伊州。", "650502"),
+        ("疏勒（今喀什）是丝路重镇。", "653122"),  # the ancient kingdom, not 疏勒县
     ],
 )
 def test_place_name_inside_a_longer_name(g: Gazetteer, text: str, wrong: str) -> None:
@@ -438,6 +441,22 @@ def test_geographic_words_that_stay_places(g: Gazetteer) -> None:
     assert direct(g, "全新疆都在行动。") == ["650000"]
     assert direct(g, "莎车县城") == ["653125"]
     assert direct(g, "喀什市场监管局") == ["653100"]  # 喀什|市场, not 喀什市
+    assert direct(g, "兵团城市建设") == ["X"]  # 城市 is a word of its own
+    assert direct(g, "南疆和田的玉") == ["653200"]
+    assert direct(g, "叶城县河园镇") == ["653126", "653126108"]  # a name follows: no glue
+    assert direct(g, "新市区长春中路街道") == ["650104", "650104014"]
+    assert direct(g, "国家级示范县") == []  # 示范|县, not 范县
+    assert direct(g, "北京城的胡同，上海港的集装箱") == ["110000", "310000"]
+    assert direct(g, "海南岛的椰林") == ["460000"]
+    assert direct(g, "从喀什一路向西") == ["653100"]  # 一路 is no street number here
+    for pair, codes in {
+        "江西南昌": ["360000", "360100"],  # 江西|南昌, not 江|西南
+        "广西南宁": ["450000", "450100"],
+        "青海西宁": ["630000", "630100"],
+        "吉林长春": ["220000", "220100"],
+        "前往于田": ["653226"],
+    }.items():
+        assert direct(g, pair) == codes, pair
 
 
 @pytest.mark.parametrize(

@@ -225,15 +225,28 @@ HISTORICAL_NAMES = {
 }
 
 # Words that contain a place name but name something else (a kind of jade or melon, not where
-# it comes from): matched as words of their own so that the name inside is never tagged.
-NON_PLACE_WORDS = ["和田玉", "哈密瓜"]
+# it comes from; a person; a river mouth; a time zone): matched as words of their own so that the
+# name inside is never tagged.
+NON_PLACE_WORDS = [
+    "和田玉",
+    "哈密瓜",
+    "孙中山",
+    "中山装",
+    "中山大学",  # in 广州, not 中山市
+    "中山陵",  # in 南京
+    "出海口",
+    "入海口",
+    "北京时间",
+    "上海合作组织",
+    "兰州拉面",
+]
 
 # Township bases (name without 镇/乡/街道) shared by towns all over China: need their county
 # or prefecture in the text (城关镇 exists in hundreds of counties, one of them in Xinjiang).
 GENERIC_TOWN_BASES = {"城关", "城郊", "城镇", "中心", "工业园", "火车站", "开发区", "新区"}
 TOWN_SUFFIX = re.compile(r"(?:(?:[^族]{1,4}族)*(?:民族)?乡|镇|街道|苏木)$")
 
-# Ordinary two-character words (jieba's dictionary, frequency >= this, not place names): the
+# Ordinary two-character words (jieba's dictionary, frequency >= this): the
 # tagger refuses a short name glued to one of them (位于|田间, 居民|丰富, 河|南岸).
 GLUE_MIN_FREQ = 100
 
@@ -369,10 +382,9 @@ def generic_town(name: str, jd: dict[str, tuple[int, str]]) -> bool:
 
 
 def glue_words(jd: dict[str, tuple[int, str]]) -> str:
-    """The ordinary two-character words, concatenated (see ``GLUE_MIN_FREQ``)."""
-    words = sorted(
-        w for w, (freq, tag) in jd.items() if len(w) == 2 and freq >= GLUE_MIN_FREQ and tag != "ns"
-    )
+    """The frequent two-character words, concatenated (see ``GLUE_MIN_FREQ``), whatever jieba's
+    tag: it tags 城市 and 南部 ``ns``."""
+    words = sorted(w for w, (freq, _tag) in jd.items() if len(w) == 2 and freq >= GLUE_MIN_FREQ)
     return "".join(words)
 
 
