@@ -16,6 +16,7 @@ Shapes::
     u:<subscription id>         remove a subscription
     s:lang:<zh|en>              set the chat's language
     s:mode:instant | s:mode:daily:<HH>:<MM>   set the chat's delivery mode
+    src:<p|r|c|x>:<source id>   pause, resume, check or remove a source (administrators)
 """
 
 from __future__ import annotations
@@ -67,9 +68,18 @@ class SetMode:
     mode: str  # "instant" or "daily HH:MM"
 
 
+@dataclass(frozen=True)
+class SourceAction:
+    action: Literal["p", "r", "c", "x"]  # pause, resume, check, remove
+    source_id: int
+
+
+SourceActionCode = Literal["p", "r", "c", "x"]
+_SOURCE_ACTIONS: dict[str, SourceActionCode] = {"p": "p", "r": "r", "c": "c", "x": "x"}
+
 LookupButton = OpenArticle | Page | Browse
 SettingsButton = Unsubscribe | SetLanguage | SetMode
-Button = LookupButton | SettingsButton
+Button = LookupButton | SettingsButton | SourceAction
 
 
 def encode(button: Button) -> str:
@@ -91,6 +101,8 @@ def encode(button: Button) -> str:
             data = "s:mode:instant"
         case SetMode(mode):
             data = "s:mode:daily:" + mode.removeprefix("daily ")
+        case SourceAction(action, source_id):
+            data = f"src:{action}:{source_id}"
         case _:  # pragma: no cover - exhaustive
             raise ValueError(f"not a button: {button!r}")
     if parse(data) != button:
@@ -134,6 +146,11 @@ def parse(data: str | None) -> Button | None:
         if kind == "r" and _REGION.fullmatch(key):
             return Page("r", key, offset)
         return None
+    if head == "src":
+        action = _SOURCE_ACTIONS.get(parts[0]) if len(parts) == 2 else None
+        if action is None or not _INT.fullmatch(parts[1]) or not 0 < int(parts[1]) < MAX_ID:
+            return None
+        return SourceAction(action, int(parts[1]))
     if head == "s":
         if parts == ["lang", "zh"] or parts == ["lang", "en"]:
             return SetLanguage("zh" if parts[1] == "zh" else "en")
@@ -153,3 +170,8 @@ def is_lookup(data: object) -> bool:
 def is_settings(data: object) -> bool:
     """``CallbackQueryHandler`` pattern: a subscription or settings button."""
     return isinstance(data, str) and isinstance(parse(data), Unsubscribe | SetLanguage | SetMode)
+
+
+def is_source(data: object) -> bool:
+    """``CallbackQueryHandler`` pattern: a source-management button."""
+    return isinstance(data, str) and isinstance(parse(data), SourceAction)

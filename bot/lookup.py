@@ -24,6 +24,7 @@ from digests.regions import Place
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
 
 from . import buttons
+from .admin import indexing_note
 from .common import BotContext, chat_id_of, command_text, lang_for, send
 from .i18n import error_text, page_span, t, tn
 from .render import MAX_MESSAGE, esc, render_article, render_hits
@@ -83,7 +84,7 @@ def search_page(svc: Services, query: str, offset: int, lang: str) -> View:
     except QueryError as exc:
         return error_text(lang, exc), None
     if not results.hits:
-        return t(lang, "no_results", query=esc(query)), None
+        return t(lang, "no_results", query=esc(query)) + indexing_note(svc, lang), None
     header = t(
         lang,
         "results_header",
@@ -101,7 +102,7 @@ def region_page(svc: Services, code: str, offset: int, lang: str) -> View:
     path = " › ".join(p.name for p in svc.gazetteer.path(code)) or code
     results = found.results
     if not results.hits:
-        return t(lang, "region_empty", place=esc(path)), None
+        return t(lang, "region_empty", place=esc(path)) + indexing_note(svc, lang), None
     header = t(
         lang,
         "region_header",
@@ -118,7 +119,7 @@ def latest_page(svc: Services, offset: int, lang: str) -> View:
     total = svc.store.count()
     articles = svc.store.latest(PAGE, offset)
     if not articles:
-        return t(lang, "empty_corpus"), None
+        return t(lang, "empty_corpus") + indexing_note(svc, lang), None
     hits = [Hit(a, 0.0, make_snippet(a, [], width=60)) for a in articles]
     results = Results(hits=hits, total=total, offset=offset, limit=PAGE)
     header = t(

@@ -104,6 +104,8 @@ def render_article(
         lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
         lines.append(f"{t(lang, 'source')}{esc(source)}")
+    if article.also_reported:
+        lines.append(t(lang, "also_reported", sources=esc("、".join(article.also_reported[:6]))))
     if not compact:
         lines.append(f"{date_label(article, lang)} · ID {esc(article.id)}")
     return "\n".join(lines).strip()

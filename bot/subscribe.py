@@ -249,13 +249,18 @@ async def unsubscribe_cmd(update: Update, context: BotContext) -> None:
         removed = svc.store.remove_subscriptions(chat.id, None)
         await send(context, chat.id, _removed(lang, removed))
         return
-    if not arg[0].isdigit() or not 1 <= int(arg[0]) <= len(subs):
+    if not (arg[0].isdecimal() and len(arg[0]) < 10) or not 1 <= int(arg[0]) <= len(subs):
         await send(
             context, chat.id, t(lang, "unsubscribe_none") + "\n" + t(lang, "unsubscribe_usage")
         )
         return
     removed = svc.store.remove_subscriptions(chat.id, [subs[int(arg[0]) - 1].id])
     await send(context, chat.id, _removed(lang, removed))
+
+
+def _mode_applied(lang: str, mode: object, moved: int) -> str:
+    count = tn(lang, "n_subscriptions", moved)
+    return t(lang, "settings_mode_applied", mode=mode_label(lang, mode), count=count)
 
 
 def _removed(lang: str, n: int) -> str:
@@ -293,6 +298,7 @@ async def settings_cmd(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
     svc = context.services
+    notice = ""
     if words:
         if not await is_admin(context, chat, update.effective_message):
             await send(context, chat.id, t(lang, "not_admin"))
@@ -306,10 +312,13 @@ async def settings_cmd(update: Update, context: BotContext) -> None:
         mode = changes.pop("mode", None)
         if changes:
             svc.store.update_chat(chat.id, **changes)
-        if mode is not None:
-            _set_default_mode(svc, chat.id, mode)
         lang = lang_for(update, context)
+        if mode is not None:
+            moved = _set_default_mode(svc, chat.id, mode)
+            notice = _mode_applied(lang, mode, moved)
     text, keyboard = settings_view(svc, chat.id, lang)
+    if notice:
+        text = notice + "\n\n" + text
     await send(context, chat.id, text, keyboard)
 
 
@@ -352,17 +361,21 @@ async def on_subscription_button(update: Update, context: BotContext) -> None:
         await query.answer(t(lang, "button_invalid"), show_alert=True)
         return
     _remember_chat(context, chat)
+    notice = t(lang, "settings_saved")
     if isinstance(button, buttons.SetLanguage):
         svc.store.update_chat(chat.id, language=button.lang)
         lang = button.lang
+        notice = t(lang, "settings_saved")
     else:
-        _set_default_mode(svc, chat.id, str(Mode.parse(button.mode)))  # valid: buttons checked it
+        mode = Mode.parse(button.mode)  # valid: bot.buttons checked it
+        moved = _set_default_mode(svc, chat.id, str(mode))
+        notice = _mode_applied(lang, mode, moved)
     text, keyboard = settings_view(svc, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except TelegramError as exc:  # "message is not modified" when nothing changed
         log.debug("settings message not edited: %s", exc)
-    await query.answer(t(lang, "settings_saved"))
+    await query.answer(notice)
 
 
 # -- membership -------------------------------------------------------------------------------

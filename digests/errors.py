@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "unknown_place": "no place called {name!r}",
     "unknown_region": "unknown region: {term}",
     "filter_too_long": "too long (at most {max} characters): {term}",
+    "empty_source": "a source filter needs a name (source:NAME): {term}",
     "filter_too_many": "at most {max} keywords and regions per subscription",
     "bad_time": "not a time of day (HH:MM, 00:00–23:59): {value}",
     "bad_mode": "not a delivery mode (instant or daily HH:MM): {value}",

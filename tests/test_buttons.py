@@ -71,3 +71,13 @@ async def test_unknown_region_code_in_a_wellformed_button_is_refused(bot) -> Non
     (reply,) = await bot.say("/regions")
     await bot.press(reply, buttons.encode(Browse("999999")), strict=False)
     assert "按钮已失效" in bot.fake.answers[-1]["text"]
+
+
+def test_source_buttons_round_trip_and_forgeries_are_refused() -> None:
+    from bot.buttons import SourceAction
+
+    for action in ("p", "r", "c", "x"):
+        data = buttons.encode(SourceAction(action, 7))
+        assert buttons.parse(data) == SourceAction(action, 7) and buttons.is_source(data)
+    for data in ("src:z:1", "src:p:0", "src:p:-1", "src:p:x", "src:p", "src:p:1:2"):
+        assert buttons.parse(data) is None and not buttons.is_source(data)
