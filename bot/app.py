@@ -6,12 +6,12 @@ import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from . import admin, buttons, lookup, subscribe
 from . import sources as source_handlers
-from .common import BotContext, chat_id_of, lang_for, send
+from .common import BotApplication, BotContext, chat_id_of, job_queue_of, lang_for, send, updater_of
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
@@ -87,7 +87,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await send(context, chat_id_of(update), t(lang, "unknown_command", command=html.escape(word)))
 
 
-def known_commands(application: Application) -> set[str]:  # type: ignore[type-arg]
+def known_commands(application: BotApplication) -> set[str]:
     return {
         command
         for handlers in application.handlers.values()
@@ -127,7 +127,7 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def publish_commands(application: Application) -> None:
+async def publish_commands(application: BotApplication) -> None:
     """Publish the command menu in both languages."""
     for lang, language_code in (("zh", None), ("en", "en")):
         commands = [BotCommand(c, TEXTS[lang][f"cmd_{c}"]) for c in COMMANDS]
@@ -153,7 +153,7 @@ def build_application(
     backoff_base: float = 2.0,
     concurrent_updates: int = 8,
     throttle: ChatThrottle | None = None,
-) -> Application:
+) -> BotApplication:
     """The bot's Application, wired to ``services`` (store, gazetteer, settings).
 
     ``limiter`` defaults to Telegram's limits; pass ``Limiter(enabled=False)`` to switch them off.
@@ -161,7 +161,7 @@ def build_application(
     a flooding chat throttled (:mod:`bot.updates`).
     """
     limiter = limiter if limiter is not None else Limiter()
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=BotContext))
@@ -197,7 +197,7 @@ def build_application(
     return application
 
 
-def add_handlers(application: Application) -> None:
+def add_handlers(application: BotApplication) -> None:
     private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     handlers = [
         CommandHandler("start", start_cmd),
@@ -238,8 +238,8 @@ def add_handlers(application: Application) -> None:
 
 @asynccontextmanager
 async def running(
-    application: Application, *, poll_timeout: int = 10, deliver: bool = True
-) -> AsyncIterator[Application]:
+    application: BotApplication, *, poll_timeout: int = 10, deliver: bool = True
+) -> AsyncIterator[BotApplication]:
     """Initialise, publish the commands, start long polling, the corpus job and the sender;
     on exit stop taking updates, let the sender finish what is in flight, and stop."""
     sender: Sender = application.bot_data["sender"]
@@ -249,21 +249,21 @@ async def running(
         await application.start()
         try:  # whatever fails from here, the application is stopped before it is shut down
             if deliver:
-                application.job_queue.run_repeating(
+                job_queue_of(application).run_repeating(
                     admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
                 source_handlers.schedule(application, settings.poll_seconds)
                 sender.start()
             await replay(application, application.bot_data["services"].store)
-            await application.updater.start_polling(
+            await updater_of(application).start_polling(
                 poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
                 error_callback=_polling_failed,
             )  # fmt: skip
             yield application
         finally:
-            if application.updater.running:
-                await application.updater.stop()
+            if updater_of(application).running:
+                await updater_of(application).stop()
             if deliver:
                 await sender.stop()
             if application.running:

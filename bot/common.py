@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
-from telegram import Chat, ChatMember, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, Document, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, Updater
 
 from .render import split_message
 from .services import Services
@@ -39,6 +39,23 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def sender(self) -> Sender:
         return cast("Sender", self.application.bot_data["sender"])
+
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def job_queue_of(application: BotApplication) -> JobQueue[Any]:
+    """The Application's job queue (always there: the ``job-queue`` extra is installed)."""
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    return application.job_queue
+
+
+def updater_of(application: BotApplication) -> Updater:
+    """The Application's updater (always there: ``bot/app.py`` builds it with one)."""
+    if application.updater is None:
+        raise RuntimeError("the Application was built without an updater")
+    return application.updater
 
 
 def services(context: BotContext) -> Services:
@@ -90,6 +107,14 @@ def chat_of(update: Update) -> Chat:
 
 def chat_id_of(update: Update) -> int:
     return chat_of(update).id
+
+
+def document_of(update: Update) -> Document:
+    """The file a document message carries (the handlers for documents only get those)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        raise ValueError(f"update {update.update_id} carries no document")
+    return message.document
 
 
 def command_text(message: Message | None) -> str:

@@ -6,6 +6,7 @@ and always closed within one line, so a message can be split between lines safel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from digests.dates import published_date
@@ -51,7 +52,12 @@ def region_line(article: Article, labels: list[str], lang: str) -> str:
 
 
 def render_hits(
-    header: str, results: Results, lang: str, region_labels, *, show_mentions: bool = False
+    header: str,
+    results: Results,
+    lang: str,
+    region_labels: Callable[[dict[str, int]], list[str]],
+    *,
+    show_mentions: bool = False,
 ) -> str:
     """A page of results: header, then title, snippet, regions and date per hit."""
     lines = [header, ""]

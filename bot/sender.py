@@ -134,7 +134,7 @@ class Sender:
         self.told: set[int] = set()  # chats told that their settings could not be used
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._ready_hint: float | None = None  # monotonic time a waiting chat becomes ready
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class Sender:
         queues = self._work(rows)
         self.stats.last_dispatch = self.clock().isoformat(timespec="seconds")
         sent = 0
-        running: dict[asyncio.Task, int] = {}
+        running: dict[asyncio.Task[bool], int] = {}
         while queues or running:
             now = self._monotonic()
             for chat_id in list(queues):
