@@ -84,7 +84,9 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     if not is_private and addressee.lower() != (context.bot.username or "").lower():
         return  # another bot's command, or one for every bot in the group
     lang = lang_for(update, context)
-    await send(context, chat_id_of(update), t(lang, "unknown_command", command=html.escape(word)))
+    thread = message.message_thread_id if message.is_topic_message else None
+    text = t(lang, "unknown_command", command=html.escape(word))
+    await send(context, chat_id_of(update), text, thread_id=thread)
 
 
 def known_commands(application: BotApplication) -> set[str]:
