@@ -36,7 +36,7 @@ from digests.store import Store
 from digests.watch import poll_corpus
 
 from .common import BotContext, chat_id_of, command_text, document_of, lang_for, send, services
-from .i18n import t
+from .i18n import rejection_text, t
 from .render import esc
 from .services import Services
 
@@ -265,7 +265,8 @@ async def document_upload(update: Update, context: BotContext) -> None:
     ]  # fmt: skip
     for item in report.rejected[:LISTED_REJECTIONS]:
         where = Path(item.source).name.replace(path.name, name)
-        lines.append(t(lang, "upload_rejected_line", file=esc(where), reason=esc(item.reason)))
+        reason = esc(rejection_text(lang, item.reason))
+        lines.append(t(lang, "upload_rejected_line", file=esc(where), reason=reason))
     if report.rejected_count > LISTED_REJECTIONS:
         lines.append(t(lang, "upload_more_rejected", n=report.rejected_count - LISTED_REJECTIONS))
     if report.interrupted:

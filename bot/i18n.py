@@ -459,6 +459,43 @@ def _plain(value: object) -> str:
     return str(value)
 
 
+# Why a file was not ingested (``RejectedInput.reason``, English from digests/formats.py), in
+# Chinese: fixed reasons whole, the ones with a value by their start (the value kept).
+_REJECTION_ZH: dict[str, str] = {
+    "empty file": "空文件",
+    "undecodable UTF-16": "无法解码的 UTF-16",
+    "binary file (contains NUL bytes)": "二进制文件（含 NUL 字节）",
+    "binary file (control characters)": "二进制文件（含控制字符）",
+    "undecodable: neither UTF-8 nor GB18030": "无法解码：既不是 UTF-8 也不是 GB18030",
+    "nested too deeply": "嵌套太深",
+    "no title": "没有标题",
+    "no body (title only or too short)": "没有正文（只有标题或太短）",
+    "not a JSON object": "不是 JSON 对象",
+    'missing "title"': "缺少 \"title\"",
+    'missing "text"': "缺少 \"text\"",
+    "empty JSON list": "空的 JSON 列表",
+    "no such file or folder": "没有这个文件或文件夹",
+}
+_REJECTION_PREFIX_ZH: tuple[tuple[str, str], ...] = (
+    ("too large", "文件太大"),
+    ("malformed JSON", "JSON 格式错误"),
+    ("unreadable", "无法读取"),
+    ("analysis failed", "分析失败"),
+)
+
+
+def rejection_text(lang: str, reason: str) -> str:
+    """A rejected file's reason in ``lang`` (plain text; the caller escapes it)."""
+    if lang == "en":
+        return reason
+    if reason in _REJECTION_ZH:
+        return _REJECTION_ZH[reason]
+    for prefix, zh in _REJECTION_PREFIX_ZH:
+        if reason.startswith(prefix):
+            return zh + reason[len(prefix) :]
+    return reason
+
+
 def mode_label(lang: str, mode: object) -> str:
     """A stored or parsed mode in words (an unreadable stored mode is shown as it is)."""
     from digests.modes import Mode, SettingError

@@ -139,3 +139,22 @@ def test_handlers_get_the_typed_context(svc: Services) -> None:
     assert app.context_types.context is BotContext
     context = BotContext(app)
     assert context.services is svc and context.sender is app.bot_data["sender"]
+
+
+def test_every_rejection_reason_reads_in_chinese() -> None:
+    """Each reason digests/formats.py and digests/ingest.py give (read from their source) has a
+    Chinese wording for an administrator's upload report."""
+    import re
+    from pathlib import Path
+
+    from bot.i18n import rejection_text
+
+    root = Path(__file__).resolve().parents[1] / "digests"
+    source = (root / "formats.py").read_text("utf-8") + (root / "ingest.py").read_text("utf-8")
+    literals = re.findall(r"""RejectedInput\([^,]+, f?(?:"([^"]*)"|'([^']*)')""", source)
+    reasons = [(double or single).split("{")[0] for double, single in literals]
+    assert len(reasons) >= 15
+    for reason in reasons:
+        text = rejection_text("zh", reason.strip())
+        assert re.search(r"[\u4e00-\u9fff]", text), reason
+        assert rejection_text("en", reason) == reason
