@@ -301,6 +301,27 @@ def _m009_sources(db: Database) -> None:
     )
 
 
+# The day an article is listed under in /latest: its publication day (ISO, see digests.dates),
+# never later than the day it was stored, else the day it was stored. Indexed as written.
+LISTED_DAY = (
+    "COALESCE(MIN(CASE WHEN published GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' "
+    "THEN substr(published, 1, 10) END, substr(added_at, 1, 10)), substr(added_at, 1, 10))"
+)
+
+
+def _m010_latest_by_published_day(db: Database) -> None:
+    from .dates import iso_published
+
+    rows = db.execute("SELECT seq, published FROM articles WHERE published IS NOT NULL").fetchall()
+    for seq, published in rows:
+        iso = iso_published(published)
+        if iso != published:
+            db.execute("UPDATE articles SET published = ? WHERE seq = ?", [iso, seq])
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS articles_by_listed_day ON articles({LISTED_DAY} DESC, seq DESC)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -311,6 +332,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m007_update_journal,
     _m008_article_source_index,
     _m009_sources,
+    _m010_latest_by_published_day,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -628,8 +650,10 @@ class Store:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
+        """Newest first by publication day (the day stored when unknown), then by arrival."""
         rows = self.conn.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
+            f"SELECT {ARTICLE_COLUMNS} FROM articles "
+            f"ORDER BY {LISTED_DAY} DESC, seq DESC LIMIT ? OFFSET ?",
             [bounded(limit), bounded(offset)],
         ).fetchall()
         return [_article(r) for r in rows]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import telegram
 
+from bot.buttons import SetMode, encode
 from bot.play import USER_ID, TerminalChat
 from digests.ledger import Status
 from digests.planning import plan
@@ -116,16 +117,16 @@ async def test_settings_daily_button_keeps_subscriptions_with_their_own_time(bot
     await bot.say("/subscribe 兵团")  # follows the chat's default (instant)
     await bot.say("/subscribe 棉花 daily 07:30")  # its own time
     (reply,) = await bot.say("/settings")
-    await bot.press(reply, "s:mode:daily 08:00")
+    await bot.press(reply, encode(SetMode("daily 08:00")))
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["daily 08:00", "daily 07:30"]
-    assert "1 个跟随默认的订阅已改变" in bot.fake.answers[-1]["text"]  # said, not silent
+    assert "跟随默认的 1 个订阅已改变" in bot.fake.answers[-1]["text"]  # said, not silent
     (reply,) = await bot.say("/settings instant")
-    assert "1 个跟随默认的订阅已改变" in reply.text
+    assert "跟随默认的 1 个订阅已改变" in reply.text
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
     answered = len(bot.fake.answers)
-    bot.fake.callback(reply, "s:mode:daily 25:00", strict=False)  # forged
+    bot.fake.callback(reply, "s:mode:daily:25:00", strict=False)  # forged
     await bot.fake.wait_for(lambda: len(bot.fake.answers) > answered, timeout=10)
-    assert "时间无效" in bot.fake.answers[-1]["text"]
+    assert "按钮已失效" in bot.fake.answers[-1]["text"]  # forged data: refused by bot.buttons
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
 
 
