@@ -3,7 +3,8 @@
 Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
 the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
 faults, docs/reliability.md), ``memory`` (includes the DB size),
-``startup``, ``summary``. Each part prints a table; everything measured goes to
+``startup``, ``summary``, ``sources`` (feeds parsed, pages extracted, a polling round over
+local feeds: :mod:`benchmarks.sources_bench`). Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
 ``docs/benchmarks.png``. Nothing asserts on time: targets are reported as met or missed.
@@ -24,7 +25,7 @@ from .common import ROOT, machine_info, quiet_jieba, table
 
 PARTS = (
     "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
-    "summary",
+    "summary", "sources",
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -242,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         _guard(results, "summary_quality", failed, summary_part)
         results["timings_s"]["summary"] = round(time.perf_counter() - t0, 2)
+    if "sources" in parts:
+        from . import sources_bench
+
+        t0 = time.perf_counter()
+        if _guard(results, "sources", failed, sources_bench.sources_bench, args.quick):
+            sources_bench.print_sources(results["sources"])
+        results["timings_s"]["sources"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
     results["targets"] = targets(results)
     print_targets(results["targets"])
     results["total_seconds"] = round(time.perf_counter() - started, 1)

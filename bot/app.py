@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from . import admin, lookup, subscribe
+from . import sources as source_handlers
 from .common import lang_for, send
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
@@ -38,7 +39,7 @@ COMMANDS = (
     "start", "help", "search", "region", "regions", "latest", "article",
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
-ADMIN_COMMANDS = ("stats", "pending", "retry", "remove")
+ADMIN_COMMANDS = ("stats", "pending", "retry", "remove", "source")
 FIRST_POLL_DELAY = 0.1  # s; the first corpus poll runs at start-up (with 0 APScheduler would
 # find its start already past and wait a whole interval)
 
@@ -165,6 +166,7 @@ def add_handlers(application: Application) -> None:
         CommandHandler("pending", admin.pending_cmd),
         CommandHandler("retry", admin.retry_cmd),
         CommandHandler("remove", admin.remove_cmd),
+        *source_handlers.handlers(),  # before the general document handler: .opml imports
         MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, admin.document_upload),
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
@@ -196,6 +198,7 @@ async def running(
                     admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
+                source_handlers.schedule(application, settings.poll_seconds)
                 sender.start()
             await replay(application, application.bot_data["services"].store)
             await application.updater.start_polling(

@@ -142,13 +142,26 @@ def _reject(report: IngestReport, exc: RejectedInput) -> None:
     report.rejected_files.setdefault(_RECORD_SUFFIX.sub("", exc.source), exc.reason)
 
 
+IDF_REFRESH = 0.1  # the learnt IDF is read again once the corpus has grown by this share
+_learnt_idf: dict[str, tuple[int, Idf]] = {}  # database path → (articles then, IDF)
+
+
 def corpus_idf(store: Store, min_docs: int = IDF_MIN_DOCS) -> Idf | None:
     """IDF learnt from the stored corpus once it has ``min_docs`` articles, else ``None``
-    (jieba's bundled IDF is used then)."""
+    (jieba's bundled IDF is used then).
+
+    Reading the document frequencies scans the whole word index (seconds at 100,000 articles),
+    so a process keeps the table and reads it again only when the corpus has grown by
+    ``IDF_REFRESH`` since: a bot ingesting one new article per poll pays it once."""
     n = store.count()
     if n < min_docs:
         return None
-    return Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
+    cached = _learnt_idf.get(store.path)
+    if cached is not None and cached[0] <= n < cached[0] * (1 + IDF_REFRESH):
+        return cached[1]
+    idf = Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
+    _learnt_idf[store.path] = (n, idf)
+    return idf
 
 
 _worker_idf: Idf | None = None
