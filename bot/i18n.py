@@ -229,6 +229,7 @@ ZH.update(
         "quiet_off": "未设置",
         "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
         "sub_paused": "（已暂停：{reason}）",
+        "settings_hint": "修改：/settings tz Asia/Urumqi（或 +8）· /settings quiet 23:00-07:00（或 off）· /settings daily 09:00",
         "settings_mode_applied": "默认推送方式：{mode}。{n} 个跟随默认的订阅已改变，单独设置的订阅不变。",
     }
 )
@@ -244,6 +245,7 @@ EN.update(
         "quiet_off": "off",
         "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
         "sub_paused": " (paused: {reason})",
+        "settings_hint": "Change: /settings tz Asia/Urumqi (or +8) · /settings quiet 23:00-07:00 (or off) · /settings daily 09:00",
         "settings_mode_applied": "Default delivery: {mode}. {n} subscription(s) following the default changed; those with their own mode kept it.",
     }
 )

@@ -237,7 +237,7 @@ def _settings_view(context, chat_id: int, lang: str):
     chat = services(context).store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
-    text += "\n" + _zone_line(chat, lang)
+    text += "\n" + _zone_line(chat, lang) + "\n" + t(lang, "settings_hint")
     keyboard = InlineKeyboardMarkup(
         [
             [
