@@ -224,7 +224,7 @@ async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         removed = svc.store.remove_subscriptions(chat.id, None)
         await send(context, chat.id, t(lang, "unsubscribed", n=removed))
         return
-    if not arg[0].isdigit() or not 1 <= int(arg[0]) <= len(subs):
+    if not (arg[0].isdecimal() and len(arg[0]) < 10) or not 1 <= int(arg[0]) <= len(subs):
         await send(
             context, chat.id, t(lang, "unsubscribe_none") + "\n" + t(lang, "unsubscribe_usage")
         )
