@@ -280,6 +280,7 @@ ZH.update(
         "quiet_off": "未设置",
         "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
         "sub_paused": "（已暂停：{reason}）",
+        "settings_hint": "修改：/settings tz Asia/Urumqi（或 +8）· /settings quiet 23:00-07:00（或 off）· /settings daily 09:00",
         "settings_mode_applied": "默认推送方式：{mode}。跟随默认的 {count}已改变，单独设置的订阅不变。",
     }
 )
@@ -294,6 +295,7 @@ EN.update(
         "quiet_off": "off",
         "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
         "sub_paused": " (paused: {reason})",
+        "settings_hint": "Change: /settings tz Asia/Urumqi (or +8) · /settings quiet 23:00-07:00 (or off) · /settings daily 09:00",
         "settings_mode_applied": "Default delivery: {mode}. Changed: {count} following the default; those with their own mode kept it.",
     }
 )

@@ -47,8 +47,8 @@ from telegram.error import (
 )
 
 from digests.ledger import Backoff, DeadLetter, Ledger, Retry, Status
-from digests.models import Article, Delivery
-from digests.modes import SettingError, zone
+from digests.models import Article, Chat, Delivery
+from digests.modes import Mode, Quiet, SettingError, zone
 from digests.store import Store
 
 from . import buttons
@@ -262,6 +262,8 @@ class Sender:
         queues: OrderedDict[int, deque[WorkItem]] = OrderedDict()
         for chat_id, chat_rows in by_chat.items():
             chat = self.store.get_chat(chat_id)
+            if chat is not None and chat.quiet and self._held(chat, chat_rows):
+                continue
             lang = (chat.language if chat and chat.language else None) or self.default_lang
             items = [
                 self._instant(r, articles[r.seq], lang) for r in chat_rows if r.mode == "instant"
@@ -276,6 +278,20 @@ class Sender:
                 )
             queues[chat_id] = deque(items)
         return queues
+
+    def _held(self, chat: Chat, rows: list[Delivery]) -> bool:
+        """Inside the chat's quiet hours: its due rows wait for their end, as one digest (rows
+        planned before the quiet hours were set, or retried into them)."""
+        try:
+            tz, quiet = zone(chat.timezone), Quiet.parse(chat.quiet or "")
+        except SettingError:
+            return False
+        end = quiet.defer(self.clock(), tz)
+        if end is None:
+            return False
+        local = end.astimezone(tz)
+        self.ledger.hold([r.id for r in rows], str(Mode(True, local.hour, local.minute)), end)
+        return True
 
     def _instant(self, row: Delivery, article: Article, lang: str) -> WorkItem:
         text = render_article(article, lang, self.region_labels(article.regions, 4))

@@ -271,7 +271,7 @@ def settings_view(svc: Services, chat_id: int, lang: str) -> View:
     chat = svc.store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
-    text += "\n" + _zone_line(chat, lang)
+    text += "\n" + _zone_line(chat, lang) + "\n" + t(lang, "settings_hint")
 
     def button(label: str, value: buttons.Button) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=buttons.encode(value))

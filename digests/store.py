@@ -1,4 +1,5 @@
-"""The SQLite store: schema, migrations and every SQL statement of the product.
+"""The SQLite store: schema, migrations and the SQL of articles, chats and subscriptions (the
+delivery ledger's statements are in ``digests.ledger``, over the same connection).
 
 One file (``DIGESTBOT_DB``) in WAL mode, opened through sqlite-utils. The schema version lives in
 ``PRAGMA user_version``; :data:`MIGRATIONS` is a list of small functions, each moving the schema one
