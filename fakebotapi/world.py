@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,7 +155,9 @@ class World:
         self.chats: dict[int, ChatState] = {}
 
         self._updates: list[dict[str, Any]] = []
-        self._next_update_id = 1000
+        # a new emulator is a bot whose update ids start afresh somewhere, as Telegram's do after
+        # a week without updates (two emulators on one database must not reuse each other's ids)
+        self._next_update_id = 1000 + secrets.randbelow(1_000_000_000)
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED
         self._poll_generation = 0
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
