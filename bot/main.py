@@ -94,6 +94,8 @@ async def serve(services: Services) -> int:
     from .startup import connect, one_line
 
     settings = services.settings
+    if settings.token is None:  # run() starts the terminal chat instead
+        raise ValueError("serve() needs TELEGRAM_BOT_TOKEN")
     application = build_application(
         services,
         token=settings.token,
