@@ -3,7 +3,8 @@
 Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
 the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
 faults, docs/reliability.md), ``memory`` (includes the DB size),
-``startup``, ``summary``. Each part prints a table; everything measured goes to
+``startup``, ``summary``, ``sources`` (feeds parsed, pages extracted, a polling round over
+local feeds: :mod:`benchmarks.sources_bench`). Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
 ``docs/benchmarks.png``. Nothing asserts on time: targets are reported as met or missed.
@@ -20,10 +21,11 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from .common import ROOT, machine_info, quiet_jieba, table
+from .common import ROOT, machine_info, quiet_jieba, repo_path, table
 
 PARTS = (
-    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+    "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
+    "summary", "sources",
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -135,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         folder, meta = generate(size, args.seed)
         metas[size] = meta
-        results["corpus"][size] = {**asdict(meta), "folder": str(folder)}
+        results["corpus"][size] = {**asdict(meta), "folder": repo_path(folder)}
         results["timings_s"][f"generate {size}"] = round(time.perf_counter() - t0, 2)
         if "ingest" in parts:
             t0 = time.perf_counter()
@@ -153,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results["ingest"][size] = ing
             results["timings_s"][f"ingest {size}"] = round(time.perf_counter() - t0, 2)
-            dbs[size] = Path(ing["db"])
+            dbs[size] = ROOT / ing["db"]  # relative to the repository, or absolute
             if size == sizes[0]:
                 t0 = time.perf_counter()
                 results["stages"] = engine.stage_breakdown(folder, 100 if args.quick else 500)
@@ -201,6 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_reliability(results["reliability"])
         results["timings_s"]["reliability"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
+    if "flood" in parts:
+        from . import flood
+
+        t0 = time.perf_counter()
+        if _guard(results, "flood", failed, flood.flood_bench, args.quick):
+            flood.print_flood(results["flood"])
+        results["timings_s"]["flood"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
     largest = max(sizes)
     if "memory" in parts:
         t0 = time.perf_counter()
@@ -233,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         _guard(results, "summary_quality", failed, summary_part)
         results["timings_s"]["summary"] = round(time.perf_counter() - t0, 2)
+    if "sources" in parts:
+        from . import sources_bench
+
+        t0 = time.perf_counter()
+        if _guard(results, "sources", failed, sources_bench.sources_bench, args.quick):
+            sources_bench.print_sources(results["sources"])
+        results["timings_s"]["sources"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
     results["targets"] = targets(results)
     print_targets(results["targets"])
     results["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -246,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .plot import draw
 
         drawn = draw(results, plot_path)
-        results["plot"] = str(drawn) if drawn else None
+        results["plot"] = repo_path(drawn) if drawn else None
         if drawn:
             print(f"\nplot: {drawn}")
     _save(results, out)

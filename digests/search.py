@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
-from .store import Store
+from .store import Store, bounded
 from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def parse_query(query: str) -> ParsedQuery:
     """
     query = normalize(query).strip()  # as the documents were: no invisible characters
     if not query:
-        raise QueryError("empty query: type a word to search for")
+        raise QueryError("query_empty")
     if len(query) > MAX_QUERY_CHARS:
         query = query[:MAX_QUERY_CHARS]
     stop = stopwords()
@@ -170,13 +170,10 @@ def parse_query(query: str) -> ParsedQuery:
             _add(parsed.grams if len(token) > 1 and is_cjk(token) else parsed.words, token)
     if not parsed.grams and not parsed.words and not parsed.phrases:
         if parsed.excluded_grams or parsed.excluded_words:
-            raise QueryError("a query needs at least one word to include, not only -exclusions")
+            raise QueryError("query_only_exclusions")
         if parsed.dropped:
-            raise QueryError(
-                "the query has only very common words (" + " ".join(parsed.dropped) + "); "
-                "add a more specific word"
-            )
-        raise QueryError("nothing to search for: the query has no words, only symbols")
+            raise QueryError("query_only_common", words=" ".join(parsed.dropped))
+        raise QueryError("query_no_words")
     return parsed
 
 
@@ -209,6 +206,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     reads matches newest first and stops at the page. The same holds when one of several terms
     is that common (more than ``BM25_MAX_DF`` articles), even if the whole query is rare.
     """
+    offset = bounded(offset)
     parsed = parse_query(query)
     plan = parsed.plan()
     newest = store.max_seq()
@@ -375,18 +373,17 @@ def region_search(
     store: Store, gazetteer: Gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
 ) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
+    offset = bounded(offset)
     if code is not None:
         place = gazetteer.get(code)
         if place is None:
-            raise NotFound(f"unknown region code {code}")
+            raise NotFound("unknown_region_code", code=code)
         alternatives: list[Place] = []
     else:
         resolution = gazetteer.resolve(name)
         if not resolution.places:
-            hint = "、".join(p.name for p in resolution.suggestions)
-            raise NotFound(
-                f"no place called {name!r}" + (f"; did you mean: {hint}" if hint else "")
-            )
+            suggestions = [p.name for p in resolution.suggestions]
+            raise NotFound("unknown_place", name=name, suggestions=suggestions)
         place, alternatives = resolution.places[0], resolution.places[1:]
     rows = store.region_articles(place.code, limit, offset)
     total = store.region_counts([place.code]).get(place.code, 0)
