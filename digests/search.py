@@ -84,16 +84,19 @@ class ParsedQuery:
         word_expr = " AND ".join(word_parts)
         word_not = " OR ".join(_phrase(ex) for ex in self.excluded_words)
         gram_not = " OR ".join(_phrase(gram_phrase(g)) for g in self.excluded_grams)
+        word_units = [(WORDS, part) for part in word_parts]
         if self.grams:
-            expr = " AND ".join(_phrase(gram_phrase(g)) for g in self.grams)
-            if gram_not:
-                expr += f" NOT ({gram_not})"
+            gram_parts = [_phrase(gram_phrase(g)) for g in self.grams]
+            positive = " AND ".join(gram_parts)
+            expr = positive + (f" NOT ({gram_not})" if gram_not else "")
             filters = [(WORDS, word_expr, True)] if word_expr else []
             if word_not:
                 filters.append((WORDS, word_not, False))
-            return SearchPlan(GRAMS, expr, filters)
+            units = [(GRAMS, part) for part in gram_parts] + word_units
+            return SearchPlan(GRAMS, expr, filters, positive, units)
         expr = word_expr + (f" NOT ({word_not})" if word_not else "")
-        return SearchPlan(WORDS, expr, [(GRAMS, gram_not, False)] if gram_not else [])
+        filters = [(GRAMS, gram_not, False)] if gram_not else []
+        return SearchPlan(WORDS, expr, filters, word_expr, word_units)
 
 
 @dataclass
@@ -103,6 +106,8 @@ class SearchPlan:
     table: str
     match: str
     filters: list[tuple[str, str, bool]]
+    positive: str = ""  # ``match`` without its exclusions
+    units: list[tuple[str, str]] = field(default_factory=list)  # (table, expression) per term
 
 
 def _quote(token: str) -> str:
@@ -179,10 +184,12 @@ def _add(items: list[str], item: str) -> None:
 
 CANDIDATES = 1000
 PHRASE_CANDIDATES = 500  # a phrase reads positions too: about twice the cost per candidate
-COUNT_CAP = 5000  # matches counted one by one before the total is estimated
-ESTIMATE_HITS = 2500  # matches seen by an estimate: ±2 % standard error, so within ±5 %
+COUNT_CAP = 2500  # matches counted one by one before the total is estimated
+ESTIMATE_HITS = 1600  # matches seen by an estimate: a 2.5 % standard error, so within ±5 %
 STRATA = 8  # an estimate counts this many ranges spread evenly over the whole history
 FIRST_SAMPLE = 2048  # articles in those ranges at first (×2 until they hold ESTIMATE_HITS)
+BM25_MAX_DF = 30_000  # bm25 reads every match of each term first: not for terms this common
+TITLE_SCORE, BODY_SCORE = 2.0, 1.0  # the scores of the two tiers of a common query
 
 
 def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0) -> Results:
@@ -190,11 +197,14 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
 
     Up to ``COUNT_CAP`` matches are counted exactly; beyond, the total is estimated from the
     matches in ``STRATA`` ranges of articles spread evenly from the oldest to the newest, widened
-    until they hold ``ESTIMATE_HITS`` matches (flagged ``approximate``). bm25 has to score every
-    match before it can pick the best (a cost per match, docs/benchmarks.md): when a query
-    matches more than ``CANDIDATES`` articles (``PHRASE_CANDIDATES`` with a phrase) it
-    discriminates little, and only a window of the newest articles holding about that many
-    matches is ranked (widened until it fills the page).
+    until they hold ``ESTIMATE_HITS`` matches (flagged ``approximate``).
+
+    bm25 ranks a query that matches at most ``CANDIDATES`` articles (``PHRASE_CANDIDATES`` with
+    a phrase). A query that matches more discriminates little, and bm25 would have to read every
+    match of each term first (its IDF: ~16 ms for a word in every article of a million), so its
+    matches rank in two tiers, the query in the title first, newest first within each: FTS5
+    reads matches newest first and stops at the page. The same holds when one of several terms
+    is that common (more than ``BM25_MAX_DF`` articles), even if the whole query is rare.
     """
     offset = bounded(offset)
     parsed = parse_query(query)
@@ -202,17 +212,11 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     newest = store.max_seq()
     total, approximate = _count(store, plan, newest)
     candidates = PHRASE_CANDIDATES if parsed.has_phrase else CANDIDATES
-    min_seq = 0
-    if total > candidates:
-        window = max(limit + offset, int(newest * candidates / total))
-        while True:
-            min_seq = max(0, newest - window + 1)
-            ranked = _rank(store, plan, limit, offset, min_seq)
-            if len(ranked) == limit or min_seq == 0:
-                break
-            window *= 4
+    if total > candidates or (total and _has_common_term(store, plan, newest)):
+        window = newest * candidates // max(total, candidates)  # holds ~candidates matches
+        ranked = _newest_by_tier(store, plan, limit, offset, newest - window + 1)
     else:
-        ranked = _rank(store, plan, limit, offset, 0) if total or offset else []
+        ranked = _rank(store, plan, limit, offset) if total or offset else []
     articles = store.get_many([seq for seq, _ in ranked])
     hits = [
         Hit(articles[seq], score, make_snippet(articles[seq], parsed.highlight))
@@ -229,11 +233,35 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     )
 
 
-def _rank(
+def _rank(store: Store, plan: SearchPlan, limit: int, offset: int) -> list[tuple[int, float]]:
+    return store.fts_search(plan.match, limit, offset, table=plan.table, filters=plan.filters)
+
+
+def _newest_by_tier(
     store: Store, plan: SearchPlan, limit: int, offset: int, min_seq: int
 ) -> list[tuple[int, float]]:
-    return store.fts_search(
-        plan.match, limit, offset, min_seq, table=plan.table, filters=plan.filters
+    """The matches since ``min_seq`` with the query in the title, newest first, then all the
+    others, newest first (reading as many matches as the page needs, plus the window's)."""
+    need = offset + limit
+    in_title = f"({plan.match}) AND {{title}} : ({plan.positive})"
+    first = store.fts_newest(in_title, need, min_seq, table=plan.table, filters=plan.filters)
+    ranked = [(seq, TITLE_SCORE) for seq in first]
+    if len(first) < need:
+        seen = set(first)
+        rest = store.fts_newest(plan.match, need, table=plan.table, filters=plan.filters)
+        ranked += [(seq, BODY_SCORE) for seq in rest if seq not in seen]
+    return ranked[offset:need]
+
+
+def _has_common_term(store: Store, plan: SearchPlan, newest: int) -> bool:
+    """True when one of several terms is in more than ``BM25_MAX_DF`` articles (estimated from
+    the first stratified sample; small corpora never)."""
+    if len(plan.units) < 2 or newest < BM25_MAX_DF:
+        return False
+    window = min(FIRST_SAMPLE, newest)
+    return any(
+        _sample(store, table, match, [], newest, window) * newest / window > BM25_MAX_DF
+        for table, match in plan.units
     )
 
 
@@ -245,8 +273,8 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
     ``ESTIMATE_HITS`` matches."""
     window = FIRST_SAMPLE
     if newest >= 4 * window:
-        hits = _sample(store, plan, newest, window)
-        if hits * newest / window < 2 * COUNT_CAP:  # not clearly common: count it
+        hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
+        if hits * newest / window < COUNT_CAP:  # not common by the first look: count it
             count = store.fts_count(
                 plan.match, table=plan.table, filters=plan.filters, cap=COUNT_CAP
             )
@@ -254,22 +282,27 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
                 return count, False
         while hits < ESTIMATE_HITS and 2 * window < newest:
             window *= 2
-            hits = _sample(store, plan, newest, window)
+            hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
         if hits >= ESTIMATE_HITS:
             return max(COUNT_CAP, round(hits * newest / window)), True
     return store.fts_count(plan.match, table=plan.table, filters=plan.filters), False
 
 
-def _sample(store: Store, plan: SearchPlan, newest: int, window: int) -> int:
+def _sample(
+    store: Store,
+    table: str,
+    match: str,
+    filters: list[tuple[str, str, bool]],
+    newest: int,
+    window: int,
+) -> int:
     """Matches among ``STRATA`` ranges of ``window // STRATA`` articles each, spread evenly
     from the oldest article to the newest."""
     step, width = newest / STRATA, window // STRATA
     hits = 0
     for k in range(STRATA):
         first = int(step * k + (step - width) / 2) + 1
-        hits += store.fts_count(
-            plan.match, first, first + width - 1, table=plan.table, filters=plan.filters
-        )
+        hits += store.fts_count(match, first, first + width - 1, table=table, filters=filters)
     return hits
 
 

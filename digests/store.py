@@ -707,6 +707,26 @@ class Store:
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
+    def fts_newest(
+        self,
+        match: str,
+        limit: int,
+        min_seq: int = 0,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+    ) -> list[int]:
+        """The newest ``limit`` articles with ``seq >= min_seq`` that match (as in
+        :meth:`fts_search`), newest first. Without ``min_seq``, FTS5 reads its matches newest
+        first and stops at ``limit``, whatever their number; with it, the matches since then
+        are read oldest first (reading them newest first, FTS5 does not stop at ``min_seq``)."""
+        where, params = _fts_where(table, match, min_seq, None, filters)
+        sql = f"SELECT rowid FROM {table} WHERE {where}"
+        if min_seq > 0:
+            sql = f"WITH since AS MATERIALIZED ({sql}) SELECT rowid FROM since"
+        rows = self.conn.execute(f"{sql} ORDER BY rowid DESC LIMIT ?", [*params, limit]).fetchall()
+        return [r[0] for r in rows]
+
     def fts_count(
         self,
         match: str,

@@ -28,8 +28,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import rjieba
-
 if TYPE_CHECKING:
     import opencc
 
@@ -157,20 +155,29 @@ def is_subheading(paragraph: str, max_chars: int = 30) -> bool:
     return 0 < len(paragraph) <= max_chars and not ends_with_terminal(paragraph)
 
 
+@lru_cache(maxsize=1)
+def _segmenter():  # pragma: no cover - trivial
+    """jieba-rs, imported on first use: the import builds its dictionary (~33 MB, ~60 ms), which
+    a process that never segments (the bot until its first search) need not pay for."""
+    import rjieba
+
+    return rjieba
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens of ``text`` (jieba's precise mode with HMM, via jieba-rs), whitespace dropped."""
-    return [t for t in rjieba.cut(text) if t.strip()]
+    return [t for t in _segmenter().cut(text) if t.strip()]
 
 
 def raw_tokens(text: str) -> list[str]:
     """Tokens of ``text`` including whitespace: they concatenate back to ``text``."""
-    return rjieba.cut(text)
+    return _segmenter().cut(text)
 
 
 def has_word(word: str) -> bool:
     """True if ``word`` is in the segmentation dictionary with a positive frequency (jieba's
     ``FREQ.get(word)``, which is 0 for the prefixes it also stores)."""
-    return rjieba.has_word(word)
+    return _segmenter().has_word(word)
 
 
 def is_word(token: str) -> bool:

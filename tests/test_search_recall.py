@@ -149,3 +149,29 @@ def test_few_matches_are_counted_exactly(recall_store, monkeypatch) -> None:
     store, texts = recall_store
     monkeypatch.setattr(search, "COUNT_CAP", 10_000)
     assert keyword_search(store, "棉花").total == _truth(texts, "棉花")
+
+
+def test_common_queries_rank_title_matches_then_the_newest(recall_store, monkeypatch) -> None:
+    store, texts = recall_store
+    monkeypatch.setattr(search, "CANDIDATES", 10)  # "六师" matches more: the two tiers
+    results = keyword_search(store, "六师", limit=40)
+    assert results.total == _truth(texts, "六师")
+    seqs = [hit.article.seq for hit in results.hits]
+    tiers = [hit.score for hit in results.hits]
+    n = tiers.count(search.TITLE_SCORE)
+    assert 0 < n < len(tiers) and set(tiers[n:]) == {search.BODY_SCORE}  # title tier first
+    assert all("六师" in hit.article.title for hit in results.hits[:n])
+    assert seqs[:n] == sorted(seqs[:n], reverse=True)  # newest first in each tier
+    assert seqs[n:] == sorted(seqs[n:], reverse=True)
+    assert len(set(seqs)) == len(seqs)
+    page2 = keyword_search(store, "六师", limit=5, offset=5)
+    assert [h.article.seq for h in page2.hits] == seqs[5:10]
+
+
+def test_a_very_common_term_skips_bm25_even_in_a_rare_query(recall_store, monkeypatch) -> None:
+    store, texts = recall_store
+    monkeypatch.setattr(search, "BM25_MAX_DF", 50)  # 职工 is in more than 50 of 240
+    monkeypatch.setattr(search, "FIRST_SAMPLE", 16)
+    results = keyword_search(store, "一书 职工", limit=300)
+    assert results.total == _truth(texts, "一书", "职工")
+    assert {hit.score for hit in results.hits} <= {search.TITLE_SCORE, search.BODY_SCORE}
