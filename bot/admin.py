@@ -20,11 +20,11 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from digests.backends import open_store, store_location
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
 from digests.ingest import ingest
 from digests.ledger import Ledger, Status
 from digests.planning import plan, plan_report
-from digests.store import Store
 from digests.watch import poll_corpus
 
 from .common import lang_for, send, services
@@ -38,7 +38,7 @@ JOB_NAME = "corpus-poll"
 
 def poll_and_plan(db_path: str, corpus: Path, settle: float, clock) -> dict:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
-    with Store(db_path, clock=clock) as store:
+    with open_store(db_path, clock=clock) as store:
         result = poll_corpus(store, corpus, settle_seconds=settle)
         report = plan_report(store, clock)
         planned = report.added
@@ -59,7 +59,7 @@ async def corpus_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     settings = svc.settings
     summary = await asyncio.to_thread(
-        poll_and_plan, svc.store.path, Path(settings.corpus), settings.poll_seconds, svc.clock
+        poll_and_plan, store_location(svc.store), Path(settings.corpus), settings.poll_seconds, svc.clock
     )
     if summary["planned"]:
         log.info("corpus poll planned %d deliveries", summary["planned"])
@@ -186,7 +186,7 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     folder = Path(svc.settings.corpus) / "uploads"
     stamp = svc.clock().strftime("%Y%m%d-%H%M%S")
     path = folder / f"{stamp}-{name}"
-    report = await asyncio.to_thread(_store_upload, svc.store.path, path, data, svc.clock)
+    report = await asyncio.to_thread(_store_upload, store_location(svc.store), path, data, svc.clock)
     lines = [
         t(lang, "upload_result", added=len(report["added"]), duplicates=len(report["duplicates"]),
           rejected=len(report["rejected"]))
@@ -207,7 +207,7 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 def _store_upload(db_path: str, path: Path, data: bytes, clock) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    with Store(db_path, clock=clock) as store:
+    with open_store(db_path, clock=clock) as store:
         report = ingest(store, [path], workers=1, progress=False)
         st = path.stat()
         status = "rejected" if report.rejected else "ingested"

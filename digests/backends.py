@@ -9,6 +9,7 @@ way the CLI and the bot do: an explicit ``--db`` first, then ``DIGESTBOT_DATABAS
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .store import Clock, Store, utcnow
@@ -18,6 +19,17 @@ DEFAULT_DB = "data/digestbot.db"
 
 def is_database_url(target: str | Path) -> bool:
     return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def redact(target: str) -> str:
+    """``target`` without a URL's password (for messages and logs)."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", target)
+
+
+def store_location(store: Store) -> str:
+    """What reopens ``store`` in another thread (a PostgreSQL store's URL is kept apart from its
+    ``path``, which is redacted)."""
+    return str(getattr(store, "url", store.path))
 
 
 def store_target(explicit: str | None = None) -> str:

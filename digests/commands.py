@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .backends import open_store, store_target
 from .errors import DigestError, NotFound, QueryError
 from .models import Article, Hit
-from .store import Store
 
 if TYPE_CHECKING:
     from .regions import Place
@@ -32,7 +32,8 @@ log = logging.getLogger("digestbot")
 
 
 def db_path(arg: str | None) -> str:
-    return arg or os.environ.get("DIGESTBOT_DB") or DEFAULT_DB
+    """``--db``, else ``DIGESTBOT_DATABASE_URL``, else ``DIGESTBOT_DB``, else the default file."""
+    return store_target(arg)
 
 
 def _print_json(data: object) -> None:
@@ -82,7 +83,7 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest import ingest
 
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         report = ingest(store, [Path(p) for p in args.paths], workers=args.workers)
     if args.json:
         _print_json(report.to_dict())
@@ -107,7 +108,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .search import keyword_search
 
     query = " ".join(args.query)
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         try:
             results = keyword_search(store, query, limit=args.limit, offset=args.offset)
         except QueryError as exc:
@@ -150,7 +151,7 @@ def cmd_region(args: argparse.Namespace) -> int:
     from .search import region_search
 
     name = " ".join(args.name)
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         try:
             found = region_search(
                 store, load_gazetteer(), name, limit=args.limit, offset=args.offset
@@ -202,7 +203,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from .text import to_simplified, tokenize
 
     if args.id:
-        with Store(db_path(args.db)) as store:
+        with open_store(db_path(args.db)) as store:
             art = store.get(args.id)
         if art is None:
             _err(f"no article with id {args.id}")
@@ -231,7 +232,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         art = store.get(args.id)
     if art is None:
         if args.json:
@@ -262,7 +263,7 @@ def article_dict(art: Article) -> dict[str, Any]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         stats = store.stats()
     if args.json:
         _print_json(stats)
@@ -278,7 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot",
         description="Digests of Chinese articles: search, regions, summaries, bot.",
     )
-    parser.add_argument("--db", help="SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)")
+    parser.add_argument(
+        "--db",
+        help="SQLite file or postgresql:// URL (default: $DIGESTBOT_DATABASE_URL, $DIGESTBOT_DB, "
+        "data/digestbot.db)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -320,7 +325,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
+    add_migrate_db(sub)
     return parser
+
+
+def add_migrate_db(sub: Any) -> None:
+    p = sub.add_parser(
+        "migrate-db", help="copy a SQLite installation into an empty PostgreSQL database"
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="SQLITE_FILE")
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_migrate_db)
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every table, ids kept; counts checked on both sides (digests.migratedb)."""
+    from .backends import is_database_url, redact
+    from .store import Store
+
+    if not is_database_url(args.target):
+        _err(f"digestbot: --to must be a postgresql:// URL, got {redact(args.target)!r}")
+        return 2
+    if not Path(args.source).is_file():
+        _err(f"digestbot: no SQLite file at {args.source}")
+        return 2
+    from .migratedb import copy_installation
+    from .pgstore import PgStore
+
+    with Store(args.source) as source, PgStore(args.target) as target:
+        counts = copy_installation(
+            source, target, progress=lambda table, n: _err(f"{table}: {n} rows copied")
+        )
+    if args.json:
+        _print_json({"from": args.source, "to": redact(args.target), "rows": counts})
+    else:
+        for table, n in counts.items():
+            print(f"{table}: {n}")
+        print(f"copied into {redact(args.target)}; every table's count matches")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:

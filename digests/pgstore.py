@@ -26,6 +26,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from . import pgschema
+from .backends import redact
 from .errors import StoreError
 from .models import AnalyzedArticle, Article, Chat, Subscription
 from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
@@ -48,11 +49,6 @@ if TYPE_CHECKING:
 FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 Conn = psycopg.Connection[Any]
-
-
-def redact(url: str) -> str:
-    """``url`` without its password (for messages and logs)."""
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 class PgStore(Store):

@@ -146,3 +146,13 @@ def test_a_row_claimed_elsewhere_is_skipped_not_waited_for(store: Store) -> None
         assert ledger.claim([second]) is True
     assert ledger.claim([first]) is True  # the other transaction ended without taking it
     assert [r.status for r in ledger.rows()] == ["sending", "sending"]
+
+
+def test_settings_take_the_database_url_and_never_show_its_password() -> None:
+    from bot.config import load_settings
+
+    url = "postgresql://bot:s3cret@db.internal:5432/digests"
+    settings = load_settings({"DIGESTBOT_DATABASE_URL": url, "DIGESTBOT_DB": "other.db"})
+    assert settings.db == url
+    assert "s3cret" not in repr(settings) and "bot:***@db.internal" in repr(settings)
+    assert load_settings({"DIGESTBOT_DB": "other.db"}).db == "other.db"
