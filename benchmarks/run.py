@@ -3,7 +3,8 @@
 Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at the first size,
 the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
 faults, docs/reliability.md), ``memory`` (includes the DB size),
-``startup``, ``summary``. Each part prints a table; everything measured goes to
+``startup``, ``summary``, ``sources`` (feeds parsed, pages extracted, a polling round over
+local feeds: :mod:`benchmarks.sources_bench`). Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
 ``docs/benchmarks.png``. Nothing asserts on time: targets are reported as met or missed.
@@ -23,7 +24,8 @@ from pathlib import Path
 from .common import ROOT, machine_info, quiet_jieba, table
 
 PARTS = (
-    "ingest", "search", "region", "reply", "delivery", "reliability", "memory", "startup", "summary"
+    "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
+    "summary", "sources",
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -201,6 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_reliability(results["reliability"])
         results["timings_s"]["reliability"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
+    if "flood" in parts:
+        from . import flood
+
+        t0 = time.perf_counter()
+        if _guard(results, "flood", failed, flood.flood_bench, args.quick):
+            flood.print_flood(results["flood"])
+        results["timings_s"]["flood"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
     largest = max(sizes)
     if "memory" in parts:
         t0 = time.perf_counter()
@@ -233,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         _guard(results, "summary_quality", failed, summary_part)
         results["timings_s"]["summary"] = round(time.perf_counter() - t0, 2)
+    if "sources" in parts:
+        from . import sources_bench
+
+        t0 = time.perf_counter()
+        if _guard(results, "sources", failed, sources_bench.sources_bench, args.quick):
+            sources_bench.print_sources(results["sources"])
+        results["timings_s"]["sources"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
     results["targets"] = targets(results)
     print_targets(results["targets"])
     results["total_seconds"] = round(time.perf_counter() - started, 1)

@@ -1,9 +1,14 @@
-"""The corpus-poll job, administrators' commands (/stats, /pending, /retry) and article uploads.
+"""The corpus-poll job, administrators' commands (/stats, /pending, /retry, /remove) and uploads.
 
-``corpus_poll`` is a named ``JobQueue`` job: every ``DIGESTBOT_POLL_SECONDS`` it ingests new or
-changed corpus files (in a worker thread, on its own database connection), plans deliveries for
-every article added since the last round (including those added by ``digestbot ingest`` or by an
-upload) and wakes the sender.
+``corpus_poll`` is a named ``JobQueue`` job: at start-up and then every ``DIGESTBOT_POLL_SECONDS``
+it ingests new or changed corpus files (in a worker thread, on its own database connection), plans
+deliveries for every article added since the last round (including those added by ``digestbot
+ingest`` or by an upload) and wakes the sender.
+
+Polls and uploads ingest under one lock (an upload is ingested once, by its handler: the poll sees
+it recorded), report their progress in ``Services.ingest_status`` and stop at SIGTERM
+(``Services.stopping``) after the article in hand. Uploads are kept under a unique name of bounded
+length in ``corpus/uploads``; an upload from which nothing could be added is deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,51 +29,78 @@ from telegram.ext import ContextTypes
 
 from digests.backends import open_store, store_location
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
-from digests.ingest import ingest
+from digests.ingest import IngestReport, IngestStatus, ingest, remove
 from digests.ledger import Ledger, Status
+from digests.models import Article
 from digests.planning import plan, plan_report
 from digests.watch import poll_corpus
 
-from .common import lang_for, send, services
+from .common import command_text, lang_for, send, services
 from .i18n import t
 from .render import esc
+from .services import Services
 
 log = logging.getLogger(__name__)
 
 JOB_NAME = "corpus-poll"
+MAX_SETTLE_SECONDS = 5.0  # a new file unchanged this long is complete (or waits one round)
+LISTED_REJECTIONS = 5  # rejections named in an upload's reply (all are counted)
+PROGRESS_AFTER_SECONDS = 5.0  # an upload taking longer gets a progress message
+NAME_BYTES = 120  # bytes of the original file name kept in an upload's name
 
 
-def poll_and_plan(db_path: str, corpus: Path, settle: float, clock) -> dict:
+def poll_and_plan(svc: Services) -> dict:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
-    with open_store(db_path, clock=clock) as store:
-        result = poll_corpus(store, corpus, settle_seconds=settle)
-        report = plan_report(store, clock)
-        planned = report.added
+    status = svc.ingest_status
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+        # at start-up every file is taken as it is (one still being written is taken again,
+        # replacing its article, once it changes); later a new file must have settled
+        settle = 0.0 if status.rounds == 0 else min(svc.settings.poll_seconds, MAX_SETTLE_SECONDS)
+        status.begin()
+        try:
+            result = poll_corpus(
+                store, Path(svc.settings.corpus), settle_seconds=settle,
+                stop=svc.stopping, status=status,
+            )  # fmt: skip
+        finally:
+            status.running = False
+        planning = plan_report(store, svc.clock)
+        planned = planning.added
+        report = result.report
         summary = {
-            "at": clock().isoformat(timespec="seconds"),
-            "added": len(result.report.added),
-            "duplicates": len(result.report.duplicates),
-            "rejected": len(result.report.rejected),
+            "at": svc.clock().isoformat(timespec="seconds"),
+            "added": len(report.added),
+            "duplicates": len(report.duplicates),
+            "rejected": report.rejected_count,
+            "first_rejections": report.rejection_summary(LISTED_REJECTIONS),
             "waiting": len(result.waiting),
             "planned": planned,
         }
-        store.set_state("last_poll", json.dumps(summary))
-    summary["problems"] = report.problems
+        store.set_state("last_poll", json.dumps(summary, ensure_ascii=False))
+    summary["problems"] = planning.problems
     return summary
 
 
 async def corpus_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    settings = svc.settings
-    summary = await asyncio.to_thread(
-        poll_and_plan, store_location(svc.store), Path(settings.corpus), settings.poll_seconds, svc.clock
-    )
+    if svc.stopping.is_set():
+        return
+    summary = await asyncio.to_thread(poll_and_plan, svc)
     if summary["planned"]:
         log.info("corpus poll planned %d deliveries", summary["planned"])
     sender = context.application.bot_data["sender"]
     sender.wake()
     if summary["problems"]:
         await sender.tell(summary["problems"])
+
+
+def indexing_note(svc: Services, lang: str) -> str:
+    """While the corpus poll is ingesting files: a line saying how far it is (lookups add it
+    to "nothing found", which may only mean "not indexed yet")."""
+    status = svc.ingest_status
+    if not status.running or not status.files_total:
+        return ""
+    return "\n" + t(lang, "indexing", done=status.files_done, total=status.files_total)
 
 
 def is_admin_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -160,59 +194,106 @@ async def retry_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send(context, update.effective_chat.id, t(lang_for(update, context), "admin_retry", n=n))
 
 
+@admin_only
+async def remove_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/remove ID``: take an article out (its corpus file was deleted, or it should go)."""
+    lang = lang_for(update, context)
+    ident = command_text(update.effective_message).split()
+    chat_id = update.effective_chat.id
+    if not ident:
+        await send(context, chat_id, t(lang, "remove_usage"))
+        return
+    article = await asyncio.to_thread(_remove, services(context), ident[0][:40])
+    if article is None:
+        await send(context, chat_id, t(lang, "remove_not_found", id=esc(ident[0][:40])))
+        return
+    await send(context, chat_id, t(lang, "removed", id=esc(article.id), title=esc(article.title)))
+
+
+def _remove(svc: Services, ident: str) -> Article | None:
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+        return remove(store, ident)
+
+
 def _safe_name(name: str) -> str:
-    stem = re.sub(r"[^\w.\-]+", "_", Path(name).name).strip("._") or "upload"
-    return stem[:100]
+    """A file name safe on any file system: word characters, dots and dashes; the stem cut to
+    ``NAME_BYTES`` bytes of UTF-8 (a long CJK name stays well under the 255-byte limit)."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^\w.\-]+", "_", stem).strip("._-") or "upload"
+    suffix = re.sub(r"[^\w.]+", "", suffix)[:12].lower()
+    stem = stem.encode("utf-8")[:NAME_BYTES].decode("utf-8", "ignore")
+    return stem + suffix
+
+
+def upload_path(folder: Path, name: str, when: datetime) -> Path:
+    """A new, unique path for an upload: time stamp, random part, safe original name."""
+    return folder / f"{when.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}-{_safe_name(name)}"
 
 
 async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An administrator sends a .txt/.md/.json/.jsonl file: it is saved into the corpus and
-    ingested at once; the answer lists what was added or rejected."""
+    ingested at once (in a worker thread); the answer counts what was added or rejected and names
+    the first few rejections."""
     lang = lang_for(update, context)
     document = update.effective_message.document
+    chat_id = update.effective_chat.id
     if not is_admin_user(update, context):
         await _refuse(update, context, "upload_only_admins")
         return
     name = _safe_name(document.file_name or "upload.txt")
     if Path(name).suffix.lower() not in SUFFIXES:
-        await send(context, update.effective_chat.id, t(lang, "upload_bad_type"))
+        await send(context, chat_id, t(lang, "upload_bad_type"))
         return
     if document.file_size and document.file_size > MAX_FILE_BYTES:
-        await send(context, update.effective_chat.id, t(lang, "upload_too_large"))
+        await send(context, chat_id, t(lang, "upload_too_large"))
         return
     svc = services(context)
     file = await context.bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())
-    folder = Path(svc.settings.corpus) / "uploads"
-    stamp = svc.clock().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{stamp}-{name}"
-    report = await asyncio.to_thread(_store_upload, store_location(svc.store), path, data, svc.clock)
+    if len(data) > MAX_FILE_BYTES:  # file_size was missing or wrong: nothing is kept
+        await send(context, chat_id, t(lang, "upload_too_large"))
+        return
+    path = upload_path(Path(svc.settings.corpus) / "uploads", name, svc.clock())
+    status = IngestStatus()
+    work = asyncio.ensure_future(asyncio.to_thread(_store_upload, svc, path, data, status))
+    done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER_SECONDS)
+    if not done:
+        await send(context, chat_id, t(lang, "upload_progress", added=status.added, name=esc(name)))
+    report = await work
     lines = [
-        t(lang, "upload_result", added=len(report["added"]), duplicates=len(report["duplicates"]),
-          rejected=len(report["rejected"]))
+        t(lang, "upload_result", added=len(report.added), duplicates=len(report.duplicates),
+          rejected=report.rejected_count)
     ]  # fmt: skip
-    for item in report["rejected"]:
-        lines.append(
-            t(
-                lang,
-                "upload_rejected_line",
-                file=esc(Path(item["file"]).name),
-                reason=esc(item["reason"]),
-            )
-        )
-    await send(context, update.effective_chat.id, "\n".join(lines))
+    for item in report.rejected[:LISTED_REJECTIONS]:
+        where = Path(item.source).name.replace(path.name, name)
+        lines.append(t(lang, "upload_rejected_line", file=esc(where), reason=esc(item.reason)))
+    if report.rejected_count > LISTED_REJECTIONS:
+        lines.append(t(lang, "upload_more_rejected", n=report.rejected_count - LISTED_REJECTIONS))
+    if report.interrupted:
+        lines.append(t(lang, "upload_interrupted"))
+    await send(context, chat_id, "\n".join(lines))
     context.application.bot_data["sender"].wake()
 
 
-def _store_upload(db_path: str, path: Path, data: bytes, clock) -> dict:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    with open_store(db_path, clock=clock) as store:
-        report = ingest(store, [path], workers=1, progress=False)
+def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) -> IngestReport:
+    """Write and ingest an upload, under the ingest lock so that the corpus poll never takes it
+    too; an upload from which nothing was added or found stored already is deleted."""
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("xb") as fh:  # a unique name: never overwrite another upload
+            fh.write(data)
+        report = ingest(store, [path], workers=1, progress=False, stop=svc.stopping, status=status)
         st = path.stat()
-        status = "rejected" if report.rejected else "ingested"
+        if report.interrupted:
+            status = "seen"  # the corpus poll takes it again after the restart
+        elif not report.added and not report.duplicates:
+            path.unlink()
+            status = "deleted"
+        else:
+            status = "rejected" if report.rejected_count else "ingested"
         store.record_corpus_file(
             str(path), st.st_size, st.st_mtime_ns, status, now=datetime.now().timestamp()
         )
-        plan(store, clock)
-    return report.to_dict()
+        plan(store, svc.clock)
+    return report

@@ -24,11 +24,14 @@ from telegram.ext import (
 )
 
 from . import admin, lookup, subscribe
+from . import sources as source_handlers
 from .common import lang_for, send
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
 from .services import Services
+from .throttle import ChatThrottle
+from .updates import FairProcessor, JournaledQueue, replay
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,9 @@ COMMANDS = (
     "start", "help", "search", "region", "regions", "latest", "article",
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
-ADMIN_COMMANDS = ("stats", "pending", "retry")
+ADMIN_COMMANDS = ("stats", "pending", "retry", "remove", "source")
+FIRST_POLL_DELAY = 0.1  # s; the first corpus poll runs at start-up (with 0 APScheduler would
+# find its start already past and wait a whole interval)
 
 
 async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,10 +103,14 @@ def build_application(
     poll_timeout: float = 10.0,
     concurrency: int = 4,
     backoff_base: float = 2.0,
+    concurrent_updates: int = 8,
+    throttle: ChatThrottle | None = None,
 ) -> Application:
     """The bot's Application, wired to ``services`` (store, gazetteer, settings).
 
     ``limiter`` defaults to Telegram's limits; pass ``Limiter(enabled=False)`` to switch them off.
+    Updates are journaled, then handled ``concurrent_updates`` at a time, one at a time per chat,
+    a flooding chat throttled (:mod:`bot.updates`).
     """
     limiter = limiter if limiter is not None else Limiter()
     builder = (
@@ -118,8 +127,12 @@ def build_application(
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    builder = builder.rate_limiter(limiter)
-    application = builder.build()
+    processor = FairProcessor(
+        services.store, concurrency=concurrent_updates, throttle=throttle or ChatThrottle()
+    )
+    builder = builder.rate_limiter(limiter).update_queue(JournaledQueue(services.store))
+    application = builder.concurrent_updates(processor).build()
+    processor.attach(application)
     application.bot_data["services"] = services
     application.bot_data["sender"] = Sender(
         application.bot,
@@ -152,6 +165,8 @@ def add_handlers(application: Application) -> None:
         CommandHandler("stats", admin.stats_cmd),
         CommandHandler("pending", admin.pending_cmd),
         CommandHandler("retry", admin.retry_cmd),
+        CommandHandler("remove", admin.remove_cmd),
+        *source_handlers.handlers(),  # before the general document handler: .opml imports
         MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, admin.document_upload),
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
@@ -177,16 +192,19 @@ async def running(
     async with application:
         await publish_commands(application)
         await application.start()
-        if deliver:
-            application.job_queue.run_repeating(
-                admin.corpus_poll, interval=settings.poll_seconds, first=0.0, name=admin.JOB_NAME,
-                job_kwargs={"max_instances": 1, "coalesce": True},
+        try:  # whatever fails from here, the application is stopped before it is shut down
+            if deliver:
+                application.job_queue.run_repeating(
+                    admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
+                    name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
+                )  # fmt: skip
+                source_handlers.schedule(application, settings.poll_seconds)
+                sender.start()
+            await replay(application, application.bot_data["services"].store)
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                error_callback=_polling_failed,
             )  # fmt: skip
-            sender.start()
-        await application.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
-        try:
             yield application
         finally:
             if application.updater.running:
@@ -195,6 +213,11 @@ async def running(
                 await sender.stop()
             if application.running:
                 await application.stop()
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    """PTB retries getUpdates by itself; one warning line per failure (no traceback)."""
+    log.warning("getUpdates failed (%s: %s); retrying", type(exc).__name__, exc)
 
 
 ALLOWED_UPDATES = [

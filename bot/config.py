@@ -51,7 +51,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and the secret, as "
             "@BotFather gives it"
         )
-    base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or None
+    base_url = env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or None
     if base_url is not None and not re.match(r"^https?://[^\s/]+", base_url):
         raise ConfigError(
             "TELEGRAM_API_BASE_URL must be an http(s) URL such as http://127.0.0.1:8081/bot"

@@ -229,6 +229,7 @@ ZH.update(
         "quiet_off": "未设置",
         "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
         "sub_paused": "（已暂停：{reason}）",
+        "settings_mode_applied": "默认推送方式：{mode}。{n} 个跟随默认的订阅已改变，单独设置的订阅不变。",
     }
 )
 EN.update(
@@ -243,8 +244,121 @@ EN.update(
         "quiet_off": "off",
         "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
         "sub_paused": " (paused: {reason})",
+        "settings_mode_applied": "Default delivery: {mode}. {n} subscription(s) following the default changed; those with their own mode kept it.",
     }
 )
+
+# -- resilience: flooding, ingest rejections, clear errors (owned by bot.updates / bot.admin) --
+ZH.update(
+    {
+        "throttled": "请求太多，请 {seconds} 秒后再试。",
+        "upload_progress": "正在导入 {name}：已添加 {added} 篇……",
+        "upload_more_rejected": "· 另有 {n} 条被拒绝",
+        "upload_interrupted": "导入被中断（机器人正在停止），重启后继续。",
+        "cmd_remove": "删除文章（管理员）",
+        "remove_usage": "请在 /remove 后面输入文章编号。",
+        "remove_not_found": "没有编号为 {id} 的文章。",
+        "removed": "已删除文章 {id}：{title}",
+        "indexing": "正在建立索引：已处理 {done} / {total} 个文件，请稍后再试。",
+    }
+)
+EN.update(
+    {
+        "throttled": "Too many requests; please wait {seconds} s.",
+        "upload_progress": "Importing {name}: {added} added so far…",
+        "upload_more_rejected": "· and {n} more rejected",
+        "upload_interrupted": "The import was interrupted (the bot is stopping); it resumes after the restart.",
+        "cmd_remove": "remove an article (administrators)",
+        "remove_usage": "Type an article id after /remove.",
+        "remove_not_found": "There is no article with id {id}.",
+        "removed": "Removed article {id}: {title}",
+        "indexing": "Indexing: {done} of {total} files so far; please try again shortly.",
+    }
+)
+
+# -- sources (bot/sources.py) -------------------------------------------------------------------
+ZH.update({
+    "cmd_source": "信息源（管理员）",
+    "src_usage": (
+        "<b>信息源</b>（管理员）\n/source add 网址|rsshub://路由 [名称] — 添加 RSS/Atom/JSON Feed 或网页\n"
+        "/source list — 列表与状态\n/source pause|resume|check|remove 编号\n"
+        "/source export — 导出 OPML；发送 .opml 文件即可导入"
+    ),
+    "src_added": "已添加信息源 #{id} <b>{name}</b>（{kind}，当前 {items} 条）。首次抓取的内容只入库、不推送。",
+    "src_added_problem": "注意：{problem}",
+    "src_add_failed": "无法添加 {url}：{reason}",
+    "src_why_refused": "不允许访问该地址（本机、内网或非 http(s) 地址）。[{detail}]",
+    "src_why_timeout": "对方网站响应超时。[{detail}]",
+    "src_why_large": "内容过大（订阅源上限 5 MB，网页 2 MB）。[{detail}]",
+    "src_why_http": "网站返回错误。[{detail}]",
+    "src_why_network": "无法连接该网站。[{detail}]",
+    "src_why_exists": "这个信息源已经添加过了。[{detail}]",
+    "src_why_content": "没有找到订阅源或文章内容。[{detail}]",
+    "src_none": "还没有信息源。用 /source add 网址 添加。",
+    "src_list_header": "<b>信息源</b>（{n} 个）",
+    "src_line": "#{id} <b>{name}</b> · {kind} · {status} · {items} 条 · 上次成功 {success}",
+    "src_line_error": "   ⚠️ {error}",
+    "src_status_active": "正常",
+    "src_status_paused": "已暂停",
+    "src_status_disabled": "已停用",
+    "src_btn_pause": "⏸ #{id}",
+    "src_btn_resume": "▶️ #{id}",
+    "src_btn_check": "立即检查",
+    "src_btn_remove": "删除",
+    "src_unknown": "没有编号为 {id} 的信息源。",
+    "src_paused": "已暂停 <b>{name}</b>。",
+    "src_resumed": "已恢复 <b>{name}</b>。",
+    "src_removed": "已删除 <b>{name}</b>（已入库的文章保留）。",
+    "src_checked": "<b>{name}</b>：新增 {added} 篇，静默入库 {quiet} 篇。",
+    "src_check_failed": "<b>{name}</b> 抓取失败：{error}",
+    "src_opml_bad": "无法读取 OPML 文件：{reason}",
+    "src_importing": "正在检查 OPML 中的 {n} 个订阅源……",
+    "src_imported": "OPML 导入：添加 {added} 个，失败 {failed} 个。",
+    "src_import_failed_line": "· {url}：{error}",
+    "src_disabled_notice": "信息源 #{id} <b>{name}</b> 连续多日抓取失败，已停用：{error}\n修复后可用 /source resume {id} 恢复。",
+    "also_reported": "另见：{sources}",
+})
+EN.update({
+    "cmd_source": "Sources (admins)",
+    "src_usage": (
+        "<b>Sources</b> (admins)\n/source add URL|rsshub://route [name] — add an RSS/Atom/JSON feed or a web page\n"
+        "/source list — list and status\n/source pause|resume|check|remove ID\n"
+        "/source export — OPML export; send an .opml file to import"
+    ),
+    "src_added": "Added source #{id} <b>{name}</b> ({kind}, {items} items now). Its first fetch is stored, not pushed.",
+    "src_added_problem": "Note: {problem}",
+    "src_add_failed": "Cannot add {url}: {reason}",
+    "src_why_refused": "that address is not allowed (this machine, a private network, or not http(s)). [{detail}]",
+    "src_why_timeout": "the site did not answer in time. [{detail}]",
+    "src_why_large": "the response is too large (5 MB for feeds, 2 MB for pages). [{detail}]",
+    "src_why_http": "the site answered with an error. [{detail}]",
+    "src_why_network": "cannot connect to the site. [{detail}]",
+    "src_why_exists": "this source is there already. [{detail}]",
+    "src_why_content": "no feed or article found there. [{detail}]",
+    "src_none": "No sources yet. Add one with /source add URL.",
+    "src_list_header": "<b>Sources</b> ({n})",
+    "src_line": "#{id} <b>{name}</b> · {kind} · {status} · {items} items · last success {success}",
+    "src_line_error": "   ⚠️ {error}",
+    "src_status_active": "active",
+    "src_status_paused": "paused",
+    "src_status_disabled": "disabled",
+    "src_btn_pause": "⏸ #{id}",
+    "src_btn_resume": "▶️ #{id}",
+    "src_btn_check": "Check now",
+    "src_btn_remove": "Remove",
+    "src_unknown": "There is no source #{id}.",
+    "src_paused": "Paused <b>{name}</b>.",
+    "src_resumed": "Resumed <b>{name}</b>.",
+    "src_removed": "Removed <b>{name}</b> (its articles stay).",
+    "src_checked": "<b>{name}</b>: {added} new, {quiet} stored quietly.",
+    "src_check_failed": "<b>{name}</b> failed: {error}",
+    "src_opml_bad": "Cannot read the OPML file: {reason}",
+    "src_importing": "Checking the {n} feeds of the OPML file…",
+    "src_imported": "OPML import: {added} added, {failed} failed.",
+    "src_import_failed_line": "· {url}: {error}",
+    "src_disabled_notice": "Source #{id} <b>{name}</b> has failed for days and is disabled: {error}\nFix it, then /source resume {id}.",
+    "also_reported": "Also reported by: {sources}",
+})
 
 TEXTS = {"zh": ZH, "en": EN}
 

@@ -23,6 +23,7 @@ from digests.pipeline import choose_summary, sentences_of
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
 from digests.text import to_simplified, tokenize
 
+from .admin import indexing_note
 from .common import command_text, lang_for, send, services
 from .i18n import t
 from .render import MAX_MESSAGE, esc, render_article, render_hits
@@ -71,7 +72,7 @@ def search_page(
     except QueryError as exc:
         return esc(str(exc)), None
     if not results.hits:
-        return t(lang, "no_results", query=esc(query)), None
+        return t(lang, "no_results", query=esc(query)) + indexing_note(svc, lang), None
     total = f"{t(lang, 'about')}{results.total:,}" if results.approximate else results.total
     header = t(
         lang,
@@ -93,7 +94,7 @@ def region_page(
     path = " › ".join(p.name for p in svc.gazetteer.path(code)) or found.place.name
     results = found.results
     if not results.hits:
-        return t(lang, "region_empty", place=esc(path)), None
+        return t(lang, "region_empty", place=esc(path)) + indexing_note(svc, lang), None
     header = t(
         lang,
         "region_header",
@@ -111,7 +112,7 @@ def latest_page(context, offset: int, lang: str) -> tuple[str, InlineKeyboardMar
     total = svc.store.count()
     articles = svc.store.latest(PAGE, offset)
     if not articles:
-        return t(lang, "empty_corpus"), None
+        return t(lang, "empty_corpus") + indexing_note(svc, lang), None
     hits = [Hit(a, 0.0, make_snippet(a, [], width=60)) for a in articles]
     results = Results(hits=hits, total=total, offset=offset, limit=PAGE)
     header = t(lang, "latest_header", total=total, first=offset + 1, last=offset + len(hits))

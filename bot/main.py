@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -33,11 +34,16 @@ def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
     (the embedded chat does, so its first search sees the shipped articles; the real bot leaves
     it to the corpus-poll job, which starts at once, so start-up stays fast)."""
     store = open_store(settings.db)
+    try:
+        store.check_writable()
+    except DigestError:
+        store.close()
+        raise
     corpus = Path(settings.corpus)
     if load_corpus and corpus.is_dir():
         report = poll_corpus(store, corpus, settle_seconds=0.0).report
         log.info(
-            "corpus %s: %d added, %d rejected", corpus, len(report.added), len(report.rejected)
+            "corpus %s: %d added, %d rejected", corpus, len(report.added), report.rejected_count
         )
     elif not corpus.is_dir():
         log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
@@ -80,7 +86,12 @@ def run_telegram(services: Services) -> int:
 
 
 async def serve(services: Services) -> int:
+    """Connect (retrying while the network is down), run until SIGINT/SIGTERM. A start-up failure
+    is one line on stderr, the token masked: status 2 for a rejected token, 1 otherwise."""
+    from telegram.error import InvalidToken
+
     from .app import build_application, running
+    from .startup import connect, one_line
 
     settings = services.settings
     application = build_application(
@@ -91,11 +102,26 @@ async def serve(services: Services) -> int:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        services.stopping.set()  # a running ingest stops after the article in hand
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with running(application):
-        log.info("bot @%s started (long polling)", application.bot.username)
-        await stop.wait()
-        log.info("stopping: finishing in-flight work")
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        if not await connect(application.bot, stop):
+            log.info("stopped before Telegram could be reached")
+            return 0
+        async with running(application):
+            log.info("bot @%s started (long polling)", application.bot.username)
+            await stop.wait()
+            log.info("stopping: finishing in-flight work")
+    except Exception as exc:
+        print(f"digestbot: {one_line(exc, settings.token)}", file=sys.stderr)
+        return 2 if isinstance(exc, InvalidToken) else 1
+    finally:
+        with contextlib.suppress(Exception):
+            await application.bot.shutdown()
     log.info("bot stopped")
     return 0

@@ -75,6 +75,8 @@ def render_article(
         lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
         lines.append(f"{t(lang, 'source')}{esc(source)}")
+    if article.also_reported:
+        lines.append(t(lang, "also_reported", sources=esc("、".join(article.also_reported[:6]))))
     lines.append(f"{t(lang, 'added')} {esc(date_of(article))} · ID {esc(article.id)}")
     return "\n".join(lines).strip()
 

@@ -6,12 +6,14 @@ drive the real handlers with a temporary database and a fake clock.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from digests.ingest import IngestStatus
 from digests.regions import Gazetteer
 from digests.search import most_specific
 from digests.store import Store, utcnow
@@ -54,6 +56,10 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     queries: QueryCache = field(default_factory=QueryCache)
     admin_cache: dict[tuple[int, int], tuple[float, bool]] = field(default_factory=dict)
+    # ingest in worker threads: one at a time, visible progress, stopped by SIGTERM
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    ingest_status: IngestStatus = field(default_factory=IngestStatus)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def cached_admin(self, chat_id: int, user_id: int) -> bool | None:
         entry = self.admin_cache.get((chat_id, user_id))

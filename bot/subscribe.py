@@ -188,7 +188,11 @@ def _zone_line(chat: StoredChat | None, lang: str) -> str:
     """``时区：Asia/Urumqi · 免打扰：23:00-07:00`` for /subscriptions and /settings."""
     zone = (chat.timezone if chat else None) or DEFAULT_TZ
     quiet = (chat.quiet if chat else None) or t(lang, "quiet_off")
-    return t(lang, "settings_zone", zone=esc(zone)) + " · " + t(lang, "settings_quiet", quiet=esc(quiet))
+    return (
+        t(lang, "settings_zone", zone=esc(zone))
+        + " · "
+        + t(lang, "settings_quiet", quiet=esc(quiet))
+    )
 
 
 async def subscriptions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -220,7 +224,7 @@ async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         removed = svc.store.remove_subscriptions(chat.id, None)
         await send(context, chat.id, t(lang, "unsubscribed", n=removed))
         return
-    if not arg[0].isdigit() or not 1 <= int(arg[0]) <= len(subs):
+    if not (arg[0].isdecimal() and len(arg[0]) < 10) or not 1 <= int(arg[0]) <= len(subs):
         await send(
             context, chat.id, t(lang, "unsubscribe_none") + "\n" + t(lang, "unsubscribe_usage")
         )
@@ -256,6 +260,7 @@ async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = update.effective_chat
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
+    notice = ""
     if words:
         if not await is_admin(context, chat, update.effective_message):
             await send(context, chat.id, t(lang, "not_admin"))
@@ -270,10 +275,13 @@ async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         mode = changes.pop("mode", None)
         if changes:
             svc.store.update_chat(chat.id, **changes)
-        if mode is not None:
-            _set_default_mode(context, chat.id, mode)
         lang = lang_for(update, context)
+        if mode is not None:
+            moved = _set_default_mode(context, chat.id, mode)
+            notice = t(lang, "settings_mode_applied", mode=mode_label(lang, mode), n=moved)
     text, keyboard = _settings_view(context, chat.id, lang)
+    if notice:
+        text = notice + "\n\n" + text
     await send(context, chat.id, text, keyboard)
 
 
@@ -338,21 +346,24 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
         return
     setting, _, value = rest.partition(":")
     _remember_chat(context, chat)
+    notice = t(lang, "settings_saved")
     if setting == "lang" and value in ("zh", "en"):
         svc.store.update_chat(chat.id, language=value)
         lang = value
     elif setting == "mode":
         try:
-            _set_default_mode(context, chat.id, str(Mode.parse(value)))
+            mode = Mode.parse(value)
         except SettingError as exc:
-            await query.answer(t(lang, exc.code, value=esc(exc.value[:60])), show_alert=True)
+            await query.answer(t(lang, exc.code, value=exc.value[:60]), show_alert=True)
             return
+        moved = _set_default_mode(context, chat.id, str(mode))
+        notice = t(lang, "settings_mode_applied", mode=mode_label(lang, mode), n=moved)
     text, keyboard = _settings_view(context, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except TelegramError as exc:  # "message is not modified" when nothing changed
         log.debug("settings message not edited: %s", exc)
-    await query.answer(t(lang, "settings_saved"))
+    await query.answer(notice)
 
 
 # -- membership -------------------------------------------------------------------------------

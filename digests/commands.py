@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import open_store, store_target
 from .errors import DigestError, NotFound, QueryError
-from .models import Article, Hit
+from .models import Article, Hit, Source
 
 if TYPE_CHECKING:
     from .regions import Place
@@ -80,28 +80,66 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
 
 
 # -- commands -----------------------------------------------------------------------------------
+LISTED_REJECTIONS = 50  # rejections printed one by one by `digestbot ingest` (all are counted)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from .ingest import ingest
 
-    with open_store(db_path(args.db)) as store:
-        report = ingest(store, [Path(p) for p in args.paths], workers=args.workers)
+    stop = threading.Event()  # SIGTERM ends the run after the article in hand, committed
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main_thread else None
+    try:
+        with open_store(db_path(args.db)) as store:
+            report = ingest(store, [Path(p) for p in args.paths], workers=args.workers, stop=stop)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if args.json:
         _print_json(report.to_dict())
     else:
         for result in report.added:
             print(f"added      {result.id}  {result.title}  ({result.source_path})")
+        for result in report.replaced:
+            print(f"replaced   {result.id}  {result.title}  ({result.source_path})")
         for result in report.duplicates:
             print(
                 f"duplicate  {result.id}  {result.title}  ({result.source_path}; "
                 f"same text as {result.duplicate_of})"
             )
-        for rejected in report.rejected:
+        for rejected in report.rejected[:LISTED_REJECTIONS]:
             _err(f"rejected   {rejected.source}: {rejected.reason}")
+        if report.rejected_count > LISTED_REJECTIONS:
+            _err(f"rejected   … and {report.rejected_count - LISTED_REJECTIONS} more")
         _err(
-            f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
-            f"{len(report.rejected)} rejected"
+            f"{len(report.added)} added, "
+            + (f"{len(report.replaced)} replaced, " if report.replaced else "")
+            + f"{len(report.duplicates)} duplicates, {report.rejected_count} rejected"
+            + (" (interrupted)" if report.interrupted else "")
         )
-    return 0 if report.ok else 1
+    return 0 if report.ok and not report.interrupted else 1
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove one article: out of search, regions and lists; its unsent deliveries skipped."""
+    from .ingest import remove
+
+    with open_store(db_path(args.db)) as store:
+        article = remove(store, args.id)
+    if article is None:
+        if args.json:
+            _print_json({"id": args.id, "error": "not found"})
+        else:
+            _err(f"no article with id {args.id}")
+        return 1
+    if args.json:
+        _print_json({"id": article.id, "title": article.title, "removed": True})
+    else:
+        print(f"removed    {article.id}  {article.title}")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -274,6 +312,169 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- sources (digests.sources) ------------------------------------------------------------------
+def _source_row(source: Source) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    def when(ts: float | None) -> str | None:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else None
+
+    data: dict[str, Any] = source.to_dict()
+    for key in ("next_due", "last_success", "last_checked", "failing_since", "created_at"):
+        data[key] = when(data[key])
+    return data
+
+
+def cmd_source_add(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .fetch import Fetcher
+    from .sources import Probe, add_source
+
+    async def go() -> tuple[Source, Probe]:
+        with open_store(db_path(args.db)) as store:
+            async with Fetcher() as fetcher:
+                return await add_source(store, fetcher, args.url, args.name)
+
+    try:
+        source, found = asyncio.run(go())
+    except DigestError as exc:
+        if args.json:
+            _print_json({"url": args.url, "error": str(exc)})
+        else:
+            _err(f"cannot add {args.url}: {exc}")
+        return 1
+    if args.json:
+        _print_json(_source_row(source) | {"found_items": found.items, "problem": found.problem})
+    else:
+        print(f"#{source.id} {source.name} ({source.kind}, {found.items} items) {source.url}")
+        if found.problem:
+            _err(f"note: {found.problem}")
+    return 0
+
+
+def cmd_source_list(args: argparse.Namespace) -> int:
+    with open_store(db_path(args.db)) as store:
+        sources = store.sources()
+    rows = [_source_row(s) for s in sources]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        _err("no sources yet: digestbot source add URL")
+    for row in rows:
+        print(
+            f"#{row['id']} [{row['status']}] {row['name']} ({row['kind']}) {row['url']}\n"
+            f"   items {row['items']} · last success {row['last_success'] or '—'} · "
+            f"next {row['next_due'] or 'now'}"
+            + (f" · error: {row['last_error']}" if row["last_error"] else "")
+        )
+    return 0
+
+
+def cmd_source_remove(args: argparse.Namespace) -> int:
+    with open_store(db_path(args.db)) as store:
+        removed = store.remove_source(args.id)
+    if args.json:
+        _print_json({"id": args.id, "removed": removed})
+    elif not removed:
+        _err(f"no source #{args.id}")
+    return 0 if removed else 1
+
+
+def cmd_source_poll(args: argparse.Namespace) -> int:
+    from .sources import run_round
+
+    report = run_round(db_path(args.db), everything=args.all)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for item in report.sources:
+            line = f"#{item.source_id} {item.name}: {item.status}"
+            if item.added or item.quiet:
+                line += f", {len(item.added)} new, {item.quiet} stored quietly"
+            if item.duplicates:
+                line += f", {item.duplicates} duplicates"
+            if item.error:
+                line += f" ({item.error})"
+            if item.disabled:
+                line += " — disabled"
+            print(line)
+        data = report.to_dict()
+        _err(
+            f"{data['added']} added, {data['unchanged']} unchanged, {data['failed']} failed "
+            f"in {data['seconds']:.1f} s"
+        )
+    return 0 if all(r.status != "failed" for r in report.sources) else 1
+
+
+def cmd_source_import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .fetch import Fetcher
+    from .opml import read_opml
+    from .sources import import_outlines
+
+    outlines = read_opml(Path(args.file).read_bytes())
+
+    async def go() -> list[dict[str, Any]]:
+        with open_store(db_path(args.db)) as store:
+            async with Fetcher() as fetcher:
+                return await import_outlines(store, fetcher, outlines)
+
+    results = asyncio.run(go())
+    if args.json:
+        _print_json(results)
+    else:
+        for row in results:
+            if row.get("error"):
+                _err(f"skipped {row['url']}: {row['error']}")
+            else:
+                print(f"#{row['id']} {row['name']} ({row['kind']}) {row['url']}")
+    return 0 if all(not r.get("error") for r in results) else 1
+
+
+def cmd_source_export(args: argparse.Namespace) -> int:
+    from .opml import write_opml
+
+    with open_store(db_path(args.db)) as store:
+        data = write_opml(store.sources())
+    if args.json:
+        _print_json({"opml": data.decode("utf-8")})
+    else:
+        sys.stdout.write(data.decode("utf-8") + "\n")
+    return 0
+
+
+def add_source_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    source = sub.add_parser("source", help="feeds and web pages polled into the corpus")
+    ssub = source.add_subparsers(dest="source_command", required=True)
+    p = ssub.add_parser("add", help="check a URL (feed, page, rsshub://route) and add it")
+    p.add_argument("url")
+    p.add_argument("--name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_add)
+    p = ssub.add_parser("list", help="sources with their status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_list)
+    p = ssub.add_parser("remove", help="forget a source (its articles stay)")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_remove)
+    p = ssub.add_parser("poll", help="one polling round over the due sources")
+    p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
+    p.add_argument("--all", action="store_true", help="every active source, due or not")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_poll)
+    p = ssub.add_parser("import", help="add the feeds of an OPML file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_import)
+    p = ssub.add_parser("export", help="the sources as OPML on stdout")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_source_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digestbot",
@@ -321,12 +522,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
 
+    p = sub.add_parser("remove", help="remove a stored article (e.g. its corpus file was deleted)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remove)
+
     p = sub.add_parser("stats", help="articles, regions tagged, database size")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
     add_migrate_db(sub)
+
+    add_source_parsers(sub)
     return parser
+
+
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` lets the bot layer add its own commands (run, play)."""
+    parser = parser or build_parser()
+    args = parser.parse_args(argv)
+    level_name = os.environ.get("DIGESTBOT_LOG_LEVEL", "DEBUG" if args.verbose else "WARNING")
+    logging.basicConfig(
+        level=getattr(logging, level_name.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if getattr(args, "sentences", 1) < 1 or getattr(args, "limit", 1) < 1:
+        parser.error("--sentences and --limit must be at least 1")
+    if getattr(args, "offset", 0) < 0:
+        parser.error("--offset must not be negative")
+    try:
+        status: int = args.func(args)
+        return status
+    except DigestError as exc:
+        _err(f"digestbot: {exc}")
+        return 2 if exc.__class__.__name__ == "StoreError" else 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
 
 
 def add_migrate_db(sub: Any) -> None:
@@ -364,32 +597,6 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
             print(f"{table}: {n}")
         print(f"copied into {redact(args.target)}; every table's count matches")
     return 0
-
-
-def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
-    """Run one command; ``parser`` lets the bot layer add its own commands (run, play)."""
-    parser = parser or build_parser()
-    args = parser.parse_args(argv)
-    level_name = os.environ.get("DIGESTBOT_LOG_LEVEL", "DEBUG" if args.verbose else "WARNING")
-    logging.basicConfig(
-        level=getattr(logging, level_name.upper(), logging.WARNING),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if getattr(args, "sentences", 1) < 1 or getattr(args, "limit", 1) < 1:
-        parser.error("--sentences and --limit must be at least 1")
-    if getattr(args, "offset", 0) < 0:
-        parser.error("--offset must not be negative")
-    try:
-        status: int = args.func(args)
-        return status
-    except DigestError as exc:
-        _err(f"digestbot: {exc}")
-        return 2 if exc.__class__.__name__ == "StoreError" else 1
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -10,7 +10,7 @@ Supported inputs
 
 Encodings: UTF-8 with or without BOM, UTF-16 with BOM, GB18030/GBK; everything is NFC-normalised.
 A file is rejected (``RejectedInput``) when it is empty, binary, undecodable, over
-``MAX_FILE_BYTES``, or has no body.
+``MAX_FILE_BYTES``, nested too deeply to parse, or has no body.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ def parse_text(text: str, suffix: str, source: str) -> Iterator[RawArticle | Rej
             yield _checked(parse_plain(text, source))
     except RejectedInput as exc:
         yield exc
+    except RecursionError:
+        yield RejectedInput(source, "nested too deeply")
 
 
 def _checked(article: RawArticle) -> RawArticle:
@@ -249,6 +251,8 @@ def _parse_jsonl(text: str, source: str) -> Iterator[RawArticle | RejectedInput]
             yield _from_mapping(json.loads(line), where)
         except json.JSONDecodeError as exc:
             yield RejectedInput(where, f"malformed JSON ({exc.msg})")
+        except RecursionError:
+            yield RejectedInput(where, "nested too deeply")
         except RejectedInput as exc:
             yield exc
     if not seen:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,7 +26,7 @@ from typing import Any
 from .errors import RejectedInput
 from .formats import RawArticle, iter_paths, read_file
 from .keywords import Idf, load_stopwords
-from .models import AnalyzedArticle
+from .models import AnalyzedArticle, Article
 from .pipeline import analyze
 from .store import AddResult, Store
 
@@ -35,19 +37,43 @@ TASK_ARTICLES = 16  # articles per worker task
 LOOKAHEAD = 4  # tasks in flight per worker
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
+KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
+LOGGED_REJECTIONS = 20  # rejections logged one by one per run (then one summary line)
+_RECORD_SUFFIX = re.compile(r"(?::\d+|\[\d+\])$")  # "file.jsonl:12", "file.json[3]"
+
+
+@dataclass
+class IngestStatus:
+    """How far a running ingest is; read by other threads (``indexing: N of M``)."""
+
+    files_total: int = 0
+    files_done: int = 0
+    added: int = 0
+    running: bool = False
+    rounds: int = 0  # corpus polls started
+
+    def begin(self) -> None:
+        self.files_total = self.files_done = self.added = 0
+        self.rounds += 1
+        self.running = True
 
 
 @dataclass
 class IngestReport:
-    """The outcome of one ingest run."""
+    """The outcome of one ingest run. Every rejection is counted; the first
+    ``KEPT_REJECTIONS`` are listed, and the first reason of every rejected file is kept."""
 
     added: list[AddResult] = field(default_factory=list)
     duplicates: list[AddResult] = field(default_factory=list)
+    replaced: list[AddResult] = field(default_factory=list)
     rejected: list[RejectedInput] = field(default_factory=list)
+    rejected_count: int = 0
+    rejected_files: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.rejected_count
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,34 +88,80 @@ class IngestReport:
                 for r in self.duplicates
             ],
             "rejected": [{"file": r.source, "reason": r.reason} for r in self.rejected],
+            "replaced": [
+                {"id": r.id, "title": r.title, "file": r.source_path} for r in self.replaced
+            ],
+            "rejected_count": self.rejected_count,
+            "interrupted": self.interrupted,
         }
 
+    def rejection_summary(self, first: int = 5) -> list[str]:
+        """``source: reason`` for the first ``first`` rejections (a reply or a log line)."""
+        return [f"{r.source}: {r.reason}" for r in self.rejected[:first]]
 
-def read_inputs(paths: Iterable[Path], report: IngestReport) -> Iterator[RawArticle]:
-    """Articles from ``paths``; rejections are logged and collected into ``report``."""
-    for item in iter_paths(list(paths)):
+
+def read_inputs(
+    paths: Iterable[Path],
+    report: IngestReport,
+    *,
+    stop: threading.Event | None = None,
+    status: IngestStatus | None = None,
+) -> Iterator[RawArticle]:
+    """Articles from ``paths``; rejections are logged (a bounded number) and collected into
+    ``report``. A file that cannot be read for any reason is rejected alone."""
+    items = list(iter_paths(list(paths)))
+    if status is not None:
+        status.files_total = sum(1 for item in items if not isinstance(item, RejectedInput))
+    for item in items:
+        if stop is not None and stop.is_set():
+            return
         if isinstance(item, RejectedInput):
             _reject(report, item)
             continue
-        for art in read_file(item):
-            if isinstance(art, RejectedInput):
-                _reject(report, art)
-            else:
-                yield art
+        try:
+            for art in read_file(item):
+                if isinstance(art, RejectedInput):
+                    _reject(report, art)
+                    if stop is not None and stop.is_set():
+                        return
+                else:
+                    yield art
+        except Exception as exc:  # no file may stop the others going in
+            log.exception("reading %s failed", item)
+            _reject(report, RejectedInput(str(item), f"unreadable ({type(exc).__name__})"))
+        if status is not None:
+            status.files_done += 1
 
 
 def _reject(report: IngestReport, exc: RejectedInput) -> None:
-    log.warning("rejected %s: %s", exc.source, exc.reason)
-    report.rejected.append(exc)
+    report.rejected_count += 1
+    if report.rejected_count <= LOGGED_REJECTIONS:
+        log.warning("rejected %s: %s", exc.source, exc.reason)
+    if len(report.rejected) < KEPT_REJECTIONS:
+        report.rejected.append(exc)
+    report.rejected_files.setdefault(_RECORD_SUFFIX.sub("", exc.source), exc.reason)
+
+
+IDF_REFRESH = 0.1  # the learnt IDF is read again once the corpus has grown by this share
+_learnt_idf: dict[str, tuple[int, Idf]] = {}  # database path → (articles then, IDF)
 
 
 def corpus_idf(store: Store, min_docs: int = IDF_MIN_DOCS) -> Idf | None:
     """IDF learnt from the stored corpus once it has ``min_docs`` articles, else ``None``
-    (jieba's bundled IDF is used then)."""
+    (jieba's bundled IDF is used then).
+
+    Reading the document frequencies scans the whole word index (seconds at 100,000 articles),
+    so a process keeps the table and reads it again only when the corpus has grown by
+    ``IDF_REFRESH`` since: a bot ingesting one new article per poll pays it once."""
     n = store.count()
     if n < min_docs:
         return None
-    return Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
+    cached = _learnt_idf.get(store.path)
+    if cached is not None and cached[0] <= n < cached[0] * (1 + IDF_REFRESH):
+        return cached[1]
+    idf = Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
+    _learnt_idf[store.path] = (n, idf)
+    return idf
 
 
 _worker_idf: Idf | None = None
@@ -144,6 +216,37 @@ def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | Rejecte
         return RejectedInput(raw.source_path, f"analysis failed ({type(exc).__name__})")
 
 
+def index_values(article: Article) -> tuple[str, str, str, str]:
+    """What the full-text index holds for a stored article (it is analysed again: the index is
+    contentless, and FTS5 removes a row by its values)."""
+    raw = RawArticle(title=article.title, paragraphs=article.paragraphs)
+    analysed = analyze(raw)
+    return analysed.title_index, analysed.body_index, analysed.title_grams, analysed.body_grams
+
+
+def store_batch(store: Store, batch: list[AnalyzedArticle]) -> list[AddResult]:
+    """Store ``batch``: an article read from a file that an earlier, different article came
+    from replaces that article (same id and number: an edited file is not a new article)."""
+    before = store.articles_from_sources([a.source_path for a in batch if a.source_path])
+    results: list[AddResult] = []
+    fresh: list[AnalyzedArticle] = []
+    for art in batch:
+        old = before.get(art.source_path)
+        if old is not None and old.content_hash != art.content_hash:
+            results.append(store.replace_article(old, index_values(old), art))
+        else:
+            fresh.append(art)
+    return results + store.add(fresh)
+
+
+def remove(store: Store, article_id: str) -> Article | None:
+    """Remove the article ``article_id`` (id or number); ``None`` if there is none."""
+    article = store.get(article_id)
+    if article is not None:
+        store.remove_article(article, index_values(article))
+    return article
+
+
 def ingest(
     store: Store,
     paths: Iterable[Path],
@@ -152,10 +255,13 @@ def ingest(
     progress: bool | None = None,
     on_batch: Callable[[list[AddResult]], None] | None = None,
     idf_min_docs: int = IDF_MIN_DOCS,
+    stop: threading.Event | None = None,
+    status: IngestStatus | None = None,
 ) -> IngestReport:
-    """Read, analyse and store the articles in ``paths``."""
+    """Read, analyse and store the articles in ``paths``. Setting ``stop`` ends the run after the
+    article in hand (what was analysed is committed; ``report.interrupted`` tells)."""
     report = IngestReport()
-    reading = read_inputs(paths, report)
+    reading = read_inputs(paths, report, stop=stop, status=status)
     first = list(islice(reading, PARALLEL_MIN))  # enough to choose between pool and loop
     idf = corpus_idf(store, idf_min_docs)
     if workers is None:
@@ -185,9 +291,13 @@ def ingest(
     batch: list[AnalyzedArticle] = []
 
     def flush() -> None:
-        results = store.add(batch)
+        results = store_batch(store, batch)
         for result in results:
-            (report.added if result.status == "added" else report.duplicates).append(result)
+            {"added": report.added, "replaced": report.replaced}.get(
+                result.status, report.duplicates
+            ).append(result)
+        if status is not None:
+            status.added = len(report.added)
         if on_batch:
             on_batch(results)
         batch.clear()
@@ -196,6 +306,9 @@ def ingest(
     try:
         with store.bulk_cache() if big else nullcontext():
             for item in analysed():
+                if stop is not None and stop.is_set():
+                    report.interrupted = True
+                    break
                 if bar is not None:
                     bar.update(1)
                 if isinstance(item, RejectedInput):
@@ -209,4 +322,11 @@ def ingest(
     finally:
         if bar is not None:
             bar.close()
+    if stop is not None and stop.is_set():
+        report.interrupted = True
+    if report.rejected_count > LOGGED_REJECTIONS:
+        log.warning(
+            "%d more rejected (%d in all; the first %d are listed in the report)",
+            report.rejected_count - LOGGED_REJECTIONS, report.rejected_count, len(report.rejected),
+        )  # fmt: skip
     return report

@@ -21,7 +21,7 @@ from .store import ARTICLE_COLUMNS, Store, _article
 
 Progress = Callable[[str, int], None]
 #: Tables whose ids come from a sequence, moved past the copied ids.
-SERIAL_IDS = {"articles": "seq", "subscriptions": "id", "deliveries": "id"}
+SERIAL_IDS = {"articles": "seq", "subscriptions": "id", "deliveries": "id", "sources": "id"}
 
 
 def copy_installation(

@@ -45,6 +45,7 @@ class Article:
     published: str | None = None
     source: str | None = None
     source_path: str = ""
+    also_reported: list[str] = field(default_factory=list)  # other sources of the same story
 
     @property
     def body(self) -> str:
@@ -131,3 +132,29 @@ class Delivery:
     error: str | None = None
     thread_id: int | None = None  # a forum topic (message_thread_id)
     unsure: int = 0  # sends whose fate Telegram left unknown (timeouts, stops)
+
+
+@dataclass
+class Source:
+    """A feed or page polled into the corpus (see :mod:`digests.sources`)."""
+
+    id: int
+    url: str
+    kind: str  # "feed" | "listing" | "page"
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    interval: float = 1800.0
+    next_due: float = 0.0
+    failures: int = 0
+    failing_since: float | None = None
+    last_error: str | None = None
+    last_success: float | None = None
+    last_checked: float | None = None
+    items: int = 0
+    status: str = "active"  # "active" | "paused" | "disabled"
+    baseline_done: bool = False
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

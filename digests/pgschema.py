@@ -104,6 +104,34 @@ _m006_delivery_topics_quiet_unsure = _run(
     "ALTER TABLE chats ADD COLUMN quiet TEXT",
 )
 
+_m007_update_journal = _run(
+    "CREATE TABLE update_journal (update_id BIGINT PRIMARY KEY, data TEXT,"
+    " done INTEGER NOT NULL DEFAULT 0, at DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX update_journal_open ON update_journal (done, update_id)",
+)
+
+_m008_article_source_index = _run("CREATE INDEX articles_source ON articles (source_path)")
+
+_m009_sources = _run(
+    "CREATE TABLE sources ("
+    " id BIGSERIAL PRIMARY KEY, url TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, name TEXT NOT NULL,"
+    " etag TEXT, last_modified TEXT, interval DOUBLE PRECISION NOT NULL DEFAULT 1800,"
+    " next_due DOUBLE PRECISION NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " failing_since DOUBLE PRECISION, last_error TEXT, last_success DOUBLE PRECISION,"
+    " last_checked DOUBLE PRECISION, items INTEGER NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL DEFAULT 'active', baseline_done INTEGER NOT NULL DEFAULT 0,"
+    " created_at DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE source_items ("
+    " source_id BIGINT NOT NULL REFERENCES sources(id) ON DELETE CASCADE, key TEXT NOT NULL,"
+    " seq BIGINT, seen_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (source_id, key))",
+    "CREATE TABLE article_quiet (seq BIGINT PRIMARY KEY, reason TEXT NOT NULL)",
+    "CREATE TABLE article_stories (seq BIGINT PRIMARY KEY, story BIGINT NOT NULL, sig BYTEA,"
+    " added DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX article_stories_story ON article_stories (story)",
+    "CREATE TABLE article_bands (band BIGINT NOT NULL, seq BIGINT NOT NULL,"
+    " PRIMARY KEY (band, seq))",
+)
+
 MIGRATIONS: list[Migration] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -111,6 +139,9 @@ MIGRATIONS: list[Migration] = [
     _m004_nothing,
     _m005_cjk_grams,
     _m006_delivery_topics_quiet_unsure,
+    _m007_update_journal,
+    _m008_article_source_index,
+    _m009_sources,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

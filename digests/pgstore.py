@@ -9,15 +9,17 @@ constraints and an insert that loses the race is reported as a duplicate.
 
 The schema and its migrations are in :mod:`digests.pgschema`, full-text search (``tsvector`` /
 ``tsquery`` from the engine's own segmentation) in :mod:`digests.pgtext`, the delivery ledger in
-:mod:`digests.pgledger`. Not yet here (the SQLite store only): :meth:`bulk_cache` is a no-op,
-and methods added to the SQLite store after this module raise ``AttributeError`` on ``conn``.
+:mod:`digests.pgledger`. :meth:`bulk_cache` is a no-op here; a method added to the SQLite store
+without its override here fails on PostgreSQL (``AttributeError`` on ``db``), which the
+``tests/test_pg_*.py`` files, rerunning the store's tests on PostgreSQL, are there to catch.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -28,9 +30,10 @@ from psycopg_pool import ConnectionPool
 from . import pgschema
 from .backends import redact
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Subscription
+from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
 from .store import (
+    _DELIVERY_COLUMNS,
     ARTICLE_COLUMNS,
     AddResult,
     Clock,
@@ -38,7 +41,10 @@ from .store import (
     StoreStats,
     _article,
     _dumps,
+    _source,
     _subscription,
+    bounded,
+    seq_of,
     utcnow,
 )
 
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
 
 #: The SQLite full-text tables → (tsvector column, how its tokens are cut).
 FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
+_NOT_REPOSTS = "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 Conn = psycopg.Connection[Any]
 
@@ -66,6 +73,8 @@ class PgStore(Store):
         self.path = redact(url)
         self.url = url
         self.clock = clock
+        self._local = threading.local()
+        self._floor = 0
         kwargs: dict[str, Any] = {}
         if schema is not None:
             if not _SCHEMA_NAME.fullmatch(schema):
@@ -81,15 +90,26 @@ class PgStore(Store):
             )
             self.pool.wait(timeout=30)
             self.migrate()
+            self._floor = self._seq_floor()
         except (psycopg.Error, OSError) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
     # -- lifecycle -----------------------------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[Conn]:
-        """A pooled connection inside one transaction (committed on success)."""
+        """A pooled connection inside one transaction (committed on success); inside another
+        ``connection()`` of the same thread, that one (so callbacks such as ``add``'s
+        ``on_added`` write in the caller's transaction)."""
+        current: Conn | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
         with self.pool.connection() as conn:
-            yield conn
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
 
     @contextmanager
     def bulk_cache(self, mib: int = 64) -> Iterator[None]:
@@ -115,8 +135,19 @@ class PgStore(Store):
                 f"program's {pgschema.SCHEMA_VERSION}; upgrade digestbot"
             )
 
+    def check_writable(self) -> None:
+        try:
+            self.set_state("opened_at", self._now())
+        except psycopg.Error as exc:
+            raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
+
     # -- writing ------------------------------------------------------------------------------
-    def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
+    def add(
+        self,
+        articles: Iterable[AnalyzedArticle],
+        *,
+        on_added: Callable[[int, AnalyzedArticle], None] | None = None,
+    ) -> list[AddResult]:
         results: list[AddResult] = []
         now = self._now()
         region_totals: dict[str, int] = {}
@@ -140,6 +171,8 @@ class PgStore(Store):
                 for code in art.regions:
                     region_totals[code] = region_totals.get(code, 0) + 1
                 results.append(AddResult(art.id, art.title, "added", art.source_path))
+                if on_added is not None:
+                    on_added(seq, art)
             if region_totals:
                 conn.execute(
                     "INSERT INTO region_counts (code, articles) "
@@ -150,16 +183,26 @@ class PgStore(Store):
                 )
         return results
 
-    def _insert_pg(self, conn: Conn, art: AnalyzedArticle, added_at: str) -> int | None:
-        """Insert one article; ``None`` when its text is stored already (here or, concurrently,
-        by another process: the unique constraint decides)."""
+    def _insert_pg(
+        self, conn: Conn, art: AnalyzedArticle, added_at: str, seq: int | None = None
+    ) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already (here or, concurrently, by another process: the unique constraint decides)."""
+        if seq is None and self._floor:
+            floor = self._seq_floor()
+            if floor > self.max_seq():  # the newest article was removed: never reuse its number
+                conn.execute(
+                    "SELECT setval(pg_get_serial_sequence('articles', 'seq'), %s)", [floor]
+                )
         row = conn.execute(
-            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, regions, url, "
-            "published, source, source_path, chars, added_at) "
-            "SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s WHERE NOT EXISTS "
+            "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, regions, "
+            "url, published, source, source_path, chars, added_at) "
+            "SELECT coalesce(%s, nextval(pg_get_serial_sequence('articles', 'seq'))),"
+            "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s WHERE NOT EXISTS "
             "(SELECT 1 FROM articles WHERE content_hash = %s) "
             "ON CONFLICT (content_hash) DO NOTHING RETURNING seq",
             [
+                seq,
                 art.id,
                 art.content_hash,
                 art.title,
@@ -195,6 +238,66 @@ class PgStore(Store):
             )
         return seq
 
+    # -- replacing and removing (an edited or deleted corpus file) ------------------------
+    def articles_from_sources(self, paths: Sequence[str]) -> dict[str, Article]:
+        found: dict[str, Article] = {}
+        for article in self._articles("WHERE source_path = ANY(%s) ORDER BY seq", [list(paths)]):
+            found[article.source_path] = article
+        return found
+
+    def _unindex_pg(self, conn: Conn, seq: int) -> None:
+        conn.execute("DELETE FROM article_search WHERE seq = %s", [seq])
+        codes = [
+            r[0]
+            for r in conn.execute(
+                "DELETE FROM article_regions WHERE seq = %s RETURNING code", [seq]
+            ).fetchall()
+        ]
+        conn.execute(
+            "UPDATE region_counts SET articles = articles - 1 WHERE code = ANY(%s)", [codes]
+        )
+        conn.execute("DELETE FROM region_counts WHERE articles <= 0")
+
+    def replace_article(
+        self, old: Article, old_index: Sequence[str], new: AnalyzedArticle
+    ) -> AddResult:
+        """As :meth:`Store.replace_article` (``old_index`` is not needed: the search columns
+        are deleted with the row)."""
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT id FROM articles WHERE content_hash = %s AND seq != %s",
+                [new.content_hash, old.seq],
+            ).fetchone()
+            if row is not None:
+                return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
+            self._unindex_pg(conn, old.seq)
+            conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
+            kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
+            self._insert_pg(conn, kept, old.added_at, seq=old.seq)
+            if new.regions:
+                conn.execute(
+                    "INSERT INTO region_counts (code, articles) SELECT unnest(%s::text[]), 1 "
+                    "ON CONFLICT (code) DO UPDATE SET articles = region_counts.articles + 1",
+                    [list(new.regions)],
+                )
+        return AddResult(old.id, new.title, "replaced", new.source_path)
+
+    def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
+        with self.connection() as conn:
+            self._unindex_pg(conn, old.seq)
+            conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
+            if old.seq > self._seq_floor():
+                self.set_state("seq_floor", str(old.seq))
+                self._floor = old.seq
+            return conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = 'article removed' "
+                "WHERE seq = %s AND status IN ('pending', 'dead')",
+                [old.seq],
+            ).rowcount
+
+    def _seq_floor(self) -> int:
+        return int(self.get_state("seq_floor") or 0)
+
     # -- reading ------------------------------------------------------------------------------
     def _articles(self, where: str, params: Sequence[object]) -> list[Article]:
         with self.connection() as conn:
@@ -203,20 +306,24 @@ class PgStore(Store):
 
     def get(self, article_id: str) -> Article | None:
         found = self._articles("WHERE id = %s", [article_id])
-        if not found and article_id.isdigit() and int(article_id) < 2**63:
-            found = self._articles("WHERE seq = %s", [int(article_id)])
-        return found[0] if found else None
+        seq = seq_of(article_id) if not found else None
+        if seq is not None:
+            found = self._articles("WHERE seq = %s", [seq])
+        return self._with_story(found[0]) if found else None
 
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
             return {}
-        return {a.seq: a for a in self._articles("WHERE seq = ANY(%s)", [list(seqs)])}
+        found = self._articles("WHERE seq = ANY(%s)", [list(seqs)])
+        return {a.seq: self._with_story(a) for a in found}
 
     def count(self) -> int:
         return int(self._one("SELECT count(*) FROM articles"))
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
-        return self._articles("ORDER BY seq DESC LIMIT %s OFFSET %s", [limit, offset])
+        return self._articles(
+            "ORDER BY seq DESC LIMIT %s OFFSET %s", [bounded(limit), bounded(offset)]
+        )
 
     def after(self, seq: int, limit: int = 100) -> list[Article]:
         return self._articles("WHERE seq > %s ORDER BY seq LIMIT %s", [seq, limit])
@@ -249,7 +356,7 @@ class PgStore(Store):
             rows = conn.execute(
                 f"SELECT seq, ts_rank('{RANK_WEIGHTS}', {column}, %s::tsquery, 1) AS score "
                 f"FROM article_search WHERE {where} ORDER BY score DESC, seq LIMIT %s OFFSET %s",
-                [params[0], *params, limit, offset],
+                [params[0], *params, bounded(limit), bounded(offset)],
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -287,7 +394,7 @@ class PgStore(Store):
             rows = conn.execute(
                 "SELECT seq, mentions FROM article_regions WHERE code = %s "
                 "ORDER BY mentions DESC, seq DESC LIMIT %s OFFSET %s",
-                [code, limit, offset],
+                [code, bounded(limit), bounded(offset)],
             ).fetchall()
         return [(int(r[0]), int(r[1])) for r in rows]
 
@@ -481,6 +588,213 @@ class PgStore(Store):
                 [path, size, mtime_ns, status, detail, now],
             )
 
+    # -- the update journal ---------------------------------------------------------------
+    def journal_update(self, update_id: int, data: str, now: float) -> bool:
+        """As :meth:`Store.journal_update`: the primary key makes an update seen by any replica
+        count once."""
+        with self.connection() as conn:
+            return (
+                conn.execute(
+                    "INSERT INTO update_journal (update_id, data, at) VALUES (%s,%s,%s) "
+                    "ON CONFLICT (update_id) DO NOTHING",
+                    [update_id, data, now],
+                ).rowcount
+                == 1
+            )
+
+    def finish_update(self, update_id: int) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE update_journal SET done = 1, data = NULL WHERE update_id = %s", [update_id]
+            )
+
+    def unfinished_updates(self) -> list[tuple[int, str]]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT update_id, data FROM update_journal WHERE done = 0 ORDER BY update_id"
+            ).fetchall()
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def prune_updates(self, before: float) -> int:
+        with self.connection() as conn:
+            return conn.execute(
+                "DELETE FROM update_journal WHERE done = 1 AND at < %s", [before]
+            ).rowcount
+
+    # -- sources (digests.sources) -----------------------------------------------------------
+    def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
+        try:
+            with self.connection() as conn:
+                row = conn.execute(
+                    "INSERT INTO sources (url, kind, name, next_due, created_at) "
+                    f"VALUES (%s,%s,%s,%s,%s) RETURNING {self._SOURCE_COLUMNS}",
+                    [url, kind, name, 0.0, now],
+                ).fetchone()
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(f"{url} is a source already") from None
+        assert row is not None
+        return _source(row)
+
+    def _sources(self, where: str, params: Sequence[object]) -> list[Source]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params
+            ).fetchall()
+        return [_source(r) for r in rows]
+
+    def get_source(self, source_id: int) -> Source | None:
+        found = self._sources("WHERE id = %s", [source_id])
+        return found[0] if found else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        found = self._sources("WHERE url = %s", [url])
+        return found[0] if found else None
+
+    def sources(self, *, due_before: float | None = None) -> list[Source]:
+        if due_before is None:
+            return self._sources("ORDER BY id", [])
+        return self._sources(
+            "WHERE status = 'active' AND next_due <= %s ORDER BY next_due, id", [due_before]
+        )
+
+    def update_source(self, source_id: int, **fields: object) -> None:
+        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        sets = ", ".join(f"{name} = %s" for name in fields)
+        with self.connection() as conn:
+            conn.execute(f"UPDATE sources SET {sets} WHERE id = %s", [*values, source_id])
+
+    def remove_source(self, source_id: int) -> bool:
+        with self.connection() as conn:
+            conn.execute("DELETE FROM source_items WHERE source_id = %s", [source_id])
+            return conn.execute("DELETE FROM sources WHERE id = %s", [source_id]).rowcount > 0
+
+    def known_item_keys(self, source_id: int, keys: Iterable[str]) -> set[str]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT key FROM source_items WHERE source_id = %s AND key = ANY(%s)",
+                [source_id, list(keys)],
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def record_items(
+        self, source_id: int, rows: Iterable[tuple[str, int | None]], now: float
+    ) -> None:
+        items = list(rows)
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO source_items (source_id, key, seq, seen_at) "
+                "SELECT %s, key, seq, %s FROM unnest(%s::text[], %s::bigint[]) AS r(key, seq) "
+                "ON CONFLICT (source_id, key) DO NOTHING",
+                [source_id, now, [k for k, _ in items], [q for _, q in items]],
+            )
+
+    def seq_of(self, article_id: str) -> int | None:
+        found = self._one("SELECT seq FROM articles WHERE id = %s", [article_id])
+        return int(found) if found is not None else None
+
+    def mark_quiet(self, seqs: Iterable[tuple[int, str]], *, commit: bool = True) -> None:
+        """As :meth:`Store.mark_quiet`; inside ``add``'s ``on_added`` it joins that
+        transaction whatever ``commit`` says."""
+        pairs = list(seqs)
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO article_quiet (seq, reason) SELECT * FROM "
+                "unnest(%s::bigint[], %s::text[]) ON CONFLICT (seq) DO NOTHING",
+                [[q for q, _ in pairs], [r for _, r in pairs]],
+            )
+
+    def quiet_seqs(self, seqs: Sequence[int]) -> set[int]:
+        if not seqs:
+            return set()
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq FROM article_quiet WHERE seq = ANY(%s)", [list(seqs)]
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    # -- stories (digests.stories) ----------------------------------------------------------
+    def story_candidates(
+        self, bands: Sequence[int], since: float, limit: int = 500
+    ) -> list[tuple[int, int, bytes]]:
+        if not bands:
+            return []
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT s.seq, s.story, s.sig FROM article_stories s WHERE s.seq IN "
+                "(SELECT DISTINCT seq FROM article_bands WHERE band = ANY(%s)) AND s.added >= %s "
+                "ORDER BY s.seq DESC LIMIT %s",
+                [list(bands), since, limit],
+            ).fetchall()
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    def save_story(
+        self,
+        seq: int,
+        story: int,
+        sig: bytes,
+        bands: Sequence[int],
+        now: float,
+        *,
+        commit: bool = True,
+    ) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO article_stories (seq, story, sig, added) VALUES (%s,%s,%s,%s) "
+                "ON CONFLICT (seq) DO UPDATE SET story = excluded.story, sig = excluded.sig, "
+                "added = excluded.added",
+                [seq, story, sig, now],
+            )
+            conn.execute(
+                "INSERT INTO article_bands (band, seq) SELECT unnest(%s::bigint[]), %s "
+                "ON CONFLICT DO NOTHING",
+                [list(bands), seq],
+            )
+
+    def stories_of(self, seqs: Sequence[int]) -> dict[int, int]:
+        if not seqs:
+            return {}
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq, story FROM article_stories WHERE seq = ANY(%s)", [list(seqs)]
+            ).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def story_chats(self, story: int, exclude_seq: int) -> set[int]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT d.chat_id FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = %s AND d.seq != %s",
+                [story, exclude_seq],
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def story_messages(self, story: int, exclude_seq: int) -> list[Delivery]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = %s AND d.seq != %s AND d.status = 'sent' "
+                "AND d.mode = 'instant' AND d.message_id IS NOT NULL ORDER BY d.id",
+                [story, exclude_seq],
+            ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def also_reported(self, seq: int) -> list[str]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT a.source FROM article_stories s JOIN article_stories o "
+                "ON o.story = s.story JOIN articles a ON a.seq = o.seq WHERE s.seq = %s "
+                "AND o.seq != %s AND a.source IS NOT NULL ORDER BY o.seq",
+                [seq, seq],
+            ).fetchall()
+        names: list[str] = []
+        for (name,) in rows:
+            if name not in names:
+                names.append(name)
+        return names
+
     def stats(self) -> StoreStats:
         with self.connection() as conn:
             row = conn.execute(
@@ -511,6 +825,12 @@ COPIED_TABLES = (
     "deliveries",
     "state",
     "corpus_files",
+    "update_journal",
+    "sources",
+    "source_items",
+    "article_quiet",
+    "article_stories",
+    "article_bands",
 )
 
 
@@ -540,7 +860,7 @@ def _fts_where(
     query = fts5_to_tsquery(match, tokens)
     if query is None:
         return None
-    where, params = f"{column} @@ %s::tsquery AND seq >= %s", [query, min_seq]
+    where, params = f"{column} @@ %s::tsquery AND seq >= %s {_NOT_REPOSTS}", [query, min_seq]
     if max_seq is not None:
         where += " AND seq <= %s"
         params.append(max_seq)

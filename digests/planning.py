@@ -75,8 +75,23 @@ def plan_report(store: Store, clock: Callable[[], datetime]) -> PlanReport:
         subs, targets = _usable(store, report)
         now = clock()
         rows: list[Planned] = []
+        quiet = store.quiet_seqs([a.seq for a in articles])  # a source's baseline, old items
+        stories = store.stories_of([a.seq for a in articles])  # near-duplicates: once per chat
+        planned: dict[int, set[int]] = {}  # story → chats planned in this batch
         for article in articles:
+            if article.seq in quiet:
+                continue
+            story = stories.get(article.seq)
+            seen: set[int] = set()
+            if story is not None:
+                seen = planned.setdefault(story, set())
+                if story != article.seq:
+                    seen |= store.story_chats(story, article.seq)
             for chat_id, (mode, thread) in _targets(article, subs).items():
+                if chat_id in seen:
+                    continue
+                if story is not None:
+                    seen.add(chat_id)
                 rows.append(_row(chat_id, article.seq, mode, thread, now, targets[chat_id]))
         report.added += ledger.plan(rows, articles[-1].seq)
         log.info("planned %d deliveries for %d new articles", len(rows), len(articles))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
-from .store import Store
+from .store import Store, bounded
 from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
 
 if TYPE_CHECKING:
@@ -199,6 +199,7 @@ def keyword_search(store: Store, query: str, *, limit: int = 5, offset: int = 0)
     discriminates little, and only a window of the newest articles holding about that many
     matches is ranked (widened until it fills the page).
     """
+    offset = bounded(offset)
     parsed = parse_query(query)
     plan = parsed.plan()
     newest = store.max_seq()
@@ -342,6 +343,7 @@ def region_search(
     store: Store, gazetteer: Gazetteer, name: str, *, limit: int = 5, offset: int = 0, code: str | None = None
 ) -> RegionResults:
     """Articles tagged with the place called ``name`` (or with ``code`` when given)."""
+    offset = bounded(offset)
     if code is not None:
         place = gazetteer.get(code)
         if place is None:

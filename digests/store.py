@@ -45,14 +45,35 @@ Version 6 (delivery)
     ``deliveries.thread_id``; ``subscriptions.thread_id`` (a forum topic) and
     ``subscriptions.paused`` (why a subscription stopped); ``chats.quiet`` (quiet hours).
     The SQL of the ``deliveries`` table lives in ``digests.ledger``.
+
+Version 7 (resilience)
+    ``update_journal``   every Telegram update fetched, written before Telegram is told it was
+                         received (the next getUpdates offset); ``done`` once handled. Updates not
+                         done at a crash are handled after the restart; done ones are kept for two
+                         days so that an update Telegram sends again is recognised.
+
+Version 8 (resilience)
+    indexes ``articles.source_path``: an edited corpus file replaces the article it holds.
+
+Version 9 (sources, :mod:`digests.sources`)
+    ``sources``          feeds and pages polled into the corpus: address, kind, name, conditional-GET
+                         validators, schedule (interval, next_due), health (failures, last_error,
+                         last_success), item count, status (active / paused / disabled);
+    ``source_items``     the identity keys of every item seen per source (guid, link, hash), with
+                         the article it became, so an item is taken once;
+    ``article_quiet``    articles stored but not pushed (a new source's baseline, old items);
+    ``article_stories``  the near-duplicate story of each article (``story`` = the first
+                         article's seq) and its MinHash signature (:mod:`digests.stories`);
+    ``article_bands``    the signature's LSH band keys: a new article's candidates share one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +82,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlite_utils import Database
 
 from .errors import StoreError
-from .models import AnalyzedArticle, Article, Chat, Subscription
+from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -76,6 +97,9 @@ ARTICLE_COLUMNS = (
     "seq, id, content_hash, title, body, summary, keywords, regions, url, published, source, "
     "source_path, added_at"
 )
+
+# search shows one result per near-duplicate story (digests.stories): its first article
+_NOT_REPOSTS = "AND rowid NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
 
 
 def utcnow() -> datetime:
@@ -190,7 +214,14 @@ def _m005_cjk_grams(db: Database) -> None:
         "CREATE VIRTUAL TABLE articles_grams USING fts5("
         "title, body, content='', tokenize='ascii')"  # tokens: pairs of CJK characters
     )
-    rows = db.execute("SELECT seq, title, body FROM articles ORDER BY seq")
+    n = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    if not n:
+        return
+    # once per database (about a minute or two per 100,000 articles), under the bulk page cache
+    logging.getLogger(__name__).warning("indexing the character pairs of %d stored articles", n)
+    previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size = {-1024 * BULK_CACHE_MIB}")
+    rows = db.conn.execute("SELECT seq, title, body FROM articles ORDER BY seq")
     db.conn.executemany(
         "INSERT INTO articles_grams (rowid, title, body) VALUES (?,?,?)",
         (
@@ -198,6 +229,7 @@ def _m005_cjk_grams(db: Database) -> None:
             for seq, title, body in rows
         ),
     )
+    db.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _m006_delivery_topics_quiet_unsure(db: Database) -> None:
@@ -212,6 +244,63 @@ def _m006_delivery_topics_quiet_unsure(db: Database) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
+def _m007_update_journal(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS update_journal ("
+        " update_id INTEGER PRIMARY KEY,"
+        " data TEXT,"
+        " done INTEGER NOT NULL DEFAULT 0,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS update_journal_open ON update_journal (done, update_id)")
+
+
+def _m008_article_source_index(db: Database) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS articles_source ON articles (source_path)")
+
+
+def _m009_sources(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS sources ("
+        " id INTEGER PRIMARY KEY,"
+        " url TEXT NOT NULL UNIQUE,"
+        " kind TEXT NOT NULL,"
+        " name TEXT NOT NULL,"
+        " etag TEXT, last_modified TEXT,"
+        " interval REAL NOT NULL DEFAULT 1800,"
+        " next_due REAL NOT NULL DEFAULT 0,"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " failing_since REAL,"
+        " last_error TEXT,"
+        " last_success REAL,"
+        " last_checked REAL,"
+        " items INTEGER NOT NULL DEFAULT 0,"
+        " status TEXT NOT NULL DEFAULT 'active',"
+        " baseline_done INTEGER NOT NULL DEFAULT 0,"
+        " created_at REAL NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS source_items ("
+        " source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+        " key TEXT NOT NULL,"
+        " seq INTEGER,"
+        " seen_at REAL NOT NULL,"
+        " PRIMARY KEY (source_id, key)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_quiet (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_stories (seq INTEGER PRIMARY KEY, story INTEGER NOT NULL, "
+        "sig BLOB, added REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS article_stories_story ON article_stories (story)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_bands (band INTEGER NOT NULL, seq INTEGER NOT NULL, "
+        "PRIMARY KEY (band, seq)) WITHOUT ROWID"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -219,9 +308,26 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m004_drop_unused_region_index,
     _m005_cjk_grams,
     _m006_delivery_topics_quiet_unsure,
+    _m007_update_journal,
+    _m008_article_source_index,
+    _m009_sources,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
+MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
+
+
+def bounded(n: int) -> int:
+    """An offset or limit SQLite accepts (its integers end at 2**63 - 1)."""
+    return min(max(int(n), 0), MAX_OFFSET)
+
+
+def seq_of(article_id: str) -> int | None:
+    """The arrival number an all-digits id stands for (ASCII digits only: ``²`` or ``①`` are
+    digits to Python but no number), or ``None``."""
+    if article_id.isascii() and article_id.isdigit() and len(article_id) <= 18:
+        return int(article_id)
+    return None
 
 
 @dataclass
@@ -230,7 +336,7 @@ class AddResult:
 
     id: str
     title: str
-    status: str  # "added" | "duplicate"
+    status: str  # "added" | "duplicate" | "replaced"
     source_path: str = ""
     duplicate_of: str | None = None
 
@@ -252,8 +358,15 @@ class Store:
     def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            file = Path(self.path)
+            if file.is_file() and file.stat().st_size == 0:  # SQLite would take it for a new one
+                raise StoreError(
+                    f"the database {self.path} is an empty (0-byte) file, not a digestbot "
+                    "database: restore it from a backup, or delete it to start a new one"
+                )
+            file.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
+        self._floor = 0  # the highest number of a removed article (never given again)
         try:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self.db = Database(conn)
@@ -263,6 +376,7 @@ class Store:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.migrate()
+            self._floor = self._seq_floor()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
@@ -310,10 +424,26 @@ class Store:
                 MIGRATIONS[number](self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` (one line) unless the database can be written (the bot needs it;
+        read-only commands do not call this)."""
+        try:
+            with self.conn:
+                self._set_state("opened_at", self.clock().isoformat(timespec="seconds"))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
+
     # -- writing ------------------------------------------------------------------------------
-    def add(self, articles: Iterable[AnalyzedArticle]) -> list[AddResult]:
+    def add(
+        self,
+        articles: Iterable[AnalyzedArticle],
+        *,
+        on_added: Callable[[int, AnalyzedArticle], None] | None = None,
+    ) -> list[AddResult]:
         """Insert ``articles`` in one transaction; an article whose text is stored already is a
-        duplicate (reported, not re-added)."""
+        duplicate (reported, not re-added). ``on_added(seq, article)`` runs inside the same
+        transaction for each new article (sources mark it quiet and link its story there, so a
+        planner on another connection never sees it half done); it must not commit."""
         results: list[AddResult] = []
         now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         region_totals: dict[str, int] = {}
@@ -333,6 +463,8 @@ class Store:
                 for code in art.regions:
                     region_totals[code] = region_totals.get(code, 0) + 1
                 results.append(AddResult(art.id, art.title, "added", art.source_path))
+                if on_added is not None:
+                    on_added(seq, art)
             self.conn.executemany(
                 "INSERT INTO region_counts (code, articles) VALUES (?, ?) "
                 "ON CONFLICT(code) DO UPDATE SET articles = articles + excluded.articles",
@@ -340,13 +472,19 @@ class Store:
             )
         return results
 
-    def _insert(self, art: AnalyzedArticle, added_at: str) -> int | None:
-        """Insert one article; ``None`` when its text is stored already."""
+    def _insert(self, art: AnalyzedArticle, added_at: str, seq: int | None = None) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already."""
+        if seq is None and self._floor:
+            floor = self._floor
+            if floor > self.max_seq():  # the newest article was removed: never reuse
+                seq = floor + 1  # its number (the ledger and the planning cursor know it)
         cursor = self.conn.execute(
-            "INSERT INTO articles (id, content_hash, title, body, summary, keywords, "
+            "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, "
             "regions, url, published, source, source_path, chars, added_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
             [
+                seq,
                 art.id,
                 art.content_hash,
                 art.title,
@@ -380,16 +518,98 @@ class Store:
             )
         return seq
 
+    # -- replacing and removing (an edited or deleted corpus file) ------------------------
+    def articles_from_sources(self, paths: Sequence[str]) -> dict[str, Article]:
+        """The stored article read from each of ``paths`` (the last one when several were)."""
+        found: dict[str, Article] = {}
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE source_path IN ({marks}) "
+                "ORDER BY seq",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                article = _article(row)
+                found[article.source_path] = article
+        return found
+
+    def _unindex(self, seq: int, old_index: Sequence[str]) -> None:
+        """Take article ``seq`` out of the full-text indexes and the region tables.
+        ``old_index`` is (title_index, body_index, title_grams, body_grams) as they were
+        inserted (the indexes are contentless: FTS5 deletes a row by its values)."""
+        title_index, body_index, title_grams, body_grams = old_index
+        self.conn.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            [seq, title_index, body_index],
+        )
+        self.conn.execute(
+            "INSERT INTO articles_grams (articles_grams, rowid, title, body) "
+            "VALUES ('delete', ?, ?, ?)",
+            [seq, title_grams, body_grams],
+        )
+        codes = [r[0] for r in self.conn.execute(
+            "SELECT code FROM article_regions WHERE seq = ?", [seq]
+        )]  # fmt: skip
+        self.conn.execute("DELETE FROM article_regions WHERE seq = ?", [seq])
+        self.conn.executemany(
+            "UPDATE region_counts SET articles = articles - 1 WHERE code = ?", [(c,) for c in codes]
+        )
+        self.conn.execute("DELETE FROM region_counts WHERE articles <= 0")
+
+    def replace_article(
+        self, old: Article, old_index: Sequence[str], new: AnalyzedArticle
+    ) -> AddResult:
+        """Put ``new`` in the place of ``old`` (same number and id, so nothing is delivered
+        again); a duplicate of another stored article is reported and changes nothing."""
+        with self.conn:
+            row = self.conn.execute(
+                "SELECT id FROM articles WHERE content_hash = ? AND seq != ?",
+                [new.content_hash, old.seq],
+            ).fetchone()
+            if row is not None:
+                return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
+            self._insert(kept, old.added_at, seq=old.seq)
+            self.conn.executemany(
+                "INSERT INTO region_counts (code, articles) VALUES (?, 1) "
+                "ON CONFLICT(code) DO UPDATE SET articles = articles + 1",
+                [(code,) for code in new.regions],
+            )
+        return AddResult(old.id, new.title, "replaced", new.source_path)
+
+    def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
+        """Remove ``old``; its deliveries not yet sent are skipped. Its number is never reused."""
+        with self.conn:
+            self._unindex(old.seq, old_index)
+            self.conn.execute("DELETE FROM articles WHERE seq = ?", [old.seq])
+            if old.seq > self._seq_floor():
+                self._set_state("seq_floor", str(old.seq))
+                self._floor = old.seq
+            return self.conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = 'article removed' "
+                "WHERE seq = ? AND status IN ('pending', 'dead')",
+                [old.seq],
+            ).rowcount
+
+    def _seq_floor(self) -> int:
+        row = self.conn.execute("SELECT value FROM state WHERE key = 'seq_floor'").fetchone()
+        return int(row[0]) if row else 0
+
     # -- reading ------------------------------------------------------------------------------
     def get(self, article_id: str) -> Article | None:
         row = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]
         ).fetchone()
-        if row is None and article_id.isdigit():
+        seq = seq_of(article_id) if row is None else None
+        if seq is not None:
             row = self.conn.execute(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [int(article_id)]
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [seq]
             ).fetchone()
-        return _article(row) if row else None
+        return self._with_story(_article(row)) if row else None
 
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
@@ -398,7 +618,11 @@ class Store:
         rows = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq IN ({marks})", list(seqs)
         ).fetchall()
-        return {row[0]: _article(row) for row in rows}
+        return {row[0]: self._with_story(_article(row)) for row in rows}
+
+    def _with_story(self, article: Article) -> Article:
+        article.also_reported = self.also_reported(article.seq)  # near-duplicates (sources)
+        return article
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
@@ -406,7 +630,7 @@ class Store:
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
         rows = self.conn.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [limit, offset],
+            [bounded(limit), bounded(offset)],
         ).fetchall()
         return [_article(r) for r in rows]
 
@@ -440,7 +664,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
             f"WHERE {where} ORDER BY score LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            [*params, bounded(limit), bounded(offset)],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
@@ -477,7 +701,7 @@ class Store:
         return self.conn.execute(
             "SELECT seq, mentions FROM article_regions WHERE code = ? "
             "ORDER BY mentions DESC, seq DESC LIMIT ? OFFSET ?",
-            [code, limit, offset],
+            [code, bounded(limit), bounded(offset)],
         ).fetchall()
 
     def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
@@ -681,6 +905,228 @@ class Store:
                 [path, size, mtime_ns, status, detail, now],
             )
 
+    # -- the update journal ---------------------------------------------------------------
+    def journal_update(self, update_id: int, data: str, now: float) -> bool:
+        """Remember a fetched update before it is acknowledged; ``False`` if it was seen before."""
+        with self.conn:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO update_journal (update_id, data, at) VALUES (?,?,?)",
+                [update_id, data, now],
+            )
+        return cursor.rowcount == 1
+
+    def finish_update(self, update_id: int) -> None:
+        with self.conn:
+            self.conn.execute(
+                "UPDATE update_journal SET done = 1, data = NULL WHERE update_id = ?", [update_id]
+            )
+
+    def unfinished_updates(self) -> list[tuple[int, str]]:
+        """Updates fetched but not handled (a crash came first), oldest first."""
+        return [
+            (row[0], row[1])
+            for row in self.conn.execute(
+                "SELECT update_id, data FROM update_journal WHERE done = 0 ORDER BY update_id"
+            )
+        ]
+
+    def prune_updates(self, before: float) -> int:
+        with self.conn:
+            return self.conn.execute(
+                "DELETE FROM update_journal WHERE done = 1 AND at < ?", [before]
+            ).rowcount
+    # -- sources (digests.sources) -----------------------------------------------------------
+    _SOURCE_COLUMNS = (
+        "id, url, kind, name, etag, last_modified, interval, next_due, failures, failing_since, "
+        "last_error, last_success, last_checked, items, status, baseline_done, created_at"
+    )
+
+    def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
+        """A new source, due at once; ``StoreError`` when the URL is registered already."""
+        try:
+            with self.conn:
+                cursor = self.conn.execute(
+                    "INSERT INTO sources (url, kind, name, next_due, created_at) VALUES (?,?,?,?,?)",
+                    [url, kind, name, 0.0, now],  # due at once: its first poll is the baseline
+                )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"{url} is a source already") from None
+        assert cursor.lastrowid is not None
+        source = self.get_source(cursor.lastrowid)
+        assert source is not None
+        return source
+
+    def get_source(self, source_id: int) -> Source | None:
+        row = self.conn.execute(
+            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE id = ?", [source_id]
+        ).fetchone()
+        return _source(row) if row else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        row = self.conn.execute(
+            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE url = ?", [url]
+        ).fetchone()
+        return _source(row) if row else None
+
+    def sources(self, *, due_before: float | None = None) -> list[Source]:
+        """Every source by id, or the active ones due before ``due_before``, most overdue first."""
+        if due_before is None:
+            rows = self.conn.execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources ORDER BY id")
+        else:
+            rows = self.conn.execute(
+                f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE status = 'active' "
+                "AND next_due <= ? ORDER BY next_due, id",
+                [due_before],
+            )
+        return [_source(r) for r in rows]
+
+    def update_source(self, source_id: int, **fields: object) -> None:
+        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE sources SET {sets} WHERE id = ?", [*fields.values(), source_id]
+            )
+
+    def remove_source(self, source_id: int) -> bool:
+        """Forget a source (its articles stay in the corpus)."""
+        with self.conn:
+            self.conn.execute("DELETE FROM source_items WHERE source_id = ?", [source_id])
+            return self.conn.execute("DELETE FROM sources WHERE id = ?", [source_id]).rowcount > 0
+
+    def known_item_keys(self, source_id: int, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT key FROM source_items WHERE source_id = ? AND key IN ({marks})",
+                    [source_id, *chunk],
+                )
+            )
+        return found
+
+    def record_items(
+        self, source_id: int, rows: Iterable[tuple[str, int | None]], now: float
+    ) -> None:
+        """Remember item keys (with the article seq each became, when it was stored)."""
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO source_items (source_id, key, seq, seen_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(source_id, key) DO NOTHING",
+                [(source_id, key, seq, now) for key, seq in rows],
+            )
+
+    def seq_of(self, article_id: str) -> int | None:
+        row = self.conn.execute("SELECT seq FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
+
+    def mark_quiet(self, seqs: Iterable[tuple[int, str]], *, commit: bool = True) -> None:
+        """Articles stored but not pushed to subscribers: (seq, reason). ``commit=False`` inside
+        a transaction the caller commits (:meth:`add`'s ``on_added``)."""
+        with self.conn if commit else nullcontext():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO article_quiet (seq, reason) VALUES (?, ?)", list(seqs)
+            )
+
+    def quiet_seqs(self, seqs: Sequence[int]) -> set[int]:
+        if not seqs:
+            return set()
+        marks = ",".join("?" * len(seqs))
+        return {
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT seq FROM article_quiet WHERE seq IN ({marks})", list(seqs)
+            )
+        }
+
+    # -- stories (digests.stories) ----------------------------------------------------------
+    def story_candidates(
+        self, bands: Sequence[int], since: float, limit: int = 500
+    ) -> list[tuple[int, int, bytes]]:
+        """(seq, story, signature) of the newest ``limit`` articles added since ``since`` sharing
+        any of ``bands``."""
+        if not bands:
+            return []
+        marks = ",".join("?" * len(bands))
+        return self.conn.execute(
+            "SELECT s.seq, s.story, s.sig FROM article_stories s WHERE s.seq IN "
+            f"(SELECT DISTINCT seq FROM article_bands WHERE band IN ({marks})) AND s.added >= ? "
+            "ORDER BY s.seq DESC LIMIT ?",
+            [*bands, since, limit],
+        ).fetchall()
+
+    def save_story(
+        self,
+        seq: int,
+        story: int,
+        sig: bytes,
+        bands: Sequence[int],
+        now: float,
+        *,
+        commit: bool = True,
+    ) -> None:
+        with self.conn if commit else nullcontext():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO article_stories (seq, story, sig, added) VALUES (?,?,?,?)",
+                [seq, story, sig, now],
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO article_bands (band, seq) VALUES (?, ?)",
+                [(band, seq) for band in bands],
+            )
+
+    def stories_of(self, seqs: Sequence[int]) -> dict[int, int]:
+        """seq → story for the articles that belong to a story (others are their own)."""
+        if not seqs:
+            return {}
+        marks = ",".join("?" * len(seqs))
+        return dict(
+            self.conn.execute(
+                f"SELECT seq, story FROM article_stories WHERE seq IN ({marks})", list(seqs)
+            )
+        )
+
+    def story_chats(self, story: int, exclude_seq: int) -> set[int]:
+        """Chats that already have (or will get) another article of ``story``."""
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT d.chat_id FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = ? AND d.seq != ?",
+                [story, exclude_seq],
+            )
+        }
+
+    def story_messages(self, story: int, exclude_seq: int) -> list[Delivery]:
+        """Instant messages already sent for other articles of ``story`` (to add a source)."""
+        rows = self.conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN article_stories s ON s.seq = d.seq "
+            "WHERE s.story = ? AND d.seq != ? AND d.status = 'sent' AND d.mode = 'instant' "
+            "AND d.message_id IS NOT NULL ORDER BY d.id",
+            [story, exclude_seq],
+        ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def also_reported(self, seq: int) -> list[str]:
+        """Source names of the other articles of ``seq``'s story (first come first)."""
+        rows = self.conn.execute(
+            "SELECT a.source FROM article_stories s JOIN article_stories o ON o.story = s.story "
+            "JOIN articles a ON a.seq = o.seq WHERE s.seq = ? AND o.seq != ? "
+            "AND a.source IS NOT NULL ORDER BY o.seq",
+            [seq, seq],
+        ).fetchall()
+        names: list[str] = []
+        for (name,) in rows:
+            if name not in names:
+                names.append(name)
+        return names
+
     def stats(self) -> StoreStats:
         size = 0
         if self.path != ":memory:":
@@ -708,7 +1154,7 @@ def _fts_where(
     """The WHERE clause (and its parameters) of a full-text query on ``table``."""
     if table not in FTS_TABLES:
         raise ValueError(f"not a full-text table: {table}")
-    where, params = f"{table} MATCH ? AND rowid >= ?", [match, min_seq]
+    where, params = f"{table} MATCH ? AND rowid >= ? {_NOT_REPOSTS}", [match, min_seq]
     if max_seq is not None:
         where += " AND rowid <= ?"
         params.append(max_seq)
@@ -725,6 +1171,18 @@ def _fts_where(
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_DELIVERY_COLUMNS = (  # as digests.ledger reads them, for the stories' two queries
+    "d.id, d.chat_id, d.seq, d.mode, d.status, d.due_at, d.attempts, d.message_id, d.error, "
+    "d.thread_id, d.unsure"
+)
+
+
+def _source(row: Sequence[Any]) -> Source:
+    values = list(row)
+    values[15] = bool(values[15])
+    return Source(*values)
 
 
 def _subscription(row: Sequence[Any]) -> Subscription:

@@ -7,7 +7,9 @@ with that place, which includes every place inside it).
 
 Filter words: a word the gazetteer resolves is a region (``喀什``, ``六师``, ``兵团``), anything else
 a keyword; ``kw:团结`` or ``#团结`` forces a keyword and ``region:和田`` forces a region. ``daily
-08:00`` or ``instant`` sets the delivery mode.
+08:00`` or ``instant`` sets the delivery mode. ``source:新华网`` (or ``来源:新华网``) restricts the
+subscription to articles from that source (by its name, see ``/source list``); with other filters
+too, an article must come from one of the named sources and match one of the others.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from .regions import Gazetteer
 
 MAX_FILTERS = 10
+SOURCE_PREFIXES = ("source:", "来源:", "来源：", "src:")  # source:NAME (digests.sources)
 MAX_KEYWORD_CHARS = 30
 
 
@@ -54,6 +57,13 @@ def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
     mode, rest, problems = parse_mode(words)
     request = FilterRequest(mode=mode, problems=problems)
     for word in rest:
+        if word.lower().startswith(SOURCE_PREFIXES):
+            name = word.split(":", 1)[1] if ":" in word else word.split("：", 1)[1]
+            if not name.strip():
+                request.problems.append("empty source name")
+            elif f"source:{name.strip()}" not in request.keywords:
+                request.keywords.append(f"source:{name.strip()}")
+            continue
         forced_kw = word.startswith(("kw:", "#"))
         forced_region = word.startswith(("region:", "地区:"))
         term = re.sub(r"^(kw:|#|region:|地区:)", "", word).strip()
@@ -85,9 +95,18 @@ def matches_text(sub: Subscription, article: Article, simplified_text: str) -> b
     article's title and body, OpenCC-simplified and lower-cased, computed once by the caller."""
     if sub.is_everything:
         return True
+    sources = [k[len("source:") :].lower() for k in sub.keywords if k.startswith("source:")]
+    if sources:  # a source filter restricts: one of these sources, then the other filters
+        if (article.source or "").lower() not in sources:
+            return False
+        keywords = [k for k in sub.keywords if not k.startswith("source:")]
+        if not keywords and not sub.regions:
+            return True
+    else:
+        keywords = sub.keywords
     if any(code in article.regions for code in sub.regions):
         return True
-    return any(to_simplified(k).lower() in simplified_text for k in sub.keywords)
+    return any(to_simplified(k).lower() in simplified_text for k in keywords)
 
 
 def describe(sub: Subscription, gazetteer: Gazetteer) -> str:

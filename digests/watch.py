@@ -9,13 +9,14 @@ remembered with its size and mtime, so an unchanged file is not read again and a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RejectedInput
 from .formats import iter_paths
-from .ingest import IngestReport, ingest
+from .ingest import IngestReport, IngestStatus, ingest
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,18 @@ class PollResult:
 
 
 def poll_corpus(
-    store: Store, folder: Path, *, settle_seconds: float, now: float | None = None, workers: int = 1
+    store: Store,
+    folder: Path,
+    *,
+    settle_seconds: float,
+    now: float | None = None,
+    workers: int = 1,
+    stop: threading.Event | None = None,
+    status: IngestStatus | None = None,
 ) -> PollResult:
-    """One round: find stable new/changed files under ``folder`` and ingest them."""
+    """One round: find stable new/changed files under ``folder`` and ingest them. A file that is
+    rejected is remembered with its size and mtime and not read again until it changes; an
+    interrupted round (``stop``) remembers nothing, so the next one takes the files again."""
     now = time.time() if now is None else now
     result = PollResult()
     if not folder.is_dir():
@@ -62,15 +72,20 @@ def poll_corpus(
             result.waiting.append(path)
             store.record_corpus_file(key, size, mtime_ns, "seen", now=now)
     if result.ready:
-        result.report = ingest(store, result.ready, workers=workers, progress=False)
-        rejected = {r.source.split(":")[0]: r.reason for r in result.report.rejected}
+        result.report = ingest(
+            store, result.ready, workers=workers, progress=False, stop=stop, status=status
+        )
+        if result.report.interrupted:
+            log.info("corpus poll interrupted; the rest is taken at the next start")
+            return result
+        rejected = result.report.rejected_files
         for path, (size, mtime_ns) in stats.items():
             reason = rejected.get(str(path))
-            status = "rejected" if reason else "ingested"
-            store.record_corpus_file(str(path), size, mtime_ns, status, reason or "", now=now)
+            outcome = "rejected" if reason else "ingested"
+            store.record_corpus_file(str(path), size, mtime_ns, outcome, reason or "", now=now)
         log.info(
             "corpus poll: %d added, %d duplicates, %d rejected, %d still being written",
             len(result.report.added), len(result.report.duplicates),
-            len(result.report.rejected), len(result.waiting),
+            result.report.rejected_count, len(result.waiting),
         )  # fmt: skip
     return result

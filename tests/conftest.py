@@ -108,3 +108,17 @@ async def bot(bot_db_template: Path, tmp_path: Path):
     shutil.copy(bot_db_template, db)
     async with running_bot(db) as env:
         yield env
+
+
+@pytest.fixture
+async def site(monkeypatch: pytest.MonkeyPatch):
+    """A local HTTP server for source tests; 127.0.0.1 is exempted from the fetcher's address
+    checks through DIGESTBOT_FETCH_ALLOW, as an administrator would for a test server."""
+    from .feedserver import LocalSite
+
+    monkeypatch.setenv("DIGESTBOT_FETCH_ALLOW", "127.0.0.1")
+    server = await LocalSite().start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -45,4 +45,6 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     else:  # the samples' licence keeps them out of the repository: said, not silently dropped
         assert "DIGESTBOT_CLTS_SAMPLES is not set" in quality["skipped"]
         assert "Summary quality: skipped" in proc.stdout
+    rounds = results["sources"]["round"]
+    assert rounds["round_failed"] == 0 and rounds["round_unchanged"] == rounds["feeds"] * 9 // 10
     assert "Ingest" in proc.stdout  # the tables were printed

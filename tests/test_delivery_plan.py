@@ -84,3 +84,29 @@ def test_instant_wins_over_daily_for_one_chat(store: Store, clock, tmp_path: Pat
     plan(store, clock)
     (row,) = store.ledger.rows()
     assert row.mode == "instant" and row.due_at == clock().timestamp()
+
+
+def test_a_bad_stored_row_is_skipped_and_reported(store: Store, clock, tmp_path: Path) -> None:
+    from digests.planning import plan_report
+
+    subscribe(store, 1, "")
+    subscribe(store, 2, "")
+    subscribe(store, 3, "")
+    store.conn.execute("UPDATE subscriptions SET mode = 'daily 25:00' WHERE chat_id = 2")
+    store.update_chat(3, timezone="Mars/Olympus")
+    add_json(store, tmp_path, "a.json", "新文章", "兵团新闻内容很多很多。")
+    report = plan_report(store, clock)
+    assert [d.chat_id for d in store.ledger.rows()] == [1]
+    assert set(report.problems) == {2, 3} and "25:00" in report.problems[2]
+    assert store.get_state("planned_seq") == str(store.max_seq())  # the round went through
+
+
+def test_quiet_hours_turn_instant_rows_into_one_catch_up(store: Store, clock, tmp_path) -> None:
+    subscribe(store, 1, "")
+    store.update_chat(1, quiet="15:00-18:30")  # 08:00 UTC is 16:00 in Beijing: quiet
+    add_json(store, tmp_path, "a.json", "新文章", "兵团新闻内容很多很多。")
+    add_json(store, tmp_path, "b.json", "又一篇", "兵团新闻内容很多很多很多。")
+    plan(store, clock)
+    rows = store.ledger.rows()
+    assert {r.mode for r in rows} == {"daily 18:30"}
+    assert {r.due_at for r in rows} == {datetime(2026, 11, 25, 10, 30, tzinfo=UTC).timestamp()}

@@ -118,10 +118,15 @@ async def test_settings_daily_button_keeps_subscriptions_with_their_own_time(bot
     (reply,) = await bot.say("/settings")
     await bot.press(reply, "s:mode:daily 08:00")
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["daily 08:00", "daily 07:30"]
+    assert "1 个跟随默认的订阅已改变" in bot.fake.answers[-1]["text"]  # said, not silent
+    (reply,) = await bot.say("/settings instant")
+    assert "1 个跟随默认的订阅已改变" in reply.text
+    assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
     answered = len(bot.fake.answers)
     bot.fake.callback(reply, "s:mode:daily 25:00", strict=False)  # forged
     await bot.fake.wait_for(lambda: len(bot.fake.answers) > answered, timeout=10)
-    assert [s.mode for s in bot.store.subscriptions(USER)] == ["daily 08:00", "daily 07:30"]
+    assert "时间无效" in bot.fake.answers[-1]["text"]
+    assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
 
 
 async def test_forum_topic_subscription_delivers_there_and_pauses_when_closed(paths) -> None:

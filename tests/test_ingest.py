@@ -108,3 +108,17 @@ def test_corpus_idf_takes_over_once_the_corpus_is_large(tmp_path: Path) -> None:
         assert idf is not None
         # a word in every article is worth less than one in a few
         assert idf("工作") < min(idf(w) for w in WORDS)
+
+
+def test_learnt_idf_is_read_again_only_after_the_corpus_grew(tmp_path: Path, monkeypatch) -> None:
+    write_articles(tmp_path / "in", 40)
+    with Store(tmp_path / "idf-memo.db") as store:
+        ingest(store, [tmp_path / "in"], workers=1)
+        reads: list[int] = []
+        vocabulary = store.vocabulary
+        monkeypatch.setattr(store, "vocabulary", lambda **kw: reads.append(1) or vocabulary(**kw))
+        first = corpus_idf(store, min_docs=10)
+        assert corpus_idf(store, min_docs=10) is first and len(reads) == 1
+        write_articles(tmp_path / "more", 10, seed=8)
+        ingest(store, [tmp_path / "more"], workers=1)  # 40 → 50 articles: 25 % more
+        assert corpus_idf(store, min_docs=10) is not first and len(reads) >= 2

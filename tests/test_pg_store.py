@@ -16,6 +16,7 @@ from digests.ledger import Ledger, Planned
 from digests.store import SCHEMA_VERSION, Store
 
 from .pgkit import BACKENDS, PG_URL, open_backend, pg_schema, requires_pg
+from .test_corpus_edits import test_an_edited_file_replaces_its_article  # noqa: F401
 from .test_store import (  # noqa: F401  (collected again, on PostgreSQL)
     make,
     test_add_get_and_duplicates,
@@ -156,3 +157,30 @@ def test_settings_take_the_database_url_and_never_show_its_password() -> None:
     assert settings.db == url
     assert "s3cret" not in repr(settings) and "bot:***@db.internal" in repr(settings)
     assert load_settings({"DIGESTBOT_DB": "other.db"}).db == "other.db"
+
+
+def test_a_removed_articles_number_is_never_given_again(any_store: Store) -> None:
+    any_store.add([make(1), make(2)])
+    newest = any_store.get("id0002")
+    any_store.remove_article(newest, ("标题 2", "兵团 新闻", "", ""))  # as indexed
+    assert any_store.get("id0002") is None and any_store.fts_count('"新闻"') == 1
+    any_store.add([make(3)])
+    assert any_store.get("id0003").seq == newest.seq + 1
+
+
+@requires_pg
+def test_an_update_is_journaled_once_across_replicas(store: Store) -> None:
+    """Two processes on one database (replicas behind a load balancer): the update_id primary
+    key lets only one of them take an update Telegram delivered twice."""
+    from digests.pgstore import PgStore
+
+    replica = PgStore(store.url, schema=store.pool.kwargs["options"].split("=")[1])
+    try:
+        assert store.journal_update(42, "{}", 1.0) is True
+        assert replica.journal_update(42, "{}", 2.0) is False
+        assert replica.unfinished_updates() == [(42, "{}")]
+        store.finish_update(42)
+        assert replica.unfinished_updates() == []
+        assert replica.prune_updates(before=5.0) == 1
+    finally:
+        replica.close()

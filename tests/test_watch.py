@@ -40,7 +40,7 @@ def test_old_files_go_in_at_once_and_changed_files_again(store: Store, tmp_path:
     f.write_text(BODY + "更新的内容。", "utf-8")
     os.utime(f, (t + 20, t + 20))
     result = poll_corpus(store, corpus, settle_seconds=5, now=t + 30)
-    assert len(result.report.added) == 1 and store.count() == 2
+    assert len(result.report.replaced) == 1 and store.count() == 1  # replaced, not a copy
 
 
 def test_rejected_file_reported_once(store: Store, tmp_path: Path) -> None:

@@ -1,0 +1,186 @@
+"""How updates are taken: journaled before Telegram is told they arrived, handled concurrently and
+fairly, replayed after a crash.
+
+* :class:`JournaledQueue` is the Application's update queue. PTB's Updater puts every fetched
+  update into it *before* the next ``getUpdates`` (whose ``offset`` acknowledges them to
+  Telegram), so writing the update to the store's journal in ``put`` means that an update
+  Telegram considers delivered is always on disk. An update seen before (Telegram sends it
+  again when the process died before acknowledging it) is not queued twice.
+* :class:`FairProcessor` is the Application's update processor: at most ``concurrency``
+  updates are handled at once, one at a time per chat (a chat waiting out its own rate limit
+  holds no slot another chat could use), and a :class:`~bot.throttle.ChatThrottle` refuses a
+  flooding chat before it takes anything. Each update is marked done in the journal once handled.
+* :func:`replay` queues the updates fetched but not handled before a crash (``kill -9``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable
+from contextlib import nullcontext
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from digests.store import Store
+
+from .throttle import ChatThrottle, Verdict
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+KEEP_DONE_SECONDS = 2 * 86400  # Telegram keeps unacknowledged updates for 24 h
+OUTER_BOUND = 4096  # PTB's own semaphore; the real bound is ``concurrency`` below
+
+
+class JournaledQueue(asyncio.Queue[object]):
+    """The update queue; every :class:`Update` put into it is written to the journal first."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    async def put(self, item: Any) -> None:
+        if isinstance(item, Update):
+            try:
+                fresh = self.store.journal_update(item.update_id, item.to_json(), time.time())
+            except sqlite3.Error as exc:  # a full disk must not stop the bot answering
+                log.warning("could not journal update %s: %s", item.update_id, exc)
+                fresh = True
+            if not fresh:
+                log.info("update %s was received before; not handled again", item.update_id)
+                return
+        await super().put(item)
+
+    async def put_replayed(self, item: Update) -> None:
+        await super().put(item)
+
+
+def throttle_key(update: object) -> int | None:
+    """Whose share an update counts against: the chat, else the user (inline queries)."""
+    if not isinstance(update, Update):
+        return None
+    if update.my_chat_member or update.chat_member:
+        return None  # membership changes are never refused
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return None
+
+
+class FairProcessor(BaseUpdateProcessor):
+    """Concurrent, per-chat ordered, throttled handling of updates."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        concurrency: int = 8,
+        throttle: ChatThrottle | None = None,
+    ) -> None:
+        super().__init__(OUTER_BOUND)
+        self.store = store
+        self.concurrency = concurrency
+        self.throttle = throttle
+        self.application: AnyApplication | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    def attach(self, application: AnyApplication) -> None:
+        self.application = application
+
+    async def initialize(self) -> None:
+        self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def shutdown(self) -> None:
+        return None
+
+    def _enter(self, key: int) -> asyncio.Lock:
+        lock, users = self._chats.get(key) or (asyncio.Lock(), 0)
+        self._chats[key] = (lock, users + 1)
+        return lock
+
+    def _leave(self, key: int) -> None:
+        lock, users = self._chats[key]
+        if users <= 1:
+            del self._chats[key]
+        else:
+            self._chats[key] = (lock, users - 1)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = throttle_key(update)
+        try:
+            if key is not None and self.throttle is not None:
+                verdict, wait = self.throttle.check(key)
+                if verdict is not Verdict.ALLOW:
+                    close = getattr(coroutine, "close", None)
+                    if close is not None:
+                        close()
+                    if verdict is Verdict.WARN:
+                        log.info("chat %s is flooding: throttled for %d s", key, wait)
+                        await self._warn(update, wait)
+                    return
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self.concurrency)
+            chat_lock = self._enter(key) if key is not None else nullcontext()
+            try:
+                async with chat_lock, self._slots:
+                    await coroutine
+            finally:
+                if key is not None:
+                    self._leave(key)
+        finally:
+            self._finish(update)
+
+    def _finish(self, update: object) -> None:
+        if self.store is None or not isinstance(update, Update):
+            return
+        try:
+            self.store.finish_update(update.update_id)
+        except sqlite3.Error as exc:
+            log.warning("could not mark update %s as handled: %s", update.update_id, exc)
+
+    async def _warn(self, update: object, seconds: int) -> None:
+        """Tell a flooding chat once, in its language, how long to wait."""
+        if self.application is None or not isinstance(update, Update):
+            return
+        from .common import lang_for, send
+        from .i18n import t
+
+        context = self.application.context_types.context.from_update(update, self.application)
+        try:
+            text = t(lang_for(update, context), "throttled", seconds=seconds)
+            if update.callback_query is not None:
+                await update.callback_query.answer(text)
+            elif update.effective_chat is not None:
+                await send(context, update.effective_chat.id, text)
+        except Exception as exc:  # the warning is a courtesy; never fail the update loop on it
+            log.info("could not warn chat %s about throttling: %s", throttle_key(update), exc)
+
+
+async def replay(application: AnyApplication, store: Store) -> int:
+    """Queue the updates fetched but not handled before the last stop (a crash); prune old ones."""
+    queue = application.update_queue
+    unfinished = store.unfinished_updates()
+    for update_id, data in unfinished:
+        try:
+            update = Update.de_json(json.loads(data), application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("dropping unreadable journaled update %s: %s", update_id, exc)
+            store.finish_update(update_id)
+            continue
+        if isinstance(queue, JournaledQueue):
+            await queue.put_replayed(update)
+        else:
+            await queue.put(update)
+    if unfinished:
+        log.info("handling %d updates received before the last stop", len(unfinished))
+    store.prune_updates(time.time() - KEEP_DONE_SECONDS)
+    return len(unfinished)

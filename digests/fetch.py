@@ -1,0 +1,401 @@
+"""The HTTP client for sources: SSRF-safe, capped, conditional, redirect-aware.
+
+Every URL an administrator adds is fetched through :class:`Fetcher` (aiohttp, already a dependency
+of the bot, so no second HTTP stack). What it guarantees:
+
+* **Addresses.** Only ``http``/``https``; a host that is a loopback, private, link-local,
+  multicast, reserved, unspecified or IPv4-mapped address is refused, whether written as an IP
+  literal or reached through DNS: the connector's resolver (:class:`SafeResolver`) drops such
+  addresses, so the address actually connected is one that was checked, and the peer address of
+  the open connection is checked again. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
+  refused. Redirects are followed by hand (at most ``MAX_REDIRECTS``) and every hop is checked.
+  ``DIGESTBOT_FETCH_ALLOW`` (comma-separated host names and CIDRs) exempts a self-hosted RSSHub or
+  a test server.
+* **Caps.** The body is read with ``auto_decompress`` off and inflated here with a bound on the
+  output, so a gzip bomb stops at the cap (``max_bytes``, on the decompressed size) like a huge
+  plain body does. Timeouts on connect, on each read and in total.
+* **Politeness.** A truthful User-Agent, at most ``PER_HOST`` connections per host, conditional
+  GET (``If-None-Match``/``If-Modified-Since``; a 304 is :attr:`Response.not_modified`).
+* **Redirects.** :attr:`Response.permanent_url` is the new address when every hop was permanent
+  (301/308); a temporary hop (302/303/307) keeps the stored URL.
+
+Every failure is a :class:`FetchError` whose message is one line for administrators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import re
+import socket
+import zlib
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+from .errors import DigestError
+
+FEED_MAX_BYTES = 5 * 1024 * 1024
+PAGE_MAX_BYTES = 2 * 1024 * 1024
+PER_HOST = 2
+MAX_REDIRECTS = 5
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 20.0
+TOTAL_TIMEOUT = 40.0
+USER_AGENT = "digestbot/0.1 (news digest bot; feed reader; aiohttp)"
+ALLOW_ENV = "DIGESTBOT_FETCH_ALLOW"
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}\.?$", re.IGNORECASE)
+
+
+class FetchError(DigestError):
+    """A URL could not be fetched; ``str(error)`` is a one-line reason."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Refused(FetchError):
+    """The URL points at an address or scheme this program will not fetch."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which hosts and networks are exempt from the address checks."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Policy:
+        return cls.parse((env if env is not None else os.environ).get(ALLOW_ENV, ""))
+
+    @classmethod
+    def parse(cls, text: str) -> Policy:
+        hosts: set[str] = set()
+        networks = []
+        for part in re.split(r"[,\s]+", text.strip()):
+            if not part:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                hosts.add(part.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def host_allowed(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self.hosts
+
+    def address_allowed(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` may not be connected to, or ``None`` when it is a public address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return "an IPv4-mapped IPv6 address"
+        if ip.sixtofour is not None or ip.teredo is not None:
+            return "a tunnelled IPv6 address"
+    checks = (
+        ("is_loopback", "a loopback address"),
+        ("is_private", "a private address"),
+        ("is_link_local", "a link-local address"),
+        ("is_multicast", "a multicast address"),
+        ("is_unspecified", "an unspecified address"),
+        ("is_reserved", "a reserved address"),
+    )
+    for attribute, reason in checks:
+        if getattr(ip, attribute):
+            return reason
+    if not ip.is_global:
+        return "not a public address"
+    return None
+
+
+def check_url(url: str, policy: Policy) -> None:
+    """Refuse a URL whose scheme or literal host may not be fetched (DNS is checked later)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise Refused(f"malformed URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise Refused(f"only http and https URLs are fetched, not {parts.scheme or 'this'}:")
+    if not host:
+        raise Refused("the URL has no host")
+    if parts.username or parts.password:
+        raise Refused("URLs with a user name or password are not fetched")
+    if policy.host_allowed(host):
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if _NUMERIC_HOST.match(host):
+            raise Refused(
+                f"{host} is a numeric IP form; write the address in dotted form"
+            ) from None
+        return
+    if policy.address_allowed(host):
+        return
+    problem = address_problem(host)
+    if problem:
+        raise Refused(f"{host} is {problem}")
+
+
+class SafeResolver(AbstractResolver):
+    """A resolver that hands the connector only addresses the policy allows."""
+
+    def __init__(self, policy: Policy, inner: AbstractResolver | None = None) -> None:
+        self.policy = policy
+        self.inner = inner or ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        if self.policy.host_allowed(host):
+            return results
+        kept, problems = [], []
+        for result in results:
+            problem = None
+            if not self.policy.address_allowed(result["host"]):
+                problem = address_problem(result["host"])
+            if problem:
+                problems.append(f"{host} resolves to {result['host']}, {problem}")
+            else:
+                kept.append(result)
+        if not kept:
+            raise Refused(problems[0] if problems else f"{host} does not resolve")
+        return kept
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@dataclass
+class Response:
+    """A fetched body (or a 304) and what the poller needs from the headers."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    permanent_url: str | None = None  # set when every redirect hop was 301/308
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def charset(self) -> str | None:
+        match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", self.content_type, re.IGNORECASE)
+        return match.group(1).lower() if match else None
+
+    @property
+    def max_age(self) -> float | None:
+        """``Cache-Control: max-age`` in seconds, when given."""
+        match = re.search(r"max-age\s*=\s*(\d+)", self.headers.get("cache-control", ""))
+        return float(match.group(1)) if match else None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta or HTTP date), ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from datetime import UTC, datetime
+
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Fetcher:
+    """An aiohttp session with the policy, caps and politeness above. Use ``async with``."""
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        user_agent: str = USER_AGENT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        total_timeout: float = TOTAL_TIMEOUT,
+        per_host: int = PER_HOST,
+        limit: int = 64,
+    ) -> None:
+        self.policy = policy if policy is not None else Policy.from_env()
+        self.user_agent = user_agent
+        self.timeout = aiohttp.ClientTimeout(
+            total=total_timeout, connect=connect_timeout, sock_read=read_timeout
+        )
+        self.per_host = per_host
+        self.limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        connector = aiohttp.TCPConnector(
+            limit=self.limit,
+            limit_per_host=self.per_host,
+            resolver=SafeResolver(self.policy),
+            ttl_dns_cache=60,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self.timeout,
+            auto_decompress=False,
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        max_bytes: int = FEED_MAX_BYTES,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+    ) -> Response:
+        """GET ``url`` following redirects; raises :class:`FetchError` with a one-line reason."""
+        if self._session is None:
+            raise RuntimeError("use the Fetcher inside 'async with'")
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, permanent = url, True
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                check_url(current, self.policy)
+                async with self._session.get(
+                    current, headers=headers, allow_redirects=False
+                ) as resp:
+                    self._check_peer(resp, current)
+                    if resp.status in (301, 302, 303, 307, 308):
+                        location = resp.headers.get("Location")
+                        if not location:
+                            raise FetchError(f"HTTP {resp.status} without a Location")
+                        permanent = permanent and resp.status in (301, 308)
+                        current = urljoin(current, location)
+                        continue
+                    head = {k.lower(): v for k, v in resp.headers.items()}
+                    if resp.status == 304:
+                        return self._response(url, current, 304, b"", head, permanent)
+                    if resp.status >= 400:
+                        raise FetchError(
+                            f"HTTP {resp.status} {resp.reason or ''}".strip(),
+                            status=resp.status,
+                            retry_after=retry_after_seconds(head.get("retry-after")),
+                        )
+                    body = await _read_capped(resp, max_bytes)
+                    return self._response(url, current, resp.status, body, head, permanent)
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        except FetchError:
+            raise
+        except TimeoutError:
+            raise FetchError("timed out") from None
+        except aiohttp.InvalidURL as exc:
+            raise Refused(f"malformed or non-canonical URL host ({exc})") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise FetchError(f"cannot connect ({exc.os_error.strerror or exc})") from None
+        except aiohttp.ClientPayloadError:
+            raise FetchError("the response was cut short") from None
+        except aiohttp.ClientError as exc:
+            raise FetchError(f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+
+    def _check_peer(self, resp: aiohttp.ClientResponse, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        if self.policy.host_allowed(host) or resp.connection is None:
+            return
+        transport = resp.connection.transport
+        peer = transport.get_extra_info("peername") if transport else None
+        if not peer:
+            return
+        address = peer[0]
+        if self.policy.address_allowed(address):
+            return
+        problem = address_problem(address)
+        if problem:
+            resp.close()
+            raise Refused(f"{host} connected to {address}, {problem}")
+
+    @staticmethod
+    def _response(
+        url: str, final: str, status: int, body: bytes, head: dict[str, str], permanent: bool
+    ) -> Response:
+        moved = final if permanent and final != url else None
+        return Response(url, final, status, body, head, moved)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, inflated when gzip/deflate-encoded, refused past ``max_bytes`` either way."""
+    mb = max_bytes / (1024 * 1024)
+    length = resp.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise FetchError(f"response too large ({int(length):,} bytes; the limit is {mb:g} MB)")
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    inflater: Any = None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, detected
+    elif encoding not in ("", "identity"):
+        raise FetchError(f"unsupported Content-Encoding {encoding}")
+    out = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        if inflater is None:
+            out += chunk
+        else:
+            data = chunk
+            while data:
+                out += inflater.decompress(data, max_bytes + 1 - len(out))
+                if len(out) > max_bytes:
+                    break
+                data = inflater.unconsumed_tail
+        if len(out) > max_bytes:
+            what = "decompressed " if inflater is not None else ""
+            raise FetchError(f"response too large ({what}over {mb:g} MB)")
+        await asyncio.sleep(0)
+    if inflater is not None:
+        out += inflater.flush()
+    return bytes(out)

@@ -1,0 +1,178 @@
+"""The fetcher against a real local HTTP server: caps, gzip bombs, redirects, conditional GET,
+timeouts, per-host connections, and the address checks (SSRF)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+
+import pytest
+from aiohttp import web
+
+from digests.fetch import Fetcher, FetchError, Policy, Refused, check_url
+
+from .feedserver import DATA
+
+
+async def test_fetches_and_sends_a_truthful_user_agent(site):
+    site.add("/rss.xml", (DATA / "feeds/rss20.xml").read_bytes())
+    async with Fetcher() as fetcher:
+        response = await fetcher.fetch(site.url("/rss.xml"))
+    assert response.status == 200 and b"<rss" in response.body
+    assert site.requests["/rss.xml"][0]["User-Agent"].startswith("digestbot/")
+
+
+async def test_loopback_is_refused_without_the_allow_list(site, monkeypatch):
+    site.add("/rss.xml", "x")
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
+    async with Fetcher() as fetcher:
+        with pytest.raises(Refused, match="loopback"):
+            await fetcher.fetch(site.url("/rss.xml"))
+    assert site.hits["/rss.xml"] == 0
+
+
+async def test_a_host_name_resolving_to_loopback_is_refused(site, monkeypatch):
+    site.add("/rss.xml", "x")
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
+    async with Fetcher() as fetcher:  # "localhost" goes through DNS: the resolver refuses it
+        with pytest.raises(Refused, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
+            await fetcher.fetch(f"http://localhost:{site.port}/rss.xml")
+    assert site.hits["/rss.xml"] == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/feed", "http://192.168.1.1/", "http://172.16.5.5/", "http://169.254.169.254/latest",
+        "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://224.0.0.1/",
+        "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/",
+        "http://127.1/", "file:///etc/passwd", "ftp://example.com/x", "gopher://example.com/",
+        "http://user:pw@example.com/", "http:///nohost",
+    ],
+)  # fmt: skip
+def test_refused_addresses(url):
+    with pytest.raises(Refused):
+        check_url(url, Policy())
+
+
+def test_public_addresses_pass_and_the_allow_list_exempts():
+    check_url("https://news.example.cn/rss.xml", Policy())
+    check_url("http://8.8.8.8/", Policy())
+    check_url("http://10.1.2.3:1200/rsshub", Policy.parse("10.0.0.0/8"))
+    check_url("http://rsshub.internal/x", Policy.parse("rsshub.internal, 127.0.0.1"))
+    with pytest.raises(Refused):
+        check_url("http://10.1.2.3/", Policy.parse("192.168.0.0/16"))
+
+
+async def test_every_redirect_hop_is_checked(site, monkeypatch):
+    monkeypatch.setenv("DIGESTBOT_FETCH_ALLOW", "127.0.0.1")
+    site.redirect("/go", "http://169.254.169.254/latest/meta-data/", 302)
+    async with Fetcher() as fetcher:
+        with pytest.raises(Refused, match=r"169\.254\.169\.254"):
+            await fetcher.fetch(site.url("/go"))
+    site.redirect("/scheme", "file:///etc/passwd", 301)
+    async with Fetcher() as fetcher:
+        with pytest.raises(Refused, match="file"):
+            await fetcher.fetch(site.url("/scheme"))
+
+
+async def test_permanent_redirects_move_temporary_ones_do_not(site):
+    site.add("/new.xml", "<rss/>")
+    site.redirect("/moved", "/new.xml", 301)
+    site.redirect("/moved8", "/new.xml", 308)
+    site.redirect("/temp", "/new.xml", 302)
+    site.redirect("/mixed", "/temp", 301)
+    async with Fetcher() as fetcher:
+        assert (await fetcher.fetch(site.url("/moved"))).permanent_url == site.url("/new.xml")
+        assert (await fetcher.fetch(site.url("/moved8"))).permanent_url == site.url("/new.xml")
+        temp = await fetcher.fetch(site.url("/temp"))
+        assert temp.permanent_url is None and temp.final_url == site.url("/new.xml")
+        assert (await fetcher.fetch(site.url("/mixed"))).permanent_url is None
+
+
+async def test_redirect_loops_end(site):
+    site.redirect("/a", "/b", 302)
+    site.redirect("/b", "/a", 302)
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="redirects"):
+            await fetcher.fetch(site.url("/a"))
+
+
+async def test_conditional_get_answers_304(site):
+    site.add(
+        "/rss.xml",
+        "<rss/>",
+        etag='"v1"',
+        headers={"Last-Modified": "Mon, 30 Nov 2026 08:00:00 GMT"},
+    )
+    async with Fetcher() as fetcher:
+        first = await fetcher.fetch(site.url("/rss.xml"))
+        assert first.etag == '"v1"' and first.last_modified
+        again = await fetcher.fetch(
+            site.url("/rss.xml"), etag=first.etag, last_modified=first.last_modified
+        )
+    assert again.not_modified and again.body == b""
+    assert site.requests["/rss.xml"][1]["If-None-Match"] == '"v1"'
+    assert site.requests["/rss.xml"][1]["If-Modified-Since"] == "Mon, 30 Nov 2026 08:00:00 GMT"
+
+
+async def test_huge_bodies_are_refused(site):
+    site.add("/big", b"x" * (3 * 1024 * 1024))  # declared length over the cap
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="too large"):
+            await fetcher.fetch(site.url("/big"), max_bytes=2 * 1024 * 1024)
+
+    async def chunked(request: web.Request) -> web.StreamResponse:  # no Content-Length
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(40):
+            await response.write(b"y" * 65536)
+        return response
+
+    site.add_handler("/stream", chunked)
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="too large"):
+            await fetcher.fetch(site.url("/stream"), max_bytes=1024 * 1024)
+
+
+async def test_a_gzip_bomb_is_refused(site):
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)  # 64 MB inflated, ~64 KB sent
+    assert len(bomb) < 100_000
+    site.add("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    small = gzip.compress("<rss>正常</rss>".encode())
+    site.add("/gz", small, headers={"Content-Encoding": "gzip"})
+    site.add(
+        "/deflate", zlib.compress(b"<rss>deflate</rss>"), headers={"Content-Encoding": "deflate"}
+    )
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="decompressed"):
+            await fetcher.fetch(site.url("/bomb"), max_bytes=5 * 1024 * 1024)
+        assert (await fetcher.fetch(site.url("/gz"))).body == "<rss>正常</rss>".encode()
+        assert (await fetcher.fetch(site.url("/deflate"))).body == b"<rss>deflate</rss>"
+
+
+async def test_slow_responses_time_out(site):
+    site.add("/slow", "<rss/>", delay=5)
+    async with Fetcher(total_timeout=0.5) as fetcher:
+        with pytest.raises(FetchError, match="timed out"):
+            await fetcher.fetch(site.url("/slow"))
+
+
+async def test_http_errors_carry_retry_after(site):
+    site.add("/busy", "slow down", status=429, headers={"Retry-After": "3600"})
+    site.add("/gone", "gone", status=404)
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError) as busy:
+            await fetcher.fetch(site.url("/busy"))
+        with pytest.raises(FetchError, match="HTTP 404"):
+            await fetcher.fetch(site.url("/gone"))
+    assert busy.value.status == 429 and busy.value.retry_after == 3600
+
+
+async def test_at_most_two_connections_per_host(site):
+    site.add("/slow", "<rss/>", delay=0.2)
+    async with Fetcher() as fetcher:
+        await asyncio.gather(*(fetcher.fetch(site.url("/slow")) for _ in range(6)))
+    assert site.hits["/slow"] == 6
+    assert site.max_active["/slow"] == 2
