@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -216,7 +217,17 @@ def delivery_bench(n_private: int, n_groups: int, concurrency: int = 4) -> dict[
 
 
 # -- digestbot run as a subprocess ---------------------------------------------------------------
+def _forget_updates(db: Path) -> None:
+    """Each run talks to a new fake Bot API, whose update ids start again at 1000: the update
+    journal of an earlier run on the same database would take them for updates already handled."""
+    with sqlite3.connect(db) as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'update_journal'").fetchone():
+            conn.execute("DELETE FROM update_journal")
+    conn.close()
+
+
 def _env(fake_url: str, db: Path, corpus: Path) -> dict[str, str]:
+    _forget_updates(db)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DIGESTBOT_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake_url, DIGESTBOT_DB=str(db),

@@ -17,6 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
+def repo_path(path: Path | str) -> str:
+    """``path`` relative to the repository when inside it (results never record where a clone
+    happened to live)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def quiet_jieba() -> None:
     import logging
 

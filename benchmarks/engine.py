@@ -12,7 +12,7 @@ from collections.abc import Callable
 from itertools import cycle
 from pathlib import Path
 
-from .common import CACHE, engine_fingerprint, latency_stats, quiet_jieba
+from .common import CACHE, engine_fingerprint, latency_stats, quiet_jieba, repo_path
 from .corpus import GEN_VERSION, CorpusMeta
 
 
@@ -140,7 +140,7 @@ def ingest_bench(folder: Path, size: int, seed: int) -> dict[str, object]:
         "db_mb": round(db_bytes / 2**20, 1),
         "db_mb_per_1k": round(db_bytes / 2**20 / size * 1000, 2),
         "region_tags": stats["region_tags"],
-        "db": str(path),
+        "db": repo_path(path),
     }
 
 

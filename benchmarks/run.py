@@ -21,7 +21,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from .common import ROOT, machine_info, quiet_jieba, table
+from .common import ROOT, machine_info, quiet_jieba, repo_path, table
 
 PARTS = (
     "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         folder, meta = generate(size, args.seed)
         metas[size] = meta
-        results["corpus"][size] = {**asdict(meta), "folder": str(folder)}
+        results["corpus"][size] = {**asdict(meta), "folder": repo_path(folder)}
         results["timings_s"][f"generate {size}"] = round(time.perf_counter() - t0, 2)
         if "ingest" in parts:
             t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results["ingest"][size] = ing
             results["timings_s"][f"ingest {size}"] = round(time.perf_counter() - t0, 2)
-            dbs[size] = Path(ing["db"])
+            dbs[size] = ROOT / ing["db"]  # relative to the repository, or absolute
             if size == sizes[0]:
                 t0 = time.perf_counter()
                 results["stages"] = engine.stage_breakdown(folder, 100 if args.quick else 500)
@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .plot import draw
 
         drawn = draw(results, plot_path)
-        results["plot"] = str(drawn) if drawn else None
+        results["plot"] = repo_path(drawn) if drawn else None
         if drawn:
             print(f"\nplot: {drawn}")
     _save(results, out)

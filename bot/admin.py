@@ -20,12 +20,12 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from digests.backends import open_store, store_location
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
@@ -35,8 +35,8 @@ from digests.models import Article
 from digests.planning import plan, plan_report
 from digests.watch import poll_corpus
 
-from .common import command_text, lang_for, send, services
-from .i18n import t
+from .common import BotContext, chat_id_of, command_text, document_of, lang_for, send, services
+from .i18n import rejection_text, t
 from .render import esc
 from .services import Services
 
@@ -49,7 +49,7 @@ PROGRESS_AFTER_SECONDS = 5.0  # an upload taking longer gets a progress message
 NAME_BYTES = 120  # bytes of the original file name kept in an upload's name
 
 
-def poll_and_plan(svc: Services) -> dict:
+def poll_and_plan(svc: Services) -> dict[str, Any]:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
     status = svc.ingest_status
     with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
@@ -81,7 +81,7 @@ def poll_and_plan(svc: Services) -> dict:
     return summary
 
 
-async def corpus_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def corpus_poll(context: BotContext) -> None:
     svc = services(context)
     if svc.stopping.is_set():
         return
@@ -103,27 +103,25 @@ def indexing_note(svc: Services, lang: str) -> str:
     return "\n" + t(lang, "indexing", done=status.files_done, total=status.files_total)
 
 
-def is_admin_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin_user(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return user is not None and user.id in services(context).settings.admins
 
 
-async def _refuse(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "admin_only"
-) -> None:
+async def _refuse(update: Update, context: BotContext, key: str = "admin_only") -> None:
     user = update.effective_user
     log.info("refused an admin action from user %s", user.id if user else None)
-    await send(context, update.effective_chat.id, t(lang_for(update, context), key))
+    await send(context, chat_id_of(update), t(lang_for(update, context), key))
 
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def admin_only(handler: Handler) -> Handler:
     """The handler runs for ``DIGESTBOT_ADMINS`` only; anyone else gets a polite refusal."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: BotContext) -> None:
         if not is_admin_user(update, context):
             await _refuse(update, context)
             return
@@ -133,7 +131,7 @@ def admin_only(handler: Handler) -> Handler:
 
 
 @admin_only
-async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_cmd(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
     store = services(context).store
     counts = store.ledger.counts()
@@ -155,11 +153,11 @@ async def stats_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         skipped=counts.get(Status.SKIPPED, 0),
         last_poll=esc(last_poll),
     )
-    await send(context, update.effective_chat.id, text)
+    await send(context, chat_id_of(update), text)
 
 
 @admin_only
-async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pending_cmd(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
     store = services(context).store
     pending = store.ledger.rows(status=Status.PENDING)
@@ -183,23 +181,23 @@ async def pending_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 error=esc((row.error or "")[:80]),
             )
         )
-    await send(context, update.effective_chat.id, "\n".join(lines))
+    await send(context, chat_id_of(update), "\n".join(lines))
 
 
 @admin_only
-async def retry_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def retry_cmd(update: Update, context: BotContext) -> None:
     svc = services(context)
     n = Ledger(svc.store, clock=lambda: svc.clock().timestamp()).retry()
     context.application.bot_data["sender"].wake()
-    await send(context, update.effective_chat.id, t(lang_for(update, context), "admin_retry", n=n))
+    await send(context, chat_id_of(update), t(lang_for(update, context), "admin_retry", n=n))
 
 
 @admin_only
-async def remove_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove_cmd(update: Update, context: BotContext) -> None:
     """``/remove ID``: take an article out (its corpus file was deleted, or it should go)."""
     lang = lang_for(update, context)
     ident = command_text(update.effective_message).split()
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     if not ident:
         await send(context, chat_id, t(lang, "remove_usage"))
         return
@@ -231,13 +229,13 @@ def upload_path(folder: Path, name: str, when: datetime) -> Path:
     return folder / f"{when.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}-{_safe_name(name)}"
 
 
-async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def document_upload(update: Update, context: BotContext) -> None:
     """An administrator sends a .txt/.md/.json/.jsonl file: it is saved into the corpus and
     ingested at once (in a worker thread); the answer counts what was added or rejected and names
     the first few rejections."""
     lang = lang_for(update, context)
-    document = update.effective_message.document
-    chat_id = update.effective_chat.id
+    document = document_of(update)
+    chat_id = chat_id_of(update)
     if not is_admin_user(update, context):
         await _refuse(update, context, "upload_only_admins")
         return
@@ -267,7 +265,8 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     ]  # fmt: skip
     for item in report.rejected[:LISTED_REJECTIONS]:
         where = Path(item.source).name.replace(path.name, name)
-        lines.append(t(lang, "upload_rejected_line", file=esc(where), reason=esc(item.reason)))
+        reason = esc(rejection_text(lang, item.reason))
+        lines.append(t(lang, "upload_rejected_line", file=esc(where), reason=reason))
     if report.rejected_count > LISTED_REJECTIONS:
         lines.append(t(lang, "upload_more_rejected", n=report.rejected_count - LISTED_REJECTIONS))
     if report.interrupted:
@@ -286,14 +285,14 @@ def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) 
         report = ingest(store, [path], workers=1, progress=False, stop=svc.stopping, status=status)
         st = path.stat()
         if report.interrupted:
-            status = "seen"  # the corpus poll takes it again after the restart
+            outcome = "seen"  # the corpus poll takes it again after the restart
         elif not report.added and not report.duplicates:
             path.unlink()
-            status = "deleted"
+            outcome = "deleted"
         else:
-            status = "rejected" if report.rejected_count else "ingested"
+            outcome = "rejected" if report.rejected_count else "ingested"
         store.record_corpus_file(
-            str(path), st.st_size, st.st_mtime_ns, status, now=datetime.now().timestamp()
+            str(path), st.st_size, st.st_mtime_ns, outcome, now=datetime.now().timestamp()
         )
         plan(store, svc.clock)
     return report

@@ -6,12 +6,12 @@ import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -20,12 +20,13 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from . import admin, lookup, subscribe
+from . import admin, buttons, lookup, subscribe
 from . import sources as source_handlers
-from .common import lang_for, send
+from .common import BotApplication, BotContext, chat_id_of, job_queue_of, lang_for, send, updater_of
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
@@ -44,22 +45,23 @@ FIRST_POLL_DELAY = 0.1  # s; the first corpus poll runs at start-up (with 0 APSc
 # find its start already past and wait a whole interval)
 
 
-async def start_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_cmd(update: Update, context: BotContext) -> None:
     if context.args and await lookup.start_with_payload(update, context, context.args[0]):
         return
-    await send(context, update.effective_chat.id, t(lang_for(update, context), "start"))
+    await send(context, chat_id_of(update), t(lang_for(update, context), "start"))
 
 
-async def help_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_cmd(update: Update, context: BotContext) -> None:
     username = html.escape(context.bot.username or "bot")
     await send(
-        context, update.effective_chat.id, t(lang_for(update, context), "help").format(bot=username)
+        context, chat_id_of(update), t(lang_for(update, context), "help").format(bot=username)
     )
 
 
-async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel_post(update: Update, context: BotContext) -> None:
     """Commands posted in a channel where the bot is an administrator."""
-    text = update.effective_message.text or ""
+    message = update.effective_message
+    text = (message.text if message else None) or ""
     command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text else ""
     if command == "/subscribe":
         await subscribe.subscribe_cmd(update, context)
@@ -69,7 +71,55 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await subscribe.subscriptions_cmd(update, context)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A ``/command`` no handler took: say so (in private chats, or when addressed to this bot)."""
+    message = update.effective_message
+    if message is None or not message.text or update.effective_chat is None:
+        return
+    word = message.text.split(maxsplit=1)[0]
+    command, _, addressee = word[1:].partition("@")
+    if command.lower() in known_commands(context.application):
+        return
+    is_private = update.effective_chat.type == ChatType.PRIVATE
+    if not is_private and addressee.lower() != (context.bot.username or "").lower():
+        return  # another bot's command, or one for every bot in the group
+    lang = lang_for(update, context)
+    thread = message.message_thread_id if message.is_topic_message else None
+    text = t(lang, "unknown_command", command=html.escape(word))
+    await send(context, chat_id_of(update), text, thread_id=thread)
+
+
+def known_commands(application: BotApplication) -> set[str]:
+    return {
+        command
+        for handlers in application.handlers.values()
+        for handler in handlers
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+
+
+async def log_update(update: Update, context: BotContext) -> None:
+    """One DEBUG line per update naming its user and chat (how an operator finds the numeric
+    user id for ``DIGESTBOT_ADMINS``); runs before, and never instead of, the real handler."""
+    user, chat = update.effective_user, update.effective_chat
+    log.debug(
+        "update %s from user %s (%s) in chat %s",
+        update.update_id,
+        user.id if user else None,
+        user.username if user else None,
+        chat.id if chat else None,
+    )
+
+
+async def invalid_button(update: Update, context: BotContext) -> None:
+    """A button whose data this bot does not make (forged, or from an older version)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(t(lang_for(update, context), "button_invalid"), show_alert=True)
+
+
+async def on_error(update: object, context: BotContext) -> None:
     """Log every unexpected error with its traceback and answer the user politely."""
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
@@ -79,7 +129,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def publish_commands(application: Application) -> None:
+async def publish_commands(application: BotApplication) -> None:
     """Publish the command menu in both languages."""
     for lang, language_code in (("zh", None), ("en", "en")):
         commands = [BotCommand(c, TEXTS[lang][f"cmd_{c}"]) for c in COMMANDS]
@@ -105,7 +155,7 @@ def build_application(
     backoff_base: float = 2.0,
     concurrent_updates: int = 8,
     throttle: ChatThrottle | None = None,
-) -> Application:
+) -> BotApplication:
     """The bot's Application, wired to ``services`` (store, gazetteer, settings).
 
     ``limiter`` defaults to Telegram's limits; pass ``Limiter(enabled=False)`` to switch them off.
@@ -113,9 +163,10 @@ def build_application(
     a flooding chat throttled (:mod:`bot.updates`).
     """
     limiter = limiter if limiter is not None else Limiter()
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
+        .context_types(ContextTypes(context=BotContext))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
@@ -148,7 +199,7 @@ def build_application(
     return application
 
 
-def add_handlers(application: Application) -> None:
+def add_handlers(application: BotApplication) -> None:
     private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
     handlers = [
         CommandHandler("start", start_cmd),
@@ -171,20 +222,26 @@ def add_handlers(application: Application) -> None:
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
         MessageHandler(filters.StatusUpdate.MIGRATE, subscribe.on_migrate),
         MessageHandler(private_text, lookup.plain_text),
-        CallbackQueryHandler(lookup.on_lookup_button, pattern=r"^[pafg]:"),
-        CallbackQueryHandler(subscribe.on_subscription_button, pattern=r"^[us]:"),
+        CallbackQueryHandler(lookup.on_lookup_button, pattern=buttons.is_lookup),
+        CallbackQueryHandler(subscribe.on_subscription_button, pattern=buttons.is_settings),
+        CallbackQueryHandler(invalid_button),
         InlineQueryHandler(lookup.on_inline),
         ChatMemberHandler(subscribe.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
     ]
+    application.add_handler(TypeHandler(Update, log_update), group=-1)
     for handler in handlers:
         application.add_handler(handler)
+    # group 1: runs after whichever command handler (of any helper's) took the update, if any
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command), group=1
+    )
     application.add_error_handler(on_error)
 
 
 @asynccontextmanager
 async def running(
-    application: Application, *, poll_timeout: int = 10, deliver: bool = True
-) -> AsyncIterator[Application]:
+    application: BotApplication, *, poll_timeout: int = 10, deliver: bool = True
+) -> AsyncIterator[BotApplication]:
     """Initialise, publish the commands, start long polling, the corpus job and the sender;
     on exit stop taking updates, let the sender finish what is in flight, and stop."""
     sender: Sender = application.bot_data["sender"]
@@ -194,21 +251,21 @@ async def running(
         await application.start()
         try:  # whatever fails from here, the application is stopped before it is shut down
             if deliver:
-                application.job_queue.run_repeating(
+                job_queue_of(application).run_repeating(
                     admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
                 source_handlers.schedule(application, settings.poll_seconds)
                 sender.start()
             await replay(application, application.bot_data["services"].store)
-            await application.updater.start_polling(
+            await updater_of(application).start_polling(
                 poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
                 error_callback=_polling_failed,
             )  # fmt: skip
             yield application
         finally:
-            if application.updater.running:
-                await application.updater.stop()
+            if updater_of(application).running:
+                await updater_of(application).stop()
             if deliver:
                 await sender.stop()
             if application.running:

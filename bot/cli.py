@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 from digests import commands as engine_cli
 
@@ -26,13 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", help="run the Telegram bot (no token: local emulator + terminal chat)"
     )
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, creates_db=True)
     p = sub.add_parser("play", help="chat with the bot in this terminal through the local emulator")
-    p.set_defaults(func=cmd_play)
+    p.set_defaults(func=cmd_play, creates_db=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script. From the command line (``argv`` not given) it first reads ``./.env``;
+    variables already in the environment win over the file."""
+    if argv is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)
     return engine_cli.main(argv, build_parser())
 
 

@@ -1,27 +1,71 @@
-"""Helpers every handler uses: services, language choice, sending split HTML messages, admin checks."""
+"""Helpers every handler uses: the typed context, language choice, sending split HTML messages,
+admin checks."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any, cast
 
-from telegram import Chat, ChatMember, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, ChatMember, Document, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, Updater
 
 from .render import split_message
 from .services import Services
 
+if TYPE_CHECKING:
+    from .sender import Sender
+
 log = logging.getLogger(__name__)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context every handler and job gets (PTB's ``contexttypesbot`` pattern): the services
+    and the sender are typed attributes, not string look-ups. Registered in ``bot/app.py``."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.application.bot_data["services"])
+
+    @property
+    def sender(self) -> Sender:
+        return cast("Sender", self.application.bot_data["sender"])
 
 
-def lang_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def job_queue_of(application: BotApplication) -> JobQueue[Any]:
+    """The Application's job queue (always there: the ``job-queue`` extra is installed)."""
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    return application.job_queue
+
+
+def updater_of(application: BotApplication) -> Updater:
+    """The Application's updater (always there: ``bot/app.py`` builds it with one)."""
+    if application.updater is None:
+        raise RuntimeError("the Application was built without an updater")
+    return application.updater
+
+
+def services(context: BotContext) -> Services:
+    """``context.services`` (kept for callers written before the typed context)."""
+    return context.services
+
+
+def lang_for(update: Update, context: BotContext) -> str:
     """The chat's chosen language, else the user's Telegram language (en*), else the default."""
-    svc = services(context)
+    svc = context.services
     chat = update.effective_chat
     if chat is not None:
         stored = svc.store.get_chat(chat.id)
@@ -34,7 +78,7 @@ def lang_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def send(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     chat_id: int,
     text: str,
     keyboard: InlineKeyboardMarkup | None = None,
@@ -53,9 +97,29 @@ async def send(
     return last
 
 
-def command_text(message: Message) -> str:
+def chat_of(update: Update) -> Chat:
+    """The chat an update came from (every update our handlers take has one)."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError(f"update {update.update_id} has no chat")
+    return chat
+
+
+def chat_id_of(update: Update) -> int:
+    return chat_of(update).id
+
+
+def document_of(update: Update) -> Document:
+    """The file a document message carries (the handlers for documents only get those)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        raise ValueError(f"update {update.update_id} carries no document")
+    return message.document
+
+
+def command_text(message: Message | None) -> str:
     """What follows the command (``/search@bot a "b c"`` → ``a "b c"``), verbatim."""
-    text = message.text or ""
+    text = (message.text if message else None) or ""
     if not text.startswith("/"):
         return text.strip()
     parts = text.split(maxsplit=1)
@@ -65,7 +129,7 @@ def command_text(message: Message) -> str:
 ADMIN_STATUSES = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
 
 
-async def is_admin(context: ContextTypes.DEFAULT_TYPE, chat: Chat, message: Message | None) -> bool:
+async def is_admin(context: BotContext, chat: Chat, message: Message | None) -> bool:
     """May the sender manage this chat's subscriptions? (cached briefly)"""
     if chat.type == ChatType.PRIVATE:
         return True
@@ -79,8 +143,8 @@ async def is_admin(context: ContextTypes.DEFAULT_TYPE, chat: Chat, message: Mess
     return await user_is_admin(context, chat.id, user.id)
 
 
-async def user_is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    svc = services(context)
+async def user_is_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
+    svc = context.services
     cached = svc.cached_admin(chat_id, user_id)
     if cached is not None:
         return cached

@@ -6,6 +6,10 @@ callers (``bot.render`` escapes every user and article string).
 
 from __future__ import annotations
 
+from html import escape
+
+from digests.errors import DigestError
+
 ZH: dict[str, str] = {
     "start": (
         "你好！我是<b>文章摘要机器人</b>。\n\n"
@@ -44,14 +48,14 @@ ZH: dict[str, str] = {
     "region_usage": "请在 /region 后面输入地名，例如：/region 喀什",
     "article_usage": "请在 /article 后面输入文章编号。",
     "no_results": "没有找到与 <b>{query}</b> 相关的文章。",
-    "results_header": "<b>{query}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "results_header": "<b>{query}</b>：共 {count}，{span}",
     "about": "约 ",
-    "region_header": "<b>{place}</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "region_header": "<b>{place}</b>：共 {count}，{span}",
     "region_empty": "<b>{place}</b>：暂时没有提到这个地区的文章。",
     "region_unknown": "没有找到地名 <b>{query}</b>。",
     "region_suggest": "您是不是要找：",
     "region_choose": "<b>{query}</b> 对应多个地方，请选择：",
-    "latest_header": "<b>最新文章</b>：共 {total} 篇，第 {first}–{last} 篇",
+    "latest_header": "<b>最新文章</b>：共 {count}，{span}",
     "empty_corpus": "还没有文章。",
     "regions_title": "<b>浏览地区</b>（括号内为文章数）",
     "regions_here": "查看 {place} 的文章（{count}）",
@@ -72,11 +76,10 @@ ZH: dict[str, str] = {
     "subscribed_everything": "全部新文章",
     "subscribed_channel": "频道 {channel} 已订阅：{what}。推送方式：{mode}。",
     "sub_ambiguous": "提示：{word} 有多个地方，已选择 {chosen}。",
-    "sub_problems": "未使用：{problems}",
     "sub_duplicate": "已经有相同的订阅了。",
     "subscriptions_none": "还没有订阅。用 /subscribe 订阅新文章。",
     "subscriptions_list": "<b>订阅列表</b>（点击按钮取消）：",
-    "unsubscribed": "已取消 {n} 个订阅。",
+    "unsubscribed": "已取消 {count}。",
     "unsubscribe_usage": "用法：/unsubscribe 编号 或 /unsubscribe all（编号见 /subscriptions）",
     "unsubscribe_none": "没有找到这个订阅。",
     "not_admin": "抱歉，只有本群管理员才能管理订阅。搜索功能所有人都可以使用。",
@@ -109,6 +112,30 @@ ZH: dict[str, str] = {
     "upload_result": "已添加 {added} 篇，重复 {duplicates} 篇，拒绝 {rejected} 篇。",
     "upload_rejected_line": "· {file}：{reason}",
     "never": "从未",
+    # -- front: engine errors by code, buttons, commands, plurals (keep this block together) --
+    "err_query_empty": "请输入要查找的词。",
+    "err_query_only_exclusions": "查询至少要包含一个要查找的词，不能只有排除词（-词）。",
+    "err_query_only_common": "查询只有很常见的词（{words}），请加一个更具体的词。",
+    "err_query_no_words": "查询里没有可以查找的词，只有符号。",
+    "err_unknown_region_code": "没有编号为 {code} 的地区。",
+    "err_unknown_place": "没有找到地名 <b>{name}</b>。",
+    "err_unknown_region": "没有找到地名 <b>{term}</b>。",
+    "err_filter_too_long": "条件太长（最多 {max} 个字）：{term}",
+    "err_empty_source": "来源条件要写来源名称，例如 source:新华网（现在是 {term}）。",
+    "err_filter_too_many": "每个订阅最多 {max} 个关键词和地区。",
+    "err_bad_time": "时间格式不对：{value}。请用 24 小时制 HH:MM，例如 daily 08:00。",
+    "err_bad_setting": "无法识别的设置：{word}。可用：zh、en、instant、daily HH:MM、tz 时区、quiet HH:MM-HH:MM。",
+    "err_generic": "抱歉，无法完成这个请求。",
+    "sub_refused": "没有订阅。{reason}",
+    "sub_did_you_mean": "您是不是要找：{names}",
+    "sub_use_kw": "按关键词订阅请写 kw:{term}",
+    "button_invalid": "这个按钮已失效，请重新发送命令。",
+    "unknown_command": "没有 {command} 这个命令，发送 /help 查看可用的命令。",
+    "published": "发布于",
+    "n_articles": "{n} 篇",
+    "n_subscriptions": "{n} 个订阅",
+    "page_span": "第 {first}–{last} 篇",
+    "page_one": "第 {first} 篇",
 }
 
 EN: dict[str, str] = {
@@ -149,14 +176,14 @@ EN: dict[str, str] = {
     "region_usage": "Type a place name after /region, e.g. /region 喀什",
     "article_usage": "Type an article id after /article.",
     "no_results": "No articles match <b>{query}</b>.",
-    "results_header": "<b>{query}</b>: {total} articles, {first}–{last}",
+    "results_header": "<b>{query}</b>: {count}, {span}",
     "about": "about ",
-    "region_header": "<b>{place}</b>: {total} articles, {first}–{last}",
+    "region_header": "<b>{place}</b>: {count}, {span}",
     "region_empty": "<b>{place}</b>: no article mentions this place yet.",
     "region_unknown": "No place called <b>{query}</b>.",
     "region_suggest": "Did you mean:",
     "region_choose": "<b>{query}</b> names several places; choose one:",
-    "latest_header": "<b>Newest articles</b>: {total} in all, {first}–{last}",
+    "latest_header": "<b>Newest articles</b>: {count} in all, {span}",
     "empty_corpus": "There are no articles yet.",
     "regions_title": "<b>Browse regions</b> (articles in brackets)",
     "regions_here": "Articles in {place} ({count})",
@@ -177,11 +204,10 @@ EN: dict[str, str] = {
     "subscribed_everything": "all new articles",
     "subscribed_channel": "Channel {channel} subscribed: {what}. Delivery: {mode}.",
     "sub_ambiguous": "Note: {word} names several places; I chose {chosen}.",
-    "sub_problems": "Not used: {problems}",
     "sub_duplicate": "You already have the same subscription.",
     "subscriptions_none": "No subscriptions yet. Use /subscribe to get new articles.",
     "subscriptions_list": "<b>Subscriptions</b> (tap a button to remove):",
-    "unsubscribed": "Removed {n} subscription(s).",
+    "unsubscribed": "Removed {count}.",
     "unsubscribe_usage": "Usage: /unsubscribe n or /unsubscribe all (numbers as in /subscriptions)",
     "unsubscribe_none": "No such subscription.",
     "not_admin": "Sorry, only this group's administrators can manage its subscriptions. Anyone may search.",
@@ -195,56 +221,82 @@ EN: dict[str, str] = {
     "mode_instant": "instant",
     "mode_daily": "daily digest at {time}",
     "error": "Sorry, something went wrong. Please try again later.",
-    "too_long_query": "The query was too long; only the first {n} characters were used.",
+    "too_long_query": "The query was too long; only its beginning was used (character limit: {n}).",
     "mentions": "{n}×",
     "inline_empty": "No articles found",
-    "digest_header": "<b>Daily digest</b> · {date} · {n} new articles",
+    "digest_header": "<b>Daily digest</b> · {date} · new articles: {n}",
     "digest_continued": "<b>Daily digest (continued)</b> · {date}",
     "admin_only": "Sorry, this command is for administrators only.",
     "admin_stats": (
         "<b>Stats</b>\nArticles: {articles}\nSubscribers: {subscribers} ({paused} paused)\n"
         "Sent: {sent} · pending: {pending} · failed: {dead} · skipped: {skipped}\nLast corpus poll: {last_poll}"
     ),
-    "admin_pending": "<b>Pending</b>: {pending} ({chats} chats)\n<b>Failed</b>: {dead}",
+    "admin_pending": "<b>Pending</b>: {pending} (chats: {chats})\n<b>Failed</b>: {dead}",
     "admin_dead_line": "· chat {chat} · article {seq} · {error}",
-    "admin_retry": "Queued {n} failed deliveries again.",
+    "admin_retry": "Failed deliveries queued again: {n}.",
     "upload_only_admins": "Sorry, only administrators can add articles.",
     "upload_bad_type": "Only .txt, .md, .json and .jsonl files are accepted.",
     "upload_too_large": "The file is too large (2 MB at most).",
     "upload_result": "Added {added}, duplicates {duplicates}, rejected {rejected}.",
     "upload_rejected_line": "· {file}: {reason}",
     "never": "never",
+    # -- front: engine errors by code, buttons, commands, plurals (keep this block together) --
+    "err_query_empty": "Type a word to search for.",
+    "err_query_only_exclusions": "A query needs at least one word to include, not only -exclusions.",
+    "err_query_only_common": "The query has only very common words ({words}); add a more specific word.",
+    "err_query_no_words": "Nothing to search for: the query has no words, only symbols.",
+    "err_unknown_region_code": "There is no region {code}.",
+    "err_unknown_place": "No place called <b>{name}</b>.",
+    "err_unknown_region": "No place called <b>{term}</b>.",
+    "err_filter_too_long": "Too long (character limit: {max}): {term}",
+    "err_empty_source": "A source filter needs a name, e.g. source:新华网 (got {term}).",
+    "err_filter_too_many": "At most {max} keywords and regions per subscription.",
+    "err_bad_time": "Not a time of day: {value}. Use 24-hour HH:MM, e.g. daily 08:00.",
+    "err_bad_setting": "Unknown setting: {word}. Available: zh, en, instant, daily HH:MM, tz ZONE, quiet HH:MM-HH:MM.",
+    "err_generic": "Sorry, that request cannot be done.",
+    "sub_refused": "Nothing subscribed. {reason}",
+    "sub_did_you_mean": "Did you mean: {names}",
+    "sub_use_kw": "To subscribe to a keyword, write kw:{term}",
+    "button_invalid": "This button is no longer valid; please send the command again.",
+    "unknown_command": "There is no command {command}; send /help to see the commands.",
+    "published": "Published",
+    "n_articles_one": "1 article",
+    "n_articles": "{n} articles",
+    "n_subscriptions_one": "1 subscription",
+    "n_subscriptions": "{n} subscriptions",
+    "page_span": "{first}–{last}",
+    "page_one": "{first}",
 }
 
 # -- delivery settings: modes, time zone, quiet hours, forum topics (owner: delivery) ------------
 ZH.update(
     {
         "delivery_bad_settings": "这个聊天的推送设置无法使用，已暂停推送。请用 /settings 重新设置。",
-        "bad_time": "时间无效：{value}（应为 00:00–23:59）。",
-        "bad_mode": "推送方式无效：{value}（instant 或 daily HH:MM）。",
-        "bad_timezone": "无法识别时区：{value}（例如 Asia/Urumqi、+8、UTC+05:30）。",
-        "bad_quiet": "免打扰时段无效：{value}（例如 /settings quiet 23:00-07:00 或 quiet off）。",
+        "err_bad_mode": "推送方式无效：{value}（instant 或 daily HH:MM）。",
+        "err_bad_timezone": "无法识别时区：{value}（例如 Asia/Urumqi、+8、UTC+05:30）。",
+        "err_bad_quiet": "免打扰时段无效：{value}（例如 /settings quiet 23:00-07:00 或 quiet off）。",
         "settings_zone": "时区：{zone}",
         "settings_quiet": "免打扰：{quiet}",
         "quiet_off": "未设置",
         "sub_mode_changed": "已修改订阅 {what} 的推送方式：{mode}。",
         "sub_paused": "（已暂停：{reason}）",
-        "settings_mode_applied": "默认推送方式：{mode}。{n} 个跟随默认的订阅已改变，单独设置的订阅不变。",
+        "settings_hint": "修改：/settings tz Asia/Urumqi（或 +8）· /settings quiet 23:00-07:00（或 off）· /settings daily 09:00",
+        "settings_mode_applied": "默认推送方式：{mode}。跟随默认的 {count}已改变，单独设置的订阅不变。",
     }
 )
 EN.update(
     {
         "delivery_bad_settings": "This chat's delivery settings cannot be used, so delivery is paused. Set them again with /settings.",
-        "bad_time": "Invalid time: {value} (expected 00:00–23:59).",
-        "bad_mode": "Invalid delivery mode: {value} (instant or daily HH:MM).",
-        "bad_timezone": "Unknown time zone: {value} (e.g. Asia/Urumqi, +8, UTC+05:30).",
-        "bad_quiet": "Invalid quiet hours: {value} (e.g. /settings quiet 23:00-07:00 or quiet off).",
+        "err_bad_mode": "Invalid delivery mode: {value} (instant or daily HH:MM).",
+        "err_bad_timezone": "Unknown time zone: {value} (e.g. Asia/Urumqi, +8, UTC+05:30).",
+        "err_bad_quiet": "Invalid quiet hours: {value} (e.g. /settings quiet 23:00-07:00 or quiet off).",
         "settings_zone": "Time zone: {zone}",
         "settings_quiet": "Quiet hours: {quiet}",
         "quiet_off": "off",
         "sub_mode_changed": "Delivery of {what} changed to: {mode}.",
         "sub_paused": " (paused: {reason})",
-        "settings_mode_applied": "Default delivery: {mode}. {n} subscription(s) following the default changed; those with their own mode kept it.",
+        "settings_hint": "Change: /settings tz Asia/Urumqi (or +8) · /settings quiet 23:00-07:00 (or off) · /settings daily 09:00",
+        "settings_mode_applied": "Default delivery: {mode}. Changed: {count} following the default; those with their own mode kept it.",
     }
 )
 
@@ -272,7 +324,7 @@ EN.update(
         "remove_usage": "Type an article id after /remove.",
         "remove_not_found": "There is no article with id {id}.",
         "removed": "Removed article {id}: {title}",
-        "indexing": "Indexing: {done} of {total} files so far; please try again shortly.",
+        "indexing": "Indexing the corpus: files done so far {done}/{total}; please try again shortly.",
     }
 )
 
@@ -353,7 +405,7 @@ EN.update({
     "src_checked": "<b>{name}</b>: {added} new, {quiet} stored quietly.",
     "src_check_failed": "<b>{name}</b> failed: {error}",
     "src_opml_bad": "Cannot read the OPML file: {reason}",
-    "src_importing": "Checking the {n} feeds of the OPML file…",
+    "src_importing": "Checking the feeds of the OPML file ({n})…",
     "src_imported": "OPML import: {added} added, {failed} failed.",
     "src_import_failed_line": "· {url}: {error}",
     "src_disabled_notice": "Source #{id} <b>{name}</b> has failed for days and is disabled: {error}\nFix it, then /source resume {id}.",
@@ -367,6 +419,83 @@ def t(lang: str, key: str, **values: object) -> str:
     """The ``key`` string in ``lang`` (falling back to Chinese), formatted with ``values``."""
     template = TEXTS.get(lang, ZH).get(key) or ZH[key]
     return template.format(**values) if values else template
+
+
+def tn(lang: str, key: str, n: int, **values: object) -> str:
+    """``key`` for the count ``n``: ``key_one`` when ``n`` is 1 and the language has that form."""
+    table = TEXTS.get(lang, ZH)
+    chosen = f"{key}_one" if n == 1 and f"{key}_one" in table else key
+    return t(lang, chosen, n=f"{n:,}", **values)
+
+
+def page_span(lang: str, first: int, last: int) -> str:
+    """``第 1–5 篇`` / ``1–5``, or ``第 3 篇`` / ``3`` for a page of one."""
+    return t(lang, "page_one" if first == last else "page_span", first=first, last=last)
+
+
+MAX_VALUE = 60  # characters of a user's value quoted back in an error
+
+
+def error_text(lang: str, error: DigestError) -> str:
+    """An engine error in ``lang``: ``err_<code>`` filled with the error's values (escaped)."""
+    key = f"err_{error.code}"
+    if key not in ZH:
+        return t(lang, "err_generic")
+    raw = dict(error.values)
+    if "value" not in raw and hasattr(error, "value"):  # errors that keep their value apart
+        raw["value"] = error.value
+    values = _Blank({k: escape(_plain(v)[:MAX_VALUE], quote=False) for k, v in raw.items()})
+    return (TEXTS.get(lang, ZH).get(key) or ZH[key]).format_map(values)
+
+
+class _Blank(dict[str, str]):
+    """Values for a template where one the error did not give is left empty, not a KeyError."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+# Why a file was not ingested (``RejectedInput.reason``, English from digests/formats.py), in
+# Chinese: fixed reasons whole, the ones with a value by their start (the value kept).
+_REJECTION_ZH: dict[str, str] = {
+    "empty file": "空文件",
+    "undecodable UTF-16": "无法解码的 UTF-16",
+    "binary file (contains NUL bytes)": "二进制文件（含 NUL 字节）",
+    "binary file (control characters)": "二进制文件（含控制字符）",
+    "undecodable: neither UTF-8 nor GB18030": "无法解码：既不是 UTF-8 也不是 GB18030",
+    "nested too deeply": "嵌套太深",
+    "no title": "没有标题",
+    "no body (title only or too short)": "没有正文（只有标题或太短）",
+    "not a JSON object": "不是 JSON 对象",
+    'missing "title"': "缺少 \"title\"",
+    'missing "text"': "缺少 \"text\"",
+    "empty JSON list": "空的 JSON 列表",
+    "no such file or folder": "没有这个文件或文件夹",
+}
+_REJECTION_PREFIX_ZH: tuple[tuple[str, str], ...] = (
+    ("too large", "文件太大"),
+    ("malformed JSON", "JSON 格式错误"),
+    ("unreadable", "无法读取"),
+    ("analysis failed", "分析失败"),
+)
+
+
+def rejection_text(lang: str, reason: str) -> str:
+    """A rejected file's reason in ``lang`` (plain text; the caller escapes it)."""
+    if lang == "en":
+        return reason
+    if reason in _REJECTION_ZH:
+        return _REJECTION_ZH[reason]
+    for prefix, zh in _REJECTION_PREFIX_ZH:
+        if reason.startswith(prefix):
+            return zh + reason[len(prefix) :]
+    return reason
 
 
 def mode_label(lang: str, mode: object) -> str:

@@ -53,9 +53,9 @@ def setup_logging(level: str = "INFO", token: str | None = None) -> TokenMask:
     mask = TokenMask(token)
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(OneLineFormatter())
-        root.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(OneLineFormatter())
+        root.addHandler(stream)
     for handler in root.handlers:
         if type(handler) is logging.StreamHandler:  # ours or the CLI's, not a test's capture
             handler.setFormatter(OneLineFormatter())

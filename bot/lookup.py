@@ -7,6 +7,7 @@ import base64
 import binascii
 import logging
 import urllib.parse
+from typing import Literal
 
 from telegram import (
     InlineKeyboardButton,
@@ -15,30 +16,39 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.ext import ContextTypes
 
 from digests.errors import NotFound, QueryError
 from digests.models import Hit, Results
-from digests.pipeline import choose_summary, sentences_of
+from digests.pipeline import summary_of
+from digests.regions import Place
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
-from digests.text import to_simplified, tokenize
 
+from . import buttons
 from .admin import indexing_note
-from .common import command_text, lang_for, send, services
-from .i18n import t
+from .common import BotContext, chat_id_of, command_text, lang_for, send
+from .i18n import error_text, page_span, t, tn
 from .render import MAX_MESSAGE, esc, render_article, render_hits
+from .services import Services
 
 log = logging.getLogger(__name__)
 
 PAGE = 5
 INLINE_PAGE = 10
+FULL_SUMMARY_SENTENCES = 8
+
+View = tuple[str, InlineKeyboardMarkup | None]
+PageKind = Literal["s", "r", "l"]
 
 
-# -- building pages ----------------------------------------------------------------------------
-def _keyboard(kind: str, key: str, results: Results, lang: str) -> InlineKeyboardMarkup | None:
+# -- building pages (Services in, text and keyboard out: no Telegram call) ------------------------
+def _button(text: str, button: buttons.Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=buttons.encode(button))
+
+
+def _keyboard(kind: PageKind, key: str, results: Results, lang: str) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     opens = [
-        InlineKeyboardButton(t(lang, "open", n=n), callback_data=f"a:{hit.article.id}")
+        _button(t(lang, "open", n=n), buttons.OpenArticle(hit.article.id))
         for n, hit in enumerate(results.hits, results.offset + 1)
     ]
     for i in range(0, len(opens), 3):
@@ -46,10 +56,10 @@ def _keyboard(kind: str, key: str, results: Results, lang: str) -> InlineKeyboar
     nav = []
     if results.offset > 0:
         prev = max(0, results.offset - PAGE)
-        nav.append(InlineKeyboardButton(t(lang, "prev"), callback_data=f"p:{kind}:{key}:{prev}"))
-    if results.offset + len(results.hits) < results.total:
-        nxt = results.offset + PAGE
-        nav.append(InlineKeyboardButton(t(lang, "next"), callback_data=f"p:{kind}:{key}:{nxt}"))
+        nav.append(_button(t(lang, "prev"), buttons.Page(kind, key, prev)))
+    nxt = results.offset + PAGE
+    if results.offset + len(results.hits) < results.total and nxt <= buttons.MAX_OFFSET:
+        nav.append(_button(t(lang, "next"), buttons.Page(kind, key, nxt)))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows) if rows else None
@@ -63,35 +73,33 @@ def _fit(text: str) -> str:
     return text[: cut if cut > 0 else MAX_MESSAGE - 2] + "\n…"
 
 
-def search_page(
-    context, query: str, offset: int, lang: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    svc = services(context)
+def _count(lang: str, results: Results) -> str:
+    count = tn(lang, "n_articles", results.total)
+    return t(lang, "about") + count if results.approximate else count
+
+
+def search_page(svc: Services, query: str, offset: int, lang: str) -> View:
     try:
         results = keyword_search(svc.store, query, limit=PAGE, offset=offset)
     except QueryError as exc:
-        return esc(str(exc)), None
+        return error_text(lang, exc), None
     if not results.hits:
         return t(lang, "no_results", query=esc(query)) + indexing_note(svc, lang), None
-    total = f"{t(lang, 'about')}{results.total:,}" if results.approximate else results.total
     header = t(
         lang,
         "results_header",
         query=esc(query),
-        total=total,
-        first=offset + 1,
-        last=offset + len(results.hits),
+        count=_count(lang, results),
+        span=page_span(lang, offset + 1, offset + len(results.hits)),
     )
     text = _fit(render_hits(header, results, lang, svc.region_labels))
     return text, _keyboard("s", svc.queries.put(query), results, lang)
 
 
-def region_page(
-    context, code: str, offset: int, lang: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    svc = services(context)
+def region_page(svc: Services, code: str, offset: int, lang: str) -> View:
+    """A page of the articles in the place ``code`` (``NotFound`` for an unknown code)."""
     found = region_search(svc.store, svc.gazetteer, "", code=code, limit=PAGE, offset=offset)
-    path = " › ".join(p.name for p in svc.gazetteer.path(code)) or found.place.name
+    path = " › ".join(p.name for p in svc.gazetteer.path(code)) or code
     results = found.results
     if not results.hits:
         return t(lang, "region_empty", place=esc(path)) + indexing_note(svc, lang), None
@@ -99,76 +107,67 @@ def region_page(
         lang,
         "region_header",
         place=esc(path),
-        total=results.total,
-        first=offset + 1,
-        last=offset + len(results.hits),
+        count=_count(lang, results),
+        span=page_span(lang, offset + 1, offset + len(results.hits)),
     )
     text = _fit(render_hits(header, results, lang, svc.region_labels, show_mentions=True))
     return text, _keyboard("r", code, results, lang)
 
 
-def latest_page(context, offset: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    svc = services(context)
+def latest_page(svc: Services, offset: int, lang: str) -> View:
+    """The newest articles by publication date (the day they were stored when they have none)."""
     total = svc.store.count()
     articles = svc.store.latest(PAGE, offset)
     if not articles:
         return t(lang, "empty_corpus") + indexing_note(svc, lang), None
     hits = [Hit(a, 0.0, make_snippet(a, [], width=60)) for a in articles]
     results = Results(hits=hits, total=total, offset=offset, limit=PAGE)
-    header = t(lang, "latest_header", total=total, first=offset + 1, last=offset + len(hits))
+    header = t(
+        lang,
+        "latest_header",
+        count=tn(lang, "n_articles", total),
+        span=page_span(lang, offset + 1, offset + len(hits)),
+    )
     return _fit(render_hits(header, results, lang, svc.region_labels)), _keyboard(
-        "l", "0", results, lang
+        "l", "", results, lang
     )
 
 
-def article_card(context, article_id: str, lang: str, *, full: bool = False):
-    svc = services(context)
+def article_card(svc: Services, article_id: str, lang: str, *, full: bool = False) -> View:
     article = svc.store.get(article_id)
     if article is None:
         return t(lang, "article_missing", id=esc(article_id)), None
     sentences = None
     if full:
-        sents = sentences_of(article.paragraphs)
-        sentences = choose_summary(tokenize(to_simplified(article.title)), sents, 8, 800)
+        sentences = summary_of(article.title, article.paragraphs, FULL_SUMMARY_SENTENCES)
     text = render_article(article, lang, svc.region_labels(article.regions, 6), sentences=sentences)
     keyboard = None
     if not full:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t(lang, "full_summary"), callback_data=f"f:{article.id}")]]
+            [[_button(t(lang, "full_summary"), buttons.OpenArticle(article.id, full=True))]]
         )
     return text, keyboard
 
 
-# -- commands ---------------------------------------------------------------------------------
-async def do_search(update: Update, context: ContextTypes.DEFAULT_TYPE, query: str) -> None:
-    lang = lang_for(update, context)
-    chat = update.effective_chat
-    if not query:
-        await send(context, chat.id, t(lang, "search_usage"))
-        return
-    notice = ""
-    if len(query) > MAX_QUERY_CHARS:
-        query = query[:MAX_QUERY_CHARS]
-        notice = t(lang, "too_long_query", n=MAX_QUERY_CHARS) + "\n\n"
-    text, keyboard = search_page(context, query, 0, lang)
-    await send(context, chat.id, _fit(notice + text), keyboard)
+def place_label(svc: Services, code: str) -> str:
+    """``新疆 › 喀什地区 › 喀什市``-style label: short names for ancestors, full name last."""
+    path = svc.gazetteer.path(code)[-3:]
+    return " › ".join([p.short or p.name for p in path[:-1]] + [p.name for p in path[-1:]])
 
 
-async def search_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await do_search(update, context, command_text(update.effective_message))
+def place_buttons(svc: Services, places: list[Place]) -> InlineKeyboardMarkup:
+    counts = svc.store.region_counts([p.code for p in places])
+    rows = []
+    for place in places[:8]:
+        label = f"{place_label(svc, place.code)} ({counts.get(place.code, 0)})"
+        rows.append([_button(label[:60], buttons.Page("r", place.code, 0))])
+    return InlineKeyboardMarkup(rows)
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await do_search(update, context, (update.effective_message.text or "").strip())
-
-
-async def do_region(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str) -> None:
-    lang = lang_for(update, context)
-    chat_id = update.effective_chat.id
-    svc = services(context)
+def region_view(svc: Services, name: str, lang: str) -> View:
+    """What ``/region name`` answers: the place's first page, a choice, or suggestions."""
     if not name:
-        await send(context, chat_id, t(lang, "region_usage"))
-        return
+        return t(lang, "region_usage"), None
     name = name[:40]
     resolution = svc.gazetteer.resolve(name)
     if not resolution.places:
@@ -176,104 +175,98 @@ async def do_region(update: Update, context: ContextTypes.DEFAULT_TYPE, name: st
         keyboard = None
         if resolution.suggestions:
             text += "\n" + t(lang, "region_suggest")
-            keyboard = _place_buttons(svc, resolution.suggestions)
-        await send(context, chat_id, text, keyboard)
-        return
+            keyboard = place_buttons(svc, resolution.suggestions)
+        return text, keyboard
     best, others = resolution.places[0], resolution.places[1:]
     nested = all(best.code in svc.gazetteer.ancestors(p.code) for p in others)
     if others and not nested:
-        text = t(lang, "region_choose", query=esc(name))
-        await send(context, chat_id, text, _place_buttons(svc, resolution.places))
-        return
+        return t(lang, "region_choose", query=esc(name)), place_buttons(svc, resolution.places)
     # 喀什 → 喀什地区 (which contains 喀什市): show the wider place, offer the narrower ones.
-    text, keyboard = region_page(context, best.code, 0, lang)
+    text, keyboard = region_page(svc, best.code, 0, lang)
     if others:
         rows = list(keyboard.inline_keyboard) if keyboard else []
-        rows += _place_buttons(svc, others).inline_keyboard
+        rows += place_buttons(svc, others).inline_keyboard
         keyboard = InlineKeyboardMarkup(rows)
-    await send(context, chat_id, text, keyboard)
+    return text, keyboard
 
 
-def place_label(svc, code: str) -> str:
-    """``新疆 › 喀什地区 › 喀什市``-style label: short names for ancestors, full name last."""
-    path = svc.gazetteer.path(code)[-3:]
-    return " › ".join([p.short or p.name for p in path[:-1]] + [p.name for p in path[-1:]])
-
-
-def _place_buttons(svc, places) -> InlineKeyboardMarkup:
-    counts = svc.store.region_counts([p.code for p in places])
-    rows = []
-    for place in places[:8]:
-        label = f"{place_label(svc, place.code)} ({counts.get(place.code, 0)})"
-        rows.append([InlineKeyboardButton(label[:60], callback_data=f"p:r:{place.code}:0")])
-    return InlineKeyboardMarkup(rows)
-
-
-async def region_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await do_region(update, context, command_text(update.effective_message))
-
-
-def browse_view(context, code: str, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def browse_view(svc: Services, code: str, lang: str) -> View:
     """The gazetteer node ``code`` ("" = top): its articles button and its children with counts."""
-    svc = services(context)
     children = svc.gazetteer.children(code)
     counts = svc.store.region_counts([c.code for c in children] + ([code] if code else []))
     rows: list[list[InlineKeyboardButton]] = []
     title = t(lang, "regions_title")
-    if code:
-        place = svc.gazetteer.get(code)
+    place = svc.gazetteer.get(code) if code else None
+    if place is not None:
         path = " › ".join(p.name for p in svc.gazetteer.path(code))
         title += "\n" + esc(path)
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    t(
-                        lang,
-                        "regions_here",
-                        place=place.name if place else code,
-                        count=counts.get(code, 0),
-                    ),
-                    callback_data=f"p:r:{code}:0",
-                )
-            ]
-        )
+        here = t(lang, "regions_here", place=place.name, count=counts.get(code, 0))
+        rows.append([_button(here, buttons.Page("r", code, 0))])
     # Places with articles first, then the rest in gazetteer order; at most 40 buttons.
     ordered = sorted(children, key=lambda c: -counts.get(c.code, 0))[:40]
-    buttons = [
-        InlineKeyboardButton(
-            f"{c.short or c.name} ({counts.get(c.code, 0)})", callback_data=f"g:{c.code}"
-        )
+    browse = [
+        _button(f"{c.short or c.name} ({counts.get(c.code, 0)})", buttons.Browse(c.code))
         for c in ordered
     ]
-    for i in range(0, len(buttons), 3):
-        rows.append(buttons[i : i + 3])
-    if code:
-        place = svc.gazetteer.get(code)
-        parent = place.parents[0] if place and place.parents else ""
-        rows.append([InlineKeyboardButton(t(lang, "regions_up"), callback_data=f"g:{parent}")])
+    for i in range(0, len(browse), 3):
+        rows.append(browse[i : i + 3])
+    if place is not None:
+        parent = place.parents[0] if place.parents else ""
+        rows.append([_button(t(lang, "regions_up"), buttons.Browse(parent))])
     return title, InlineKeyboardMarkup(rows)
 
 
-async def regions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+# -- commands ---------------------------------------------------------------------------------
+async def do_search(update: Update, context: BotContext, query: str) -> None:
     lang = lang_for(update, context)
-    text, keyboard = browse_view(context, "", lang)
-    await send(context, update.effective_chat.id, text, keyboard)
+    chat_id = chat_id_of(update)
+    if not query:
+        await send(context, chat_id, t(lang, "search_usage"))
+        return
+    notice = ""
+    if len(query) > MAX_QUERY_CHARS:
+        query = query[:MAX_QUERY_CHARS]
+        notice = t(lang, "too_long_query", n=MAX_QUERY_CHARS) + "\n\n"
+    text, keyboard = search_page(context.services, query, 0, lang)
+    await send(context, chat_id, _fit(notice + text), keyboard)
 
 
-async def latest_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    lang = lang_for(update, context)
-    text, keyboard = latest_page(context, 0, lang)
-    await send(context, update.effective_chat.id, text, keyboard)
+async def search_cmd(update: Update, context: BotContext) -> None:
+    await do_search(update, context, command_text(update.effective_message))
 
 
-async def article_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def plain_text(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    await do_search(update, context, ((message.text if message else None) or "").strip())
+
+
+async def do_region(update: Update, context: BotContext, name: str) -> None:
+    text, keyboard = region_view(context.services, name, lang_for(update, context))
+    await send(context, chat_id_of(update), text, keyboard)
+
+
+async def region_cmd(update: Update, context: BotContext) -> None:
+    await do_region(update, context, command_text(update.effective_message))
+
+
+async def regions_cmd(update: Update, context: BotContext) -> None:
+    text, keyboard = browse_view(context.services, "", lang_for(update, context))
+    await send(context, chat_id_of(update), text, keyboard)
+
+
+async def latest_cmd(update: Update, context: BotContext) -> None:
+    text, keyboard = latest_page(context.services, 0, lang_for(update, context))
+    await send(context, chat_id_of(update), text, keyboard)
+
+
+async def article_cmd(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
     ident = command_text(update.effective_message).split()
     if not ident:
-        await send(context, update.effective_chat.id, t(lang, "article_usage"))
+        await send(context, chat_id_of(update), t(lang, "article_usage"))
         return
-    text, keyboard = article_card(context, ident[0][:40], lang)
-    await send(context, update.effective_chat.id, text, keyboard)
+    text, keyboard = article_card(context.services, ident[0][:40], lang)
+    await send(context, chat_id_of(update), text, keyboard)
 
 
 # -- deep links ---------------------------------------------------------------------------------
@@ -293,9 +286,7 @@ def decode_payload(payload: str) -> tuple[str, str] | None:
     return kind, value
 
 
-async def start_with_payload(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str
-) -> bool:
+async def start_with_payload(update: Update, context: BotContext, payload: str) -> bool:
     decoded = decode_payload(payload)
     if decoded is None:
         return False
@@ -305,62 +296,62 @@ async def start_with_payload(
     elif kind == "search":
         await do_search(update, context, value)
     else:
-        lang = lang_for(update, context)
-        text, keyboard = article_card(context, value[:40], lang)
-        await send(context, update.effective_chat.id, text, keyboard)
+        text, keyboard = article_card(context.services, value[:40], lang_for(update, context))
+        await send(context, chat_id_of(update), text, keyboard)
     return True
 
 
 # -- buttons ------------------------------------------------------------------------------------
-async def on_lookup_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``p:<kind>:<key>:<offset>`` pages, ``a:``/``f:`` open an article, ``g:`` browses places.
+async def on_lookup_button(update: Update, context: BotContext) -> None:
+    """Pages, article cards and gazetteer browsing (see ``bot.buttons``).
 
     The button press is answered last, once the message is updated."""
     query = update.callback_query
+    if query is None:
+        return
     lang = lang_for(update, context)
-    kind, _, rest = (query.data or "").partition(":")
-    if kind == "p":
-        page = _page(context, rest, lang)
+    svc = context.services
+    button = buttons.parse(query.data)
+    if isinstance(button, buttons.Page):
+        page = _page(svc, button, lang)
         if page is None:
             await query.answer(t(lang, "expired"), show_alert=True)
             return
         await query.edit_message_text(page[0], reply_markup=page[1])
-    elif kind in ("a", "f"):
-        text, keyboard = article_card(context, rest, lang, full=kind == "f")
-        await send(context, update.effective_chat.id, text, keyboard)
-    elif kind == "g":
-        text, keyboard = browse_view(context, rest, lang)
+    elif isinstance(button, buttons.OpenArticle):
+        text, keyboard = article_card(svc, button.article_id, lang, full=button.full)
+        await send(context, chat_id_of(update), text, keyboard)
+    elif isinstance(button, buttons.Browse):
+        if button.code and svc.gazetteer.get(button.code) is None:
+            await query.answer(t(lang, "button_invalid"), show_alert=True)
+            return
+        text, keyboard = browse_view(svc, button.code, lang)
         await query.edit_message_text(text, reply_markup=keyboard)
+    else:  # the pattern let through only look-up buttons
+        await query.answer(t(lang, "button_invalid"), show_alert=True)
+        return
     await query.answer()
 
 
-def _page(context, rest: str, lang: str):
-    """The page a ``p:`` button asks for, or ``None`` when its query is no longer known."""
-    sub, key, offset = _page_parts(rest)
-    if sub == "s":
-        text_query = services(context).queries.get(key)
-        return None if text_query is None else search_page(context, text_query, offset, lang)
-    if sub == "r":
+def _page(svc: Services, button: buttons.Page, lang: str) -> View | None:
+    """The page a ``Page`` button asks for, or ``None`` when its query is no longer known."""
+    if button.kind == "s":
+        text_query = svc.queries.get(button.key)
+        return None if text_query is None else search_page(svc, text_query, button.offset, lang)
+    if button.kind == "r":
         try:
-            return region_page(context, key, offset, lang)
+            return region_page(svc, button.key, button.offset, lang)
         except NotFound:
             return None
-    return latest_page(context, offset, lang)
-
-
-def _page_parts(rest: str) -> tuple[str, str, int]:
-    sub, _, tail = rest.partition(":")
-    key, _, offset = tail.rpartition(":")
-    try:
-        return sub, key, max(0, int(offset))
-    except ValueError:
-        return sub, key, 0
+    return latest_page(svc, button.offset, lang)
 
 
 # -- inline mode --------------------------------------------------------------------------------
-async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline(update: Update, context: BotContext) -> None:
     inline = update.inline_query
-    svc = services(context)
+    if inline is None:
+        return
+    svc = context.services
     lang = lang_for(update, context)
     text = inline.query.strip()[:MAX_QUERY_CHARS]
     try:

@@ -23,7 +23,7 @@ from digests.regions import load_gazetteer
 from digests.watch import poll_corpus
 
 from .config import ConfigError, Settings, load_settings
-from .logsafe import setup_logging
+from .logsafe import TokenMask, setup_logging
 from .services import Services
 
 log = logging.getLogger("digestbot")
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
     setup_logging(level, settings.token)
     try:
         services = open_services(settings, load_corpus=embedded)
-    except DigestError as exc:
-        print(f"digestbot: {exc}", file=sys.stderr)
+    except (DigestError, OSError) as exc:  # e.g. a database folder that cannot be created
+        print(f"digestbot: {TokenMask(settings.token).mask(str(exc))}", file=sys.stderr)
         return 2
     try:
         if embedded:
@@ -94,6 +94,8 @@ async def serve(services: Services) -> int:
     from .startup import connect, one_line
 
     settings = services.settings
+    if settings.token is None:  # run() starts the terminal chat instead
+        raise ValueError("serve() needs TELEGRAM_BOT_TOKEN")
     application = build_application(
         services,
         token=settings.token,

@@ -10,9 +10,11 @@ program exits.
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import secrets
 import sys
+import threading
 
 from fakebotapi import FakeTelegram, SentMessage
 
@@ -50,9 +52,10 @@ def to_terminal(message: SentMessage, color: bool) -> str:
 class TerminalChat:
     """One person chatting with the bot through the emulator."""
 
-    def __init__(self, fake: FakeTelegram, color: bool) -> None:
+    def __init__(self, fake: FakeTelegram, color: bool, language_code: str = "zh") -> None:
         self.fake = fake
         self.color = color
+        self.language_code = language_code
         self.seen = 0  # messages to the user (edits included) already on the screen
         self.busy = False  # waiting for the answer to what the user typed
         self.buttons: list[tuple[SentMessage, str, str]] = []
@@ -100,10 +103,12 @@ class TerminalChat:
                 return
             message, data, _ = self.buttons[index]
             before = len(self.fake.messages_to(USER_ID, include_edits=True))
-            self.fake.callback(message, data, strict=False)
+            self.fake.callback(message, data, strict=False, language_code=self.language_code)
         else:
             before = len(self.fake.messages_to(USER_ID, include_edits=True))
-            self.fake.user_message(USER_ID, line, first_name="Terminal", language_code="zh")
+            self.fake.user_message(
+                USER_ID, line, first_name="Terminal", language_code=self.language_code
+            )
         await self._print_replies(before)
 
     async def _print_replies(self, before: int) -> None:
@@ -138,12 +143,18 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
                 f"{services.store.count()} stored articles. You are a Telegram user in a private chat."
             )
             if interactive:
-                print("Type a message or a command (/help); :N presses button N; Ctrl-D quits.\n")
-            chat = TerminalChat(fake, color=interactive and sys.stdout.isatty())
+                print(
+                    "Type a message or a command (/help); :N presses button N; Ctrl-D or Ctrl-C quits.\n"
+                )
+            chat = TerminalChat(
+                fake,
+                color=interactive and sys.stdout.isatty(),
+                language_code=services.settings.lang,  # DIGESTBOT_LANG
+            )
             pushes = asyncio.get_running_loop().create_task(chat.watch_pushes())
             if interactive:
-                loop = asyncio.get_running_loop()
-                while (line := await loop.run_in_executor(None, _read_line)) is not None:
+                prompt = Prompt()
+                while (line := await prompt.get()) is not None:
                     if line.strip():
                         await chat.send(line.strip())
             else:
@@ -154,11 +165,40 @@ async def chat_session(services: Services, lines: list[str] | None) -> int:
     return 0
 
 
-def _read_line() -> str | None:
-    try:
-        return input("> ")
-    except EOFError:
-        return None
+class Prompt:
+    """Lines typed at the ``>`` prompt, one per :meth:`get`, read by a daemon thread.
+
+    Not the loop's default executor: a thread blocked in ``input()`` there would hold up the
+    shutdown after Ctrl-C until Enter was pressed; a daemon thread is simply left behind."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[asyncio.Future[str | None]] = queue.SimpleQueue()
+        threading.Thread(target=self._read, name="terminal-input", daemon=True).start()
+
+    async def get(self) -> str | None:
+        """The next line, or ``None`` at the end of input (Ctrl-D)."""
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._requests.put(future)
+        return await future
+
+    def _read(self) -> None:
+        while True:
+            future = self._requests.get()
+            try:
+                line: str | None = input("> ")
+            except (EOFError, OSError):
+                line = None
+            loop = future.get_loop()
+            if loop.is_closed():
+                return
+            loop.call_soon_threadsafe(_settle, future, line)
+            if line is None:
+                return
+
+
+def _settle(future: asyncio.Future[str | None], line: str | None) -> None:
+    if not future.done():
+        future.set_result(line)
 
 
 def run_embedded(services: Services) -> int:
@@ -167,5 +207,6 @@ def run_embedded(services: Services) -> int:
         lines = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()] or DEMO
     try:
         return asyncio.run(chat_session(services, lines))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C at the prompt: leave at once
+        print()
         return 0

@@ -28,7 +28,9 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
-RAISE_429 = -1  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
+RAISE_429 = (
+    -1
+)  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
 LIMITED = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
 )
@@ -165,7 +167,7 @@ class Limiter(BaseRateLimiter[int]):
 
 def _chat_id(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(str(value)) if isinstance(value, int | str) else None
     except (TypeError, ValueError):
         return -1 if isinstance(value, str) else None  # "@channel" counts as a channel
 

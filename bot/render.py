@@ -6,8 +6,10 @@ and always closed within one line, so a message can be split between lines safel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
+from digests.dates import published_date
 from digests.models import Article, Hit, Results
 
 from .i18n import t
@@ -15,6 +17,7 @@ from .i18n import t
 MAX_MESSAGE = 4096
 MAX_TITLE = 300  # characters of a title shown (cut on text, before escaping)
 MAX_LINE = 1000  # characters of one summary sentence shown
+MAX_SOURCE = 100  # characters of a source's name shown
 
 
 def esc(text: object) -> str:
@@ -32,7 +35,16 @@ def snippet_html(hit: Hit) -> str:
 
 
 def date_of(article: Article) -> str:
-    return (article.added_at or "")[:10]
+    """The article's publication date (``YYYY-MM-DD``), else the day it was stored."""
+    return published_date(article.published) or (article.added_at or "")[:10]
+
+
+def date_label(article: Article, lang: str) -> str:
+    """``发布于 2026-11-20`` when the article says when it was published, else ``收录于 …``."""
+    published = published_date(article.published)
+    if published:
+        return f"{t(lang, 'published')} {esc(published)}"
+    return f"{t(lang, 'added')} {esc((article.added_at or '')[:10])}"
 
 
 def region_line(article: Article, labels: list[str], lang: str) -> str:
@@ -40,7 +52,12 @@ def region_line(article: Article, labels: list[str], lang: str) -> str:
 
 
 def render_hits(
-    header: str, results: Results, lang: str, region_labels, *, show_mentions: bool = False
+    header: str,
+    results: Results,
+    lang: str,
+    region_labels: Callable[[dict[str, int]], list[str]],
+    *,
+    show_mentions: bool = False,
 ) -> str:
     """A page of results: header, then title, snippet, regions and date per hit."""
     lines = [header, ""]
@@ -57,27 +74,46 @@ def render_hits(
 
 
 def render_article(
-    article: Article, lang: str, labels: list[str], *, sentences: list[str] | None = None
+    article: Article,
+    lang: str,
+    labels: list[str],
+    *,
+    sentences: list[str] | None = None,
+    number: int | None = None,
+    compact: bool = False,
 ) -> str:
-    """An article card: title, summary sentences (``sentences`` overrides the stored summary),
-    keywords, regions, source."""
-    lines = [f"<b>{esc(clip(article.title, MAX_TITLE))}</b>", ""]
-    for sentence in article.summary if sentences is None else sentences:
-        lines.append(f"· {esc(sentence)}")
-    lines.append("")
+    """An article: title, summary sentences (``sentences`` overrides the stored summary),
+    keywords, regions, source, then its date and id.
+
+    ``compact`` (a block in a daily digest, numbered ``number``) drops the blank lines, keeps three
+    sentences (each cut at ``MAX_LINE``) and six keywords instead of eight, and leaves out the
+    date and id line. Cuts are made on text before escaping, so markup is never cut."""
+    title = clip(article.title, MAX_TITLE)
+    title = f"{number}. {title}" if number is not None else title
+    lines = [f"<b>{esc(title)}</b>"]
+    if not compact:
+        lines.append("")
+    shown = article.summary if sentences is None else sentences
+    for sentence in shown[:3] if compact else shown:  # a card may run over several messages
+        lines.append(f"· {esc(clip(sentence, MAX_LINE) if compact else sentence)}")
+    if not compact:
+        lines.append("")
     if article.keywords:
-        lines.append(f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[:8]))}")
+        lines.append(
+            f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[: 6 if compact else 8]))}"
+        )
     if labels:
         lines.append(f"{t(lang, 'regions')}{esc('、'.join(labels))}")
-    source = article.source or ""
+    source = clip(article.source or "", MAX_SOURCE)
     if article.url:
-        label = esc(source or article.url)
+        label = esc(source or clip(article.url, MAX_SOURCE))
         lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{label}</a>')
     elif source:
         lines.append(f"{t(lang, 'source')}{esc(source)}")
     if article.also_reported:
         lines.append(t(lang, "also_reported", sources=esc("、".join(article.also_reported[:6]))))
-    lines.append(f"{t(lang, 'added')} {esc(date_of(article))} · ID {esc(article.id)}")
+    if not compact:
+        lines.append(f"{date_label(article, lang)} · ID {esc(article.id)}")
     return "\n".join(lines).strip()
 
 

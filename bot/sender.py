@@ -34,7 +34,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
@@ -48,13 +47,14 @@ from telegram.error import (
 )
 
 from digests.ledger import Backoff, DeadLetter, Ledger, Retry, Status
-from digests.models import Article, Delivery
-from digests.modes import SettingError, zone
+from digests.models import Article, Chat, Delivery
+from digests.modes import Mode, Quiet, SettingError, zone
 from digests.store import Store
 
+from . import buttons
 from .i18n import t
 from .ratelimit import RAISE_429, Limiter, retry_seconds
-from .render import MAX_LINE, MAX_MESSAGE, MAX_TITLE, clip, esc, render_article, split_message
+from .render import MAX_MESSAGE, render_article, split_message
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class Sender:
         self.told: set[int] = set()  # chats told that their settings could not be used
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._ready_hint: float | None = None  # monotonic time a waiting chat becomes ready
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class Sender:
         queues = self._work(rows)
         self.stats.last_dispatch = self.clock().isoformat(timespec="seconds")
         sent = 0
-        running: dict[asyncio.Task, int] = {}
+        running: dict[asyncio.Task[bool], int] = {}
         while queues or running:
             now = self._monotonic()
             for chat_id in list(queues):
@@ -262,6 +262,8 @@ class Sender:
         queues: OrderedDict[int, deque[WorkItem]] = OrderedDict()
         for chat_id, chat_rows in by_chat.items():
             chat = self.store.get_chat(chat_id)
+            if chat is not None and chat.quiet and self._held(chat, chat_rows):
+                continue
             lang = (chat.language if chat and chat.language else None) or self.default_lang
             items = [
                 self._instant(r, articles[r.seq], lang) for r in chat_rows if r.mode == "instant"
@@ -277,12 +279,26 @@ class Sender:
             queues[chat_id] = deque(items)
         return queues
 
+    def _held(self, chat: Chat, rows: list[Delivery]) -> bool:
+        """Inside the chat's quiet hours: its due rows wait for their end, as one digest (rows
+        planned before the quiet hours were set, or retried into them)."""
+        try:
+            tz, quiet = zone(chat.timezone), Quiet.parse(chat.quiet or "")
+        except SettingError:
+            return False
+        end = quiet.defer(self.clock(), tz)
+        if end is None:
+            return False
+        local = end.astimezone(tz)
+        self.ledger.hold([r.id for r in rows], str(Mode(True, local.hour, local.minute)), end)
+        return True
+
     def _instant(self, row: Delivery, article: Article, lang: str) -> WorkItem:
         text = render_article(article, lang, self.region_labels(article.regions, 4))
         if len(text) > MAX_MESSAGE:  # cut between lines, never inside markup
             text = split_message(text)[0]
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t(lang, "full_summary"), callback_data=f"f:{article.id}")]]
+            [[InlineKeyboardButton(t(lang, "full_summary"), callback_data=_full(article))]]
         )
         return WorkItem(row.chat_id, [row], text, keyboard, row.thread_id)
 
@@ -307,7 +323,9 @@ class Sender:
         part_rows: list[Delivery] = []
         buttons: list[InlineKeyboardButton] = []
         for n, row in enumerate(rows, 1):
-            block = digest_block(n, articles[row.seq], lang, self.region_labels)
+            article = articles[row.seq]
+            labels = self.region_labels(article.regions, 4)
+            block = render_article(article, lang, labels, number=n, compact=True)
             if part_rows and len(text) + 2 + len(block) > MAX_MESSAGE:
                 items.append(WorkItem(chat_id, part_rows, text, _keyboard(buttons), thread))
                 text, part_rows, buttons = t(lang, "digest_continued", date=date), [], []
@@ -315,7 +333,7 @@ class Sender:
             part_rows.append(row)
             buttons.append(
                 InlineKeyboardButton(
-                    f"{n}. {t(lang, 'full_summary')}", callback_data=f"f:{articles[row.seq].id}"
+                    f"{n}. {t(lang, 'full_summary')}", callback_data=_full(articles[row.seq])
                 )
             )
         items.append(WorkItem(chat_id, part_rows, text, _keyboard(buttons), thread))
@@ -405,17 +423,6 @@ def _keyboard(buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def digest_block(n: int, article: Article, lang: str, region_labels) -> str:
-    """One article in a daily digest: title, summary sentences, regions, keywords, source.
-    Titles and sentences are cut on text before escaping, so a block always fits a message."""
-    lines = [f"<b>{n}. {esc(clip(article.title, MAX_TITLE))}</b>"]
-    lines += [f"· {esc(clip(s, MAX_LINE))}" for s in article.summary[:3]]
-    labels = region_labels(article.regions, 4)
-    if labels:
-        lines.append(f"{t(lang, 'regions')}{esc('、'.join(labels))}")
-    if article.keywords:
-        lines.append(f"{t(lang, 'keywords')}{esc('、'.join(article.keywords[:6]))}")
-    if article.url:
-        source = esc(clip(article.source or article.url, 100))
-        lines.append(f'{t(lang, "source")}<a href="{escape(article.url, quote=True)}">{source}</a>')
-    return "\n".join(lines)
+def _full(article: Article) -> str:
+    """The "full summary" button's data (see ``bot.buttons``)."""
+    return buttons.encode(buttons.OpenArticle(article.id, full=True))

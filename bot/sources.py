@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -38,12 +38,25 @@ from digests.planning import plan
 from digests.sources import SourceError, add_source, import_outlines, run_round
 from digests.store import Store
 
+from . import buttons
 from .admin import _refuse, admin_only, is_admin_user
-from .common import command_text, lang_for, send, services
+from .common import (
+    BotApplication,
+    BotContext,
+    chat_id_of,
+    command_text,
+    document_of,
+    job_queue_of,
+    lang_for,
+    send,
+    services,
+)
 from .i18n import t
 from .render import esc
 
 log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
 
 JOB_NAME = "source-poll"
 MAX_OPML_BYTES = 1024 * 1024
@@ -92,6 +105,12 @@ def source_line(lang: str, source: Source) -> str:
     return line
 
 
+def _button(label: str, action: buttons.SourceActionCode, source_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        label, callback_data=buttons.encode(buttons.SourceAction(action, source_id))
+    )
+
+
 def list_view(lang: str, sources: list[Source]) -> tuple[str, InlineKeyboardMarkup | None]:
     if not sources:
         return t(lang, "src_none"), None
@@ -102,23 +121,21 @@ def list_view(lang: str, sources: list[Source]) -> tuple[str, InlineKeyboardMark
     rows = []
     for s in shown:
         toggle = (
-            InlineKeyboardButton(t(lang, "src_btn_resume", id=s.id), callback_data=f"src:r:{s.id}")
+            _button(t(lang, "src_btn_resume", id=s.id), "r", s.id)
             if s.status != "active"
-            else InlineKeyboardButton(
-                t(lang, "src_btn_pause", id=s.id), callback_data=f"src:p:{s.id}"
-            )
+            else _button(t(lang, "src_btn_pause", id=s.id), "p", s.id)
         )
         rows.append(
             [
                 toggle,
-                InlineKeyboardButton(t(lang, "src_btn_check"), callback_data=f"src:c:{s.id}"),
-                InlineKeyboardButton(t(lang, "src_btn_remove"), callback_data=f"src:x:{s.id}"),
+                _button(t(lang, "src_btn_check"), "c", s.id),
+                _button(t(lang, "src_btn_remove"), "x", s.id),
             ]
         )
     return text, InlineKeyboardMarkup(rows)
 
 
-def _poll_one(db_path: str, source_id: int, clock) -> dict:
+def _poll_one(db_path: str, source_id: int, clock: Clock) -> dict[str, Any]:
     report = run_round(db_path, source_ids=[source_id])
     with open_store(db_path, clock=clock) as store:
         plan(store, clock)
@@ -126,7 +143,7 @@ def _poll_one(db_path: str, source_id: int, clock) -> dict:
     return (report.sources[0].to_dict() if report.sources else {}) | {"reposts": reposts}
 
 
-async def _act(context: ContextTypes.DEFAULT_TYPE, lang: str, action: str, source_id: int) -> str:
+async def _act(context: BotContext, lang: str, action: str, source_id: int) -> str:
     """Do pause/resume/check/remove on a source; the answer text."""
     svc = services(context)
     source = svc.store.get_source(source_id)
@@ -166,9 +183,9 @@ ACTIONS = {
 
 
 @admin_only
-async def source_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def source_cmd(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     words = command_text(update.effective_message).split()
     verb = words[0].lower() if words else "list"
     svc = services(context)
@@ -214,18 +231,20 @@ async def source_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await send(context, chat_id, t(lang, "src_usage"))
 
 
-async def on_source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_source_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
+    if query is None:
+        return
     lang = lang_for(update, context)
     if not is_admin_user(update, context):
         await query.answer(t(lang, "admin_only"), show_alert=True)
         return
-    _, code, raw_id = (query.data or "").split(":", 2)
-    action = {"p": "pause", "r": "resume", "c": "check", "x": "remove"}.get(code)
-    if action is None or not raw_id.isdigit():
-        await query.answer()
+    button = buttons.parse(query.data)
+    if not isinstance(button, buttons.SourceAction):  # the pattern let only these through
+        await query.answer(t(lang, "button_invalid"), show_alert=True)
         return
-    answer = await _act(context, lang, action, int(raw_id))
+    action = {"p": "pause", "r": "resume", "c": "check", "x": "remove"}[button.action]
+    answer = await _act(context, lang, action, button.source_id)
     await query.answer(answer[:190])
     text, keyboard = list_view(lang, services(context).store.sources())
     try:
@@ -234,13 +253,13 @@ async def on_source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.info("could not refresh the source list: %s", exc)
 
 
-async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def opml_upload(update: Update, context: BotContext) -> None:
     lang = lang_for(update, context)
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     if not is_admin_user(update, context):
         await _refuse(update, context, "upload_only_admins")
         return
-    document = update.effective_message.document
+    document = document_of(update)
     if document.file_size and document.file_size > MAX_OPML_BYTES:
         await send(context, chat_id, t(lang, "upload_too_large"))
         return
@@ -256,9 +275,7 @@ async def opml_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     context.application.create_task(_import(context, chat_id, lang, outlines), update=update)
 
 
-async def _import(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, lang: str, outlines: list[Outline]
-) -> None:
+async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[Outline]) -> None:
     async with Fetcher() as fetcher:
         rows = await import_outlines(services(context).store, fetcher, outlines)
     added = [r for r in rows if not r.get("error")]
@@ -271,7 +288,7 @@ async def _import(
     await send(context, chat_id, "\n".join(lines))
 
 
-def _round_and_plan(db_path: str, clock) -> dict:
+def _round_and_plan(db_path: str, clock: Clock) -> dict[str, Any]:
     report = run_round(db_path)
     with open_store(db_path, clock=clock) as store:
         planned = plan(store, clock)
@@ -292,7 +309,7 @@ def _reposts(store: Store, article_ids: list[str]) -> list[Delivery]:
     return found
 
 
-async def update_story_messages(context: ContextTypes.DEFAULT_TYPE, rows: list[Delivery]) -> None:
+async def update_story_messages(context: BotContext, rows: list[Delivery]) -> None:
     """Edit sent messages of a story so that their card names every source that reported it."""
     svc = services(context)
     sender = context.application.bot_data["sender"]
@@ -316,7 +333,7 @@ async def update_story_messages(context: ContextTypes.DEFAULT_TYPE, rows: list[D
             )
 
 
-async def source_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def source_poll(context: BotContext) -> None:
     """The job: poll due sources, plan, wake the sender, report disabled sources to admins."""
     svc = services(context)
     if not svc.store.sources(due_before=svc.clock().timestamp() + 1):
@@ -344,19 +361,19 @@ async def source_poll(context: ContextTypes.DEFAULT_TYPE) -> None:
                 )
 
 
-def handlers() -> list[BaseHandler]:
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The handlers of this module, to be added before the general document handler."""
     return [
         CommandHandler("source", source_cmd),
-        CallbackQueryHandler(on_source_button, pattern=r"^src:"),
+        CallbackQueryHandler(on_source_button, pattern=buttons.is_source),
         MessageHandler(
             filters.Document.FileExtension("opml") & filters.ChatType.PRIVATE, opml_upload
         ),
     ]
 
 
-def schedule(application: Application, seconds: float) -> None:
-    application.job_queue.run_repeating(
+def schedule(application: BotApplication, seconds: float) -> None:
+    job_queue_of(application).run_repeating(
         source_poll, interval=seconds, first=0.5, name=JOB_NAME,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )  # fmt: skip

@@ -5,45 +5,60 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Chat,
+    ChatFullInfo,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
+from digests.errors import DigestError, FilterError
 from digests.models import Chat as StoredChat
 from digests.models import Subscription
-from digests.modes import DEFAULT_TZ, Mode, Quiet, SettingError, parse_timezone, split_mode
-from digests.subscriptions import describe, parse_filters
+from digests.modes import DEFAULT_TZ, Mode
+from digests.subscriptions import describe, parse_filters, parse_settings
 
-from .common import command_text, is_admin, lang_for, send, services, user_is_admin
-from .i18n import mode_label, t
+from . import buttons
+from .common import BotContext, chat_of, command_text, is_admin, lang_for, send, user_is_admin
+from .i18n import error_text, mode_label, t, tn
 from .render import esc
+from .services import Services
+
+View = tuple[str, InlineKeyboardMarkup | None]
 
 log = logging.getLogger(__name__)
 
 
-def _remember_chat(context: ContextTypes.DEFAULT_TYPE, chat: Chat) -> None:
-    services(context).store.upsert_chat(
+def _remember_chat(context: BotContext, chat: Chat | ChatFullInfo) -> None:
+    context.services.store.upsert_chat(
         chat.id, chat.type, title=chat.title or chat.full_name, username=chat.username
     )
 
 
 async def _subscribe_chat(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    target: Chat,
+    context: BotContext,
+    target: Chat | ChatFullInfo,
     words: list[str],
     reply_to: int,
 ) -> None:
     """Create the subscription for ``target`` (or change the mode of the same one) and confirm
     in ``reply_to``. Made inside a forum topic, it is delivered into that topic."""
-    svc = services(context)
+    svc = context.services
     lang = lang_for(update, context)
-    request = parse_filters(words, svc.gazetteer)
+    thread = _topic_of(update) if target.id == reply_to else None
+    try:
+        request = parse_filters(words, svc.gazetteer)
+    except DigestError as exc:  # FilterError, or SettingError for a time: nothing subscribed
+        await send(context, reply_to, refusal(lang, exc), thread_id=thread)
+        return
     _remember_chat(context, target)
     stored_chat = svc.store.get_chat(target.id)
     mode = str(request.mode) if request.mode else (stored_chat.mode if stored_chat else "instant")
-    thread = _topic_of(update) if target.id == reply_to else None
     existing = [
         s
         for s in svc.store.subscriptions(target.id)
@@ -81,10 +96,20 @@ async def _subscribe_chat(
                 chosen = place
         if chosen is not None and others:
             text += "\n" + t(lang, "sub_ambiguous", word=esc(word), chosen=esc(chosen.name))
-    if request.problems:
-        text += "\n" + t(lang, "sub_problems", problems=esc("; ".join(request.problems)))
     await send(context, reply_to, text, thread_id=thread)
     log.info("chat %s subscribed (subscription %s)", target.id, sub.id)
+
+
+def refusal(lang: str, error: DigestError) -> str:
+    """Why nothing was subscribed, and what to type instead (nearest places, or ``kw:``)."""
+    text = t(lang, "sub_refused", reason=error_text(lang, error))
+    if isinstance(error, FilterError) and error.code == "unknown_region":
+        suggestions = error.values.get("suggestions") or []
+        if isinstance(suggestions, list) and suggestions:
+            names = "、".join(f"region:{name}" for name in suggestions[:5])
+            text += "\n" + t(lang, "sub_did_you_mean", names=esc(names))
+        text += "\n" + t(lang, "sub_use_kw", term=esc(error.values.get("term", "")))
+    return text
 
 
 def _topic_of(update: Update) -> int | None:
@@ -96,7 +121,7 @@ def _topic_of(update: Update) -> int | None:
 
 
 async def _change_mode(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     lang: str,
     sub: Subscription,
     mode: Mode | None,
@@ -105,7 +130,7 @@ async def _change_mode(
 ) -> None:
     """``/subscribe … daily 09:00`` for filters already subscribed: change that subscription's
     mode (and resume it if a closed topic had paused it); the same mode is a duplicate."""
-    svc = services(context)
+    svc = context.services
     if (mode is None or str(mode) == sub.mode) and sub.paused is None:
         await send(context, reply_to, t(lang, "sub_duplicate"), thread_id=thread)
         return
@@ -121,8 +146,8 @@ async def _change_mode(
     )  # fmt: skip
 
 
-async def subscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+async def subscribe_cmd(update: Update, context: BotContext) -> None:
+    chat = chat_of(update)
     message = update.effective_message
     lang = lang_for(update, context)
     words = command_text(message).split()
@@ -137,13 +162,13 @@ async def subscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _subscribe_channel(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, handle: str, words: list[str]
+    update: Update, context: BotContext, handle: str, words: list[str]
 ) -> None:
     """``/subscribe @channel …`` from a private chat: the user must administer the channel and the
     bot must be allowed to post there."""
     lang = lang_for(update, context)
     user = update.effective_user
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update).id
     channel_name = esc(handle)
     try:
         channel = await context.bot.get_chat(handle)
@@ -151,7 +176,7 @@ async def _subscribe_channel(
         log.info("channel %s not found: %s", handle, exc)
         await send(context, chat_id, t(lang, "channel_unknown", channel=channel_name))
         return
-    if not await user_is_admin(context, channel.id, user.id):
+    if user is None or not await user_is_admin(context, channel.id, user.id):
         await send(context, chat_id, t(lang, "channel_not_admin", channel=channel_name))
         return
     try:
@@ -168,8 +193,7 @@ async def _subscribe_channel(
     await _subscribe_chat(update, context, channel, words, chat_id)
 
 
-def _subscriptions_view(context, chat_id: int, lang: str):
-    svc = services(context)
+def subscriptions_view(svc: Services, chat_id: int, lang: str) -> View:
     subs = svc.store.subscriptions(chat_id)
     if not subs:
         return t(lang, "subscriptions_none"), None
@@ -179,7 +203,8 @@ def _subscriptions_view(context, chat_id: int, lang: str):
         label = describe(sub, svc.gazetteer) or t(lang, "subscribed_everything")
         paused = t(lang, "sub_paused", reason=esc(sub.paused[:100])) if sub.paused else ""
         lines.append(f"{n}. {esc(label)} · {mode_label(lang, sub.mode)}{paused}")
-        rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=f"u:{sub.id}")])
+        data = buttons.encode(buttons.Unsubscribe(sub.id))
+        rows.append([InlineKeyboardButton(f"✖ {n}. {label}"[:60], callback_data=data)])
     lines += ["", _zone_line(svc.store.get_chat(chat_id), lang)]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -195,34 +220,34 @@ def _zone_line(chat: StoredChat | None, lang: str) -> str:
     )
 
 
-async def subscriptions_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    lang = lang_for(update, context)
-    text, keyboard = _subscriptions_view(context, update.effective_chat.id, lang)
-    await send(context, update.effective_chat.id, text, keyboard)
+async def subscriptions_cmd(update: Update, context: BotContext) -> None:
+    chat_id = chat_of(update).id
+    text, keyboard = subscriptions_view(context.services, chat_id, lang_for(update, context))
+    await send(context, chat_id, text, keyboard)
 
 
-async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
+async def unsubscribe_cmd(update: Update, context: BotContext) -> None:
+    chat = chat_of(update)
     lang = lang_for(update, context)
     if not await is_admin(context, chat, update.effective_message):
         await send(context, chat.id, t(lang, "not_admin"))
         return
-    svc = services(context)
+    svc = context.services
     arg = command_text(update.effective_message).split()
     subs = svc.store.subscriptions(chat.id)
     if not arg:
         if len(subs) == 1:
             removed = svc.store.remove_subscriptions(chat.id, [subs[0].id])
-            await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+            await send(context, chat.id, _removed(lang, removed))
         else:
-            text, keyboard = _subscriptions_view(context, chat.id, lang)
+            text, keyboard = subscriptions_view(svc, chat.id, lang)
             if subs:
                 text += "\n\n" + t(lang, "unsubscribe_usage")
             await send(context, chat.id, text, keyboard)
         return
     if arg[0].lower() in ("all", "全部"):
         removed = svc.store.remove_subscriptions(chat.id, None)
-        await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+        await send(context, chat.id, _removed(lang, removed))
         return
     if not (arg[0].isdecimal() and len(arg[0]) < 10) or not 1 <= int(arg[0]) <= len(subs):
         await send(
@@ -230,91 +255,77 @@ async def unsubscribe_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
         return
     removed = svc.store.remove_subscriptions(chat.id, [subs[int(arg[0]) - 1].id])
-    await send(context, chat.id, t(lang, "unsubscribed", n=removed))
+    await send(context, chat.id, _removed(lang, removed))
 
 
-def _settings_view(context, chat_id: int, lang: str):
-    chat = services(context).store.get_chat(chat_id)
+def _mode_applied(lang: str, mode: object, moved: int) -> str:
+    count = tn(lang, "n_subscriptions", moved)
+    return t(lang, "settings_mode_applied", mode=mode_label(lang, mode), count=count)
+
+
+def _removed(lang: str, n: int) -> str:
+    return t(lang, "unsubscribed", count=tn(lang, "n_subscriptions", n))
+
+
+def settings_view(svc: Services, chat_id: int, lang: str) -> View:
+    chat = svc.store.get_chat(chat_id)
     mode = chat.mode if chat else "instant"
     text = t(lang, "settings", language=t(lang, f"lang_{lang}"), mode=mode_label(lang, mode))
-    text += "\n" + _zone_line(chat, lang)
+    text += "\n" + _zone_line(chat, lang) + "\n" + t(lang, "settings_hint")
+
+    def button(label: str, value: buttons.Button) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=buttons.encode(value))
+
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("中文", callback_data="s:lang:zh"),
-                InlineKeyboardButton("English", callback_data="s:lang:en"),
+                button("中文", buttons.SetLanguage("zh")),
+                button("English", buttons.SetLanguage("en")),
             ],
             [
-                InlineKeyboardButton(t(lang, "mode_instant"), callback_data="s:mode:instant"),
-                InlineKeyboardButton(
-                    t(lang, "mode_daily", time="08:00"), callback_data="s:mode:daily 08:00"
-                ),
+                button(t(lang, "mode_instant"), buttons.SetMode("instant")),
+                button(t(lang, "mode_daily", time="08:00"), buttons.SetMode("daily 08:00")),
             ],
         ]
     )
     return text, keyboard
 
 
-async def settings_cmd(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/settings [zh|en] [instant|daily HH:MM] [tz ZONE] [quiet HH:MM-HH:MM|off]``."""
-    chat = update.effective_chat
+async def settings_cmd(update: Update, context: BotContext) -> None:
+    """``/settings [zh|en] [instant|daily HH:MM] [tz ZONE] [quiet HH:MM-HH:MM|off]``; a word
+    that is not a setting, or a bad value, is refused with one line and nothing changes."""
+    chat = chat_of(update)
     lang = lang_for(update, context)
     words = command_text(update.effective_message).split()
+    svc = context.services
     notice = ""
     if words:
         if not await is_admin(context, chat, update.effective_message):
             await send(context, chat.id, t(lang, "not_admin"))
             return
         try:
-            changes = _settings_changes(words)
-        except SettingError as exc:
-            await send(context, chat.id, t(lang, exc.code, value=esc(exc.value[:60])))
+            changes = parse_settings(words)
+        except DigestError as exc:  # FilterError or SettingError
+            await send(context, chat.id, error_text(lang, exc))
             return
         _remember_chat(context, chat)
-        svc = services(context)
         mode = changes.pop("mode", None)
         if changes:
             svc.store.update_chat(chat.id, **changes)
         lang = lang_for(update, context)
         if mode is not None:
-            moved = _set_default_mode(context, chat.id, mode)
-            notice = t(lang, "settings_mode_applied", mode=mode_label(lang, mode), n=moved)
-    text, keyboard = _settings_view(context, chat.id, lang)
+            moved = _set_default_mode(svc, chat.id, mode)
+            notice = _mode_applied(lang, mode, moved)
+    text, keyboard = settings_view(svc, chat.id, lang)
     if notice:
         text = notice + "\n\n" + text
     await send(context, chat.id, text, keyboard)
 
 
-def _settings_changes(words: list[str]) -> dict[str, str | None]:
-    """The chat columns ``/settings`` words ask to change (``SettingError`` for a bad value)."""
-    changes: dict[str, str | None] = {}
-    rest: list[str] = []
-    i = 0
-    while i < len(words):
-        word, nxt = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
-        if word in ("tz", "timezone", "时区"):
-            changes["timezone"] = parse_timezone(nxt)
-            i += 2
-        elif word in ("quiet", "免打扰"):
-            off = nxt.lower() in ("off", "关", "关闭", "无")
-            changes["quiet"] = None if off else str(Quiet.parse(nxt))
-            i += 2
-        else:
-            rest.append(words[i])
-            i += 1
-    mode, rest = split_mode(rest)
-    if mode is not None:
-        changes["mode"] = str(mode)
-    for word in rest:
-        if word.lower() in ("zh", "en", "中文", "english"):
-            changes["language"] = "en" if word.lower() in ("en", "english") else "zh"
-    return changes
-
-
-def _set_default_mode(context: ContextTypes.DEFAULT_TYPE, chat_id: int, mode: str) -> int:
+def _set_default_mode(svc: Services, chat_id: int, mode: str) -> int:
     """The chat's default mode becomes ``mode``; the subscriptions that followed the old default
     follow the new one, those given their own mode keep it. Returns how many changed."""
-    store = services(context).store
+    store = svc.store
     chat = store.get_chat(chat_id)
     old = chat.mode if chat else "instant"
     store.update_chat(chat_id, mode=mode)
@@ -326,39 +337,40 @@ def _set_default_mode(context: ContextTypes.DEFAULT_TYPE, chat_id: int, mode: st
     return changed
 
 
-async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``u:<id>`` removes a subscription; ``s:lang:…`` / ``s:mode:…`` change settings."""
+async def on_subscription_button(update: Update, context: BotContext) -> None:
+    """Remove a subscription, or change the language or delivery mode (see ``bot.buttons``)."""
     query = update.callback_query
-    chat = update.effective_chat
+    if query is None:
+        return
+    chat = chat_of(update)
     lang = lang_for(update, context)
-    svc = services(context)
+    svc = context.services
     if chat.type != ChatType.PRIVATE and not await user_is_admin(
         context, chat.id, query.from_user.id
     ):
         await query.answer(t(lang, "not_admin"), show_alert=True)
         return
-    kind, _, rest = (query.data or "").partition(":")
-    if kind == "u":
-        removed = svc.store.remove_subscriptions(chat.id, [int(rest)] if rest.isdigit() else [])
-        text, keyboard = _subscriptions_view(context, chat.id, lang)
+    button = buttons.parse(query.data)
+    if isinstance(button, buttons.Unsubscribe):
+        removed = svc.store.remove_subscriptions(chat.id, [button.subscription_id])
+        text, keyboard = subscriptions_view(svc, chat.id, lang)
         await query.edit_message_text(text, reply_markup=keyboard)
-        await query.answer(t(lang, "unsubscribed", n=removed))
+        await query.answer(_removed(lang, removed))
         return
-    setting, _, value = rest.partition(":")
+    if not isinstance(button, buttons.SetLanguage | buttons.SetMode):
+        await query.answer(t(lang, "button_invalid"), show_alert=True)
+        return
     _remember_chat(context, chat)
     notice = t(lang, "settings_saved")
-    if setting == "lang" and value in ("zh", "en"):
-        svc.store.update_chat(chat.id, language=value)
-        lang = value
-    elif setting == "mode":
-        try:
-            mode = Mode.parse(value)
-        except SettingError as exc:
-            await query.answer(t(lang, exc.code, value=exc.value[:60]), show_alert=True)
-            return
-        moved = _set_default_mode(context, chat.id, str(mode))
-        notice = t(lang, "settings_mode_applied", mode=mode_label(lang, mode), n=moved)
-    text, keyboard = _settings_view(context, chat.id, lang)
+    if isinstance(button, buttons.SetLanguage):
+        svc.store.update_chat(chat.id, language=button.lang)
+        lang = button.lang
+        notice = t(lang, "settings_saved")
+    else:
+        mode = Mode.parse(button.mode)  # valid: bot.buttons checked it
+        moved = _set_default_mode(svc, chat.id, str(mode))
+        notice = _mode_applied(lang, mode, moved)
+    text, keyboard = settings_view(svc, chat.id, lang)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except TelegramError as exc:  # "message is not modified" when nothing changed
@@ -367,10 +379,12 @@ async def on_subscription_button(update: Update, context: ContextTypes.DEFAULT_T
 
 
 # -- membership -------------------------------------------------------------------------------
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
     """The bot was added, removed or blocked: resume or pause the chat's subscriptions."""
     change = update.my_chat_member
-    svc = services(context)
+    if change is None:
+        return
+    svc = context.services
     chat = change.chat
     status = change.new_chat_member.status
     _remember_chat(context, chat)
@@ -383,10 +397,12 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         log.info("chat %s active", chat.id)
 
 
-async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_migrate(update: Update, context: BotContext) -> None:
     """A group became a supergroup: its subscriptions move to the new chat id."""
     message = update.effective_message
-    svc = services(context)
+    if message is None:
+        return
+    svc = context.services
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:

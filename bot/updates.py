@@ -5,7 +5,8 @@ fairly, replayed after a crash.
   update into it *before* the next ``getUpdates`` (whose ``offset`` acknowledges them to
   Telegram), so writing the update to the store's journal in ``put`` means that an update
   Telegram considers delivered is always on disk. An update seen before (Telegram sends it
-  again when the process died before acknowledging it) is not queued twice.
+  again when the process died before acknowledging it: same id, same content) is not queued
+  twice.
 * :class:`FairProcessor` is the Application's update processor: at most ``concurrency``
   updates are handled at once, one at a time per chat (a chat waiting out its own rate limit
   holds no slot another chat could use), and a :class:`~bot.throttle.ChatThrottle` refuses a
@@ -16,6 +17,7 @@ fairly, replayed after a crash.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import sqlite3
@@ -48,8 +50,10 @@ class JournaledQueue(asyncio.Queue[object]):
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update):
+            data = item.to_json()
+            digest = hashlib.sha256(data.encode()).hexdigest()[:32]
             try:
-                fresh = self.store.journal_update(item.update_id, item.to_json(), time.time())
+                fresh = self.store.journal_update(item.update_id, data, time.time(), digest)
             except sqlite3.Error as exc:  # a full disk must not stop the bot answering
                 log.warning("could not journal update %s: %s", item.update_id, exc)
                 fresh = True

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backends import open_store, store_target
+from .backends import is_database_url, open_store, store_target
+from .dates import published_date
 from .errors import DigestError, NotFound, QueryError
 from .models import Article, Hit, Source
 
@@ -64,6 +65,7 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "region_codes": art.regions,
         "keywords": art.keywords,
         "added_at": art.added_at,
+        "published": art.published,
         "url": art.url,
     }
 
@@ -76,7 +78,8 @@ def _print_hits(hits: Sequence[Hit], offset: int) -> None:
             print(f"   {hit.snippet_text()}")
         regions = "、".join(region_labels(art.regions)) or "—"
         print(f"   regions: {regions}   keywords: {'、'.join(art.keywords[:6]) or '—'}")
-        print(f"   added {art.added_at}")
+        published = published_date(art.published)
+        print(f"   {f'published {published} · ' if published else ''}added {art.added_at}")
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -237,8 +240,7 @@ def cmd_region(args: argparse.Namespace) -> int:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from .formats import read_file
-    from .pipeline import choose_summary, sentences_of
-    from .text import to_simplified, tokenize
+    from .pipeline import summary_of
 
     if args.id:
         with open_store(db_path(args.db)) as store:
@@ -253,13 +255,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             _err(str(items[0]) if items else f"{args.file}: no article")
             return 1
         title, paragraphs, ident = items[0].title, items[0].paragraphs, None
-    sents = sentences_of(paragraphs)
-    summary = choose_summary(
-        tokenize(to_simplified(title)),
-        sents,
-        max_sentences=args.sentences,
-        max_chars=args.chars if args.chars else 220 * args.sentences // 3,
-    )
+    summary = summary_of(title, paragraphs, args.sentences, args.chars)
     if args.json:
         _print_json({"id": ident, "title": title, "summary": summary})
     else:
@@ -282,7 +278,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json(article_dict(art))
         return 0
     print(art.title)
-    print(f"id {art.id} · added {art.added_at}" + (f" · {art.url}" if art.url else ""))
+    published = published_date(art.published)
+    dates = (f"published {published} · " if published else "") + f"added {art.added_at}"
+    print(f"id {art.id} · {dates}" + (f" · {art.url}" if art.url else ""))
     print("regions: " + ("、".join(region_labels(art.regions, limit=8)) or "—"))
     print("keywords: " + ("、".join(art.keywords) or "—"))
     print("summary:")
@@ -453,7 +451,7 @@ def add_source_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("url")
     p.add_argument("--name")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_source_add)
+    p.set_defaults(func=cmd_source_add, creates_db=True)
     p = ssub.add_parser("list", help="sources with their status")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_source_list)
@@ -469,10 +467,25 @@ def add_source_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p = ssub.add_parser("import", help="add the feeds of an OPML file")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_source_import)
+    p.set_defaults(func=cmd_source_import, creates_db=True)
     p = ssub.add_parser("export", help="the sources as OPML on stdout")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_source_export)
+
+
+DB_HELP = (
+    "SQLite file or postgresql:// URL (default: $DIGESTBOT_DATABASE_URL, $DIGESTBOT_DB, "
+    "data/digestbot.db)"
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("digestbot")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -480,15 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot",
         description="Digests of Chinese articles: search, regions, summaries, bot.",
     )
-    parser.add_argument(
-        "--db",
-        help="SQLite file or postgresql:// URL (default: $DIGESTBOT_DATABASE_URL, $DIGESTBOT_DB, "
-        "data/digestbot.db)",
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--db", help=DB_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add article files or folders to the store")
+    p.set_defaults(creates_db=True)
     p.add_argument("paths", nargs="+")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--json", action="store_true")
@@ -537,9 +548,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def accept_db_after_command(parser: argparse.ArgumentParser) -> None:
+    """``digestbot stats --db x.db`` as well as ``digestbot --db x.db stats``: every subcommand
+    takes ``--db`` too (it leaves the value given before the command alone when absent)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if not any("--db" in a.option_strings for a in sub._actions):
+                    sub.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+                accept_db_after_command(sub)  # ``source add URL --db x.db``
+
+
+def missing_database(args: argparse.Namespace) -> str | None:
+    """The database path when this command only reads one and it does not exist.
+
+    Only ``ingest``, ``source add``/``import`` and ``run``/``play`` (``creates_db``) create a
+    database; ``summarize FILE`` needs none."""
+    if getattr(args, "creates_db", False):
+        return None
+    if getattr(args, "func", None) is cmd_summarize and not args.id:
+        return None
+    path = db_path(args.db)
+    if is_database_url(path):  # a server: opening it says clearly when it is not there
+        return None
+    return None if Path(path).exists() else path
+
+
 def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     """Run one command; ``parser`` lets the bot layer add its own commands (run, play)."""
     parser = parser or build_parser()
+    accept_db_after_command(parser)
     args = parser.parse_args(argv)
     level_name = os.environ.get("DIGESTBOT_LOG_LEVEL", "DEBUG" if args.verbose else "WARNING")
     logging.basicConfig(
@@ -551,6 +589,15 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         parser.error("--sentences and --limit must be at least 1")
     if getattr(args, "offset", 0) < 0:
         parser.error("--offset must not be negative")
+    missing = missing_database(args)
+    if missing is not None:
+        if getattr(args, "json", False):
+            _print_json({"error": "no database", "db": missing})
+        _err(
+            f"digestbot: no database at {missing} (nothing was created); "
+            "`digestbot ingest FOLDER` or `digestbot run` makes one, --db or DIGESTBOT_DB picks another"
+        )
+        return 1
     try:
         status: int = args.func(args)
         return status
@@ -569,12 +616,12 @@ def add_migrate_db(sub: Any) -> None:
     p.add_argument("--from", dest="source", required=True, metavar="SQLITE_FILE")
     p.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_migrate_db)
+    p.set_defaults(func=cmd_migrate_db, creates_db=True)  # its own --from and --to
 
 
 def cmd_migrate_db(args: argparse.Namespace) -> int:
     """Copy every table, ids kept; counts checked on both sides (digests.migratedb)."""
-    from .backends import is_database_url, redact
+    from .backends import redact
     from .store import Store
 
     if not is_database_url(args.target):

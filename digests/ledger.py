@@ -7,7 +7,7 @@ only sends and reports what Telegram answered. The life of a row::
 
     plan ─► PENDING ─claim─► SENDING ─sent─► SENT
                ▲                │
-               └── failed(transient) / wait (429) / release (restart)
+               └── failed(transient) / wait (429) / release (restart) / hold (quiet hours)
                                 │
                                 ├─ failed(not transient, or out of attempts) ─► DEAD ─retry─► PENDING
                                 ├─ failed(maybe_sent, a second time) ─► UNSURE   (never resent)
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,17 @@ class Ledger:
     def sent(self, ids: Sequence[int], message_id: int) -> None:
         """Telegram accepted the message."""
         self._set(ids, Status.SENT, message_id=message_id, sent_at=self.clock(), error=None)
+
+    def hold(self, ids: Sequence[int], mode: str, until: datetime) -> None:
+        """Quiet hours: pending rows wait until ``until`` and go out together in ``mode`` (the
+        daily mode at that time: one catch-up digest)."""
+        marks = ",".join("?" * len(ids))
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE deliveries SET mode = ?, due_at = ? WHERE id IN ({marks}) "
+                f"AND status = '{Status.PENDING}'",
+                [mode, until.timestamp(), *ids],
+            )
 
     def wait(self, ids: Sequence[int], seconds: float, error: str) -> None:
         """Telegram said 429: pending again after ``seconds``, no attempt counted."""

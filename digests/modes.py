@@ -29,8 +29,7 @@ class SettingError(DigestError):
     ``bad_timezone``, ``bad_quiet``; ``value`` is what was given."""
 
     def __init__(self, code: str, value: str) -> None:
-        super().__init__(f"{code}: {value}")
-        self.code = code
+        super().__init__(code, value=value)
         self.value = value
 
 

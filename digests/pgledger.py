@@ -10,6 +10,7 @@ when the row is no longer pending; a row is in flight at most once across proces
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .ledger import (
@@ -90,6 +91,14 @@ class PgLedger(Ledger):
                 [self.clock(), list(ids)],
             )
         return True
+
+    def hold(self, ids: Sequence[int], mode: str, until: datetime) -> None:
+        with self.pg.connection() as conn:
+            conn.execute(
+                "UPDATE deliveries SET mode = %s, due_at = %s WHERE id = ANY(%s) "
+                f"AND status = '{Status.PENDING}'",
+                [mode, until.timestamp(), list(ids)],
+            )
 
     def failed(
         self, ids: Sequence[int], error: str, *, transient: bool, maybe_sent: bool = False

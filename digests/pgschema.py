@@ -12,15 +12,16 @@ A migration appended to the SQLite list must get its PostgreSQL twin here, at th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
-Migration = Callable[[psycopg.Connection], None]
+Migration = Callable[[psycopg.Connection[Any]], None]
 MIGRATION_LOCK = 0x6469_6765_7374  # pg_advisory_xact_lock key ("digest")
 
 
 def _run(*statements: str) -> Migration:
-    def migration(conn: psycopg.Connection) -> None:
+    def migration(conn: psycopg.Connection[Any]) -> None:
         for statement in statements:
             conn.execute(statement)
 
@@ -74,7 +75,7 @@ _m003_delivery_ledger = _run(
 _m004_nothing = _run()  # SQLite dropped an index PostgreSQL never had
 
 
-def _m005_cjk_grams(conn: psycopg.Connection) -> None:
+def _m005_cjk_grams(conn: psycopg.Connection[Any]) -> None:
     from .pgtext import ascii_tokens, tsvector_literal
     from .text import cjk_grams, to_simplified
 
@@ -132,6 +133,28 @@ _m009_sources = _run(
     " PRIMARY KEY (band, seq))",
 )
 
+#: ``digests.store.LISTED_DAY`` in PostgreSQL's terms (LEAST skips a NULL, SQLite's MIN does not).
+LISTED_DAY = (
+    "COALESCE(LEAST(CASE WHEN published ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' "
+    "THEN substr(published, 1, 10) END, substr(added_at, 1, 10)), substr(added_at, 1, 10))"
+)
+
+
+def _m010_latest_by_published_day(conn: psycopg.Connection[Any]) -> None:
+    from .dates import iso_published
+
+    rows = conn.execute(
+        "SELECT seq, published FROM articles WHERE published IS NOT NULL"
+    ).fetchall()
+    for seq, published in rows:
+        iso = iso_published(published)
+        if iso != published:
+            conn.execute("UPDATE articles SET published = %s WHERE seq = %s", [iso, seq])
+    conn.execute(f"CREATE INDEX articles_by_listed_day ON articles (({LISTED_DAY}) DESC, seq DESC)")
+
+
+_m011_update_digest = _run("ALTER TABLE update_journal ADD COLUMN digest TEXT")
+
 MIGRATIONS: list[Migration] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -142,17 +165,19 @@ MIGRATIONS: list[Migration] = [
     _m007_update_journal,
     _m008_article_source_index,
     _m009_sources,
+    _m010_latest_by_published_day,
+    _m011_update_digest,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: psycopg.Connection) -> int:
+def current_version(conn: psycopg.Connection[Any]) -> int:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def migrate(conn: psycopg.Connection) -> int:
+def migrate(conn: psycopg.Connection[Any]) -> int:
     """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; returns the version found
     (a newer one is left alone: the caller refuses it)."""
     with conn.transaction():

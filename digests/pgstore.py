@@ -321,8 +321,10 @@ class PgStore(Store):
         return int(self._one("SELECT count(*) FROM articles"))
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
+        """Newest first by publication day (the day stored when unknown), then by arrival."""
         return self._articles(
-            "ORDER BY seq DESC LIMIT %s OFFSET %s", [bounded(limit), bounded(offset)]
+            f"ORDER BY {pgschema.LISTED_DAY} DESC, seq DESC LIMIT %s OFFSET %s",
+            [bounded(limit), bounded(offset)],
         )
 
     def after(self, seq: int, limit: int = 100) -> list[Article]:
@@ -589,15 +591,17 @@ class PgStore(Store):
             )
 
     # -- the update journal ---------------------------------------------------------------
-    def journal_update(self, update_id: int, data: str, now: float) -> bool:
-        """As :meth:`Store.journal_update`: the primary key makes an update seen by any replica
-        count once."""
+    def journal_update(self, update_id: int, data: str, now: float, digest: str = "") -> bool:
+        """As :meth:`Store.journal_update`, in one statement: the primary key makes an update
+        (same id, same digest) seen by any number of replicas count once."""
         with self.connection() as conn:
             return (
                 conn.execute(
-                    "INSERT INTO update_journal (update_id, data, at) VALUES (%s,%s,%s) "
-                    "ON CONFLICT (update_id) DO NOTHING",
-                    [update_id, data, now],
+                    "INSERT INTO update_journal (update_id, data, done, at, digest) "
+                    "VALUES (%s,%s,0,%s,%s) ON CONFLICT (update_id) DO UPDATE SET "
+                    "data = excluded.data, done = 0, at = excluded.at, digest = excluded.digest "
+                    "WHERE update_journal.digest IS DISTINCT FROM excluded.digest",
+                    [update_id, data, now, digest],
                 ).rowcount
                 == 1
             )

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from .dates import iso_published
 from .formats import RawArticle
 from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
@@ -123,6 +124,17 @@ def choose_summary(
     return [sents.texts[i] for i in chosen]
 
 
+def summary_of(
+    title: str, paragraphs: list[str], sentences: int = SUMMARY_SENTENCES, max_chars: int = 0
+) -> list[str]:
+    """An extractive summary of at most ``sentences`` sentences (verbatim, in text order) for a
+    stored or read article; ``max_chars`` defaults to the stored summary's budget per sentence."""
+    budget = max_chars or SUMMARY_CHARS * sentences // SUMMARY_SENTENCES
+    return choose_summary(
+        tokenize(to_simplified(title)), sentences_of(paragraphs), sentences, budget
+    )
+
+
 @dataclass
 class TokenStreams:
     """What the store and the summarizer need from a run of token lists, in one pass."""
@@ -194,6 +206,6 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
         chars=len(raw.title) + sum(len(p) for p in raw.paragraphs),
         source_path=raw.source_path,
         url=raw.url,
-        published=raw.published,
+        published=iso_published(raw.published),
         source=raw.source,
     )

@@ -127,7 +127,7 @@ def parse_query(query: str) -> ParsedQuery:
     """
     query = normalize(query).strip()  # as the documents were: no invisible characters
     if not query:
-        raise QueryError("empty query: type a word to search for")
+        raise QueryError("query_empty")
     if len(query) > MAX_QUERY_CHARS:
         query = query[:MAX_QUERY_CHARS]
     stop = stopwords()
@@ -165,13 +165,10 @@ def parse_query(query: str) -> ParsedQuery:
             _add(parsed.grams if len(token) > 1 and is_cjk(token) else parsed.words, token)
     if not parsed.grams and not parsed.words and not parsed.phrases:
         if parsed.excluded_grams or parsed.excluded_words:
-            raise QueryError("a query needs at least one word to include, not only -exclusions")
+            raise QueryError("query_only_exclusions")
         if parsed.dropped:
-            raise QueryError(
-                "the query has only very common words (" + " ".join(parsed.dropped) + "); "
-                "add a more specific word"
-            )
-        raise QueryError("nothing to search for: the query has no words, only symbols")
+            raise QueryError("query_only_common", words=" ".join(parsed.dropped))
+        raise QueryError("query_no_words")
     return parsed
 
 
@@ -347,15 +344,13 @@ def region_search(
     if code is not None:
         place = gazetteer.get(code)
         if place is None:
-            raise NotFound(f"unknown region code {code}")
+            raise NotFound("unknown_region_code", code=code)
         alternatives: list[Place] = []
     else:
         resolution = gazetteer.resolve(name)
         if not resolution.places:
-            hint = "、".join(p.name for p in resolution.suggestions)
-            raise NotFound(
-                f"no place called {name!r}" + (f"; did you mean: {hint}" if hint else "")
-            )
+            suggestions = [p.name for p in resolution.suggestions]
+            raise NotFound("unknown_place", name=name, suggestions=suggestions)
         place, alternatives = resolution.places[0], resolution.places[1:]
     rows = store.region_articles(place.code, limit, offset)
     total = store.region_counts([place.code]).get(place.code, 0)

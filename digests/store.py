@@ -1,4 +1,5 @@
-"""The SQLite store: schema, migrations and every SQL statement of the product.
+"""The SQLite store: schema, migrations and the SQL of articles, chats and subscriptions (the
+delivery ledger's statements are in ``digests.ledger``, over the same connection).
 
 One file (``DIGESTBOT_DB``) in WAL mode, opened through sqlite-utils. The schema version lives in
 ``PRAGMA user_version``; :data:`MIGRATIONS` is a list of small functions, each moving the schema one
@@ -65,6 +66,14 @@ Version 9 (sources, :mod:`digests.sources`)
     ``article_stories``  the near-duplicate story of each article (``story`` = the first
                          article's seq) and its MinHash signature (:mod:`digests.stories`);
     ``article_bands``    the signature's LSH band keys: a new article's candidates share one.
+
+Version 10 (front)
+    ``articles.published`` rewritten as ISO dates where they parse (:mod:`digests.dates`) and an
+    index on the day an article is listed under in /latest (published, else stored).
+
+Version 11 (resilience)
+    ``update_journal.digest``: a hash of each update's content, so an update Telegram sends again
+    is told apart from a new update that happens to reuse an id.
 """
 
 from __future__ import annotations
@@ -301,6 +310,32 @@ def _m009_sources(db: Database) -> None:
     )
 
 
+# The day an article is listed under in /latest: its publication day (ISO, see digests.dates),
+# never later than the day it was stored, else the day it was stored. Indexed as written.
+LISTED_DAY = (
+    "COALESCE(MIN(CASE WHEN published GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' "
+    "THEN substr(published, 1, 10) END, substr(added_at, 1, 10)), substr(added_at, 1, 10))"
+)
+
+
+def _m010_latest_by_published_day(db: Database) -> None:
+    from .dates import iso_published
+
+    rows = db.execute("SELECT seq, published FROM articles WHERE published IS NOT NULL").fetchall()
+    for seq, published in rows:
+        iso = iso_published(published)
+        if iso != published:
+            db.execute("UPDATE articles SET published = ? WHERE seq = ?", [iso, seq])
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS articles_by_listed_day ON articles({LISTED_DAY} DESC, seq DESC)"
+    )
+
+
+def _m011_update_digest(db: Database) -> None:
+    if "digest" not in db["update_journal"].columns_dict:
+        db.execute("ALTER TABLE update_journal ADD COLUMN digest TEXT")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -311,6 +346,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m007_update_journal,
     _m008_article_source_index,
     _m009_sources,
+    _m010_latest_by_published_day,
+    _m011_update_digest,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -628,8 +665,10 @@ class Store:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
+        """Newest first by publication day (the day stored when unknown), then by arrival."""
         rows = self.conn.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY seq DESC LIMIT ? OFFSET ?",
+            f"SELECT {ARTICLE_COLUMNS} FROM articles "
+            f"ORDER BY {LISTED_DAY} DESC, seq DESC LIMIT ? OFFSET ?",
             [bounded(limit), bounded(offset)],
         ).fetchall()
         return [_article(r) for r in rows]
@@ -906,14 +945,23 @@ class Store:
             )
 
     # -- the update journal ---------------------------------------------------------------
-    def journal_update(self, update_id: int, data: str, now: float) -> bool:
-        """Remember a fetched update before it is acknowledged; ``False`` if it was seen before."""
+    def journal_update(self, update_id: int, data: str, now: float, digest: str = "") -> bool:
+        """Remember a fetched update before it is acknowledged; ``False`` if this very update
+        (same id, same ``digest`` of its content) was seen before. An id seen with another
+        content is a new update: Telegram chooses ids afresh after a week without updates, and
+        another bot (or an emulator) may have used the same database."""
         with self.conn:
-            cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO update_journal (update_id, data, at) VALUES (?,?,?)",
-                [update_id, data, now],
+            row = self.conn.execute(
+                "SELECT digest FROM update_journal WHERE update_id = ?", [update_id]
+            ).fetchone()
+            if row is not None and row[0] == digest:
+                return False
+            self.conn.execute(
+                "INSERT OR REPLACE INTO update_journal (update_id, data, done, at, digest) "
+                "VALUES (?,?,0,?,?)",
+                [update_id, data, now, digest],
             )
-        return cursor.rowcount == 1
+        return True
 
     def finish_update(self, update_id: int) -> None:
         with self.conn:

@@ -6,10 +6,11 @@ traditional and simplified characters folded) or lies in ANY of the regions (the
 with that place, which includes every place inside it).
 
 Filter words: a word the gazetteer resolves is a region (``喀什``, ``六师``, ``兵团``), anything else
-a keyword; ``kw:团结`` or ``#团结`` forces a keyword and ``region:和田`` forces a region. ``daily
-08:00`` or ``instant`` sets the delivery mode. ``source:新华网`` (or ``来源:新华网``) restricts the
-subscription to articles from that source (by its name, see ``/source list``); with other filters
-too, an article must come from one of the named sources and match one of the others.
+a keyword; ``kw:团结`` or ``#团结`` forces a keyword and ``region:和田`` forces a region (an unknown
+one is refused, with the nearest names). ``daily 08:00`` or ``instant`` sets the delivery mode.
+``source:新华网`` (or ``来源:新华网``) restricts the subscription to articles from that source (by
+its name, see ``/source list``); with other filters too, an article must come from one of the
+named sources and match one of the others.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .errors import FilterError
 from .models import Article, Subscription
-from .modes import Mode, SettingError, split_mode
+from .modes import Mode, Quiet, parse_hhmm, parse_timezone, split_mode
 from .text import to_simplified
 
 if TYPE_CHECKING:
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
 MAX_FILTERS = 10
 SOURCE_PREFIXES = ("source:", "来源:", "来源：", "src:")  # source:NAME (digests.sources)
 MAX_KEYWORD_CHARS = 30
+_TIMEISH = re.compile(r"^\d{1,2}[:：.]\d{1,2}$|^\d{1,2}(点|時|时|h)$", re.IGNORECASE)
+LANGUAGE_WORDS = {"zh": "zh", "中文": "zh", "en": "en", "english": "en", "英文": "en"}
+_TZ_WORDS = ("tz", "timezone", "时区")
+_QUIET_WORDS = ("quiet", "免打扰")
+_OFF_WORDS = ("off", "关", "关闭", "无")
 
 
 @dataclass
@@ -38,29 +45,61 @@ class FilterRequest:
     regions: list[str] = field(default_factory=list)
     mode: Mode | None = None
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # word -> other codes
-    problems: list[str] = field(default_factory=list)
 
 
-def parse_mode(words: list[str]) -> tuple[Mode | None, list[str], list[str]]:
-    """Pull ``instant`` / ``daily HH:MM`` out of ``words``: (mode, rest, problems). An impossible
-    time (``daily 25:00``) is a problem, never a keyword."""
-    try:
-        mode, rest = split_mode(words)
-    except SettingError as exc:
-        return None, [w for w in words if w.lower() not in ("daily", "每日", "每天")
-                      and w != exc.value], [f"invalid time: {exc.value}"]  # fmt: skip
-    return mode, rest, []
+def _mode_of(words: list[str]) -> tuple[Mode | None, list[str]]:
+    """:func:`digests.modes.split_mode`, and a time-like word anywhere else that is not a time
+    of day (``25:00``, ``8:61``, ``8点``) is a ``bad_time`` error rather than a keyword."""
+    mode, rest = split_mode(words)
+    for word in rest:
+        if _TIMEISH.match(word):
+            parse_hhmm(word)  # SettingError("bad_time") unless it is a time of day
+    return mode, rest
+
+
+def parse_settings(words: list[str]) -> dict[str, str | None]:
+    """The chat settings ``/settings`` words ask to change: ``language``, ``mode``, ``timezone``,
+    ``quiet`` (``None`` = quiet hours off). A bad value is a ``SettingError``; a word that is no
+    setting at all (``/settings fr``) a ``FilterError("bad_setting")`` — nothing is changed."""
+    changes: dict[str, str | None] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word, nxt = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
+        if word in _TZ_WORDS:
+            changes["timezone"] = parse_timezone(nxt)
+            i += 2
+        elif word in _QUIET_WORDS:
+            off = nxt.lower() in _OFF_WORDS
+            changes["quiet"] = None if off else str(Quiet.parse(nxt))
+            i += 2
+        else:
+            rest.append(words[i])
+            i += 1
+    mode, rest = _mode_of(rest)
+    if mode is not None:
+        changes["mode"] = str(mode)
+    for word in rest:
+        language = LANGUAGE_WORDS.get(word.lower())
+        if language is None:
+            raise FilterError("bad_setting", word=word)
+        changes["language"] = language
+    return changes
 
 
 def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
-    """Split /subscribe arguments into keywords, region codes and a delivery mode."""
-    mode, rest, problems = parse_mode(words)
-    request = FilterRequest(mode=mode, problems=problems)
+    """Split /subscribe arguments into keywords, region codes and a delivery mode.
+
+    Anything that cannot be used as asked (an unknown ``region:``, a keyword too long, too many
+    filters, a bad time) raises ``FilterError`` (``SettingError`` for the time): the request is
+    refused, never widened."""
+    mode, rest = _mode_of(words)
+    request = FilterRequest(mode=mode)
     for word in rest:
         if word.lower().startswith(SOURCE_PREFIXES):
             name = word.split(":", 1)[1] if ":" in word else word.split("：", 1)[1]
             if not name.strip():
-                request.problems.append("empty source name")
+                raise FilterError("empty_source", term=word)
             elif f"source:{name.strip()}" not in request.keywords:
                 request.keywords.append(f"source:{name.strip()}")
             continue
@@ -70,9 +109,11 @@ def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
         if not term:
             continue
         if len(term) > MAX_KEYWORD_CHARS:
-            request.problems.append(f"too long: {term[:MAX_KEYWORD_CHARS]}…")
-            continue
-        places = [] if forced_kw else gazetteer.resolve(term).places
+            raise FilterError(
+                "filter_too_long", term=term[:MAX_KEYWORD_CHARS] + "…", max=MAX_KEYWORD_CHARS
+            )
+        resolution = None if forced_kw else gazetteer.resolve(term)
+        places = resolution.places if resolution else []
         if places:
             code = places[0].code
             if code not in request.regions:
@@ -80,13 +121,12 @@ def parse_filters(words: list[str], gazetteer: Gazetteer) -> FilterRequest:
             if len(places) > 1:
                 request.ambiguous[term] = [p.code for p in places[1:]]
         elif forced_region:
-            request.problems.append(f"unknown region: {term}")
+            suggestions = [p.name for p in resolution.suggestions] if resolution else []
+            raise FilterError("unknown_region", term=term, suggestions=suggestions)
         elif term not in request.keywords:
             request.keywords.append(term)
     if len(request.keywords) + len(request.regions) > MAX_FILTERS:
-        request.problems.append(f"at most {MAX_FILTERS} keywords and regions per subscription")
-        request.keywords = request.keywords[:MAX_FILTERS]
-        request.regions = request.regions[: max(0, MAX_FILTERS - len(request.keywords))]
+        raise FilterError("filter_too_many", max=MAX_FILTERS)
     return request
 
 

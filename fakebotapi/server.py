@@ -1,8 +1,10 @@
-"""A local emulator of the Telegram Bot API (aiohttp), with injection and observation helpers.
+"""The emulator's HTTP side and lifecycle: routes, request parsing, injected failures, start/stop.
 
-``FakeTelegram`` listens on 127.0.0.1 and speaks the Bot API at ``/bot{token}/{method}`` and
-serves files at ``/file/bot{token}/{path}``, so a real PTB ``telegram.Bot`` can be pointed at
-it with ``base_url=fake.base_url, base_file_url=fake.base_file_url``.  Tests inject updates
+``FakeTelegram`` is assembled here from ``methods`` (the Bot API), ``injection`` (updates) and
+``control`` (the JSON control API), all over ``world`` (the emulated state). It listens on
+127.0.0.1, speaks the Bot API at ``/bot{token}/{method}`` and serves files at
+``/file/bot{token}/{path}``, so a real PTB ``telegram.Bot`` can be pointed at it with
+``base_url=fake.base_url, base_file_url=fake.base_file_url``.  Tests inject updates
 (``user_message``, ``callback``, ...) and observe what the bot did (``sent``, ``calls``,
 ``wait_for_messages``).  A small JSON control API under ``/_control/`` exposes the same
 injection/observation to another process (see ``python -m fakebotapi``).

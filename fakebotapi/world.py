@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ class World:
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
+        first_update_id: int | None = None,
     ) -> None:
         self.token = token
         prefix = token.split(":", 1)[0]
@@ -154,7 +156,12 @@ class World:
         self.chats: dict[int, ChatState] = {}
 
         self._updates: list[dict[str, Any]] = []
-        self._next_update_id = 1000
+        # A new emulator is a new Telegram: like Telegram's after a week without updates, its
+        # first update_id is random, so it never repeats the ids an earlier emulator gave to a
+        # bot whose database remembers them (the bot drops an update it has journaled).
+        self._next_update_id = (
+            first_update_id if first_update_id is not None else random.randrange(10**8, 10**9)
+        )
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED
         self._poll_generation = 0
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}

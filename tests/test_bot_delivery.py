@@ -235,7 +235,7 @@ async def test_admin_commands_and_upload(env_paths) -> None:
         assert list((corpus / "uploads").iterdir())
         env.fake.document(ADMIN, "bad.json", b"{not json")
         (result,) = (await env.fake.wait_for_messages(ADMIN, before + 2, timeout=15))[before + 1 :]
-        assert "拒绝 1 篇" in result.text and "malformed JSON" in result.text
+        assert "拒绝 1 篇" in result.text and "JSON 格式错误" in result.text  # the reason in the admin's language
         (stats,) = await env.say("/stats", chat=ADMIN)
         assert "文章：3" in stats.text and "已发送：1" in stats.text
 

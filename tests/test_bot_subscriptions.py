@@ -3,10 +3,13 @@ membership changes; supergroup migration; settings."""
 
 from __future__ import annotations
 
+from bot.buttons import SetMode, encode
+
 from .botkit import USER
 
 GROUP = -100200
 ADMIN, MEMBER = 7001, 7002
+DAILY_8 = encode(SetMode("daily 08:00"))
 
 
 async def test_subscribe_everything_and_with_filters(bot) -> None:
@@ -137,7 +140,7 @@ async def test_group_upgraded_to_supergroup_keeps_subscriptions(bot) -> None:
 async def test_settings_mode_changes_subscriptions(bot) -> None:
     await bot.say("/subscribe 兵团")
     (reply,) = await bot.say("/settings")
-    await bot.press(reply, "s:mode:daily 08:00")
+    await bot.press(reply, DAILY_8)
     assert bot.store.get_chat(USER).mode == "daily 08:00"
     assert bot.store.subscriptions(USER)[0].mode == "daily 08:00"
     (reply,) = await bot.say("/settings en instant")
@@ -152,6 +155,6 @@ async def test_group_settings_need_admin(bot) -> None:
     assert "只有本群管理员" in reply.text
     (reply,) = await bot.group(GROUP, "/settings", user_id=MEMBER)
     answered = len(bot.fake.answers)
-    bot.fake.callback(reply, "s:mode:daily 08:00", user_id=MEMBER)
+    bot.fake.callback(reply, DAILY_8, user_id=MEMBER)
     await bot.fake.wait_for(lambda: len(bot.fake.answers) > answered, timeout=10)
     assert bot.store.get_chat(GROUP) is None or bot.store.get_chat(GROUP).mode == "instant"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import telegram
 
+from bot.buttons import SetMode, encode
 from bot.play import USER_ID, TerminalChat
 from digests.ledger import Status
 from digests.planning import plan
@@ -116,16 +117,16 @@ async def test_settings_daily_button_keeps_subscriptions_with_their_own_time(bot
     await bot.say("/subscribe 兵团")  # follows the chat's default (instant)
     await bot.say("/subscribe 棉花 daily 07:30")  # its own time
     (reply,) = await bot.say("/settings")
-    await bot.press(reply, "s:mode:daily 08:00")
+    await bot.press(reply, encode(SetMode("daily 08:00")))
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["daily 08:00", "daily 07:30"]
-    assert "1 个跟随默认的订阅已改变" in bot.fake.answers[-1]["text"]  # said, not silent
+    assert "跟随默认的 1 个订阅已改变" in bot.fake.answers[-1]["text"]  # said, not silent
     (reply,) = await bot.say("/settings instant")
-    assert "1 个跟随默认的订阅已改变" in reply.text
+    assert "跟随默认的 1 个订阅已改变" in reply.text
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
     answered = len(bot.fake.answers)
-    bot.fake.callback(reply, "s:mode:daily 25:00", strict=False)  # forged
+    bot.fake.callback(reply, "s:mode:daily:25:00", strict=False)  # forged
     await bot.fake.wait_for(lambda: len(bot.fake.answers) > answered, timeout=10)
-    assert "时间无效" in bot.fake.answers[-1]["text"]
+    assert "按钮已失效" in bot.fake.answers[-1]["text"]  # forged data: refused by bot.buttons
     assert [s.mode for s in bot.store.subscriptions(USER)] == ["instant", "daily 07:30"]
 
 
@@ -169,3 +170,35 @@ async def test_pushed_messages_appear_in_the_terminal_chat(capsys) -> None:
         finally:
             watcher.cancel()
     assert "推送的新文章" in capsys.readouterr().out
+
+
+async def test_rows_already_waiting_are_held_when_quiet_hours_begin(paths) -> None:
+    db, corpus = paths
+    clock = FakeClock()  # 16:00 in Beijing
+    with Store(db, clock=clock) as store:
+        store.upsert_chat(USER, "private")
+        store.add_subscription(USER, [], [])
+    async with running_bot(db, corpus=corpus, poll_seconds=0.2, clock=clock) as env:
+        await env.say("/subscriptions")
+        before = len(env.fake.messages_to(USER))
+        env.fake.rate_limit_next(USER, retry_after=1, count=1)  # the row waits, planned instant
+        drop(corpus, "a.json", "等待中的文章")
+        await env.fake.wait_for(
+            lambda: (
+                [r.error for r in env.store.ledger.rows(chat_id=USER)] == ["429 retry after 1 s"]
+            ),
+            timeout=15,
+        )
+        await env.say("/settings quiet 15:00-18:00")
+        before += 1
+        clock.advance(seconds=2)
+        await asyncio.sleep(1.2)  # the chat's 429 block (real time) has passed
+        env.app.bot_data["sender"].wake()
+        await env.fake.wait_for(
+            lambda: env.store.ledger.rows(chat_id=USER)[0].mode == "daily 18:00", timeout=10
+        )
+        assert len(env.fake.messages_to(USER)) == before
+        clock.advance(hours=2)
+        env.app.bot_data["sender"].wake()
+        (digest,) = (await env.fake.wait_for_messages(USER, before + 1, timeout=10))[before:]
+        assert "等待中的文章" in digest.text

@@ -550,3 +550,24 @@ async def test_standalone_process_with_control_api():
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_a_new_emulator_never_repeats_update_ids_the_bot_remembers(
+    tmp_path: Path, seeded_db: Path
+) -> None:
+    """The bot journals every update id; a second emulator on the same database (a benchmark
+    reusing a database, a restarted test) must not start again at the ids the first one gave."""
+    import shutil
+
+    from .botkit import TOKEN, running_bot
+
+    db = tmp_path / "b.db"
+    shutil.copy(seeded_db, db)
+    for _ in range(2):  # the second /start was dropped as "received before" when ids restarted
+        fake = await FakeTelegram(TOKEN).start()
+        try:
+            async with running_bot(db, fake=fake) as env:
+                (reply,) = await env.say("/start")
+                assert "/search" in (reply.text or "")
+        finally:
+            await fake.stop()

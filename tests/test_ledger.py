@@ -167,3 +167,15 @@ def test_topic_gone_pauses_only_that_topics_subscriptions(ledger: Ledger, store:
     assert store.get_subscription(in_topic.id).paused == "Bad Request: TOPIC_CLOSED"
     assert store.get_subscription(general.id).paused is None
     assert [r.status for r in ledger.rows(chat_id=-100)] == [Status.SKIPPED, Status.PENDING]
+
+
+def test_hold_moves_pending_rows_into_one_later_digest(ledger: Ledger, wall) -> None:
+    from datetime import UTC, datetime
+
+    a, b = planned(ledger, wall, (1, 1), (1, 2))
+    ledger.claim([b])
+    until = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+    ledger.hold([a, b], "daily 08:00", until)
+    held, in_flight = ledger.rows()
+    assert (held.mode, held.due_at) == ("daily 08:00", until.timestamp())
+    assert (in_flight.mode, in_flight.status) == ("instant", Status.SENDING)  # not touched

@@ -9,6 +9,9 @@ import shutil
 import signal
 from pathlib import Path
 
+from telegram import Update
+
+from bot.updates import JournaledQueue
 from fakebotapi import FakeTelegram
 
 from .botkit import TOKEN
@@ -57,3 +60,19 @@ async def test_kill_9_with_fetched_updates_loses_none(
             proc.kill()
             await proc.wait()
         await fake.stop()
+
+
+def _update(update_id: int, text: str) -> Update:
+    message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": text}
+    return Update.de_json({"update_id": update_id, "message": message}, None)
+
+
+async def test_a_resent_update_is_queued_once_a_new_one_reusing_its_id_again(store) -> None:
+    queue = JournaledQueue(store)
+    await queue.put(_update(1000, "/start"))
+    await queue.put(_update(1000, "/start"))  # Telegram sends it again: not acknowledged yet
+    assert queue.qsize() == 1
+    store.finish_update(1000)
+    await queue.put(_update(1000, "/help"))  # ids chosen afresh (or another bot): a new update
+    assert queue.qsize() == 2
+    assert [u for u, _ in store.unfinished_updates()] == [1000]
