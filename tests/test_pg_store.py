@@ -182,5 +182,7 @@ def test_an_update_is_journaled_once_across_replicas(store: Store) -> None:
         store.finish_update(42)
         assert replica.unfinished_updates() == []
         assert replica.prune_updates(before=5.0) == 1
+        assert replica.journal_update(42, "{}", 6.0, digest="other") is True  # a reused id
+        assert store.journal_update(42, "{}", 7.0, digest="other") is False
     finally:
         replica.close()
