@@ -91,7 +91,9 @@ def _quote(lexeme: str) -> str:
 
 
 # -- queries ---------------------------------------------------------------------------------
-_FTS5_TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|(AND|OR|NOT)\b)')
+_FTS5_TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|(AND|OR|NOT)\b|\{(\w+)\}\s*:)')
+#: FTS5 column filters (``{title} : …``) → the tsvector weight of that column.
+COLUMN_WEIGHTS = {"title": "A", "body": "B"}
 
 
 class _Parser:
@@ -101,15 +103,20 @@ class _Parser:
     def __init__(self, expression: str, tokens: Callable[[str], list[str]]) -> None:
         self.items: list[tuple[str, str]] = []
         self.tokens = tokens
+        self.weight = ""
         pos = 0
         expression = expression.rstrip()
         while pos < len(expression):
             match = _FTS5_TOKEN.match(expression, pos)
             if match is None:
                 raise ValueError(f"unsupported full-text expression: {expression!r}")
-            phrase, opening, closing, word = match.groups()
+            phrase, opening, closing, word, column = match.groups()
             if phrase is not None:
                 self.items.append(("phrase", phrase.replace('""', '"')))
+            elif column is not None:
+                if column not in COLUMN_WEIGHTS:
+                    raise ValueError(f"unknown column in a full-text expression: {column}")
+                self.items.append(("column", COLUMN_WEIGHTS[column]))
             else:
                 self.items.append((opening or closing or word, ""))
             pos = match.end()
@@ -139,7 +146,7 @@ class _Parser:
 
     def and_expr(self) -> str | None:
         parts = [self.not_expr()]
-        while self.peek() in ("AND", "phrase", "("):
+        while self.peek() in ("AND", "phrase", "(", "column"):
             if self.peek() == "AND":
                 self.take()
             parts.append(self.not_expr())
@@ -158,6 +165,12 @@ class _Parser:
 
     def primary(self) -> str | None:
         kind, text = self.take()
+        if kind == "column":  # {title} : primary — every word of it in that column
+            outer, self.weight = self.weight, text
+            try:
+                return self.primary()
+            finally:
+                self.weight = outer
         if kind == "(":
             inner = self.or_expr()
             if self.take()[0] != ")":
@@ -168,7 +181,8 @@ class _Parser:
         tokens = self.tokens(text)
         if not tokens:
             return None
-        return "(" + " <-> ".join(_quote(t) for t in tokens) + ")"
+        label = f":{self.weight}" if self.weight else ""
+        return "(" + " <-> ".join(_quote(t) + label for t in tokens) + ")"
 
 
 def fts5_to_tsquery(
