@@ -6,9 +6,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
-from telegram import Chat, ChatMember, Document, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    Chat,
+    ChatMember,
+    Document,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue, Updater
 
 from .render import split_message
@@ -95,6 +103,18 @@ async def send(
             message_thread_id=thread_id,
         )  # fmt: skip
     return last
+
+
+async def edit_view(
+    query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show ``text`` in the message whose button was pressed. A button pressed twice asks for the
+    text the message already has; Telegram answers "message is not modified", which is success."""
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "message is not modified" not in exc.message.lower():
+            raise
 
 
 def chat_of(update: Update) -> Chat:

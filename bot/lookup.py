@@ -25,7 +25,7 @@ from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region
 
 from . import buttons
 from .admin import indexing_note
-from .common import BotContext, chat_id_of, command_text, lang_for, send
+from .common import BotContext, chat_id_of, command_text, edit_view, lang_for, send
 from .i18n import error_text, page_span, t, tn
 from .render import MAX_MESSAGE, esc, render_article, render_hits
 from .services import Services
@@ -317,7 +317,7 @@ async def on_lookup_button(update: Update, context: BotContext) -> None:
         if page is None:
             await query.answer(t(lang, "expired"), show_alert=True)
             return
-        await query.edit_message_text(page[0], reply_markup=page[1])
+        await edit_view(query, *page)
     elif isinstance(button, buttons.OpenArticle):
         text, keyboard = article_card(svc, button.article_id, lang, full=button.full)
         await send(context, chat_id_of(update), text, keyboard)
@@ -326,7 +326,7 @@ async def on_lookup_button(update: Update, context: BotContext) -> None:
             await query.answer(t(lang, "button_invalid"), show_alert=True)
             return
         text, keyboard = browse_view(svc, button.code, lang)
-        await query.edit_message_text(text, reply_markup=keyboard)
+        await edit_view(query, text, keyboard)
     else:  # the pattern let through only look-up buttons
         await query.answer(t(lang, "button_invalid"), show_alert=True)
         return

@@ -23,7 +23,16 @@ from digests.modes import DEFAULT_TZ, Mode
 from digests.subscriptions import describe, parse_filters, parse_settings
 
 from . import buttons
-from .common import BotContext, chat_of, command_text, is_admin, lang_for, send, user_is_admin
+from .common import (
+    BotContext,
+    chat_of,
+    command_text,
+    edit_view,
+    is_admin,
+    lang_for,
+    send,
+    user_is_admin,
+)
 from .i18n import error_text, mode_label, t, tn
 from .render import esc
 from .services import Services
@@ -354,7 +363,7 @@ async def on_subscription_button(update: Update, context: BotContext) -> None:
     if isinstance(button, buttons.Unsubscribe):
         removed = svc.store.remove_subscriptions(chat.id, [button.subscription_id])
         text, keyboard = subscriptions_view(svc, chat.id, lang)
-        await query.edit_message_text(text, reply_markup=keyboard)
+        await edit_view(query, text, keyboard)
         await query.answer(_removed(lang, removed))
         return
     if not isinstance(button, buttons.SetLanguage | buttons.SetMode):
@@ -371,10 +380,7 @@ async def on_subscription_button(update: Update, context: BotContext) -> None:
         moved = _set_default_mode(svc, chat.id, str(mode))
         notice = _mode_applied(lang, mode, moved)
     text, keyboard = settings_view(svc, chat.id, lang)
-    try:
-        await query.edit_message_text(text, reply_markup=keyboard)
-    except TelegramError as exc:  # "message is not modified" when nothing changed
-        log.debug("settings message not edited: %s", exc)
+    await edit_view(query, text, keyboard)
     await query.answer(notice)
 
 

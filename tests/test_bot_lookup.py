@@ -116,6 +116,19 @@ async def test_unknown_region_suggests(bot) -> None:
     assert any("喀什" in b["text"] for b in reply.buttons())
 
 
+async def test_double_tapped_button_is_quietly_answered(bot) -> None:
+    """The second tap asks for the page already shown: Telegram answers "message is not
+    modified", which must neither raise (botkit fails on handler errors) nor send anything."""
+    (reply,) = await bot.say("/search 棉花")
+    next_button = next(b for b in reply.buttons() if b["text"].startswith("下一页"))
+    answered = len(bot.fake.answers)
+    for _ in range(2):  # both taps reach the bot before it edits the message
+        bot.fake.callback(reply, next_button["callback_data"], language_code="zh-hans")
+    await bot.fake.wait_for(lambda: len(bot.fake.answers) == answered + 2, timeout=10)
+    assert "第 6–10 篇" in bot.fake.message(USER, reply.message_id)["text"]
+    assert len(bot.fake.messages_to(USER)) == 1
+
+
 async def test_regions_browser_walks_the_tree_with_counts(bot) -> None:
     (reply,) = await bot.say("/regions")
     xinjiang = next(b for b in reply.buttons() if b["text"].startswith("新疆"))
