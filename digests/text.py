@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def is_subheading(paragraph: str, max_chars: int = 30) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _segmenter():  # pragma: no cover - trivial
+def _segmenter() -> ModuleType:  # pragma: no cover - trivial
     """jieba-rs, imported on first use: the import builds its dictionary (~33 MB, ~60 ms), which
     a process that never segments (the bot until its first search) need not pay for."""
     import rjieba
@@ -171,13 +172,14 @@ def tokenize(text: str) -> list[str]:
 
 def raw_tokens(text: str) -> list[str]:
     """Tokens of ``text`` including whitespace: they concatenate back to ``text``."""
-    return _segmenter().cut(text)
+    tokens: list[str] = _segmenter().cut(text)
+    return tokens
 
 
 def has_word(word: str) -> bool:
     """True if ``word`` is in the segmentation dictionary with a positive frequency (jieba's
     ``FREQ.get(word)``, which is 0 for the prefixes it also stores)."""
-    return _segmenter().has_word(word)
+    return bool(_segmenter().has_word(word))
 
 
 def is_word(token: str) -> bool:
