@@ -27,12 +27,12 @@ from typing import Any
 
 from telegram import Update
 
+from digests.backends import open_store, store_location
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
 from digests.ingest import IngestReport, IngestStatus, ingest, remove
 from digests.ledger import Ledger, Status
 from digests.models import Article
 from digests.planning import plan, plan_report
-from digests.store import Store
 from digests.watch import poll_corpus
 
 from .common import BotContext, chat_id_of, command_text, document_of, lang_for, send, services
@@ -52,7 +52,7 @@ NAME_BYTES = 120  # bytes of the original file name kept in an upload's name
 def poll_and_plan(svc: Services) -> dict[str, Any]:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
     status = svc.ingest_status
-    with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
         # at start-up every file is taken as it is (one still being written is taken again,
         # replacing its article, once it changes); later a new file must have settled
         settle = 0.0 if status.rounds == 0 else min(svc.settings.poll_seconds, MAX_SETTLE_SECONDS)
@@ -209,7 +209,7 @@ async def remove_cmd(update: Update, context: BotContext) -> None:
 
 
 def _remove(svc: Services, ident: str) -> Article | None:
-    with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
         return remove(store, ident)
 
 
@@ -278,7 +278,7 @@ async def document_upload(update: Update, context: BotContext) -> None:
 def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) -> IngestReport:
     """Write and ingest an upload, under the ingest lock so that the corpus poll never takes it
     too; an upload from which nothing was added or found stored already is deleted."""
-    with svc.ingest_lock, Store(svc.store.path, clock=svc.clock) as store:
+    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as fh:  # a unique name: never overwrite another upload
             fh.write(data)

@@ -41,8 +41,9 @@ COMMANDS = (
     "subscribe", "subscriptions", "unsubscribe", "settings",
 )  # fmt: skip
 ADMIN_COMMANDS = ("stats", "pending", "retry", "remove", "source")
-FIRST_POLL_DELAY = 0.1  # s; the first corpus poll runs at start-up (with 0 APScheduler would
-# find its start already past and wait a whole interval)
+FIRST_POLL_DELAY = 0.5  # s: the first corpus poll runs at start-up, just after the updates
+# waiting at Telegram are answered (with 0, APScheduler finds its start already past and waits a
+# whole interval)
 
 
 async def start_cmd(update: Update, context: BotContext) -> None:

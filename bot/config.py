@@ -37,7 +37,9 @@ class Settings:
         return re.sub(r"/bot$", "/file/bot", self.base_url.rstrip("/"))
 
     def __repr__(self) -> str:  # never show the token
-        return f"Settings(db={self.db!r}, corpus={self.corpus!r}, base_url={self.base_url!r})"
+        from digests.backends import redact
+
+        return f"Settings(db={redact(self.db)!r}, corpus={self.corpus!r}, base_url={self.base_url!r})"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -79,7 +81,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         token=token,
         base_url=base_url,
-        db=env.get("DIGESTBOT_DB", "").strip() or "data/digestbot.db",
+        db=env.get("DIGESTBOT_DATABASE_URL", "").strip()
+        or env.get("DIGESTBOT_DB", "").strip()
+        or "data/digestbot.db",
         corpus=env.get("DIGESTBOT_CORPUS", "").strip() or "corpus",
         admins=frozenset(admins),
         lang=lang,

@@ -17,9 +17,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from digests.backends import open_store
 from digests.errors import DigestError
 from digests.regions import load_gazetteer
-from digests.store import Store
 from digests.watch import poll_corpus
 
 from .config import ConfigError, Settings, load_settings
@@ -33,7 +33,7 @@ def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
     """Open the store; with ``load_corpus``, ingest the corpus folder before answering anyone
     (the embedded chat does, so its first search sees the shipped articles; the real bot leaves
     it to the corpus-poll job, which starts at once, so start-up stays fast)."""
-    store = Store(settings.db)
+    store = open_store(settings.db)
     try:
         store.check_writable()
     except DigestError:

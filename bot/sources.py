@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from digests.backends import open_store, store_location
 from digests.errors import DigestError
 from digests.fetch import Fetcher, FetchError, Refused
 from digests.models import Delivery, Source
@@ -136,7 +137,7 @@ def list_view(lang: str, sources: list[Source]) -> tuple[str, InlineKeyboardMark
 
 def _poll_one(db_path: str, source_id: int, clock: Clock) -> dict[str, Any]:
     report = run_round(db_path, source_ids=[source_id])
-    with Store(db_path, clock=clock) as store:
+    with open_store(db_path, clock=clock) as store:
         plan(store, clock)
         reposts = _reposts(store, [i for r in report.sources for i in r.added])
     return (report.sources[0].to_dict() if report.sources else {}) | {"reposts": reposts}
@@ -159,7 +160,7 @@ async def _act(context: BotContext, lang: str, action: str, source_id: int) -> s
     if action == "remove":
         svc.store.remove_source(source_id)
         return t(lang, "src_removed", name=esc(source.name))
-    result = await asyncio.to_thread(_poll_one, svc.store.path, source_id, svc.clock)
+    result = await asyncio.to_thread(_poll_one, store_location(svc.store), source_id, svc.clock)
     context.application.bot_data["sender"].wake()
     await update_story_messages(context, result["reposts"])
     if result.get("status") == "failed":
@@ -289,7 +290,7 @@ async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[O
 
 def _round_and_plan(db_path: str, clock: Clock) -> dict[str, Any]:
     report = run_round(db_path)
-    with Store(db_path, clock=clock) as store:
+    with open_store(db_path, clock=clock) as store:
         planned = plan(store, clock)
         data = report.to_dict()
         data["planned"] = planned
@@ -337,7 +338,7 @@ async def source_poll(context: BotContext) -> None:
     svc = services(context)
     if not svc.store.sources(due_before=svc.clock().timestamp() + 1):
         return
-    data = await asyncio.to_thread(_round_and_plan, svc.store.path, svc.clock)
+    data = await asyncio.to_thread(_round_and_plan, store_location(svc.store), svc.clock)
     if data["planned"]:
         context.application.bot_data["sender"].wake()
     await update_story_messages(context, data["reposts"])

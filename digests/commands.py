@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .backends import is_database_url, open_store, store_target
 from .dates import published_date
 from .errors import DigestError, NotFound, QueryError
 from .models import Article, Hit, Source
-from .store import Store
 
 if TYPE_CHECKING:
     from .regions import Place
@@ -33,7 +33,8 @@ log = logging.getLogger("digestbot")
 
 
 def db_path(arg: str | None) -> str:
-    return arg or os.environ.get("DIGESTBOT_DB") or DEFAULT_DB
+    """``--db``, else ``DIGESTBOT_DATABASE_URL``, else ``DIGESTBOT_DB``, else the default file."""
+    return store_target(arg)
 
 
 def _print_json(data: object) -> None:
@@ -95,7 +96,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main_thread else None
     try:
-        with Store(db_path(args.db)) as store:
+        with open_store(db_path(args.db)) as store:
             report = ingest(store, [Path(p) for p in args.paths], workers=args.workers, stop=stop)
     finally:
         if main_thread:
@@ -129,7 +130,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """Remove one article: out of search, regions and lists; its unsent deliveries skipped."""
     from .ingest import remove
 
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         article = remove(store, args.id)
     if article is None:
         if args.json:
@@ -148,7 +149,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .search import keyword_search
 
     query = " ".join(args.query)
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         try:
             results = keyword_search(store, query, limit=args.limit, offset=args.offset)
         except QueryError as exc:
@@ -191,7 +192,7 @@ def cmd_region(args: argparse.Namespace) -> int:
     from .search import region_search
 
     name = " ".join(args.name)
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         try:
             found = region_search(
                 store, load_gazetteer(), name, limit=args.limit, offset=args.offset
@@ -242,7 +243,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from .pipeline import summary_of
 
     if args.id:
-        with Store(db_path(args.db)) as store:
+        with open_store(db_path(args.db)) as store:
             art = store.get(args.id)
         if art is None:
             _err(f"no article with id {args.id}")
@@ -265,7 +266,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         art = store.get(args.id)
     if art is None:
         if args.json:
@@ -298,7 +299,7 @@ def article_dict(art: Article) -> dict[str, Any]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         stats = store.stats()
     if args.json:
         _print_json(stats)
@@ -329,7 +330,7 @@ def cmd_source_add(args: argparse.Namespace) -> int:
     from .sources import Probe, add_source
 
     async def go() -> tuple[Source, Probe]:
-        with Store(db_path(args.db)) as store:
+        with open_store(db_path(args.db)) as store:
             async with Fetcher() as fetcher:
                 return await add_source(store, fetcher, args.url, args.name)
 
@@ -351,7 +352,7 @@ def cmd_source_add(args: argparse.Namespace) -> int:
 
 
 def cmd_source_list(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         sources = store.sources()
     rows = [_source_row(s) for s in sources]
     if args.json:
@@ -370,7 +371,7 @@ def cmd_source_list(args: argparse.Namespace) -> int:
 
 
 def cmd_source_remove(args: argparse.Namespace) -> int:
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         removed = store.remove_source(args.id)
     if args.json:
         _print_json({"id": args.id, "removed": removed})
@@ -415,7 +416,7 @@ def cmd_source_import(args: argparse.Namespace) -> int:
     outlines = read_opml(Path(args.file).read_bytes())
 
     async def go() -> list[dict[str, Any]]:
-        with Store(db_path(args.db)) as store:
+        with open_store(db_path(args.db)) as store:
             async with Fetcher() as fetcher:
                 return await import_outlines(store, fetcher, outlines)
 
@@ -434,7 +435,7 @@ def cmd_source_import(args: argparse.Namespace) -> int:
 def cmd_source_export(args: argparse.Namespace) -> int:
     from .opml import write_opml
 
-    with Store(db_path(args.db)) as store:
+    with open_store(db_path(args.db)) as store:
         data = write_opml(store.sources())
     if args.json:
         _print_json({"opml": data.decode("utf-8")})
@@ -472,7 +473,10 @@ def add_source_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=cmd_source_export)
 
 
-DB_HELP = "SQLite file (default: $DIGESTBOT_DB or data/digestbot.db)"
+DB_HELP = (
+    "SQLite file or postgresql:// URL (default: $DIGESTBOT_DATABASE_URL, $DIGESTBOT_DB, "
+    "data/digestbot.db)"
+)
 
 
 def _version() -> str:
@@ -538,6 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
+    add_migrate_db(sub)
+
     add_source_parsers(sub)
     return parser
 
@@ -563,6 +569,8 @@ def missing_database(args: argparse.Namespace) -> str | None:
     if getattr(args, "func", None) is cmd_summarize and not args.id:
         return None
     path = db_path(args.db)
+    if is_database_url(path):  # a server: opening it says clearly when it is not there
+        return None
     return None if Path(path).exists() else path
 
 
@@ -600,6 +608,42 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         _err("interrupted")
         return 130
 
+
+def add_migrate_db(sub: Any) -> None:
+    p = sub.add_parser(
+        "migrate-db", help="copy a SQLite installation into an empty PostgreSQL database"
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="SQLITE_FILE")
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://…")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_migrate_db, creates_db=True)  # its own --from and --to
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every table, ids kept; counts checked on both sides (digests.migratedb)."""
+    from .backends import redact
+    from .store import Store
+
+    if not is_database_url(args.target):
+        _err(f"digestbot: --to must be a postgresql:// URL, got {redact(args.target)!r}")
+        return 2
+    if not Path(args.source).is_file():
+        _err(f"digestbot: no SQLite file at {args.source}")
+        return 2
+    from .migratedb import copy_installation
+    from .pgstore import PgStore
+
+    with Store(args.source) as source, PgStore(args.target) as target:
+        counts = copy_installation(
+            source, target, progress=lambda table, n: _err(f"{table}: {n} rows copied")
+        )
+    if args.json:
+        _print_json({"from": args.source, "to": redact(args.target), "rows": counts})
+    else:
+        for table, n in counts.items():
+            print(f"{table}: {n}")
+        print(f"copied into {redact(args.target)}; every table's count matches")
+    return 0
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .models import Delivery
 
@@ -100,6 +100,12 @@ _COLUMNS = (
 
 class Ledger:
     """The ``deliveries`` table of ``store`` (see the module docstring)."""
+
+    def __new__(cls, store: Store, **kwargs: Any) -> Ledger:
+        """The ledger of ``store``'s backend: a PostgreSQL store names its own
+        (``ledger_class``, :class:`digests.pgledger.PgLedger`)."""
+        kind: type[Ledger] = getattr(store, "ledger_class", cls)
+        return object.__new__(kind if issubclass(kind, cls) else cls)
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
+from .backends import open_store
 from .charsets import decode_body
 from .errors import DigestError
 from .extract import article_links, extract_article
@@ -554,7 +555,7 @@ def run_round(db_path: str, *, everything: bool = False, source_ids: list[int] |
     """One round on its own connection and event loop (for the bot's worker thread and the CLI)."""
 
     async def go() -> RoundReport:
-        with Store(db_path) as store:
+        with open_store(db_path) as store:
             async with fetcher_factory() as fetcher:
                 return await poll_round(
                     store, fetcher, everything=everything, source_ids=source_ids

@@ -26,8 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import opencc
@@ -157,7 +156,7 @@ def is_subheading(paragraph: str, max_chars: int = 30) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _segmenter() -> ModuleType:  # pragma: no cover - trivial
+def _segmenter() -> Any:  # pragma: no cover - trivial
     """jieba-rs, imported on first use: the import builds its dictionary (~33 MB, ~60 ms), which
     a process that never segments (the bot until its first search) need not pay for."""
     import rjieba

@@ -19,6 +19,7 @@ from telegram.ext import Application, ContextTypes
 from bot.app import build_application, running
 from bot.config import Settings
 from bot.services import Services
+from digests.backends import open_store
 from digests.ingest import ingest
 from digests.regions import load_gazetteer
 from digests.store import Store
@@ -92,7 +93,7 @@ def write_articles(folder: Path, articles: list[tuple[str, str]]) -> Path:
 
 @asynccontextmanager
 async def running_bot(
-    db: Path,
+    db: Path | str,
     *,
     lang: str = "zh",
     admins: frozenset[int] = frozenset(),
@@ -110,9 +111,9 @@ async def running_bot(
         fake = await FakeTelegram(TOKEN).start()
     settings = Settings(
         token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins,
-        corpus=str(corpus or db.parent / "no-corpus"), poll_seconds=poll_seconds,
+        corpus=str(corpus or Path(db).parent / "no-corpus"), poll_seconds=poll_seconds,
     )  # fmt: skip
-    store = Store(db, clock=clock) if clock else Store(db)
+    store = open_store(db, clock=clock) if clock else open_store(db)  # a file or a URL
     services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
     if clock is not None:
         services.clock = clock

@@ -14,6 +14,7 @@ from .conftest import ROOT
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # the run's own limit (600 s) speaks first, with the run's output
 def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     out = tmp_path / "quick.json"
     proc = subprocess.run(
@@ -35,6 +36,10 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
         delivery = results["delivery"][mode]
         assert delivery["lost"] == 0 and delivery["duplicates"] == 0
     assert results["delivery"]["limits_on"]["limit_violations"] == 0
+    faults = results["reliability"]  # copies and tries, never times
+    assert faults["slow_api_6s"]["max_copies"] == 1 and faults["slow_api_6s"]["lost"] == 0
+    assert faults["slow_api_6s_client_timeout_5s"]["max_copies"] <= 2
+    assert faults["dead_letter_500"]["attempts"] == 5
     assert results["memory"]["search_answered"] == results["memory"]["searches"]
     assert results["memory"]["peak_rss_mb"] > 0 and results["startup"]["median_s"] > 0
     quality = results["summary_quality"]

@@ -1,0 +1,882 @@
+"""The PostgreSQL store: the SQLite :class:`~digests.store.Store`'s interface on a shared server.
+
+``DIGESTBOT_DATABASE_URL=postgresql://…`` selects it (:func:`digests.backends.open_store`), so
+several processes (bot replicas, ``digestbot ingest`` runs on other machines) share one database.
+It subclasses :class:`Store` only to be accepted wherever a store is (one interface, typed once);
+every public method is overridden with PostgreSQL SQL, through a psycopg 3 connection pool, one
+transaction per call. Dedup holds across processes: ``content_hash`` and ``id`` are unique
+constraints and an insert that loses the race is reported as a duplicate.
+
+The schema and its migrations are in :mod:`digests.pgschema`, full-text search (``tsvector`` /
+``tsquery`` from the engine's own segmentation) in :mod:`digests.pgtext`, the delivery ledger in
+:mod:`digests.pgledger`. :meth:`bulk_cache` is a no-op here; a method added to the SQLite store
+without its override here fails on PostgreSQL (``AttributeError`` on ``db``), which the
+``tests/test_pg_*.py`` files, rerunning the store's tests on PostgreSQL, are there to catch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from . import pgschema
+from .backends import redact
+from .errors import StoreError
+from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
+from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
+from .store import (
+    _DELIVERY_COLUMNS,
+    ARTICLE_COLUMNS,
+    AddResult,
+    Clock,
+    Store,
+    StoreStats,
+    _article,
+    _dumps,
+    _source,
+    _subscription,
+    bounded,
+    seq_of,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
+#: The SQLite full-text tables → (tsvector column, how its tokens are cut).
+FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
+_NOT_REPOSTS = "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+Conn = psycopg.Connection[Any]
+
+
+class PgStore(Store):
+    """The store on PostgreSQL. ``schema`` (tests) puts every table in that schema, created if
+    missing."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock = utcnow,
+        schema: str | None = None,
+        pool_size: int | None = None,
+    ) -> None:
+        self.path = redact(url)
+        self.url = url
+        self.clock = clock
+        self._local = threading.local()
+        self._floor = 0
+        kwargs: dict[str, Any] = {}
+        if schema is not None:
+            if not _SCHEMA_NAME.fullmatch(schema):
+                raise ValueError(f"not a plain schema name: {schema!r}")
+            kwargs["options"] = f"-c search_path={schema}"
+        size = pool_size or int(os.environ.get("DIGESTBOT_DATABASE_POOL", "4"))
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:  # fails fast, unlike the pool
+                if schema is not None:
+                    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            self.pool = ConnectionPool(
+                url, min_size=1, max_size=max(1, size), kwargs=kwargs, open=True
+            )
+            self.pool.wait(timeout=30)
+            self.migrate()
+            self._floor = self._seq_floor()
+        except (psycopg.Error, OSError) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @contextmanager
+    def connection(self) -> Iterator[Conn]:
+        """A pooled connection inside one transaction (committed on success); inside another
+        ``connection()`` of the same thread, that one (so callbacks such as ``add``'s
+        ``on_added`` write in the caller's transaction)."""
+        current: Conn | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self.pool.connection() as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def bulk_cache(self, mib: int = 64) -> Iterator[None]:
+        """No-op: PostgreSQL sizes its own cache (``shared_buffers``)."""
+        yield
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> PgStore:
+        return self
+
+    def schema_version(self) -> int:
+        with self.connection() as conn:
+            return pgschema.current_version(conn)
+
+    def migrate(self) -> None:
+        with self.connection() as conn:
+            found = pgschema.migrate(conn)
+        if found > pgschema.SCHEMA_VERSION:
+            raise StoreError(
+                f"the database {self.path} has schema version {found}, newer than this "
+                f"program's {pgschema.SCHEMA_VERSION}; upgrade digestbot"
+            )
+
+    def check_writable(self) -> None:
+        try:
+            self.set_state("opened_at", self._now())
+        except psycopg.Error as exc:
+            raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
+
+    # -- writing ------------------------------------------------------------------------------
+    def add(
+        self,
+        articles: Iterable[AnalyzedArticle],
+        *,
+        on_added: Callable[[int, AnalyzedArticle], None] | None = None,
+    ) -> list[AddResult]:
+        results: list[AddResult] = []
+        now = self._now()
+        region_totals: dict[str, int] = {}
+        with self.connection() as conn:
+            for art in articles:
+                seq = self._insert_pg(conn, art, now)
+                if seq is None:
+                    row = conn.execute(
+                        "SELECT id FROM articles WHERE content_hash = %s", [art.content_hash]
+                    ).fetchone()
+                    results.append(
+                        AddResult(
+                            art.id,
+                            art.title,
+                            "duplicate",
+                            art.source_path,
+                            duplicate_of=row[0] if row else None,
+                        )
+                    )
+                    continue
+                for code in art.regions:
+                    region_totals[code] = region_totals.get(code, 0) + 1
+                results.append(AddResult(art.id, art.title, "added", art.source_path))
+                if on_added is not None:
+                    on_added(seq, art)
+            if region_totals:
+                conn.execute(
+                    "INSERT INTO region_counts (code, articles) "
+                    "SELECT * FROM unnest(%s::text[], %s::bigint[]) ORDER BY 1 "
+                    "ON CONFLICT (code) DO UPDATE SET articles = region_counts.articles + "
+                    "excluded.articles",
+                    [list(region_totals), list(region_totals.values())],
+                )
+        return results
+
+    def _insert_pg(
+        self, conn: Conn, art: AnalyzedArticle, added_at: str, seq: int | None = None
+    ) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already (here or, concurrently, by another process: the unique constraint decides)."""
+        if seq is None and self._floor:
+            floor = self._seq_floor()
+            if floor > self.max_seq():  # the newest article was removed: never reuse its number
+                conn.execute(
+                    "SELECT setval(pg_get_serial_sequence('articles', 'seq'), %s)", [floor]
+                )
+        row = conn.execute(
+            "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, regions, "
+            "url, published, source, source_path, chars, added_at) "
+            "SELECT coalesce(%s, nextval(pg_get_serial_sequence('articles', 'seq'))),"
+            "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s WHERE NOT EXISTS "
+            "(SELECT 1 FROM articles WHERE content_hash = %s) "
+            "ON CONFLICT (content_hash) DO NOTHING RETURNING seq",
+            [
+                seq,
+                art.id,
+                art.content_hash,
+                art.title,
+                "\n".join(art.paragraphs),
+                _dumps(art.summary),
+                _dumps(art.keywords),
+                _dumps(art.regions),
+                art.url,
+                art.published,
+                art.source,
+                art.source_path,
+                art.chars,
+                added_at,
+                art.content_hash,
+            ],
+        ).fetchone()
+        if row is None:
+            return None
+        seq = int(row[0])
+        conn.execute(
+            "INSERT INTO article_search (seq, words, grams) VALUES (%s, %s::tsvector, %s::tsvector)",
+            [
+                seq,
+                tsvector_literal(art.title_index, art.body_index),
+                tsvector_literal(art.title_grams, art.body_grams, ascii_tokens),
+            ],
+        )
+        if art.regions:
+            conn.execute(
+                "INSERT INTO article_regions (code, seq, mentions) "
+                "SELECT code, %s, mentions FROM unnest(%s::text[], %s::int[]) AS r(code, mentions)",
+                [seq, list(art.regions), list(art.regions.values())],
+            )
+        return seq
+
+    # -- replacing and removing (an edited or deleted corpus file) ------------------------
+    def articles_from_sources(self, paths: Sequence[str]) -> dict[str, Article]:
+        found: dict[str, Article] = {}
+        for article in self._articles("WHERE source_path = ANY(%s) ORDER BY seq", [list(paths)]):
+            found[article.source_path] = article
+        return found
+
+    def _unindex_pg(self, conn: Conn, seq: int) -> None:
+        conn.execute("DELETE FROM article_search WHERE seq = %s", [seq])
+        codes = [
+            r[0]
+            for r in conn.execute(
+                "DELETE FROM article_regions WHERE seq = %s RETURNING code", [seq]
+            ).fetchall()
+        ]
+        conn.execute(
+            "UPDATE region_counts SET articles = articles - 1 WHERE code = ANY(%s)", [codes]
+        )
+        conn.execute("DELETE FROM region_counts WHERE articles <= 0")
+
+    def replace_article(
+        self, old: Article, old_index: Sequence[str], new: AnalyzedArticle
+    ) -> AddResult:
+        """As :meth:`Store.replace_article` (``old_index`` is not needed: the search columns
+        are deleted with the row)."""
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT id FROM articles WHERE content_hash = %s AND seq != %s",
+                [new.content_hash, old.seq],
+            ).fetchone()
+            if row is not None:
+                return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
+            self._unindex_pg(conn, old.seq)
+            conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
+            kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
+            self._insert_pg(conn, kept, old.added_at, seq=old.seq)
+            if new.regions:
+                conn.execute(
+                    "INSERT INTO region_counts (code, articles) SELECT unnest(%s::text[]), 1 "
+                    "ON CONFLICT (code) DO UPDATE SET articles = region_counts.articles + 1",
+                    [list(new.regions)],
+                )
+        return AddResult(old.id, new.title, "replaced", new.source_path)
+
+    def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
+        with self.connection() as conn:
+            self._unindex_pg(conn, old.seq)
+            conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
+            if old.seq > self._seq_floor():
+                self.set_state("seq_floor", str(old.seq))
+                self._floor = old.seq
+            return conn.execute(
+                "UPDATE deliveries SET status = 'skipped', error = 'article removed' "
+                "WHERE seq = %s AND status IN ('pending', 'dead')",
+                [old.seq],
+            ).rowcount
+
+    def _seq_floor(self) -> int:
+        return int(self.get_state("seq_floor") or 0)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _articles(self, where: str, params: Sequence[object]) -> list[Article]:
+        with self.connection() as conn:
+            rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
+            return [_article(r) for r in rows.fetchall()]
+
+    def get(self, article_id: str) -> Article | None:
+        found = self._articles("WHERE id = %s", [article_id])
+        seq = seq_of(article_id) if not found else None
+        if seq is not None:
+            found = self._articles("WHERE seq = %s", [seq])
+        return self._with_story(found[0]) if found else None
+
+    def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
+        if not seqs:
+            return {}
+        found = self._articles("WHERE seq = ANY(%s)", [list(seqs)])
+        return {a.seq: self._with_story(a) for a in found}
+
+    def count(self) -> int:
+        return int(self._one("SELECT count(*) FROM articles"))
+
+    def latest(self, limit: int = 5, offset: int = 0) -> list[Article]:
+        """Newest first by publication day (the day stored when unknown), then by arrival."""
+        return self._articles(
+            f"ORDER BY {pgschema.LISTED_DAY} DESC, seq DESC LIMIT %s OFFSET %s",
+            [bounded(limit), bounded(offset)],
+        )
+
+    def after(self, seq: int, limit: int = 100) -> list[Article]:
+        return self._articles("WHERE seq > %s ORDER BY seq LIMIT %s", [seq, limit])
+
+    def max_seq(self) -> int:
+        return int(self._one("SELECT coalesce(max(seq), 0) FROM articles"))
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> Any:
+        with self.connection() as conn:
+            row = conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def fts_search(
+        self,
+        match: str,
+        limit: int,
+        offset: int,
+        min_seq: int = 0,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+    ) -> list[tuple[int, float]]:
+        """As :meth:`Store.fts_search`: ``ts_rank`` (title weighted 10:1, normalised by the
+        document length) stands for bm25; ties go to the older article, as on SQLite."""
+        built = _fts_where(table, match, min_seq, None, filters)
+        if built is None:
+            return []
+        where, params, column = built
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT seq, ts_rank('{RANK_WEIGHTS}', {column}, %s::tsquery, 1) AS score "
+                f"FROM article_search WHERE {where} ORDER BY score DESC, seq LIMIT %s OFFSET %s",
+                [params[0], *params, bounded(limit), bounded(offset)],
+            ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def fts_count(
+        self,
+        match: str,
+        min_seq: int = 0,
+        max_seq: int | None = None,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+        cap: int | None = None,
+    ) -> int:
+        built = _fts_where(table, match, min_seq, max_seq, filters)
+        if built is None:
+            return 0
+        where, params, _ = built
+        sql = f"SELECT 1 FROM article_search WHERE {where}"
+        if cap is not None:
+            sql += " LIMIT %s"
+            params.append(cap)
+        return int(self._one(f"SELECT count(*) FROM ({sql}) AS matches", params))
+
+    def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT word, ndoc FROM ts_stat('SELECT words FROM article_search') "
+                "WHERE ndoc >= %s",
+                [min_docs],
+            ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq, mentions FROM article_regions WHERE code = %s "
+                "ORDER BY mentions DESC, seq DESC LIMIT %s OFFSET %s",
+                [code, bounded(limit), bounded(offset)],
+            ).fetchall()
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
+        with self.connection() as conn:
+            if codes is None:
+                rows = conn.execute("SELECT code, articles FROM region_counts").fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT code, articles FROM region_counts WHERE code = ANY(%s)", [list(codes)]
+                ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- chats and subscriptions ------------------------------------------------------------
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
+
+    def upsert_chat(
+        self, chat_id: int, type_: str, *, title: str | None = None, username: str | None = None
+    ) -> Chat:
+        now = self._now()
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO chats (chat_id, type, title, username, created_at, updated_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (chat_id) DO UPDATE SET "
+                "type = excluded.type, title = coalesce(excluded.title, chats.title), "
+                "username = coalesce(excluded.username, chats.username), "
+                "updated_at = excluded.updated_at",
+                [chat_id, type_, title, username, now, now],
+            )
+        chat = self.get_chat(chat_id)
+        assert chat is not None
+        return chat
+
+    def get_chat(self, chat_id: int) -> Chat | None:
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT chat_id, type, title, username, language, mode, timezone, status, "
+                "status_reason, quiet FROM chats WHERE chat_id = %s",
+                [chat_id],
+            ).fetchone()
+        return Chat(*row) if row else None
+
+    def update_chat(self, chat_id: int, **fields: str | None) -> None:
+        allowed = {
+            "language", "mode", "timezone", "status", "status_reason", "title", "username", "quiet"
+        }  # fmt: skip
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{name} = %s" for name in fields)
+        with self.connection() as conn:
+            conn.execute(
+                f"UPDATE chats SET {sets}, updated_at = %s WHERE chat_id = %s",
+                [*fields.values(), self._now(), chat_id],
+            )
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        with self.connection() as conn:
+            exists = conn.execute("SELECT 1 FROM chats WHERE chat_id = %s", [new_id]).fetchone()
+            if exists:
+                conn.execute(
+                    "UPDATE subscriptions SET chat_id = %s WHERE chat_id = %s", [new_id, old_id]
+                )
+                conn.execute("DELETE FROM chats WHERE chat_id = %s", [old_id])
+            else:
+                conn.execute(
+                    "UPDATE chats SET chat_id = %s, type = 'supergroup' WHERE chat_id = %s",
+                    [new_id, old_id],
+                )
+            conn.execute(
+                "UPDATE deliveries d SET chat_id = %s WHERE chat_id = %s AND NOT EXISTS "
+                "(SELECT 1 FROM deliveries e WHERE e.chat_id = %s AND e.seq = d.seq)",
+                [new_id, old_id, new_id],
+            )
+            conn.execute("DELETE FROM deliveries WHERE chat_id = %s", [old_id])
+
+    _SUB_COLUMNS = Store._SUB_COLUMNS
+
+    def add_subscription(
+        self,
+        chat_id: int,
+        keywords: list[str],
+        regions: list[str],
+        *,
+        mode: str = "instant",
+        created_by: int | None = None,
+        thread_id: int | None = None,
+    ) -> Subscription:
+        with self.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, "
+                "created_by, created_at, thread_id) VALUES (%s,%s,%s,%s,"
+                "(SELECT coalesce(max(seq), 0) FROM articles),%s,%s,%s) "
+                f"RETURNING {self._SUB_COLUMNS}",
+                [chat_id, _dumps(keywords), _dumps(regions), str(mode), created_by, self._now(),
+                 thread_id],
+            ).fetchone()  # fmt: skip
+        assert row is not None
+        return _subscription(row)
+
+    def get_subscription(self, sub_id: int) -> Subscription | None:
+        found = self._subscriptions("WHERE id = %s", [sub_id])
+        return found[0] if found else None
+
+    def _subscriptions(self, where: str, params: Sequence[object]) -> list[Subscription]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params
+            ).fetchall()
+        return [_subscription(r) for r in rows]
+
+    def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
+        if chat_id is None:
+            return self._subscriptions("ORDER BY id", [])
+        return self._subscriptions("WHERE chat_id = %s ORDER BY id", [chat_id])
+
+    def active_subscriptions(self) -> list[Subscription]:
+        return self._subscriptions(
+            "WHERE paused IS NULL AND chat_id IN (SELECT chat_id FROM chats WHERE "
+            "status = 'active') ORDER BY id",
+            [],
+        )
+
+    def remove_subscriptions(self, chat_id: int, sub_ids: list[int] | None = None) -> int:
+        with self.connection() as conn:
+            if sub_ids is None:
+                cursor = conn.execute("DELETE FROM subscriptions WHERE chat_id = %s", [chat_id])
+            else:
+                cursor = conn.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = %s AND id = ANY(%s)",
+                    [chat_id, list(sub_ids)],
+                )
+            return cursor.rowcount
+
+    def set_subscription_mode(self, sub_id: int, mode: object) -> None:
+        with self.connection() as conn:
+            conn.execute("UPDATE subscriptions SET mode = %s WHERE id = %s", [str(mode), sub_id])
+
+    def pause_subscription(self, sub_id: int, reason: str | None) -> None:
+        with self.connection() as conn:
+            conn.execute("UPDATE subscriptions SET paused = %s WHERE id = %s", [reason, sub_id])
+
+    # -- state ----------------------------------------------------------------------------------
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        with self.connection() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = %s", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO state (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    # -- the delivery ledger ------------------------------------------------------------------
+    @property
+    def ledger_class(self) -> type[Ledger]:
+        from .pgledger import PgLedger
+
+        return PgLedger
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.ledger_class(self)
+
+    def subscriber_counts(self) -> dict[str, int]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT c.status, count(DISTINCT c.chat_id) FROM chats c "
+                "JOIN subscriptions s ON s.chat_id = c.chat_id GROUP BY c.status"
+            ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- corpus files -----------------------------------------------------------------------
+    def corpus_files(self) -> dict[str, tuple[int, int, str]]:
+        with self.connection() as conn:
+            rows = conn.execute("SELECT path, size, mtime_ns, status FROM corpus_files").fetchall()
+        return {r[0]: (int(r[1]), int(r[2]), r[3]) for r in rows}
+
+    def record_corpus_file(
+        self, path: str, size: int, mtime_ns: int, status: str, detail: str = "", now: float = 0.0
+    ) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO corpus_files (path, size, mtime_ns, status, detail, seen_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (path) DO UPDATE SET "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
+                "detail = excluded.detail, seen_at = excluded.seen_at",
+                [path, size, mtime_ns, status, detail, now],
+            )
+
+    # -- the update journal ---------------------------------------------------------------
+    def journal_update(self, update_id: int, data: str, now: float, digest: str = "") -> bool:
+        """As :meth:`Store.journal_update`, in one statement: the primary key makes an update
+        (same id, same digest) seen by any number of replicas count once."""
+        with self.connection() as conn:
+            return (
+                conn.execute(
+                    "INSERT INTO update_journal (update_id, data, done, at, digest) "
+                    "VALUES (%s,%s,0,%s,%s) ON CONFLICT (update_id) DO UPDATE SET "
+                    "data = excluded.data, done = 0, at = excluded.at, digest = excluded.digest "
+                    "WHERE update_journal.digest IS DISTINCT FROM excluded.digest",
+                    [update_id, data, now, digest],
+                ).rowcount
+                == 1
+            )
+
+    def finish_update(self, update_id: int) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE update_journal SET done = 1, data = NULL WHERE update_id = %s", [update_id]
+            )
+
+    def unfinished_updates(self) -> list[tuple[int, str]]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT update_id, data FROM update_journal WHERE done = 0 ORDER BY update_id"
+            ).fetchall()
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def prune_updates(self, before: float) -> int:
+        with self.connection() as conn:
+            return conn.execute(
+                "DELETE FROM update_journal WHERE done = 1 AND at < %s", [before]
+            ).rowcount
+
+    # -- sources (digests.sources) -----------------------------------------------------------
+    def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
+        try:
+            with self.connection() as conn:
+                row = conn.execute(
+                    "INSERT INTO sources (url, kind, name, next_due, created_at) "
+                    f"VALUES (%s,%s,%s,%s,%s) RETURNING {self._SOURCE_COLUMNS}",
+                    [url, kind, name, 0.0, now],
+                ).fetchone()
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(f"{url} is a source already") from None
+        assert row is not None
+        return _source(row)
+
+    def _sources(self, where: str, params: Sequence[object]) -> list[Source]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params
+            ).fetchall()
+        return [_source(r) for r in rows]
+
+    def get_source(self, source_id: int) -> Source | None:
+        found = self._sources("WHERE id = %s", [source_id])
+        return found[0] if found else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        found = self._sources("WHERE url = %s", [url])
+        return found[0] if found else None
+
+    def sources(self, *, due_before: float | None = None) -> list[Source]:
+        if due_before is None:
+            return self._sources("ORDER BY id", [])
+        return self._sources(
+            "WHERE status = 'active' AND next_due <= %s ORDER BY next_due, id", [due_before]
+        )
+
+    def update_source(self, source_id: int, **fields: object) -> None:
+        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        sets = ", ".join(f"{name} = %s" for name in fields)
+        with self.connection() as conn:
+            conn.execute(f"UPDATE sources SET {sets} WHERE id = %s", [*values, source_id])
+
+    def remove_source(self, source_id: int) -> bool:
+        with self.connection() as conn:
+            conn.execute("DELETE FROM source_items WHERE source_id = %s", [source_id])
+            return conn.execute("DELETE FROM sources WHERE id = %s", [source_id]).rowcount > 0
+
+    def known_item_keys(self, source_id: int, keys: Iterable[str]) -> set[str]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT key FROM source_items WHERE source_id = %s AND key = ANY(%s)",
+                [source_id, list(keys)],
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def record_items(
+        self, source_id: int, rows: Iterable[tuple[str, int | None]], now: float
+    ) -> None:
+        items = list(rows)
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO source_items (source_id, key, seq, seen_at) "
+                "SELECT %s, key, seq, %s FROM unnest(%s::text[], %s::bigint[]) AS r(key, seq) "
+                "ON CONFLICT (source_id, key) DO NOTHING",
+                [source_id, now, [k for k, _ in items], [q for _, q in items]],
+            )
+
+    def seq_of(self, article_id: str) -> int | None:
+        found = self._one("SELECT seq FROM articles WHERE id = %s", [article_id])
+        return int(found) if found is not None else None
+
+    def mark_quiet(self, seqs: Iterable[tuple[int, str]], *, commit: bool = True) -> None:
+        """As :meth:`Store.mark_quiet`; inside ``add``'s ``on_added`` it joins that
+        transaction whatever ``commit`` says."""
+        pairs = list(seqs)
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO article_quiet (seq, reason) SELECT * FROM "
+                "unnest(%s::bigint[], %s::text[]) ON CONFLICT (seq) DO NOTHING",
+                [[q for q, _ in pairs], [r for _, r in pairs]],
+            )
+
+    def quiet_seqs(self, seqs: Sequence[int]) -> set[int]:
+        if not seqs:
+            return set()
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq FROM article_quiet WHERE seq = ANY(%s)", [list(seqs)]
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    # -- stories (digests.stories) ----------------------------------------------------------
+    def story_candidates(
+        self, bands: Sequence[int], since: float, limit: int = 500
+    ) -> list[tuple[int, int, bytes]]:
+        if not bands:
+            return []
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT s.seq, s.story, s.sig FROM article_stories s WHERE s.seq IN "
+                "(SELECT DISTINCT seq FROM article_bands WHERE band = ANY(%s)) AND s.added >= %s "
+                "ORDER BY s.seq DESC LIMIT %s",
+                [list(bands), since, limit],
+            ).fetchall()
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    def save_story(
+        self,
+        seq: int,
+        story: int,
+        sig: bytes,
+        bands: Sequence[int],
+        now: float,
+        *,
+        commit: bool = True,
+    ) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "INSERT INTO article_stories (seq, story, sig, added) VALUES (%s,%s,%s,%s) "
+                "ON CONFLICT (seq) DO UPDATE SET story = excluded.story, sig = excluded.sig, "
+                "added = excluded.added",
+                [seq, story, sig, now],
+            )
+            conn.execute(
+                "INSERT INTO article_bands (band, seq) SELECT unnest(%s::bigint[]), %s "
+                "ON CONFLICT DO NOTHING",
+                [list(bands), seq],
+            )
+
+    def stories_of(self, seqs: Sequence[int]) -> dict[int, int]:
+        if not seqs:
+            return {}
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT seq, story FROM article_stories WHERE seq = ANY(%s)", [list(seqs)]
+            ).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def story_chats(self, story: int, exclude_seq: int) -> set[int]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT d.chat_id FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = %s AND d.seq != %s",
+                [story, exclude_seq],
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def story_messages(self, story: int, exclude_seq: int) -> list[Delivery]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN article_stories s "
+                "ON s.seq = d.seq WHERE s.story = %s AND d.seq != %s AND d.status = 'sent' "
+                "AND d.mode = 'instant' AND d.message_id IS NOT NULL ORDER BY d.id",
+                [story, exclude_seq],
+            ).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def also_reported(self, seq: int) -> list[str]:
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT a.source FROM article_stories s JOIN article_stories o "
+                "ON o.story = s.story JOIN articles a ON a.seq = o.seq WHERE s.seq = %s "
+                "AND o.seq != %s AND a.source IS NOT NULL ORDER BY o.seq",
+                [seq, seq],
+            ).fetchall()
+        names: list[str] = []
+        for (name,) in rows:
+            if name not in names:
+                names.append(name)
+        return names
+
+    def stats(self) -> StoreStats:
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM region_counts), "
+                "(SELECT count(*) FROM article_regions), pg_database_size(current_database())"
+            ).fetchone()
+        assert row is not None
+        return {
+            "articles": int(row[0]),
+            "regions_tagged": int(row[1]),
+            "region_tags": int(row[2]),
+            "db_bytes": int(row[3]),
+            "db_path": self.path,
+            "schema_version": self.schema_version(),
+        }
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table (``digestbot migrate-db`` checks the copy with them)."""
+        return table_counts(self)
+
+
+COPIED_TABLES = (
+    "articles",
+    "article_regions",
+    "region_counts",
+    "chats",
+    "subscriptions",
+    "deliveries",
+    "state",
+    "corpus_files",
+    "update_journal",
+    "sources",
+    "source_items",
+    "article_quiet",
+    "article_stories",
+    "article_bands",
+)
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """Rows per table of :data:`COPIED_TABLES`, on either backend."""
+    counts: dict[str, int] = {}
+    for table in COPIED_TABLES:
+        if isinstance(store, PgStore):
+            counts[table] = int(store._one(f"SELECT count(*) FROM {table}"))
+        else:
+            counts[table] = int(store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return counts
+
+
+def _fts_where(
+    table: str,
+    match: str,
+    min_seq: int,
+    max_seq: int | None,
+    filters: Sequence[tuple[str, str, bool]],
+) -> tuple[str, list[object], str] | None:
+    """(WHERE clause, parameters, ranked column) of a full-text query; ``None`` when it can
+    match nothing."""
+    if table not in FTS_COLUMNS:
+        raise ValueError(f"not a full-text table: {table}")
+    column, tokens = FTS_COLUMNS[table]
+    query = fts5_to_tsquery(match, tokens)
+    if query is None:
+        return None
+    where, params = f"{column} @@ %s::tsquery AND seq >= %s {_NOT_REPOSTS}", [query, min_seq]
+    if max_seq is not None:
+        where += " AND seq <= %s"
+        params.append(max_seq)
+    for other, expr, include in filters:
+        if other not in FTS_COLUMNS:
+            raise ValueError(f"not a full-text table: {other}")
+        other_column, other_tokens = FTS_COLUMNS[other]
+        other_query = fts5_to_tsquery(expr, other_tokens)
+        if other_query is None:
+            if include:
+                return None
+            continue
+        where += f" AND {'' if include else 'NOT '}({other_column} @@ %s::tsquery)"
+        params.append(other_query)
+    return where, params, column

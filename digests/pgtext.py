@@ -1,0 +1,178 @@
+"""PostgreSQL full-text search as the SQLite index does it: ``tsvector`` documents and ``tsquery``
+queries built from the engine's own segmentation, no extension needed.
+
+The PostgreSQL store (:mod:`digests.pgstore`) keeps, per article, two ``tsvector`` columns in the
+``simple`` sense (no stemming, no stop words): ``words`` (the segmented title and body,
+``AnalyzedArticle.title_index`` / ``body_index``) and ``grams`` (their CJK character pairs). They
+are built here, token by token, rather than by ``to_tsvector``, whose parser would split the
+tokens again by its own rules: every token is cut and folded the way SQLite's FTS5 tokenizers do
+(``unicode61 remove_diacritics 2`` for the words, ``ascii`` for the pairs), the title gets weight
+``A`` and the body ``B`` (ranked 10:1, as bm25 weighs them on SQLite), and a gap of one position
+keeps a phrase from matching across the two.
+
+Queries arrive as the FTS5 expressions :meth:`digests.search.ParsedQuery.plan` writes (quoted
+phrases, ``AND``, ``OR``, ``NOT``, parentheses); :func:`fts5_to_tsquery` translates them, so
+:mod:`digests.search` runs unchanged on both backends.
+
+Limits of ``tsvector`` (PostgreSQL's, documented in the README): positions stop at 16,383 and a
+lexeme keeps at most 256 positions, so a phrase far into a very long article can be missed where
+SQLite finds it; single words are always found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+MAX_POSITION = 16383  # PostgreSQL's last tsvector position
+MAX_POSITIONS_PER_LEXEME = 255  # PostgreSQL keeps 256; stay below
+MAX_LEXEME_BYTES = 2046
+#: ts_rank weights {D, C, B, A}: body (B) 0.1, title (A) 1.0 — the SQLite bm25 ratio 1:10.
+RANK_WEIGHTS = "{0.1, 0.1, 0.1, 1.0}"
+
+
+def unicode61_tokens(text: str) -> list[str]:
+    """``text`` cut as FTS5's ``unicode61 remove_diacritics 2`` does: letters, digits and
+    private-use characters make tokens (marks stay with them), everything else separates;
+    lowercase, diacritics removed."""
+    tokens: list[str] = []
+    current: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] in "LNM" or category == "Co":
+            current.append(char)
+        elif current:
+            tokens.append("".join(current))
+            current = []
+    if current:
+        tokens.append("".join(current))
+    return [t for t in (_fold(t) for t in tokens) if t]
+
+
+def _fold(token: str) -> str:
+    decomposed = unicodedata.normalize("NFD", token.lower())
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+
+
+def ascii_tokens(text: str) -> list[str]:
+    """``text`` cut as FTS5's ``ascii`` tokenizer does: ASCII non-alphanumerics separate,
+    everything else makes tokens; ASCII letters lowercased."""
+    return [t.lower() for t in _ASCII_SEPARATORS.split(text) if t]
+
+
+def tsvector_literal(
+    title: str, body: str, tokens: Callable[[str], list[str]] = unicode61_tokens
+) -> str:
+    """The ``tsvector`` input text of a title (weight A) and a body (weight B)."""
+    positions: dict[str, list[str]] = {}
+    title_tokens = tokens(title)
+    _place(positions, title_tokens, 1, "A")
+    _place(positions, tokens(body), len(title_tokens) + 2, "B")
+    return " ".join(f"{_quote(lexeme)}:{','.join(p)}" for lexeme, p in positions.items())
+
+
+def _place(positions: dict[str, list[str]], tokens: Iterable[str], start: int, weight: str) -> None:
+    for offset, token in enumerate(tokens):
+        if len(token.encode()) > MAX_LEXEME_BYTES:
+            continue
+        kept = positions.setdefault(token, [])
+        if len(kept) < MAX_POSITIONS_PER_LEXEME:
+            kept.append(f"{min(start + offset, MAX_POSITION)}{weight}")
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# -- queries ---------------------------------------------------------------------------------
+_FTS5_TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\()|(\))|(AND|OR|NOT)\b)')
+
+
+class _Parser:
+    """FTS5 expressions (NOT binds tighter than AND, AND tighter than OR) → ``tsquery`` text;
+    ``None`` stands for an expression that matches nothing (a phrase with no token left)."""
+
+    def __init__(self, expression: str, tokens: Callable[[str], list[str]]) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.tokens = tokens
+        pos = 0
+        expression = expression.rstrip()
+        while pos < len(expression):
+            match = _FTS5_TOKEN.match(expression, pos)
+            if match is None:
+                raise ValueError(f"unsupported full-text expression: {expression!r}")
+            phrase, opening, closing, word = match.groups()
+            if phrase is not None:
+                self.items.append(("phrase", phrase.replace('""', '"')))
+            else:
+                self.items.append((opening or closing or word, ""))
+            pos = match.end()
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.items[self.pos][0] if self.pos < len(self.items) else None
+
+    def take(self) -> tuple[str, str]:
+        item = self.items[self.pos]
+        self.pos += 1
+        return item
+
+    def parse(self) -> str | None:
+        result = self.or_expr()
+        if self.pos != len(self.items):
+            raise ValueError("unbalanced full-text expression")
+        return result
+
+    def or_expr(self) -> str | None:
+        parts = [self.and_expr()]
+        while self.peek() == "OR":
+            self.take()
+            parts.append(self.and_expr())
+        kept = [p for p in parts if p is not None]
+        return "(" + " | ".join(kept) + ")" if kept else None
+
+    def and_expr(self) -> str | None:
+        parts = [self.not_expr()]
+        while self.peek() in ("AND", "phrase", "("):
+            if self.peek() == "AND":
+                self.take()
+            parts.append(self.not_expr())
+        if any(p is None for p in parts):
+            return None
+        return "(" + " & ".join(p for p in parts if p is not None) + ")"
+
+    def not_expr(self) -> str | None:
+        result = self.primary()
+        while self.peek() == "NOT":
+            self.take()
+            excluded = self.primary()
+            if result is not None and excluded is not None:
+                result = f"({result} & !{excluded})"
+        return result
+
+    def primary(self) -> str | None:
+        kind, text = self.take()
+        if kind == "(":
+            inner = self.or_expr()
+            if self.take()[0] != ")":
+                raise ValueError("unbalanced full-text expression")
+            return inner
+        if kind != "phrase":
+            raise ValueError(f"unexpected {kind} in a full-text expression")
+        tokens = self.tokens(text)
+        if not tokens:
+            return None
+        return "(" + " <-> ".join(_quote(t) for t in tokens) + ")"
+
+
+def fts5_to_tsquery(
+    expression: str, tokens: Callable[[str], list[str]] = unicode61_tokens
+) -> str | None:
+    """The ``tsquery`` text of an FTS5 expression; ``None`` when it can match nothing."""
+    return _Parser(expression, tokens).parse()

@@ -1,0 +1,51 @@
+"""PostgreSQL for the tests: the server named by DIGESTBOT_TEST_DATABASE_URL (``.ci/pg`` starts
+one), a fresh schema per store, dropped afterwards; the PostgreSQL half skips, saying why, only
+when no URL is set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from digests.store import Clock, Store, utcnow
+
+PG_URL = os.environ.get("DIGESTBOT_TEST_DATABASE_URL", "").strip()
+NO_PG = (
+    "DIGESTBOT_TEST_DATABASE_URL is not set: no PostgreSQL server to test against "
+    "(.ci/pg starts one)"
+)
+requires_pg = pytest.mark.skipif(not PG_URL, reason=NO_PG)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=requires_pg)]
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh schema name in the test database, dropped (with its tables) afterwards."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@contextmanager
+def open_backend(kind: str, tmp_path: Path, clock: Clock = utcnow) -> Iterator[Store]:
+    """An empty store of ``kind`` ("sqlite" or "postgresql")."""
+    if kind == "sqlite":
+        with Store(tmp_path / f"{uuid.uuid4().hex[:8]}.db", clock=clock) as store:
+            yield store
+        return
+    if not PG_URL:
+        pytest.skip(NO_PG)
+    from digests.pgstore import PgStore
+
+    with pg_schema() as schema, PgStore(PG_URL, clock=clock, schema=schema) as store:
+        yield store

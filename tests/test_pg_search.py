@@ -1,0 +1,84 @@
+"""Keyword and region search on PostgreSQL: tests/test_search.py again (its SQLite half runs
+there), and the same queries compared across both backends.
+
+Ranking: SQLite ranks by bm25, PostgreSQL by ``ts_rank`` (title 10:1 over body, normalised by
+length); both return the same set of matches and the same total. Where scores tie, SQLite keeps
+FTS5's order and PostgreSQL the older article first, so the comparison below compares sets per
+query and exact order only for the engine's own ranking tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from digests.ingest import ingest
+from digests.search import keyword_search
+
+from .conftest import CORPUS
+from .pgkit import BACKENDS, open_backend, requires_pg
+from .test_search import *  # noqa: F403  (every test and fixture, collected again here)
+from .test_search import ARTICLES
+
+QUERIES = [
+    "棉花", "棉花 丰收", "研究", '"驻村工作队"', "棉花 -丰收", "“农民 增收”", "兵团职工",
+    "農業技術", "棉花豐收", "书记", "村工", "新疆", "技术 -培训", "第一书记", "增收 OR 致富",
+    'NEAR("a" "b")', "-棉花 报告", "c++", "兵团",
+]  # fmt: skip
+
+
+@pytest.fixture(params=["postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, clock):
+    with open_backend(request.param, tmp_path, clock) as s:
+        yield s
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, clock):
+    with open_backend("postgresql", tmp_path, clock) as s:
+        report = ingest(s, [CORPUS], workers=1)
+        assert len(report.added) == 2 and report.ok
+        yield s
+
+
+def _fill(store, folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    for i, (title, text) in enumerate(ARTICLES):
+        (folder / f"{i}.json").write_text(
+            json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8"
+        )
+    assert len(ingest(store, [folder, CORPUS], workers=1).added) == len(ARTICLES) + 2
+
+
+def _answer(store, query: str) -> tuple[int, set[str]] | str:
+    from digests.errors import QueryError
+
+    try:
+        results = keyword_search(store, query, limit=20)
+    except QueryError as exc:
+        return f"refused: {exc}"
+    return results.total, {h.article.title for h in results.hits}
+
+
+@requires_pg
+def test_both_backends_give_the_same_results(tmp_path: Path, clock) -> None:
+    answers = {}
+    for kind in ("sqlite", "postgresql"):
+        with open_backend(kind, tmp_path, clock) as s:
+            _fill(s, tmp_path / "in")
+            answers[kind] = {q: _answer(s, q) for q in QUERIES}
+    assert answers["postgresql"] == answers["sqlite"]
+    assert sum(1 for a in answers["sqlite"].values() if isinstance(a, tuple) and a[0]) >= 12
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_region_search_on_either_backend(kind: str, tmp_path: Path, clock) -> None:
+    from digests.regions import load_gazetteer
+    from digests.search import region_search
+
+    with open_backend(kind, tmp_path, clock) as s:
+        assert len(ingest(s, [CORPUS], workers=1).added) == 2
+        found = region_search(s, load_gazetteer(), "新疆")
+        assert found.results.total >= 1 and found.results.hits
