@@ -362,6 +362,31 @@ class PgStore(Store):
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def fts_newest(
+        self,
+        match: str,
+        limit: int,
+        min_seq: int = 0,
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+        in_title: str | None = None,
+    ) -> list[int]:
+        """As :meth:`Store.fts_newest`, without the title tier (``in_title`` matches nothing
+        here: a common query's matches come newest first)."""
+        if in_title is not None:
+            return []
+        built = _fts_where(table, match, min_seq, None, filters)
+        if built is None:
+            return []
+        where, params, _ = built
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT seq FROM article_search WHERE {where} ORDER BY seq DESC LIMIT %s",
+                [*params, bounded(limit)],
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def fts_count(
         self,
         match: str,
