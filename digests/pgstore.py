@@ -370,8 +370,12 @@ class PgStore(Store):
         *,
         table: str = "articles_fts",
         filters: Sequence[tuple[str, str, bool]] = (),
+        in_title: str | None = None,
     ) -> list[int]:
-        """As :meth:`Store.fts_newest`: the newest ``limit`` matches since ``min_seq``."""
+        """As :meth:`Store.fts_newest`, without the title tier (``in_title`` matches nothing
+        here: a common query's matches come newest first)."""
+        if in_title is not None:
+            return []
         built = _fts_where(table, match, min_seq, None, filters)
         if built is None:
             return []

@@ -243,8 +243,9 @@ def _newest_by_tier(
     """The matches since ``min_seq`` with the query in the title, newest first, then all the
     others, newest first (reading as many matches as the page needs, plus the window's)."""
     need = offset + limit
-    in_title = f"({plan.match}) AND {{title}} : ({plan.positive})"
-    first = store.fts_newest(in_title, need, min_seq, table=plan.table, filters=plan.filters)
+    first = store.fts_newest(
+        plan.match, need, min_seq, table=plan.table, filters=plan.filters, in_title=plan.positive
+    )
     ranked = [(seq, TITLE_SCORE) for seq in first]
     if len(first) < need:
         seen = set(first)

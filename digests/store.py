@@ -715,11 +715,15 @@ class Store:
         *,
         table: str = "articles_fts",
         filters: Sequence[tuple[str, str, bool]] = (),
+        in_title: str | None = None,
     ) -> list[int]:
         """The newest ``limit`` articles with ``seq >= min_seq`` that match (as in
-        :meth:`fts_search`), newest first. Without ``min_seq``, FTS5 reads its matches newest
-        first and stops at ``limit``, whatever their number; with it, the matches since then
-        are read oldest first (reading them newest first, FTS5 does not stop at ``min_seq``)."""
+        :meth:`fts_search`) — and ``in_title`` in their title, when given — newest first.
+        Without ``min_seq``, FTS5 reads its matches newest first and stops at ``limit``,
+        whatever their number; with it, the matches since then are read oldest first (reading
+        them newest first, FTS5 does not stop at ``min_seq``)."""
+        if in_title is not None:
+            match = f"({match}) AND {{title}} : ({in_title})"
         where, params = _fts_where(table, match, min_seq, None, filters)
         sql = f"SELECT rowid FROM {table} WHERE {where}"
         if min_seq > 0:
