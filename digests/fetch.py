@@ -6,8 +6,9 @@ of the bot, so no second HTTP stack). What it guarantees:
 * **Addresses.** Only ``http``/``https``; a host that is a loopback, private, link-local,
   multicast, reserved, unspecified or IPv4-mapped address is refused, whether written as an IP
   literal or reached through DNS: the connector's resolver (:class:`SafeResolver`) drops such
-  addresses, so the address actually connected is one that was checked, and the peer address of
-  the open connection is checked again. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
+  addresses, so the address actually connected is one that was checked, and the connector
+  (:class:`SafeConnector`) checks the peer address of each connection again before a request is
+  written to it. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
   refused. Redirects are followed by hand (at most ``MAX_REDIRECTS``) and every hop is checked.
   ``DIGESTBOT_FETCH_ALLOW`` (comma-separated host names and CIDRs) exempts a self-hosted RSSHub or
   a test server.
@@ -37,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
 from aiohttp.resolver import ThreadedResolver
 
 from .errors import DigestError
@@ -190,6 +192,34 @@ class SafeResolver(AbstractResolver):
         await self.inner.close()
 
 
+class SafeConnector(aiohttp.TCPConnector):
+    """A connector that checks the peer address of every connection it hands out, new or pooled,
+    before a request is written to it (the second line behind :class:`SafeResolver`)."""
+
+    def __init__(self, policy: Policy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Any], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
+        conn = await super().connect(req, traces, timeout)
+        host = req.url.host or ""
+        if self.policy.host_allowed(host):
+            return conn
+        transport = conn.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        if not peer:
+            conn.close()
+            raise Refused(f"{host}: the connected address is unknown")
+        address = str(peer[0])
+        problem = None if self.policy.address_allowed(address) else address_problem(address)
+        if problem:
+            conn.close()
+            raise Refused(f"{host} connected to {address}, {problem}")
+        return conn
+
+
 @dataclass
 class Response:
     """A fetched body (or a 304) and what the poller needs from the headers."""
@@ -258,8 +288,10 @@ class Fetcher:
         total_timeout: float = TOTAL_TIMEOUT,
         per_host: int = PER_HOST,
         limit: int = 64,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.policy = policy if policy is not None else Policy.from_env()
+        self.resolver = resolver  # the DNS lookup under SafeResolver; the system's by default
         self.user_agent = user_agent
         self.timeout = aiohttp.ClientTimeout(
             total=total_timeout, connect=connect_timeout, sock_read=read_timeout
@@ -269,10 +301,11 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Fetcher:
-        connector = aiohttp.TCPConnector(
+        connector = SafeConnector(
+            self.policy,
             limit=self.limit,
             limit_per_host=self.per_host,
-            resolver=SafeResolver(self.policy),
+            resolver=SafeResolver(self.policy, self.resolver),
             ttl_dns_cache=60,
         )
         self._session = aiohttp.ClientSession(
@@ -312,7 +345,6 @@ class Fetcher:
                 async with self._session.get(
                     current, headers=headers, allow_redirects=False
                 ) as resp:
-                    self._check_peer(resp, current)
                     if resp.status in (301, 302, 303, 307, 308):
                         location = resp.headers.get("Location")
                         if not location:
@@ -344,22 +376,6 @@ class Fetcher:
             raise FetchError("the response was cut short") from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
-
-    def _check_peer(self, resp: aiohttp.ClientResponse, url: str) -> None:
-        host = urlsplit(url).hostname or ""
-        if self.policy.host_allowed(host) or resp.connection is None:
-            return
-        transport = resp.connection.transport
-        peer = transport.get_extra_info("peername") if transport else None
-        if not peer:
-            return
-        address = peer[0]
-        if self.policy.address_allowed(address):
-            return
-        problem = address_problem(address)
-        if problem:
-            resp.close()
-            raise Refused(f"{host} connected to {address}, {problem}")
 
     @staticmethod
     def _response(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import zlib
 
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
+from digests import fetch as fetch_module
 from digests.fetch import Fetcher, FetchError, Policy, Refused, check_url
 
 from .feedserver import DATA
@@ -75,6 +78,83 @@ async def test_every_redirect_hop_is_checked(site, monkeypatch):
     async with Fetcher() as fetcher:
         with pytest.raises(Refused, match="file"):
             await fetcher.fetch(site.url("/scheme"))
+
+
+class FakeDNS(AbstractResolver):
+    """A DNS server under the test's control: each name answers its list of addresses in turn
+    (the last one repeats), as an attacker's DNS does when it rebinds a name to 127.0.0.1."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups.append(host)
+        queue = self.answers[host]
+        address = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [
+            ResolveResult(
+                hostname=host, host=address, port=port, family=socket.AF_INET, proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_dns_answers_are_checked_at_connect_time_on_every_redirect_hop(site, monkeypatch):
+    """feeds.test is exempt by name (a self-hosted RSSHub); it redirects to rebind.test, whose
+    DNS now answers 127.0.0.1. The answer the connector is about to use is the one refused, on
+    that hop, before any request is sent to it."""
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
+    site.add("/secret", "internal")
+    site.redirect("/go", f"http://rebind.test:{site.port}/secret", 302)
+    dns = FakeDNS({"feeds.test": ["127.0.0.1"], "rebind.test": ["127.0.0.1"]})
+    async with Fetcher(Policy.parse("feeds.test"), resolver=dns) as fetcher:
+        with pytest.raises(Refused, match=r"rebind\.test resolves to 127\.0\.0\.1, a loopback"):
+            await fetcher.fetch(f"http://feeds.test:{site.port}/go")
+    assert dns.lookups == ["feeds.test", "rebind.test"]
+    assert site.hits["/go"] == 1 and site.hits["/secret"] == 0
+
+
+async def test_a_cidr_on_the_allow_list_exempts_the_resolved_address(site, monkeypatch):
+    """A name resolving into an allowed network is fetched; the same answer is refused when the
+    allow-list names another network (the check is on the address, not on the name)."""
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
+    site.add("/rss.xml", "<rss/>")
+    dns = FakeDNS({"rebind.test": ["127.0.0.1"]})
+    url = f"http://rebind.test:{site.port}/rss.xml"
+    async with Fetcher(Policy.parse("127.0.0.0/8"), resolver=dns) as fetcher:
+        assert (await fetcher.fetch(url)).body == b"<rss/>"  # allowed by the CIDR exemption
+    async with Fetcher(Policy.parse("10.0.0.0/8"), resolver=dns) as fetcher:
+        with pytest.raises(Refused, match="loopback"):
+            await fetcher.fetch(url)
+    assert site.hits["/rss.xml"] == 1
+
+
+async def test_the_connected_peer_is_checked_even_when_the_resolver_is_bypassed(site, monkeypatch):
+    """Second line: with the resolver's filter gone, the peer address of the connection is still
+    refused before a request is written to it, unless the host or its network is allowed."""
+
+    class PassThrough(fetch_module.SafeResolver):
+        async def resolve(self, host, port=0, family=socket.AF_INET):  # type: ignore[no-untyped-def]
+            return await self.inner.resolve(host, port, family)
+
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
+    monkeypatch.setattr(fetch_module, "SafeResolver", PassThrough)
+    site.add("/rss.xml", "<rss/>")
+    url = f"http://rebind.test:{site.port}/rss.xml"
+    async with Fetcher(Policy(), resolver=FakeDNS({"rebind.test": ["127.0.0.1"]})) as fetcher:
+        with pytest.raises(Refused, match=r"rebind\.test connected to 127\.0\.0\.1, a loopback"):
+            await fetcher.fetch(url)
+    assert site.hits["/rss.xml"] == 0
+    for allowed in ("rebind.test", "127.0.0.1/32"):
+        dns = FakeDNS({"rebind.test": ["127.0.0.1"]})
+        async with Fetcher(Policy.parse(allowed), resolver=dns) as fetcher:
+            assert (await fetcher.fetch(url)).body == b"<rss/>"
 
 
 async def test_permanent_redirects_move_temporary_ones_do_not(site):
