@@ -256,7 +256,7 @@ async def running(
                     admin.corpus_poll, interval=settings.poll_seconds, first=FIRST_POLL_DELAY,
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
-                source_handlers.schedule(application, settings.poll_seconds)
+                source_handlers.schedule(application, settings.source_poll_seconds)
                 sender.start()
             await replay(application, application.bot_data["services"].store)
             await updater_of(application).start_polling(

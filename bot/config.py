@@ -28,6 +28,7 @@ class Settings:
     admins: frozenset[int] = field(default_factory=frozenset)
     lang: str = "zh"
     poll_seconds: float = 60.0
+    source_poll_seconds: float = 60.0
     log_level: str = "INFO"
 
     @property
@@ -66,13 +67,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     lang = env.get("DIGESTBOT_LANG", "zh").strip().lower() or "zh"
     if lang not in LANGUAGES:
         raise ConfigError(f"DIGESTBOT_LANG must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    raw_poll = env.get("DIGESTBOT_POLL_SECONDS", "60").strip() or "60"
-    try:
-        poll = float(raw_poll)
-    except ValueError:
-        raise ConfigError(f"DIGESTBOT_POLL_SECONDS must be a number, got {raw_poll!r}") from None
-    if not 0.05 <= poll <= 86400:
-        raise ConfigError("DIGESTBOT_POLL_SECONDS must be between 0.05 and 86400")
+    poll = _seconds(env, "DIGESTBOT_POLL_SECONDS")
+    source_poll = _seconds(env, "DIGESTBOT_SOURCE_POLL_SECONDS")
     level = env.get("DIGESTBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(
@@ -88,5 +84,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admins=frozenset(admins),
         lang=lang,
         poll_seconds=poll,
+        source_poll_seconds=source_poll,
         log_level=level,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str = "60") -> float:
+    """An interval in seconds between 0.05 and 86400, or a one-line ``ConfigError``."""
+    raw = env.get(name, default).strip() or default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not 0.05 <= value <= 86400:
+        raise ConfigError(f"{name} must be between 0.05 and 86400")
+    return value

@@ -6,7 +6,7 @@ check now and remove; ``/source remove|pause|resume|check ID``; ``/source export
 file; an uploaded ``.opml`` file imports its feeds. Only ``DIGESTBOT_ADMINS`` may use any of it:
 sources feed the corpus every chat shares.
 
-``source_poll`` is a named ``JobQueue`` job: every ``DIGESTBOT_POLL_SECONDS`` it polls the sources
+``source_poll`` is a named ``JobQueue`` job: every ``DIGESTBOT_SOURCE_POLL_SECONDS`` it polls the sources
 that are due (in a worker thread, on its own connection and event loop), plans deliveries, wakes
 the sender, and tells the administrators about a source it had to disable.
 """

@@ -99,6 +99,7 @@ async def running_bot(
     admins: frozenset[int] = frozenset(),
     corpus: Path | None = None,
     poll_seconds: float = 60.0,
+    source_poll_seconds: float = 60.0,
     clock=None,
     fake: FakeTelegram | None = None,
     limiter=None,
@@ -112,6 +113,7 @@ async def running_bot(
     settings = Settings(
         token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins,
         corpus=str(corpus or Path(db).parent / "no-corpus"), poll_seconds=poll_seconds,
+        source_poll_seconds=source_poll_seconds,
     )  # fmt: skip
     store = open_store(db, clock=clock) if clock else open_store(db)  # a file or a URL
     services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)

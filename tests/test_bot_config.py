@@ -37,9 +37,12 @@ def test_all_variables() -> None:
             "DIGESTBOT_ADMINS": "1, 2 3",
             "DIGESTBOT_LANG": "en",
             "DIGESTBOT_POLL_SECONDS": "5",
+            "DIGESTBOT_SOURCE_POLL_SECONDS": "30",
         }
     )
     assert settings.admins == {1, 2, 3} and settings.lang == "en" and settings.poll_seconds == 5
+    assert settings.source_poll_seconds == 30
+    assert load_settings({}).source_poll_seconds == 60
     assert settings.base_file_url == "http://127.0.0.1:8081/file/bot"
     assert SECRET not in repr(settings)
 
@@ -53,6 +56,8 @@ def test_all_variables() -> None:
         ({"DIGESTBOT_LANG": "fr"}, "DIGESTBOT_LANG"),
         ({"DIGESTBOT_POLL_SECONDS": "soon"}, "DIGESTBOT_POLL_SECONDS"),
         ({"DIGESTBOT_POLL_SECONDS": "0"}, "DIGESTBOT_POLL_SECONDS"),
+        ({"DIGESTBOT_SOURCE_POLL_SECONDS": "often"}, "DIGESTBOT_SOURCE_POLL_SECONDS must be a"),
+        ({"DIGESTBOT_SOURCE_POLL_SECONDS": "1e9"}, "DIGESTBOT_SOURCE_POLL_SECONDS must be betw"),
     ],
 )
 def test_malformed_settings(env: dict, message: str) -> None:

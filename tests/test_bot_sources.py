@@ -39,7 +39,7 @@ def db(seeded_db: Path, tmp_path: Path) -> Path:
 
 async def test_admin_adds_a_feed_and_new_items_arrive_once(site, db: Path) -> None:
     site.add("/rss.xml", RSS, content_type="application/rss+xml")
-    async with running_bot(db, admins=frozenset({ADMIN}), poll_seconds=0.3) as env:
+    async with running_bot(db, admins=frozenset({ADMIN}), source_poll_seconds=0.3) as env:
         env.fake.add_chat(READER, "private")
         (refused,) = await env.say(f"/source add {site.url('/rss.xml')}", chat=777)
         assert "只有管理员" in refused.text
@@ -137,7 +137,7 @@ async def test_the_same_story_from_two_sources_arrives_once_with_also_reported(
     (t2, p2), *_ = reposts(title, paragraphs)
     site.add("/a.xml", rss([], title="边疆日报"))
     site.add("/b.xml", rss([], title="天山网"))
-    async with running_bot(db, admins=frozenset({ADMIN}), poll_seconds=0.3) as env:
+    async with running_bot(db, admins=frozenset({ADMIN}), source_poll_seconds=0.3) as env:
         env.fake.add_chat(READER, "private")
         await env.say(f"/source add {site.url('/a.xml')}", chat=ADMIN)
         await env.say(f"/source add {site.url('/b.xml')}", chat=ADMIN)
@@ -180,7 +180,7 @@ async def test_admins_are_told_when_a_source_is_disabled(site, db: Path) -> None
         store.update_source(
             source.id, failures=9, failing_since=time.time() - 4 * 86400, next_due=2e9
         )
-    async with running_bot(db, admins=frozenset({ADMIN}), poll_seconds=0.3) as env:
+    async with running_bot(db, admins=frozenset({ADMIN}), source_poll_seconds=0.3) as env:
         env.fake.add_chat(ADMIN, "private")
         env.store.update_source(source.id, next_due=0.0)
         (notice,) = await env.fake.wait_for_messages(ADMIN, 1, timeout=15)
