@@ -420,10 +420,21 @@ class PgStore(Store):
         with self.connection() as conn:
             rows = conn.execute(
                 "SELECT seq, mentions FROM article_regions WHERE code = %s "
+                "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq) "
                 "ORDER BY mentions DESC, seq DESC LIMIT %s OFFSET %s",
                 [code, bounded(limit), bounded(offset)],
             ).fetchall()
         return [(int(r[0]), int(r[1])) for r in rows]
+
+    def region_total(self, code: str) -> int:
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT (SELECT articles FROM region_counts WHERE code = %s) - "
+                "(SELECT count(*) FROM article_stories s WHERE s.story != s.seq AND EXISTS "
+                "(SELECT 1 FROM article_regions r WHERE r.code = %s AND r.seq = s.seq))",
+                [code, code],
+            ).fetchone()
+        return max(0, int(row[0] or 0)) if row else 0
 
     def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
         with self.connection() as conn:

@@ -387,7 +387,7 @@ def region_search(
             raise NotFound("unknown_place", name=name, suggestions=suggestions)
         place, alternatives = resolution.places[0], resolution.places[1:]
     rows = store.region_articles(place.code, limit, offset)
-    total = store.region_counts([place.code]).get(place.code, 0)
+    total = store.region_total(place.code)
     articles = store.get_many([seq for seq, _ in rows])
     hits = [Hit(articles[seq], float(m)) for seq, m in rows if seq in articles]
     for hit in hits:

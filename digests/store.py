@@ -760,12 +760,25 @@ class Store:
         )
 
     def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
-        """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next."""
+        """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next;
+        one per near-duplicate story (reposts are left out, as in search)."""
         return self.conn.execute(
             "SELECT seq, mentions FROM article_regions WHERE code = ? "
+            "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq) "
             "ORDER BY mentions DESC, seq DESC LIMIT ? OFFSET ?",
             [code, bounded(limit), bounded(offset)],
         ).fetchall()
+
+    def region_total(self, code: str) -> int:
+        """How many rows :meth:`region_articles` can give for ``code``: the precomputed count
+        less the reposts tagged with it (one probe of the region's key per repost)."""
+        row = self.conn.execute(
+            "SELECT (SELECT articles FROM region_counts WHERE code = ?) - "
+            "(SELECT count(*) FROM article_stories s WHERE s.story != s.seq AND EXISTS "
+            "(SELECT 1 FROM article_regions r WHERE r.code = ? AND r.seq = s.seq))",
+            [code, code],
+        ).fetchone()
+        return max(0, int(row[0] or 0))
 
     def region_counts(self, codes: Iterable[str] | None = None) -> dict[str, int]:
         if codes is None:

@@ -1,5 +1,5 @@
 """Near-duplicate stories: reposts are grouped, same-topic stories stay apart, a story is planned
-once per chat with "also reported by", and search shows it once."""
+once per chat with "also reported by", and search and region listings show it once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from digests import stories
 from digests.fetch import Fetcher
 from digests.ledger import Ledger
 from digests.planning import plan
-from digests.search import keyword_search
+from digests.regions import load_gazetteer
+from digests.search import keyword_search, region_search
 from digests.sources import add_source, poll_round
 
 from .test_sources import LONG, rss
@@ -80,6 +81,8 @@ async def test_a_story_from_two_sources_is_planned_once_and_searched_once(site, 
     assert first.source not in first.also_reported
     results = keyword_search(store, "供暖改造")
     assert results.total == 1 and len(results.hits) == 1
+    listing = region_search(store, load_gazetteer(), "喀什地区").results
+    assert listing.total == 1 and [h.article.seq for h in listing.hits] == [first.seq]
 
 
 def test_quiet_mark_and_story_link_commit_with_the_article(store):
