@@ -372,10 +372,10 @@ class PgStore(Store):
         filters: Sequence[tuple[str, str, bool]] = (),
         in_title: str | None = None,
     ) -> list[int]:
-        """As :meth:`Store.fts_newest`, without the title tier (``in_title`` matches nothing
-        here: a common query's matches come newest first)."""
+        """As :meth:`Store.fts_newest`; ``in_title`` becomes weight-``A`` (title) lexemes
+        (:mod:`digests.pgtext` reads FTS5's ``{title} :`` column filter)."""
         if in_title is not None:
-            return []
+            match = f"({match}) AND {{title}} : ({in_title})"
         built = _fts_where(table, match, min_seq, None, filters)
         if built is None:
             return []

@@ -82,3 +82,15 @@ def test_region_search_on_either_backend(kind: str, tmp_path: Path, clock) -> No
         assert len(ingest(s, [CORPUS], workers=1).added) == 2
         found = region_search(s, load_gazetteer(), "新疆")
         assert found.results.total >= 1 and found.results.hits
+
+
+@requires_pg
+def test_the_title_tier_finds_title_matches_only_on_both_backends(tmp_path: Path, clock) -> None:
+    found = {}
+    for kind in ("sqlite", "postgresql"):
+        with open_backend(kind, tmp_path, clock) as s:
+            _fill(s, tmp_path / "in")
+            seqs = s.fts_newest('"报告"', 10, in_title='"报告"')  # in a body, in no title
+            titled = s.fts_newest('"研究"', 10, in_title='"研究"')
+            found[kind] = (seqs, [s.get_many(titled)[q].title for q in titled])
+    assert found["postgresql"] == found["sqlite"] == ([], ["新疆棉花研究"])
