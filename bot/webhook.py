@@ -6,7 +6,7 @@ every update into the Application's update queue, the :class:`~bot.updates.Journ
 the update is journaled before the 200 that tells Telegram it arrived, and an update delivered
 twice (Telegram retries when it saw no 2xx) is handled once. ``GET /healthz`` is served by the
 same tornado application (one port for a load balancer's checks): 200 ``ok`` while the bot takes
-updates, 503 once it is stopping.
+updates (503 should the Application stop before the server closes).
 """
 
 from __future__ import annotations

@@ -4,8 +4,12 @@ the health endpoint answers, and the fake refuses getUpdates while a webhook is 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from fakebotapi import FakeTelegram
 
 from .botkit import TOKEN, USER, BotEnv, running_bot
 from .conftest import GRASSROOTS_TITLE
+from .test_kill_restart import ROOT
 
 SECRET = "s3cret-Webhook_token"
 
@@ -209,3 +214,43 @@ def test_run_webhook_without_url_is_one_line(capsys: pytest.CaptureFixture[str],
     assert main(["run", "--webhook"]) == 2
     err = capsys.readouterr().err
     assert "DIGESTBOT_WEBHOOK_URL" in err and err.count("\n") == 1 and TOKEN not in err
+
+
+async def test_digestbot_run_webhook_process_answers_and_never_logs_the_secret(
+    bot_db_template: Path, tmp_path: Path
+) -> None:
+    """A real ``digestbot run --webhook`` (DEBUG log: PTB logs setWebhook's parameters there)."""
+    db = tmp_path / "bot.db"
+    shutil.copy(bot_db_template, db)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DIGESTBOT_"))}
+    async with FakeTelegram(TOKEN) as fake:
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url, DIGESTBOT_DB=str(db),
+            DIGESTBOT_CORPUS=str(tmp_path / "corpus"), DIGESTBOT_LOG_LEVEL="DEBUG",
+            DIGESTBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook", DIGESTBOT_WEBHOOK_SECRET=SECRET,
+            DIGESTBOT_WEBHOOK_PORT=str(port),
+        )  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--webhook", cwd=ROOT, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await fake.wait_for_call("setWebhook", timeout=60)
+            fake.user_message(USER, "/search 第一书记", language_code="zh-hans")
+            (reply,) = await fake.wait_for_messages(USER, 1, timeout=60)
+            assert GRASSROOTS_TITLE in (reply.text or "")
+            async with httpx.AsyncClient() as client:
+                health = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            assert health.status_code == 200
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = stderr.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "started (webhook)" in log and "setWebhook" in log
+    assert SECRET not in log and TOKEN.split(":", 1)[1] not in log
