@@ -147,3 +147,15 @@ async def running_bot(
 def ingest_into(db: Path, folder: Path) -> None:
     with Store(db) as store:
         ingest(store, [folder], workers=1)
+
+
+def drop(
+    corpus: Path, name: str, title: str, text: str = "兵团职工积极参加培训，学习农业技术。"
+) -> Path:
+    """Put an article file into the corpus folder the way a feed would: written elsewhere, then
+    moved in (the corpus poll never sees half a file)."""
+    path = corpus / name
+    tmp = corpus / (name + ".part")
+    tmp.write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
+    tmp.rename(path)
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,3 +123,13 @@ async def site(monkeypatch: pytest.MonkeyPatch):
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+def paths(seeded_db: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the seeded database and an empty corpus folder, for a bot run of one test."""
+    db = tmp_path / "d.db"
+    shutil.copy(seeded_db, db)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    return db, corpus

@@ -4,7 +4,6 @@ the scheduled time, and 403 / 429 / migration / 5xx handling, admin commands and
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from digests.regions import load_gazetteer
 from digests.store import Store
 from digests.subscriptions import parse_filters
 
-from .botkit import TOKEN, running_bot
+from .botkit import TOKEN, drop, running_bot
 from .conftest import FakeClock
 
 ADMIN = 9001
@@ -27,25 +26,8 @@ def subscribe(store: Store, chat_id: int, words: str = "", mode: str = "instant"
     store.add_subscription(chat_id, request.keywords, request.regions, mode=mode)
 
 
-def drop(corpus: Path, name: str, title: str, text: str) -> Path:
-    path = corpus / name
-    tmp = corpus / (name + ".part")  # written elsewhere, then moved in, as a feed would
-    tmp.write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
-    tmp.rename(path)
-    return path
-
-
-@pytest.fixture
-def env_paths(seeded_db: Path, tmp_path: Path) -> tuple[Path, Path]:
-    db = tmp_path / "d.db"
-    shutil.copy(seeded_db, db)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    return db, corpus
-
-
-async def test_dropped_file_reaches_exactly_the_matching_subscribers(env_paths) -> None:
-    db, corpus = env_paths
+async def test_dropped_file_reaches_exactly_the_matching_subscribers(paths) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, CHATS["all"])
         subscribe(store, CHATS["keyword"], "驻村工作队")
@@ -74,8 +56,8 @@ async def test_dropped_file_reaches_exactly_the_matching_subscribers(env_paths) 
         assert all(r.message_id for r in rows)
 
 
-async def test_articles_from_digestbot_ingest_are_picked_up(env_paths, tmp_path: Path) -> None:
-    db, corpus = env_paths
+async def test_articles_from_digestbot_ingest_are_picked_up(paths, tmp_path: Path) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, CHATS["all"])
     async with running_bot(db, corpus=corpus, poll_seconds=0.2) as env:
@@ -95,8 +77,8 @@ async def test_articles_from_digestbot_ingest_are_picked_up(env_paths, tmp_path:
         assert msg.text.startswith("外部导入")
 
 
-async def test_daily_digest_bundles_articles_at_the_scheduled_time(env_paths) -> None:
-    db, corpus = env_paths
+async def test_daily_digest_bundles_articles_at_the_scheduled_time(paths) -> None:
+    db, corpus = paths
     clock = FakeClock()  # 2026-11-25 08:00 UTC = 16:00 in Beijing
     with Store(db, clock=clock) as store:
         subscribe(store, CHATS["all"], "", mode="daily 18:00")
@@ -132,8 +114,8 @@ async def test_daily_digest_bundles_articles_at_the_scheduled_time(env_paths) ->
         assert len({r.message_id for r in env.store.ledger.rows(chat_id=CHATS["all"])}) == 1
 
 
-async def test_blocked_chat_is_paused_others_still_served(env_paths) -> None:
-    db, corpus = env_paths
+async def test_blocked_chat_is_paused_others_still_served(paths) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, 201)
         subscribe(store, 202)
@@ -148,8 +130,8 @@ async def test_blocked_chat_is_paused_others_still_served(env_paths) -> None:
         assert [r.status for r in env.store.ledger.rows(chat_id=201)] == ["skipped"]
 
 
-async def test_429_waits_retry_after_then_resends(env_paths) -> None:
-    db, corpus = env_paths
+async def test_429_waits_retry_after_then_resends(paths) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, 301)
     async with running_bot(db, corpus=corpus, poll_seconds=0.2) as env:
@@ -165,8 +147,8 @@ async def test_429_waits_retry_after_then_resends(env_paths) -> None:
         assert len(env.fake.messages_to(301)) == 1
 
 
-async def test_migrated_group_gets_new_id_and_the_message(env_paths) -> None:
-    db, corpus = env_paths
+async def test_migrated_group_gets_new_id_and_the_message(paths) -> None:
+    db, corpus = paths
     old, new = -5001, -1005001
     with Store(db) as store:
         subscribe(store, old, "兵团")
@@ -183,8 +165,8 @@ async def test_migrated_group_gets_new_id_and_the_message(env_paths) -> None:
         assert env.store.get_chat(new) is not None and len(env.store.subscriptions(new)) == 1
 
 
-async def test_repeated_5xx_backs_off_then_dead_letter_and_retry(env_paths) -> None:
-    db, corpus = env_paths
+async def test_repeated_5xx_backs_off_then_dead_letter_and_retry(paths) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, 401)
         subscribe(store, 402)
@@ -209,8 +191,8 @@ async def test_repeated_5xx_backs_off_then_dead_letter_and_retry(env_paths) -> N
         assert msg.text.startswith("新文章")
 
 
-async def test_admin_commands_and_upload(env_paths) -> None:
-    db, corpus = env_paths
+async def test_admin_commands_and_upload(paths) -> None:
+    db, corpus = paths
     with Store(db) as store:
         subscribe(store, 501)
     async with running_bot(db, corpus=corpus, poll_seconds=0.2, admins=frozenset({ADMIN})) as env:
@@ -241,11 +223,11 @@ async def test_admin_commands_and_upload(env_paths) -> None:
 
 
 @pytest.mark.slow
-async def test_thousand_subscribers_with_limits_respected(env_paths) -> None:
+async def test_thousand_subscribers_with_limits_respected(paths) -> None:
     """1,000 private subscribers get one new article: each exactly once, no limit exceeded."""
     from fakebotapi import FakeTelegram, Limits
 
-    db, corpus = env_paths
+    db, corpus = paths
     users = list(range(10_000, 11_000))
     with Store(db) as store:
         for user in users:

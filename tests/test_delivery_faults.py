@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import shutil
 from collections import Counter
-from pathlib import Path
-
-import pytest
 
 from digests.ledger import Status
 from digests.store import Store
 from fakebotapi import FakeTelegram, Limits
 
-from .botkit import TOKEN, running_bot
+from .botkit import TOKEN, drop, running_bot
 
 ADMIN = 9001
 
@@ -24,23 +19,6 @@ ADMIN = 9001
 def subscribe(store: Store, chat_id: int, mode: str = "instant") -> None:
     store.upsert_chat(chat_id, "private" if chat_id > 0 else "supergroup")
     store.add_subscription(chat_id, [], [], mode=mode)
-
-
-def drop(
-    corpus: Path, name: str, title: str, text: str = "兵团职工积极参加培训，学习农业技术。"
-) -> None:
-    tmp = corpus / (name + ".part")
-    tmp.write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
-    tmp.rename(corpus / name)
-
-
-@pytest.fixture
-def paths(seeded_db: Path, tmp_path: Path) -> tuple[Path, Path]:
-    db = tmp_path / "d.db"
-    shutil.copy(seeded_db, db)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    return db, corpus
 
 
 def copies(fake: FakeTelegram, chat_id: int) -> Counter:

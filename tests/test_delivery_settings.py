@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import telegram
 
 from bot.buttons import SetMode, encode
@@ -19,28 +17,11 @@ from digests.planning import plan
 from digests.store import Store
 from fakebotapi import FakeTelegram
 
-from .botkit import TOKEN, USER, running_bot
+from .botkit import TOKEN, USER, drop, running_bot
 from .conftest import FakeClock
 
 GROUP = -1_000_000_000_777
 ADMIN = 7001
-
-
-def drop(
-    corpus: Path, name: str, title: str, text: str = "兵团职工积极参加培训，学习农业技术。"
-) -> None:
-    tmp = corpus / (name + ".part")
-    tmp.write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
-    tmp.rename(corpus / name)
-
-
-@pytest.fixture
-def paths(seeded_db: Path, tmp_path: Path) -> tuple[Path, Path]:
-    db = tmp_path / "d.db"
-    shutil.copy(seeded_db, db)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    return db, corpus
 
 
 async def test_time_zone_is_set_shown_and_followed(bot, tmp_path: Path) -> None:
