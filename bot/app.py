@@ -6,7 +6,7 @@ import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
@@ -33,6 +33,9 @@ from .sender import Sender
 from .services import Services
 from .throttle import ChatThrottle
 from .updates import FairProcessor, JournaledQueue, replay
+
+if TYPE_CHECKING:
+    from .config import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +244,15 @@ def add_handlers(application: BotApplication) -> None:
 
 @asynccontextmanager
 async def running(
-    application: BotApplication, *, poll_timeout: int = 10, deliver: bool = True
+    application: BotApplication,
+    *,
+    poll_timeout: int = 10,
+    deliver: bool = True,
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """Initialise, publish the commands, start long polling, the corpus job and the sender;
-    on exit stop taking updates, let the sender finish what is in flight, and stop."""
+    """Initialise, publish the commands, start taking updates (long polling, or ``webhook``:
+    :mod:`bot.webhook`), the corpus job and the sender; on exit stop taking updates, let the
+    sender finish what is in flight, and stop."""
     sender: Sender = application.bot_data["sender"]
     settings = application.bot_data["services"].settings
     async with application:
@@ -259,10 +267,15 @@ async def running(
                 source_handlers.schedule(application, settings.source_poll_seconds)
                 sender.start()
             await replay(application, application.bot_data["services"].store)
-            await updater_of(application).start_polling(
-                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
-                error_callback=_polling_failed,
-            )  # fmt: skip
+            if webhook is not None:
+                from .webhook import start_webhook  # tornado is loaded only when it is used
+
+                await start_webhook(application, webhook, ALLOWED_UPDATES)
+            else:
+                await updater_of(application).start_polling(
+                    poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                    error_callback=_polling_failed,
+                )  # fmt: skip
             yield application
         finally:
             if updater_of(application).running:

@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", help="run the Telegram bot (no token: local emulator + terminal chat)"
     )
+    p.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates by webhook (needs DIGESTBOT_WEBHOOK_URL and DIGESTBOT_WEBHOOK_SECRET)",
+    )
     p.set_defaults(func=cmd_run, creates_db=True)
     p = sub.add_parser("play", help="chat with the bot in this terminal through the local emulator")
     p.set_defaults(func=cmd_play, creates_db=True)

@@ -6,17 +6,38 @@ exits with status 2). The token itself never appears in an error message.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{5,100}$")
 LANGUAGES = ("zh", "en")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (``url``) and where this process listens for them."""
+
+    url: str
+    secret: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+
+    @property
+    def path(self) -> str:
+        """The URL's path, served by this process (a proxy in front must keep it)."""
+        return urlsplit(self.url).path or "/"
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"Webhook(url={self.url!r}, listen={self.listen!r}, port={self.port})"
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,7 @@ class Settings:
     poll_seconds: float = 60.0
     source_poll_seconds: float = 60.0
     log_level: str = "INFO"
+    webhook: Webhook | None = None  # None: long polling
 
     @property
     def base_file_url(self) -> str | None:
@@ -86,6 +108,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_seconds=poll,
         source_poll_seconds=source_poll,
         log_level=level,
+        webhook=load_webhook(env),
     )
 
 
@@ -99,3 +122,33 @@ def _seconds(env: Mapping[str, str], name: str, default: str = "60") -> float:
     if not 0.05 <= value <= 86400:
         raise ConfigError(f"{name} must be between 0.05 and 86400")
     return value
+
+
+def load_webhook(env: Mapping[str, str]) -> Webhook | None:
+    """The ``DIGESTBOT_WEBHOOK_*`` variables; ``None`` without ``DIGESTBOT_WEBHOOK_URL``."""
+    url = env.get("DIGESTBOT_WEBHOOK_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")  # the emulator has no TLS
+    if not parts.hostname or parts.scheme not in (("https", "http") if loopback else ("https",)):
+        raise ConfigError(
+            "DIGESTBOT_WEBHOOK_URL must be an https URL such as https://bot.example.com/telegram"
+        )
+    secret = env.get("DIGESTBOT_WEBHOOK_SECRET", "").strip()
+    if not SECRET_RE.match(secret):
+        raise ConfigError(
+            "DIGESTBOT_WEBHOOK_SECRET is required with webhooks: 1-256 characters A-Z, a-z, 0-9, "
+            "_ or -"
+        )
+    listen = env.get("DIGESTBOT_WEBHOOK_LISTEN", "").strip() or "127.0.0.1"
+    try:
+        ipaddress.ip_address(listen)
+    except ValueError:
+        raise ConfigError(
+            f"DIGESTBOT_WEBHOOK_LISTEN must be an IP address such as 0.0.0.0, got {listen!r}"
+        ) from None
+    raw_port = env.get("DIGESTBOT_WEBHOOK_PORT", "").strip() or "8443"
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+        raise ConfigError(f"DIGESTBOT_WEBHOOK_PORT must be a port number, got {raw_port!r}")
+    return Webhook(url=url, secret=secret, listen=listen, port=int(raw_port))

@@ -14,15 +14,19 @@ _BARE_TOKEN = re.compile(r"\b\d{6,20}:[A-Za-z0-9_-]{30,100}\b")
 
 
 class TokenMask(logging.Filter):
-    """Replace the configured token (and anything shaped like one) with ``<token>``."""
+    """Replace the configured token (and anything shaped like one) with ``<token>``, and each of
+    ``secrets`` (the webhook's secret token) with ``<secret>``."""
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.token = token
+        self.secrets = tuple(s for s in secrets if s)
 
     def mask(self, text: str) -> str:
         if self.token:
             text = text.replace(self.token, "<token>")
+        for secret in self.secrets:
+            text = text.replace(secret, "<secret>")
         text = _TOKEN_IN_URL.sub("bot<token>", text)
         return _BARE_TOKEN.sub("<token>", text)
 
@@ -48,9 +52,11 @@ class OneLineFormatter(logging.Formatter):
         return super().format(record).replace("\n", " ⏎ ")
 
 
-def setup_logging(level: str = "INFO", token: str | None = None) -> TokenMask:
-    """Configure the root logger: one line per event on stderr, token masked."""
-    mask = TokenMask(token)
+def setup_logging(
+    level: str = "INFO", token: str | None = None, *, secrets: tuple[str, ...] = ()
+) -> TokenMask:
+    """Configure the root logger: one line per event on stderr, token and secrets masked."""
+    mask = TokenMask(token, secrets)
     root = logging.getLogger()
     if not root.handlers:
         stream = logging.StreamHandler()

@@ -1,6 +1,7 @@
 """``digestbot run``: load settings, open the store, ingest the corpus, run the bot.
 
-With ``TELEGRAM_BOT_TOKEN`` set, the bot long-polls Telegram (or ``TELEGRAM_API_BASE_URL``). Without
+With ``TELEGRAM_BOT_TOKEN`` set, the bot long-polls Telegram (or ``TELEGRAM_API_BASE_URL``), or
+takes updates by webhook with ``DIGESTBOT_WEBHOOK_URL`` set (``--webhook`` insists on it). Without
 it, the embedded default runs: the project's local Bot API emulator plus a terminal chat
 (:mod:`bot.play`), the real Application talking HTTP to the emulator on the shipped corpus.
 """
@@ -60,11 +61,25 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
         return 2
     if args is not None and getattr(args, "db", None):
         settings = replace(settings, db=args.db)
+    if args is not None and getattr(args, "webhook", False):
+        if settings.webhook is None:
+            print(
+                "digestbot: configuration error: --webhook needs DIGESTBOT_WEBHOOK_URL (the public "
+                "https URL Telegram posts to) and DIGESTBOT_WEBHOOK_SECRET",
+                file=sys.stderr,
+            )
+            return 2
+        if settings.token is None:
+            print(
+                "digestbot: configuration error: --webhook needs TELEGRAM_BOT_TOKEN",
+                file=sys.stderr,
+            )
+            return 2
     embedded = embedded or settings.token is None
     level = settings.log_level
     if embedded and "DIGESTBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the terminal chat is the screen; keep routine log lines off it
-    setup_logging(level, settings.token)
+    setup_logging(level, settings.token, secrets=webhook_secrets(settings))
     try:
         services = open_services(settings, load_corpus=embedded)
     except (DigestError, OSError) as exc:  # e.g. a database folder that cannot be created
@@ -80,8 +95,13 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
         services.store.close()
 
 
+def webhook_secrets(settings: Settings) -> tuple[str, ...]:
+    """What the log must mask besides the token (PTB logs setWebhook's parameters at DEBUG)."""
+    return (settings.webhook.secret,) if settings.webhook is not None else ()
+
+
 def run_telegram(services: Services) -> int:
-    """Long-poll the real Bot API (or TELEGRAM_API_BASE_URL) until SIGINT/SIGTERM."""
+    """Take updates from the real Bot API (or TELEGRAM_API_BASE_URL) until SIGINT/SIGTERM."""
     return asyncio.run(serve(services))
 
 
@@ -115,8 +135,9 @@ async def serve(services: Services) -> int:
         if not await connect(application.bot, stop):
             log.info("stopped before Telegram could be reached")
             return 0
-        async with running(application):
-            log.info("bot @%s started (long polling)", application.bot.username)
+        async with running(application, webhook=settings.webhook):
+            how = "webhook" if settings.webhook is not None else "long polling"
+            log.info("bot @%s started (%s)", application.bot.username, how)
             await stop.wait()
             log.info("stopping: finishing in-flight work")
     except Exception as exc:

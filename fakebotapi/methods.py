@@ -208,11 +208,6 @@ class BotApiMethods(World):
             "has_main_web_app": False,
         }
 
-    async def _m_deleteWebhook(self, p: Json, files: Json) -> bool:
-        if param_bool(p, "drop_pending_updates"):
-            self._updates.clear()
-        return True
-
     def _drop_confirmed(self, offset: int | None) -> None:
         if offset is None or offset == 0:
             return

@@ -68,6 +68,8 @@ METHODS = (
     "getMe",
     "getUpdates",
     "deleteWebhook",
+    "setWebhook",
+    "getWebhookInfo",
     "sendMessage",
     "editMessageText",
     "deleteMessage",

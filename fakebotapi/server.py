@@ -1,6 +1,7 @@
 """The emulator's HTTP side and lifecycle: routes, request parsing, injected failures, start/stop.
 
-``FakeTelegram`` is assembled here from ``methods`` (the Bot API), ``injection`` (updates) and
+``FakeTelegram`` is assembled here from ``methods`` (the Bot API) with ``webhook`` (its webhook
+methods and deliveries), ``injection`` (updates) and
 ``control`` (the JSON control API), all over ``world`` (the emulated state). It listens on
 127.0.0.1, speaks the Bot API at ``/bot{token}/{method}`` and serves files at
 ``/file/bot{token}/{path}``, so a real PTB ``telegram.Bot`` can be pointed at it with
@@ -20,7 +21,6 @@ from aiohttp.web_request import FileField
 
 from .control import ControlApi
 from .injection import UpdateInjection
-from .methods import BotApiMethods
 from .protocol import (
     MAX_UPLOAD,
     METHOD_BY_LOWER,
@@ -30,12 +30,13 @@ from .protocol import (
     bad,
 )
 from .state import ApiCall
+from .webhook import WebhookDelivery
 from .world import Upload, log
 
 __all__ = ["ApiError", "FakeTelegram"]
 
 
-class FakeTelegram(BotApiMethods, UpdateInjection, ControlApi):
+class FakeTelegram(WebhookDelivery, UpdateInjection, ControlApi):
     """In-process Telegram Bot API emulator; see the module docstring.
 
     Use as ``async with FakeTelegram() as fake:`` or ``await fake.start()`` / ``await
@@ -68,6 +69,7 @@ class FakeTelegram(BotApiMethods, UpdateInjection, ControlApi):
         """Release long polls and stop the server."""
         self._closing = True
         self._notifier.notify()
+        await self._stop_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

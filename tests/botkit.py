@@ -17,7 +17,7 @@ from pathlib import Path
 from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application, running
-from bot.config import Settings
+from bot.config import Settings, Webhook
 from bot.services import Services
 from digests.backends import open_store
 from digests.ingest import ingest
@@ -105,8 +105,10 @@ async def running_bot(
     limiter=None,
     backoff_base: float = 0.05,
     concurrency: int = 4,
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[BotEnv]:
-    """The real Application against a fake Bot API (started here unless ``fake`` is given)."""
+    """The real Application against a fake Bot API (started here unless ``fake`` is given);
+    updates by long polling, or by ``webhook`` (the fake POSTs them to the bot)."""
     own_fake = fake is None
     if own_fake:
         fake = await FakeTelegram(TOKEN).start()
@@ -114,6 +116,7 @@ async def running_bot(
         token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins,
         corpus=str(corpus or Path(db).parent / "no-corpus"), poll_seconds=poll_seconds,
         source_poll_seconds=source_poll_seconds,
+        webhook=webhook,
     )  # fmt: skip
     store = open_store(db, clock=clock) if clock else open_store(db)  # a file or a URL
     services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
@@ -130,7 +133,7 @@ async def running_bot(
 
     app.add_error_handler(record_error)  # PTB calls every error handler; the bot's own is kept
     try:
-        async with running(app, poll_timeout=1):
+        async with running(app, poll_timeout=1, webhook=webhook):
             yield env
     finally:
         store.close()
