@@ -200,7 +200,9 @@ class PgStore(Store):
             "SELECT coalesce(%s, nextval(pg_get_serial_sequence('articles', 'seq'))),"
             "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s WHERE NOT EXISTS "
             "(SELECT 1 FROM articles WHERE content_hash = %s) "
-            "ON CONFLICT (content_hash) DO NOTHING RETURNING seq",
+            # any unique key: two processes adding one text collide on id (derived from its
+            # hash) as often as on content_hash, and either way the loser is a duplicate
+            "ON CONFLICT DO NOTHING RETURNING seq",
             [
                 seq,
                 art.id,
