@@ -14,7 +14,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .common import ROOT, peak_rss_mb
 
@@ -65,9 +69,26 @@ def _rate(times: list[float]) -> float:
 
 
 # -- delivery ----------------------------------------------------------------------------------
-async def _deliver_once(
-    n_private: int, n_groups: int, *, limits: bool, concurrency: int
-) -> dict[str, object]:
+@dataclass
+class BotRun:
+    fake: Any
+    app: Any
+    store: Any
+    corpus: Path
+
+
+@asynccontextmanager
+async def bot_run(
+    chats: list[tuple[int, str]],
+    *,
+    limits: bool = True,
+    concurrency: int = 4,
+    backoff_base: float = 2.0,
+    prepare: Callable[[Any], None] | None = None,
+) -> AsyncIterator[BotRun]:
+    """The real bot against a fake Bot API in strict sliding windows (``limits``: the bot's rate
+    limiter on and the fake enforcing Telegram's limits), ``chats`` subscribed to everything on a
+    database holding the seed articles; ``prepare(fake)`` runs before the bot starts."""
     from bot.app import build_application, running
     from bot.config import Settings
     from bot.ratelimit import Limiter
@@ -76,8 +97,7 @@ async def _deliver_once(
     from digests.store import Store
     from fakebotapi import FakeTelegram, Limits
 
-    chats = _chats(n_private, n_groups)
-    with tempfile.TemporaryDirectory(prefix="bench-deliver-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         db, corpus = Path(tmp) / "d.db", Path(tmp) / "corpus"
         corpus.mkdir()
         _seed_db(db)
@@ -88,6 +108,8 @@ async def _deliver_once(
         try:
             for chat_id, kind in chats:
                 fake.add_chat(chat_id, kind)
+            if prepare is not None:
+                prepare(fake)
             settings = Settings(
                 token=TOKEN, base_url=fake.base_url, db=str(db), corpus=str(corpus),
                 poll_seconds=0.2, log_level="WARNING",
@@ -97,44 +119,54 @@ async def _deliver_once(
             app = build_application(
                 services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
                 poll_timeout=1, limiter=Limiter(enabled=limits), concurrency=concurrency,
+                backoff_base=backoff_base,
             )  # fmt: skip
-            ids = {c for c, _ in chats}
             try:
                 async with running(app, poll_timeout=1):
                     await asyncio.sleep(0.3)
-                    dropped = time.monotonic()
-                    _drop(corpus, "new.json", *ARTICLE)
-                    await fake.wait_for(
-                        lambda: sum(1 for m in fake.sent if m.chat_id in ids) >= len(ids),
-                        timeout=60 + len(ids) / 10,
-                    )
-                    await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+                    yield BotRun(fake, app, store, corpus)
             finally:
                 store.close()
-            times = sorted(t for t, c in fake.send_times if c in ids)
-            counts = Counter(m.chat_id for m in fake.sent if m.chat_id in ids)
-            first = next((m for m in fake.sent if m.chat_id in ids), None)
-            sample = (first.text or "") if first else ""
-            markup = first.reply_markup if first else None
-            return {
-                "limits": limits,
-                "private": n_private,
-                "groups": n_groups,
-                "messages": len(times),
-                "seconds_first_to_last": round(times[-1] - times[0], 3) if times else None,
-                "msgs_per_s": round(_rate(times), 1),
-                "msgs_per_s_from_drop": round(len(times) / (times[-1] - dropped), 1),
-                "first_message_after_s": round(times[0] - dropped, 3) if times else None,
-                "lost": sum(1 for c in ids if counts[c] == 0),
-                "duplicates": sum(n - 1 for n in counts.values() if n > 1),
-                "limit_violations": fake.limit_violations,
-                "max_global_per_s": fake.max_global_rate(1.0),
-                "concurrency": concurrency,
-                "_text": sample,
-                "_markup": markup,
-            }
         finally:
             await fake.stop()
+
+
+async def _deliver_once(
+    n_private: int, n_groups: int, *, limits: bool, concurrency: int
+) -> dict[str, object]:
+    chats = _chats(n_private, n_groups)
+    ids = {c for c, _ in chats}
+    async with bot_run(chats, limits=limits, concurrency=concurrency) as run:
+        fake = run.fake
+        dropped = time.monotonic()
+        _drop(run.corpus, "new.json", *ARTICLE)
+        await fake.wait_for(
+            lambda: sum(1 for m in fake.sent if m.chat_id in ids) >= len(ids),
+            timeout=60 + len(ids) / 10,
+        )
+        await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+    times = sorted(t for t, c in fake.send_times if c in ids)
+    counts = Counter(m.chat_id for m in fake.sent if m.chat_id in ids)
+    first = next((m for m in fake.sent if m.chat_id in ids), None)
+    sample = (first.text or "") if first else ""
+    markup = first.reply_markup if first else None
+    return {
+        "limits": limits,
+        "private": n_private,
+        "groups": n_groups,
+        "messages": len(times),
+        "seconds_first_to_last": round(times[-1] - times[0], 3) if times else None,
+        "msgs_per_s": round(_rate(times), 1),
+        "msgs_per_s_from_drop": round(len(times) / (times[-1] - dropped), 1),
+        "first_message_after_s": round(times[0] - dropped, 3) if times else None,
+        "lost": sum(1 for c in ids if counts[c] == 0),
+        "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+        "limit_violations": fake.limit_violations,
+        "max_global_per_s": fake.max_global_rate(1.0),
+        "concurrency": concurrency,
+        "_text": sample,
+        "_markup": markup,
+    }
 
 
 async def _bare_ptb(n: int, text: str, markup: dict | None, concurrency: int) -> dict[str, object]:

@@ -6,74 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from pathlib import Path
+from contextlib import suppress
 from typing import Any
 
-from .botbench import TOKEN, _chats, _drop, _seed_db, _subscribe
+from .botbench import _chats, _drop, bot_run
 
 TEXT = "兵团职工积极参加培训，学习农业技术。第六师一〇二团组织职工开展技能比武。"
-
-
-@dataclass
-class _Run:
-    fake: Any
-    app: Any
-    store: Any
-    corpus: Path
-
-
-@asynccontextmanager
-async def _bot(
-    chats: list[tuple[int, str]],
-    *,
-    backoff_base: float = 2.0,
-    prepare: Callable[[Any], None] | None = None,
-) -> AsyncIterator[_Run]:
-    """The real bot (limits on, concurrency 4) and a strict fake, ``chats`` subscribed."""
-    from bot.app import build_application, running
-    from bot.config import Settings
-    from bot.services import Services
-    from digests.regions import load_gazetteer
-    from digests.store import Store
-    from fakebotapi import FakeTelegram, Limits
-
-    with tempfile.TemporaryDirectory(prefix="bench-reliability-") as tmp:
-        db, corpus = Path(tmp) / "r.db", Path(tmp) / "corpus"
-        corpus.mkdir()
-        _seed_db(db)
-        _subscribe(db, chats)
-        fake = await FakeTelegram(
-            TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
-        ).start()
-        try:
-            for chat_id, kind in chats:
-                fake.add_chat(chat_id, kind)
-            if prepare is not None:
-                prepare(fake)
-            settings = Settings(
-                token=TOKEN, base_url=fake.base_url, db=str(db), corpus=str(corpus),
-                poll_seconds=0.2, log_level="WARNING",
-            )  # fmt: skip
-            store = Store(db)
-            services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
-            app = build_application(
-                services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
-                poll_timeout=1, concurrency=4, backoff_base=backoff_base,
-            )  # fmt: skip
-            try:
-                async with running(app, poll_timeout=1):
-                    await asyncio.sleep(0.3)
-                    yield _Run(fake, app, store, corpus)
-            finally:
-                store.close()
-        finally:
-            await fake.stop()
 
 
 async def _others_served(n_others: int, n_blocked: int, retry_after: int) -> dict[str, object]:
@@ -85,7 +25,7 @@ async def _others_served(n_others: int, n_blocked: int, retry_after: int) -> dic
         for chat_id, _ in blocked:
             fake.rate_limit_next(chat_id, retry_after=retry_after, count=1000)
 
-    async with _bot(blocked + others, prepare=prepare) as run:  # the blocked are planned first
+    async with bot_run(blocked + others, prepare=prepare) as run:  # the blocked are planned first
         start = time.monotonic()
         _drop(run.corpus, "a.json", "全体推送", TEXT)
         await run.fake.wait_for(
@@ -103,7 +43,7 @@ async def _others_served(n_others: int, n_blocked: int, retry_after: int) -> dic
 async def _slow_api(n_chats: int, latency: float, read_timeout: float | None) -> dict[str, object]:
     chats = _chats(n_chats, 0)
     ids = [c for c, _ in chats]
-    async with _bot(chats, backoff_base=0.5) as run:
+    async with bot_run(chats, backoff_base=0.5) as run:
         sender = run.app.bot_data["sender"]
         if read_timeout is not None:
             sender.read_timeout = read_timeout
@@ -139,7 +79,7 @@ async def _dead_letter(backoff_base: float) -> dict[str, object]:
     def prepare(fake: Any) -> None:
         fake.fail_next("sendMessage", status=500, count=1000, chat_id=6_001)
 
-    async with _bot(chats, backoff_base=backoff_base, prepare=prepare) as run:
+    async with bot_run(chats, backoff_base=backoff_base, prepare=prepare) as run:
         _drop(run.corpus, "a.json", "五百", TEXT)
 
         def dead() -> bool:
