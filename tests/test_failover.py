@@ -4,6 +4,7 @@ POSTing updates through :mod:`fakebotapi.balancer`, a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import psycopg
@@ -121,3 +122,37 @@ async def test_three_replicas_answer_lookups_round_robin(pg_url: str, tmp_path: 
             assert [b.forwarded for b in replicas.balancer.backends] == [2, 2, 2]
             assert all(r.alive for r in replicas.replicas)
         assert not any(r.alive for r in replicas.replicas)  # stopped on leaving
+
+
+@requires_pg
+async def test_three_replicas_answer_lookups_round_robin_while_one_is_killed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with FakeTelegram(TOKEN) as fake:
+        env = replica_env(pg_url, tmp_path / "corpus")
+        async with ReplicaSet(fake, 3, env=env, workdir=tmp_path / "logs", cwd=ROOT) as replicas:
+            await fake.wait_for_call("setWebhook", 3, timeout=30)
+            expected: dict[int, str] = {}
+            for n in range(6):  # one at a time: the balancer's rotation is visible
+                user = 30_000 + n
+                expected[user] = ask(fake, user, n)
+                await fake.wait_for(lambda u=user: answered(fake, {u: expected[u]}), timeout=30)
+            assert [b.forwarded >= 2 for b in replicas.balancer.backends] == [True] * 3
+            # a burst of lookups; replica 1 dies just after it took one of them (journaled,
+            # answered 200, not yet handled), while the others keep coming
+            taken = replicas.balancer.backends[1].forwarded
+            for n in range(6, 30):
+                user = 30_000 + n
+                expected[user] = ask(fake, user, n)
+            for _ in range(400):
+                if replicas.balancer.backends[1].forwarded > taken:
+                    break
+                await asyncio.sleep(0.005)
+            await replicas.kill(1)
+            await fake.wait_for(lambda: answered(fake, expected) == set(expected), timeout=60)
+            assert not replicas.replicas[1].alive
+            # the lookup replica 1 had taken (journaled, 200) but not answered was adopted
+            assert any("adopted " in r.log() for r in replicas.alive)
+            for user in expected:  # each answered once
+                hits = [m for m in fake.messages_to(user) if expected[user] in (m.text or "")]
+                assert len(hits) == 1, (user, [m.text for m in fake.messages_to(user)])
