@@ -8,8 +8,8 @@ epoch) and gives a lease that changes hands the next epoch. :meth:`Leases.renew`
 only for the holder of that epoch, so a holder that stalled past its expiry while another took
 over finds out at its next renewal. :meth:`Leases.release` frees a lease at a clean stop (the next
 holder, whoever it is, gets a new epoch); a process killed with ``kill -9`` releases nothing and its
-leases expire after ``ttl`` seconds (``DIGESTBOT_LEASE_SECONDS``, default 5), renewed every
-``ttl / 4`` by a live holder.
+leases expire after ``ttl`` seconds (the bot's ``DIGESTBOT_LEASE_SECONDS``, default 5); a live
+holder renews them every ``ttl / 4`` (:mod:`bot.election`).
 
 The epoch is a fencing token: the delivery ledger's ``claim`` takes a :class:`Fence` and moves rows
 only while the lease still has that holder and epoch, checked in the claim's own transaction (on
@@ -38,16 +38,6 @@ if TYPE_CHECKING:
     from .store import Store
 
 DEFAULT_TTL = 5.0
-
-
-def lease_seconds() -> float:
-    """``DIGESTBOT_LEASE_SECONDS`` (default 5 s, at least 1 s)."""
-    raw = os.environ.get("DIGESTBOT_LEASE_SECONDS", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_TTL
-    except ValueError:
-        value = DEFAULT_TTL
-    return max(1.0, value)
 
 
 def process_id() -> str:
@@ -88,12 +78,12 @@ class Leases:
         store: Store,
         holder: str | None = None,
         *,
-        ttl: float | None = None,
+        ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.holder = holder or process_id()
-        self.ttl = ttl if ttl is not None else lease_seconds()
+        self.ttl = ttl
         self.clock = clock
         self._pg = hasattr(store, "pool")  # a PgStore (psycopg is not imported for SQLite)
 

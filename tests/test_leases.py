@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from digests.leases import Leases, lease_seconds
+from bot.config import ConfigError, load_settings
+from digests.leases import Leases
 from digests.ledger import Ledger, Planned, Status
 from digests.store import Store
 
@@ -161,10 +162,9 @@ def test_a_fenced_claim_fails_once_the_lease_changed_hands(stores, wall) -> None
     assert not ledger_b.claim([ids[2]], lease_a.fence)  # an old epoch fences b's own stale copy
 
 
-def test_lease_seconds_from_the_environment(monkeypatch) -> None:
-    monkeypatch.delenv("DIGESTBOT_LEASE_SECONDS", raising=False)
-    assert lease_seconds() == 5.0
-    monkeypatch.setenv("DIGESTBOT_LEASE_SECONDS", "2.5")
-    assert lease_seconds() == 2.5
-    monkeypatch.setenv("DIGESTBOT_LEASE_SECONDS", "0.01")
-    assert lease_seconds() == 1.0  # never below a second
+def test_lease_seconds_from_the_environment() -> None:
+    assert load_settings({}).lease_seconds == 5.0
+    assert load_settings({"DIGESTBOT_LEASE_SECONDS": "2.5"}).lease_seconds == 2.5
+    for bad in ("0.5", "soon"):
+        with pytest.raises(ConfigError, match="DIGESTBOT_LEASE_SECONDS"):
+            load_settings({"DIGESTBOT_LEASE_SECONDS": bad})
