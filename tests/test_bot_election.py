@@ -81,7 +81,7 @@ def election_of(env: BotEnv) -> Election:
     return election
 
 
-async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> None:
+async def test_killed_sender_is_replaced_within_the_lease_time(target: str, tmp_path: Path) -> None:
     fake = await FakeTelegram(
         TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
     ).start()
@@ -90,10 +90,14 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
         fake.add_chat(chat, "private" if chat > 0 else "supergroup", title="组")
     fake.add_chat(ASKER, "private")
     total = len(CHATS) * ARTICLES
+    corpus = tmp_path / "corpus"  # one folder, polled by one replica at a time
+    corpus.mkdir()
 
     def replica() -> AbstractAsyncContextManager[BotEnv]:
         hook = webhook_for(free_port())  # the last replica started gets the updates
-        return running_bot(target, fake=fake, webhook=hook, lease_seconds=LEASE)
+        return running_bot(
+            target, fake=fake, webhook=hook, lease_seconds=LEASE, corpus=corpus, poll_seconds=0.2
+        )
 
     try:
         async with AsyncExitStack() as stack:
@@ -101,6 +105,7 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
             second = await stack.enter_async_context(replica())
             one, two = election_of(first), election_of(second)
             assert one.holds(one.sender_role) and not two.holds(two.sender_role)
+            assert one.holds(CORPUS_POLL)  # the first replica started alone: it took every role
             for role in (CORPUS_POLL, SOURCE_POLL):  # each poll job in one replica
                 assert one.holds(role) != two.holds(role)
             await fake.wait_for(lambda: two.replicas == 2 and one.replicas == 2, timeout=10)
@@ -110,6 +115,9 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
                     [Planned(c, s, "instant", now) for c in CHATS for s in range(1, 4)], cursor=3
                 )
             first.app.bot_data["sender"].wake()
+            polls = [env.services.ingest_status for env in (first, second)]
+            await fake.wait_for(lambda: polls[0].rounds + polls[1].rounds >= 3, timeout=10)
+            assert min(p.rounds for p in polls) == 0  # the corpus poll runs in one replica
             await fake.wait_for(lambda: sum(sent_pairs(fake).values()) >= total // 4, timeout=30)
             third = await stack.enter_async_context(replica())  # joins during the burst
             three = election_of(third)
@@ -143,6 +151,9 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
                 lambda: second.store.ledger.counts().get("sent", 0) == total, timeout=10
             )
             assert two.takeovers + three.takeovers == 1  # one new holder, no flapping
+            await fake.wait_for(  # the killed replica's corpus poll moves too
+                lambda: two.holds(CORPUS_POLL) or three.holds(CORPUS_POLL), timeout=LEASE + 5
+            )
             first.take_errors()  # the cancelled sends of the "killed" replica
     finally:
         await fake.stop()
