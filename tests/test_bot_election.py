@@ -1,9 +1,10 @@
-"""Two real bot Applications on one store (a SQLite file; a PostgreSQL schema), both on webhooks
+"""Three real bot Applications on one store (a SQLite file; a PostgreSQL schema), on webhooks
 against one fake Bot API that counts Telegram's limits: only the replica holding the sender lease
-sends; killed without a word (its election and sender cancelled where they are, no release, as
-``kill -9`` leaves them), the other takes over within the lease time, sends every row, resends at
-most the messages that were in flight, stays within the limits, and answers a lookup meanwhile.
-The poll jobs run in one replica only."""
+sends, and one joining during a burst releases nothing; the holder killed without a word (its
+election and sender cancelled where they are, no release, as ``kill -9`` leaves them), another
+takes over within the lease time, sends every row, resends at most the messages that were in
+flight, stays within the limits, and a lookup meanwhile is answered. The poll jobs run in one
+replica only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 
 import psycopg
@@ -79,7 +81,7 @@ def election_of(env: BotEnv) -> Election:
     return election
 
 
-async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> None:
+async def test_killed_sender_is_replaced_within_the_lease_time(target: str, tmp_path: Path) -> None:
     fake = await FakeTelegram(
         TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
     ).start()
@@ -88,17 +90,22 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
         fake.add_chat(chat, "private" if chat > 0 else "supergroup", title="组")
     fake.add_chat(ASKER, "private")
     total = len(CHATS) * ARTICLES
+    corpus = tmp_path / "corpus"  # one folder, polled by one replica at a time
+    corpus.mkdir()
+
+    def replica() -> AbstractAsyncContextManager[BotEnv]:
+        hook = webhook_for(free_port())  # the last replica started gets the updates
+        return running_bot(
+            target, fake=fake, webhook=hook, lease_seconds=LEASE, corpus=corpus, poll_seconds=0.2
+        )
+
     try:
-        async with (
-            running_bot(
-                target, fake=fake, webhook=webhook_for(free_port()), lease_seconds=LEASE
-            ) as first,
-            running_bot(
-                target, fake=fake, webhook=webhook_for(free_port()), lease_seconds=LEASE
-            ) as second,
-        ):
+        async with AsyncExitStack() as stack:
+            first = await stack.enter_async_context(replica())
+            second = await stack.enter_async_context(replica())
             one, two = election_of(first), election_of(second)
             assert one.holds(one.sender_role) and not two.holds(two.sender_role)
+            assert one.holds(CORPUS_POLL)  # the first replica started alone: it took every role
             for role in (CORPUS_POLL, SOURCE_POLL):  # each poll job in one replica
                 assert one.holds(role) != two.holds(role)
             await fake.wait_for(lambda: two.replicas == 2 and one.replicas == 2, timeout=10)
@@ -108,16 +115,26 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
                     [Planned(c, s, "instant", now) for c in CHATS for s in range(1, 4)], cursor=3
                 )
             first.app.bot_data["sender"].wake()
+            polls = [env.services.ingest_status for env in (first, second)]
+            await fake.wait_for(lambda: polls[0].rounds + polls[1].rounds >= 3, timeout=10)
+            assert min(p.rounds for p in polls) == 0  # the corpus poll runs in one replica
+            await fake.wait_for(lambda: sum(sent_pairs(fake).values()) >= total // 4, timeout=30)
+            third = await stack.enter_async_context(replica())  # joins during the burst
+            three = election_of(third)
             await fake.wait_for(lambda: sum(sent_pairs(fake).values()) >= total // 3, timeout=30)
 
             killed_at = time.monotonic()
             one.abandon()  # kill -9: nothing released, the sends in flight cut off
             at_kill = sum(sent_pairs(fake).values())
             assert 0 < at_kill < total
-            assert second.app.bot_data["sender"].stats.sent == 0  # the standby sent nothing
+            standby = [second, third]
+            assert [env.app.bot_data["sender"].stats.sent for env in standby] == [0, 0]
 
             fake.user_message(ASKER, "/help", language_code="zh-hans")  # a lookup meanwhile
-            await fake.wait_for(lambda: two.holds(two.sender_role), timeout=LEASE + 5)
+            await fake.wait_for(
+                lambda: two.holds(two.sender_role) or three.holds(three.sender_role),
+                timeout=LEASE + 5,
+            )
             takeover = time.monotonic() - killed_at
             await fake.wait_for(lambda: len(sent_pairs(fake)) >= total, timeout=60)
             print(f"takeover after {takeover:.2f} s (lease {LEASE} s)")
@@ -133,7 +150,10 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str) -> N
             await fake.wait_for(
                 lambda: second.store.ledger.counts().get("sent", 0) == total, timeout=10
             )
-            assert two.takeovers == 1
+            assert two.takeovers + three.takeovers == 1  # one new holder, no flapping
+            await fake.wait_for(  # the killed replica's corpus poll moves too
+                lambda: two.holds(CORPUS_POLL) or three.holds(CORPUS_POLL), timeout=LEASE + 5
+            )
             first.take_errors()  # the cancelled sends of the "killed" replica
     finally:
         await fake.stop()
