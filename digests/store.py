@@ -74,6 +74,10 @@ Version 10 (front)
 Version 11 (resilience)
     ``update_journal.digest``: a hash of each update's content, so an update Telegram sends again
     is told apart from a new update that happens to reuse an id.
+
+Version 12 (election, :mod:`digests.leases`)
+    ``leases``           named roles (the sender, the poll jobs) held by one process at a time:
+                         holder, epoch (a fencing token) and expiry.
 """
 
 from __future__ import annotations
@@ -336,6 +340,13 @@ def _m011_update_digest(db: Database) -> None:
         db.execute("ALTER TABLE update_journal ADD COLUMN digest TEXT")
 
 
+def _m012_leases(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+        " epoch INTEGER NOT NULL, expires_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -348,6 +359,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m009_sources,
     _m010_latest_by_published_day,
     _m011_update_digest,
+    _m012_leases,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
