@@ -32,6 +32,8 @@ QUICK_INGEST = 100  # --quick: articles ingested (and then searched) per run
 QUICK_QUERIES = 10  # --quick: queries per class
 QUICK_CHATS = (20, 2)  # --quick: private chats and groups of the delivery
 FULL_CHATS = (1000, 100)
+FRESH_QUERIES, FRESH_BUDGET_S = 30, 5.0  # PostgreSQL searched before its vacuum, per class
+SETTLED_TABLES = ("articles", "article_search", "article_regions", "region_counts", "article_stories")
 NOT_MEASURED = {
     "webhook_latency": "not measured: needs the N-replica webhook harness (issue 16, failover)",
     "takeover": "not measured: needs the elected sender (issue 16, election)",
@@ -54,6 +56,7 @@ class Schemas:
     def __init__(self, url: str) -> None:
         self.url = url
         self.names: list[str] = []
+        self.by_url: dict[str, str] = {}
 
     def new(self) -> str:
         import psycopg
@@ -63,7 +66,32 @@ class Schemas:
             conn.execute(f"CREATE SCHEMA {name}")
         self.names.append(name)
         joiner = "&" if "?" in self.url else "?"
-        return f"{self.url}{joiner}options={quote(f'-csearch_path={name}')}"
+        url = f"{self.url}{joiner}options={quote(f'-csearch_path={name}')}"
+        self.by_url[url] = name
+        return url
+
+    def unvacuumed(self, url: str) -> int:
+        """Rows inserted into the search table since its last vacuum (they sit in the GIN
+        indexes' pending lists, which every search scans)."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT n_ins_since_vacuum FROM pg_stat_user_tables "
+                "WHERE schemaname = %s AND relname = 'article_search'",
+                [self.by_url[url]],
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    def settle(self, url: str) -> None:
+        """``VACUUM ANALYZE`` of the store's article tables, as autovacuum does a while after
+        an ingest (only this schema's: the database is shared)."""
+        import psycopg
+
+        name = self.by_url[url]
+        tables = ", ".join(f"{name}.{t}" for t in SETTLED_TABLES)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"VACUUM (ANALYZE) {tables}")
 
     def server_version(self) -> str:
         import psycopg
@@ -157,6 +185,17 @@ def run_ingests(target: str, groups: list[list[Path]], work: Path, workers: int 
     }
 
 
+def _checkpoint(path: str) -> None:
+    """The SQLite counterpart of the vacuum: the write-ahead log folded into the file."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
 def _count(target: str) -> int:
     from digests.backends import open_store
 
@@ -203,12 +242,13 @@ def backends_bench(
     ingest_n = QUICK_INGEST if quick else max([s for s in sizes if s <= INGEST_MAX] or [sizes[0]])
     ingest_folder = folders[min(s for s in sizes if s >= ingest_n)]
     search_size = max(sizes)
+    search_n = ingest_n if quick else search_size  # articles in the searched stores
     meta = metas[search_size]
     result: dict[str, object] = {
         "postgresql": {"server": None, "url_from": why} if url else {"skipped": why},
         "ingest": {"articles": ingest_n, "workers_per_process": 1},
-        "search": {"articles": ingest_n if quick else search_size},
-        "region": {"articles": ingest_n if quick else search_size},
+        "search": {"articles": search_n},
+        "region": {"articles": search_n},
         "delivery": {},
         **{k: {"skipped": v} for k, v in NOT_MEASURED.items()},
     }
@@ -237,7 +277,7 @@ def backends_bench(
             search_targets[kind] = str(pair.pop("_target"))
             result["ingest"][kind] = pair  # type: ignore[index]
             print(f"backends: ingest on {kind} measured in {time.perf_counter() - t0:.1f} s")
-        if not quick:
+        if not quick and search_size != ingest_n:  # else the two-process stores are searched
             search_targets["sqlite"] = str(sqlite_dbs.get(search_size) or ensure_sqlite_db(search_size))
             if url:
                 target = next(targets("postgresql"))
@@ -247,16 +287,28 @@ def backends_bench(
                 result["postgresql"]["build"] = build  # type: ignore[index]
                 search_targets["postgresql"] = target
         budget = 15.0 if search_size >= 100_000 else 10.0
+        if schemas is not None:  # as the ingest left it: before any vacuum
+            target = search_targets["postgresql"]
+            fresh = {"unvacuumed_rows": schemas.unvacuumed(target)}
+            fresh.update(
+                engine.search_bench(
+                    target, meta, search_n, min(n_queries, FRESH_QUERIES), FRESH_BUDGET_S
+                )
+            )
+            result["search"]["postgresql_before_vacuum"] = fresh  # type: ignore[index]
+            schemas.settle(target)
+        _checkpoint(search_targets["sqlite"])
         for kind in backends:
             t0 = time.perf_counter()
-            size = ingest_n if quick else search_size
             result["search"][kind] = engine.search_bench(  # type: ignore[index]
-                search_targets[kind], meta, size, n_queries, budget
+                search_targets[kind], meta, search_n, n_queries, budget
             )
             result["region"][kind] = engine.region_bench(  # type: ignore[index]
-                search_targets[kind], meta, size, n_queries, budget
+                search_targets[kind], meta, search_n, n_queries, budget
             )
             print(f"backends: search on {kind} measured in {time.perf_counter() - t0:.1f} s")
+        if url:
+            result["totals"] = compare_totals(search_targets, meta)
         n_private, n_groups = QUICK_CHATS if quick else FULL_CHATS
         for kind in backends:
             from .botbench import _deliver_once
@@ -268,57 +320,104 @@ def backends_bench(
             r.pop("_text", None)
             r.pop("_markup", None)
             result["delivery"][kind] = r  # type: ignore[index]
-    for kind in ("search", "region"):
-        data = result[kind]
-        if "postgresql" in data:  # type: ignore[operator]
-            same = {
-                name: data["sqlite"][name]["df"] == r["df"]  # type: ignore[index]
-                for name, r in data["postgresql"].items()  # type: ignore[index]
-            }
-            data["same_totals"] = all(same.values())  # type: ignore[index]
     print_backends(result)
     return result
 
 
+def compare_totals(targets: dict[str, str], meta) -> dict[str, object]:
+    """Every distinct keyword and region query of the benchmark on both backends: the totals
+    must agree wherever both are exact (beyond ``COUNT_CAP`` matches they are estimates from
+    ranges of article numbers, which two ingests number differently)."""
+    from digests.backends import open_store
+    from digests.regions import load_gazetteer
+    from digests.search import keyword_search, region_search
+
+    from .engine import keyword_classes
+
+    gazetteer = load_gazetteer()
+    queries = sorted({q for qs in keyword_classes(meta).values() for q in qs})
+    places = sorted(set(meta.region_queries.values()))
+    found: dict[str, dict[str, tuple[int, bool]]] = {}
+    for kind, target in targets.items():
+        with open_store(target) as store:
+            seen = {}
+            for q in queries:
+                r = keyword_search(store, q, limit=5)
+                seen[q] = (r.total, r.approximate)
+            for place in places:
+                rr = region_search(store, gazetteer, place, limit=5).results
+                seen["region " + place] = (rr.total, rr.approximate)
+            found[kind] = seen
+    sqlite, pg = found["sqlite"], found["postgresql"]
+    exact = [q for q in sqlite if not sqlite[q][1] and not pg[q][1]]
+    return {
+        "queries": len(sqlite),
+        "exact_on_both": len(exact),
+        "mismatches": [
+            {"query": q, "sqlite": sqlite[q][0], "postgresql": pg[q][0]}
+            for q in exact
+            if sqlite[q][0] != pg[q][0]
+        ],
+    }
+
+
 # -- printing ------------------------------------------------------------------------------------
-def _pair(data: dict, key: str, fmt: str = "{}") -> list[str]:
-    return [fmt.format(data[k][key]) if k in data else "–" for k in ("sqlite", "postgresql")]
-
-
 def print_backends(r: dict) -> None:
     pg = r["postgresql"]
     where = f"PostgreSQL {pg['server']}" if "server" in pg else "PostgreSQL (skipped)"
+    kinds = ("sqlite", "postgresql")
     ing = r["ingest"]
     rows = []
     for processes in ("1", "2"):
         rows.append(
             [f"ingest {ing['articles']:,} art., {processes} process(es), art/s"]
-            + [str(ing[k][processes]["articles_per_s"]) if k in ing else "–" for k in ("sqlite", "postgresql")]
+            + [str(ing[k][processes]["articles_per_s"]) if k in ing else "–" for k in kinds]
+            + [""]
         )  # fmt: skip
     rows.append(
         ["ingest: 2 processes ÷ 1"]
-        + [str(ing[k]["speedup_2_vs_1"]) if k in ing else "–" for k in ("sqlite", "postgresql")]
+        + [str(ing[k]["speedup_2_vs_1"]) if k in ing else "–" for k in kinds]
+        + [""]
     )
-    for part, label in (("search", "search"), ("region", "region")):
+    fresh = r["search"].get("postgresql_before_vacuum", {})
+    for part in ("search", "region"):
         data = r[part]
-        names = list(data.get("sqlite", {}))
-        for name in names:
+        for name in data.get("sqlite", {}):
             cells = []
-            for k in ("sqlite", "postgresql"):
-                c = data.get(k, {}).get(name)
+            for c in (data.get(k, {}).get(name) for k in kinds):
                 cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}" if c else "–")
-            rows.append([f"{label} {name} @ {data['articles']:,}, p50 / p95 ms", *cells])
+            c = fresh.get(name) if part == "search" else None
+            cells.append(f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}" if c else "")
+            rows.append([f"{part} {name} @ {data['articles']:,}, p50 / p95 ms", *cells])
     d = r["delivery"]
-    rows.append(["delivery, limits on, msg/s", *_pair(d, "msgs_per_s")])
+    rows.append(
+        ["delivery, limits on, msg/s"]
+        + [str(d[k]["msgs_per_s"]) if k in d else "–" for k in kinds]
+        + [""]
+    )
     rows.append(
         ["delivery violations / lost / dups"]
         + [
             f"{d[k]['limit_violations']} / {d[k]['lost']} / {d[k]['duplicates']}" if k in d else "–"
-            for k in ("sqlite", "postgresql")
+            for k in kinds
         ]
+        + [""]
     )
-    print(table(f"Backends: SQLite vs {where}", ["measure", "SQLite", "PostgreSQL"], rows))
+    print(
+        table(
+            f"Backends: SQLite vs {where}",
+            ["measure", "SQLite", "PostgreSQL", "PG before VACUUM"],
+            rows,
+        )
+    )
+    if fresh:
+        print(f"(before VACUUM: {fresh['unvacuumed_rows']:,} rows inserted since the last vacuum)")
+    totals = r.get("totals")
+    if totals:
+        print(
+            f"totals: {totals['exact_on_both']} of {totals['queries']} queries exact on both "
+            f"backends, {len(totals['mismatches'])} differ {totals['mismatches'][:3] or ''}"
+        )
     for key in NOT_MEASURED:
         if "skipped" in r[key]:
             print(f"{key.replace('_', ' ')}: {r[key]['skipped']}")
-
