@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, buttons, lookup, subscribe
+from . import admin, adoption, buttons, lookup, subscribe
 from . import sources as source_handlers
 from .common import BotApplication, BotContext, chat_id_of, job_queue_of, lang_for, send, updater_of
 from .election import Election
@@ -33,7 +33,7 @@ from .ratelimit import Limiter
 from .sender import Sender
 from .services import Services
 from .throttle import ChatThrottle
-from .updates import FairProcessor, JournaledQueue, replay
+from .updates import FairProcessor, JournaledQueue
 
 if TYPE_CHECKING:
     from .config import Webhook
@@ -275,7 +275,8 @@ async def running(
                 )  # fmt: skip
                 application.bot_data["election"] = election
                 await election.start()  # the sender runs in the replica holding its lease
-            await replay(application, application.bot_data["services"].store)
+            await adoption.replay(application, application.bot_data["services"].store)
+            adoption.schedule(application)  # updates a dead replica took are handled here
             if webhook is not None:
                 from .webhook import start_webhook  # tornado is loaded only when it is used
 
