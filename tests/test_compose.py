@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fakebotapi import FakeTelegram
-from fakebotapi.replicas import ReplicaSet, _die_with_parent, free_port
+from fakebotapi.replicas import ReplicaSet, dies_with_parent, free_port
 
 from .botkit import TOKEN
 from .conftest import ROOT
@@ -147,11 +147,14 @@ async def test_the_caddyfile_proxies_round_robin_and_around_a_killed_replica(
     replicas.env.update(DIGESTBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
                         DIGESTBOT_LOG_LEVEL="DEBUG")  # fmt: skip
     home = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
-    caddy = subprocess.Popen(
-        ["caddy", "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
-        env={**os.environ, **home}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "caddy.log").open("wb"), preexec_fn=_die_with_parent(),
-    )  # fmt: skip
+    with (tmp_path / "caddy.log").open("wb") as caddy_log:
+        caddy = subprocess.Popen(
+            dies_with_parent(
+                ["caddy", "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"]
+            ),
+            env={**os.environ, **home}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=caddy_log,
+        )  # fmt: skip
     try:
         await fake.start()
         async with replicas:
