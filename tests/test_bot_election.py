@@ -19,13 +19,13 @@ import psycopg
 import pytest
 
 from bot.election import CORPUS_POLL, SOURCE_POLL, Election
-from digests.backends import open_store
+from digests.backends import open_store, worker_store
 from digests.ingest import ingest
 from digests.ledger import Planned
 from fakebotapi import FakeTelegram, Limits
 
 from .botkit import TOKEN, BotEnv, running_bot
-from .pgkit import BACKENDS, NO_PG, PG_URL, pg_schema
+from .pgkit import BACKENDS, NO_PG, PG_URL, open_backend, pg_schema
 from .test_webhooks import free_port, webhook_for
 
 PRIVATE = list(range(30_001, 30_041))
@@ -156,3 +156,17 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str, tmp_
             first.take_errors()  # the cancelled sends of the "killed" replica
     finally:
         await fake.stop()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_poll_jobs_reuse_the_postgresql_pool(kind: str, tmp_path: Path) -> None:
+    """A job round in a worker thread: PostgreSQL's store itself (no new pool per round);
+    SQLite's file on the thread's own connection."""
+    with open_backend(kind, tmp_path) as store:
+        with worker_store(store) as worker:
+            if kind == "postgresql":
+                assert worker is store
+            else:
+                assert worker is not store and worker.path == store.path
+                assert worker.conn is not store.conn
+        assert store.count() == 0  # the application's store is still open
