@@ -102,6 +102,8 @@ _COLUMNS = (
 class Ledger:
     """The ``deliveries`` table of ``store`` (see the module docstring)."""
 
+    _MARK = "?"  # the SQL dialect's parameter placeholder
+
     def __new__(cls, store: Store, **kwargs: Any) -> Ledger:
         """The ledger of ``store``'s backend: a PostgreSQL store names its own
         (``ledger_class``, :class:`digests.pgledger.PgLedger`)."""
@@ -189,26 +191,36 @@ class Ledger:
         once. ``maybe_sent``: Telegram may have it — resent once, then ``UNSURE``."""
         marks = ",".join("?" * len(ids))
         with self.conn:
-            attempts, unsure = self.conn.execute(
+            found = self.conn.execute(
                 f"SELECT max(attempts), max(unsure) FROM deliveries WHERE id IN ({marks})",
                 list(ids),
             ).fetchone()
-            attempts, unsure = (attempts or 0) + 1, (unsure or 0) + (1 if maybe_sent else 0)
-            delay = self.backoff.delay(attempts) if transient else None
-            if maybe_sent and unsure > MAX_UNSURE_RESENDS:
-                outcome: Outcome = DeadLetter(Status.UNSURE, error)
-            elif delay is None:
-                outcome = DeadLetter(Status.DEAD, error)
-            else:
-                outcome = Retry(delay, attempts)
-            status = outcome.status if isinstance(outcome, DeadLetter) else Status.PENDING
-            due = self.clock() + outcome.delay if isinstance(outcome, Retry) else None
+            outcome, values = self._judge(found, error, transient=transient, maybe_sent=maybe_sent)
             self.conn.execute(
                 f"UPDATE deliveries SET status = ?, attempts = ?, unsure = ?, error = ?, "
                 f"due_at = coalesce(?, due_at) WHERE id IN ({marks})",
-                [status, attempts, unsure, error, due, *ids],
+                [*values, *ids],
             )
         return outcome
+
+    def _judge(
+        self, found: Sequence[Any] | None, error: str, *, transient: bool, maybe_sent: bool
+    ) -> tuple[Outcome, list[object]]:
+        """What :meth:`failed` decides, on either backend: from the rows' (max attempts, max
+        unsure) so far, the outcome and the values (status, attempts, unsure, error, due_at or
+        ``None`` to keep it) its ``UPDATE`` writes."""
+        attempts = (found[0] if found and found[0] is not None else 0) + 1
+        unsure = (found[1] if found and found[1] is not None else 0) + (1 if maybe_sent else 0)
+        delay = self.backoff.delay(attempts) if transient else None
+        if maybe_sent and unsure > MAX_UNSURE_RESENDS:
+            outcome: Outcome = DeadLetter(Status.UNSURE, error)
+        elif delay is None:
+            outcome = DeadLetter(Status.DEAD, error)
+        else:
+            outcome = Retry(delay, attempts)
+        status = outcome.status if isinstance(outcome, DeadLetter) else Status.PENDING
+        due = self.clock() + outcome.delay if isinstance(outcome, Retry) else None
+        return outcome, [str(status), attempts, unsure, error, due]
 
     def chat_gone(self, chat_id: int, reason: str) -> int:
         """The chat blocked the bot or no longer exists: pause it and skip what was waiting for
@@ -282,15 +294,14 @@ class Ledger:
     def due(self, limit: int = 5000, per_chat: int = 100) -> list[Delivery]:
         """Pending rows that may be sent now, for active chats, oldest first; at most
         ``per_chat`` of one chat, so one chat's backlog never crowds out the others."""
-        rows = self.conn.execute(
+        return self._deliveries(
             f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER "
             "(PARTITION BY chat_id ORDER BY due_at, id) AS n FROM deliveries "
             f"WHERE status = '{Status.PENDING}' AND due_at <= ?) d "
             "JOIN chats c ON c.chat_id = d.chat_id "
             "WHERE c.status = 'active' AND d.n <= ? ORDER BY d.due_at, d.id LIMIT ?",
             [self.clock(), per_chat, limit],
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
+        )
 
     def next_due_at(self) -> float | None:
         row = self.conn.execute(
@@ -312,16 +323,16 @@ class Ledger:
         where: list[str] = []
         args: list[object] = []
         if chat_id is not None:
-            where.append("d.chat_id = ?")
+            where.append(f"d.chat_id = {self._MARK}")
             args.append(chat_id)
         if status is not None:
-            where.append("d.status = ?")
+            where.append(f"d.status = {self._MARK}")
             args.append(str(status))
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args
-        ).fetchall()
-        return [Delivery(*r) for r in rows]
+        return self._deliveries(f"SELECT {_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args)
+
+    def _deliveries(self, sql: str, params: Sequence[object]) -> list[Delivery]:
+        return [Delivery(*r) for r in self.conn.execute(sql, params).fetchall()]
 
     def counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))

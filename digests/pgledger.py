@@ -17,11 +17,9 @@ from .ledger import (
     _COLUMNS,
     MAX_UNSURE_RESENDS,
     Backoff,
-    DeadLetter,
     Ledger,
     Outcome,
     Planned,
-    Retry,
     Status,
 )
 from .models import Delivery
@@ -34,6 +32,8 @@ if TYPE_CHECKING:
 
 class PgLedger(Ledger):
     """The ``deliveries`` table of a PostgreSQL store (see :class:`Ledger`)."""
+
+    _MARK = "%s"
 
     def __init__(
         self,
@@ -117,21 +117,11 @@ class PgLedger(Ledger):
                 "WHERE id = ANY(%s) FOR UPDATE) AS locked",
                 [list(ids)],
             ).fetchone()
-            attempts = (row[0] if row and row[0] is not None else 0) + 1
-            unsure = (row[1] if row and row[1] is not None else 0) + (1 if maybe_sent else 0)
-            delay = self.backoff.delay(attempts) if transient else None
-            if maybe_sent and unsure > MAX_UNSURE_RESENDS:
-                outcome: Outcome = DeadLetter(Status.UNSURE, error)
-            elif delay is None:
-                outcome = DeadLetter(Status.DEAD, error)
-            else:
-                outcome = Retry(delay, attempts)
-            status = outcome.status if isinstance(outcome, DeadLetter) else Status.PENDING
-            due = self.clock() + outcome.delay if isinstance(outcome, Retry) else None
+            outcome, values = self._judge(row, error, transient=transient, maybe_sent=maybe_sent)
             conn.execute(
                 "UPDATE deliveries SET status = %s, attempts = %s, unsure = %s, error = %s, "
                 "due_at = coalesce(%s, due_at) WHERE id = ANY(%s)",
-                [str(status), attempts, unsure, error, due, list(ids)],
+                [*values, list(ids)],
             )
         return outcome
 
@@ -223,18 +213,6 @@ class PgLedger(Ledger):
                 [since],
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
-
-    def rows(self, *, chat_id: int | None = None, status: Status | None = None) -> list[Delivery]:
-        where: list[str] = []
-        args: list[object] = []
-        if chat_id is not None:
-            where.append("d.chat_id = %s")
-            args.append(chat_id)
-        if status is not None:
-            where.append("d.status = %s")
-            args.append(str(status))
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        return self._deliveries(f"SELECT {_COLUMNS} FROM deliveries d {clause} ORDER BY d.id", args)
 
     def counts(self) -> dict[str, int]:
         with self.pg.connection() as conn:
