@@ -294,12 +294,13 @@ class Ledger:
     def due(self, limit: int = 5000, per_chat: int = 100) -> list[Delivery]:
         """Pending rows that may be sent now, for active chats, oldest first; at most
         ``per_chat`` of one chat, so one chat's backlog never crowds out the others."""
+        m = self._MARK
         return self._deliveries(
             f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER "
             "(PARTITION BY chat_id ORDER BY due_at, id) AS n FROM deliveries "
-            f"WHERE status = '{Status.PENDING}' AND due_at <= ?) d "
+            f"WHERE status = '{Status.PENDING}' AND due_at <= {m}) d "
             "JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE c.status = 'active' AND d.n <= ? ORDER BY d.due_at, d.id LIMIT ?",
+            f"WHERE c.status = 'active' AND d.n <= {m} ORDER BY d.due_at, d.id LIMIT {m}",
             [self.clock(), per_chat, limit],
         )
 

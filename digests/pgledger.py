@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .ledger import (
-    _COLUMNS,
     MAX_UNSURE_RESENDS,
     Backoff,
     Ledger,
@@ -185,16 +184,6 @@ class PgLedger(Ledger):
         with self.pg.connection() as conn:
             rows: list[Any] = conn.execute(sql, params).fetchall()
         return [Delivery(*r) for r in rows]
-
-    def due(self, limit: int = 5000, per_chat: int = 100) -> list[Delivery]:
-        return self._deliveries(
-            f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER "
-            "(PARTITION BY chat_id ORDER BY due_at, id) AS n FROM deliveries "
-            f"WHERE status = '{Status.PENDING}' AND due_at <= %s) d "
-            "JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE c.status = 'active' AND d.n <= %s ORDER BY d.due_at, d.id LIMIT %s",
-            [self.clock(), per_chat, limit],
-        )
 
     def next_due_at(self) -> float | None:
         with self.pg.connection() as conn:
