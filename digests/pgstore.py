@@ -32,6 +32,7 @@ from .backends import redact
 from .errors import StoreError
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
+from .rows import CHAT_COLUMNS, CHAT_FIELDS, article_values, check_fields, dumps, first_seen
 from .store import (
     _DELIVERY_COLUMNS,
     ARTICLE_COLUMNS,
@@ -40,7 +41,6 @@ from .store import (
     Store,
     StoreStats,
     _article,
-    _dumps,
     _source,
     _subscription,
     bounded,
@@ -211,23 +211,7 @@ class PgStore(Store):
             # any unique key: two processes adding one text collide on id (derived from its
             # hash) as often as on content_hash, and either way the loser is a duplicate
             "ON CONFLICT DO NOTHING RETURNING seq",
-            [
-                seq,
-                art.id,
-                art.content_hash,
-                art.title,
-                "\n".join(art.paragraphs),
-                _dumps(art.summary),
-                _dumps(art.keywords),
-                _dumps(art.regions),
-                art.url,
-                art.published,
-                art.source,
-                art.source_path,
-                art.chars,
-                added_at,
-                art.content_hash,
-            ],
+            [seq, *article_values(art, added_at), art.content_hash],
         ).fetchone()
         if row is None:
             return None
@@ -492,18 +476,13 @@ class PgStore(Store):
     def get_chat(self, chat_id: int) -> Chat | None:
         with self.connection() as conn:
             row = conn.execute(
-                "SELECT chat_id, type, title, username, language, mode, timezone, status, "
-                "status_reason, quiet FROM chats WHERE chat_id = %s",
+                f"SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = %s",
                 [chat_id],
             ).fetchone()
         return Chat(*row) if row else None
 
     def update_chat(self, chat_id: int, **fields: str | None) -> None:
-        allowed = {
-            "language", "mode", "timezone", "status", "status_reason", "title", "username", "quiet"
-        }  # fmt: skip
-        if not fields or not set(fields) <= allowed:
-            raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
+        check_fields(fields, CHAT_FIELDS, "chat")
         sets = ", ".join(f"{name} = %s" for name in fields)
         with self.connection() as conn:
             conn.execute(
@@ -549,7 +528,7 @@ class PgStore(Store):
                 "created_by, created_at, thread_id) VALUES (%s,%s,%s,%s,"
                 "(SELECT coalesce(max(seq), 0) FROM articles),%s,%s,%s) "
                 f"RETURNING {self._SUB_COLUMNS}",
-                [chat_id, _dumps(keywords), _dumps(regions), str(mode), created_by, self._now(),
+                [chat_id, dumps(keywords), dumps(regions), str(mode), created_by, self._now(),
                  thread_id],
             ).fetchone()  # fmt: skip
         assert row is not None
@@ -741,9 +720,7 @@ class PgStore(Store):
         )
 
     def update_source(self, source_id: int, **fields: object) -> None:
-        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
-        if not fields or not set(fields) <= allowed:
-            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        check_fields(fields, self._SOURCE_FIELDS, "source")
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
         sets = ", ".join(f"{name} = %s" for name in fields)
         with self.connection() as conn:
@@ -872,11 +849,7 @@ class PgStore(Store):
                 "AND o.seq != %s AND a.source IS NOT NULL ORDER BY o.seq",
                 [seq, seq],
             ).fetchall()
-        names: list[str] = []
-        for (name,) in rows:
-            if name not in names:
-                names.append(name)
-        return names
+        return first_seen(rows)
 
     def stats(self) -> StoreStats:
         with self.connection() as conn:

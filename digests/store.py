@@ -96,6 +96,7 @@ from sqlite_utils import Database
 
 from .errors import StoreError
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
+from .rows import CHAT_COLUMNS, CHAT_FIELDS, article_values, check_fields, dumps, first_seen
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -532,22 +533,7 @@ class Store:
             "INSERT INTO articles (seq, id, content_hash, title, body, summary, keywords, "
             "regions, url, published, source, source_path, chars, added_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO NOTHING",
-            [
-                seq,
-                art.id,
-                art.content_hash,
-                art.title,
-                "\n".join(art.paragraphs),
-                _dumps(art.summary),
-                _dumps(art.keywords),
-                _dumps(art.regions),
-                art.url,
-                art.published,
-                art.source,
-                art.source_path,
-                art.chars,
-                added_at,
-            ],
+            [seq, *article_values(art, added_at)],
         )
         if cursor.rowcount == 0:
             return None
@@ -828,19 +814,14 @@ class Store:
 
     def get_chat(self, chat_id: int) -> Chat | None:
         row = self.conn.execute(
-            "SELECT chat_id, type, title, username, language, mode, timezone, status, "
-            "status_reason, quiet FROM chats WHERE chat_id = ?",
+            f"SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?",
             [chat_id],
         ).fetchone()
         return Chat(*row) if row else None
 
     def update_chat(self, chat_id: int, **fields: str | None) -> None:
         """Change settings columns (language, mode, timezone, status, status_reason)."""
-        allowed = {
-            "language", "mode", "timezone", "status", "status_reason", "title", "username", "quiet"
-        }  # fmt: skip
-        if not fields or not set(fields) <= allowed:
-            raise ValueError(f"unknown chat fields: {sorted(set(fields) - allowed)}")
+        check_fields(fields, CHAT_FIELDS, "chat")
         sets = ", ".join(f"{name} = ?" for name in fields)
         with self.conn:
             self.conn.execute(
@@ -883,7 +864,7 @@ class Store:
             cursor = self.conn.execute(
                 "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, created_by, "
                 "created_at, thread_id) VALUES (?,?,?,?,?,?,?,?)",
-                [chat_id, _dumps(keywords), _dumps(regions), str(mode), since, created_by,
+                [chat_id, dumps(keywords), dumps(regions), str(mode), since, created_by,
                  self._now(), thread_id],
             )  # fmt: skip
         assert cursor.lastrowid is not None
@@ -1063,6 +1044,7 @@ class Store:
         "id, url, kind, name, etag, last_modified, interval, next_due, failures, failing_since, "
         "last_error, last_success, last_checked, items, status, baseline_done, created_at"
     )
+    _SOURCE_FIELDS = frozenset(_SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
 
     def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
         """A new source, due at once; ``StoreError`` when the URL is registered already."""
@@ -1104,9 +1086,7 @@ class Store:
         return [_source(r) for r in rows]
 
     def update_source(self, source_id: int, **fields: object) -> None:
-        allowed = set(self._SOURCE_COLUMNS.replace(" ", "").split(",")) - {"id", "created_at"}
-        if not fields or not set(fields) <= allowed:
-            raise ValueError(f"unknown source fields: {sorted(set(fields) - allowed)}")
+        check_fields(fields, self._SOURCE_FIELDS, "source")
         sets = ", ".join(f"{name} = ?" for name in fields)
         with self.conn:
             self.conn.execute(
@@ -1244,11 +1224,7 @@ class Store:
             "AND a.source IS NOT NULL ORDER BY o.seq",
             [seq, seq],
         ).fetchall()
-        names: list[str] = []
-        for (name,) in rows:
-            if name not in names:
-                names.append(name)
-        return names
+        return first_seen(rows)
 
     def stats(self) -> StoreStats:
         size = 0
@@ -1290,10 +1266,6 @@ def _fts_where(
         )
         params += [expr, min_seq]
     return where, params
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _DELIVERY_COLUMNS = (  # as digests.ledger reads them, for the stories' two queries
