@@ -2,9 +2,10 @@
 
 ``DIGESTBOT_DATABASE_URL=postgresql://…`` selects it (:func:`digests.backends.open_store`), so
 several processes (bot replicas, ``digestbot ingest`` runs on other machines) share one database.
-It subclasses :class:`Store` only to be accepted wherever a store is (one interface, typed once);
-every public method is overridden with PostgreSQL SQL, through a psycopg 3 connection pool, one
-transaction per call. Dedup holds across processes: ``content_hash`` and ``id`` are unique
+It subclasses :class:`Store` to be accepted wherever a store is (one interface, typed once) and
+to share its Python (:mod:`digests.ftsquery`, :mod:`digests.rows`, the public full-text methods);
+every method that holds SQL is overridden with PostgreSQL SQL (for full-text search, the
+``_fts_*`` steps), through a psycopg 3 connection pool, one transaction per call. Dedup holds across processes: ``content_hash`` and ``id`` are unique
 constraints and an insert that loses the race is reported as a duplicate.
 
 The schema and its migrations are in :mod:`digests.pgschema`, full-text search (``tsvector`` /
@@ -30,6 +31,7 @@ from psycopg_pool import ConnectionPool
 from . import pgschema
 from .backends import redact
 from .errors import StoreError
+from .ftsquery import FtsQuery
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
 from .rows import CHAT_COLUMNS, CHAT_FIELDS, article_values, check_fields, dumps, first_seen
@@ -344,19 +346,10 @@ class PgStore(Store):
             row = conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def fts_search(
-        self,
-        match: str,
-        limit: int,
-        offset: int,
-        min_seq: int = 0,
-        *,
-        table: str = "articles_fts",
-        filters: Sequence[tuple[str, str, bool]] = (),
-    ) -> list[tuple[int, float]]:
-        """As :meth:`Store.fts_search`: ``ts_rank`` (title weighted 10:1, normalised by the
-        document length) stands for bm25; ties go to the older article, as on SQLite."""
-        built = _fts_where(table, match, min_seq, None, filters)
+    def _fts_ranked(self, query: FtsQuery, limit: int, offset: int) -> list[tuple[int, float]]:
+        """``ts_rank`` (title weighted 10:1, normalised by the document length) stands for bm25;
+        ties go to the older article, as on SQLite."""
+        built = _fts_where(query)
         if built is None:
             return []
         where, params, column = built
@@ -364,25 +357,14 @@ class PgStore(Store):
             rows = conn.execute(
                 f"SELECT seq, ts_rank('{RANK_WEIGHTS}', {column}, %s::tsquery, 1) AS score "
                 f"FROM article_search WHERE {where} ORDER BY score DESC, seq LIMIT %s OFFSET %s",
-                [params[0], *params, bounded(limit), bounded(offset)],
+                [params[0], *params, limit, offset],
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def fts_newest(
-        self,
-        match: str,
-        limit: int,
-        min_seq: int = 0,
-        *,
-        table: str = "articles_fts",
-        filters: Sequence[tuple[str, str, bool]] = (),
-        in_title: str | None = None,
-    ) -> list[int]:
-        """As :meth:`Store.fts_newest`; ``in_title`` becomes weight-``A`` (title) lexemes
-        (:mod:`digests.pgtext` reads FTS5's ``{title} :`` column filter)."""
-        if in_title is not None:
-            match = f"({match}) AND {{title}} : ({in_title})"
-        built = _fts_where(table, match, min_seq, None, filters)
+    def _fts_newest(self, query: FtsQuery, limit: int) -> list[int]:
+        """The title filter is weight-``A`` (title) lexemes (:mod:`digests.pgtext` reads FTS5's
+        ``{title} :`` column filter)."""
+        built = _fts_where(query)
         if built is None:
             return []
         where, params, _ = built
@@ -393,17 +375,8 @@ class PgStore(Store):
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def fts_count(
-        self,
-        match: str,
-        min_seq: int = 0,
-        max_seq: int | None = None,
-        *,
-        table: str = "articles_fts",
-        filters: Sequence[tuple[str, str, bool]] = (),
-        cap: int | None = None,
-    ) -> int:
-        built = _fts_where(table, match, min_seq, max_seq, filters)
+    def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
+        built = _fts_where(query)
         if built is None:
             return 0
         where, params, _ = built
@@ -901,28 +874,19 @@ def table_counts(store: Store) -> dict[str, int]:
     return counts
 
 
-def _fts_where(
-    table: str,
-    match: str,
-    min_seq: int,
-    max_seq: int | None,
-    filters: Sequence[tuple[str, str, bool]],
-) -> tuple[str, list[object], str] | None:
+def _fts_where(query: FtsQuery) -> tuple[str, list[object], str] | None:
     """(WHERE clause, parameters, ranked column) of a full-text query; ``None`` when it can
     match nothing."""
-    if table not in FTS_COLUMNS:
-        raise ValueError(f"not a full-text table: {table}")
-    column, tokens = FTS_COLUMNS[table]
-    query = fts5_to_tsquery(match, tokens)
-    if query is None:
+    column, tokens = FTS_COLUMNS[query.table]
+    tsquery = fts5_to_tsquery(query.match, tokens)
+    if tsquery is None:
         return None
-    where, params = f"{column} @@ %s::tsquery AND seq >= %s {_NOT_REPOSTS}", [query, min_seq]
-    if max_seq is not None:
+    where = f"{column} @@ %s::tsquery AND seq >= %s {_NOT_REPOSTS}"
+    params: list[object] = [tsquery, query.min_seq]
+    if query.max_seq is not None:
         where += " AND seq <= %s"
-        params.append(max_seq)
-    for other, expr, include in filters:
-        if other not in FTS_COLUMNS:
-            raise ValueError(f"not a full-text table: {other}")
+        params.append(query.max_seq)
+    for other, expr, include in query.filters:
         other_column, other_tokens = FTS_COLUMNS[other]
         other_query = fts5_to_tsquery(expr, other_tokens)
         if other_query is None:

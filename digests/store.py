@@ -95,6 +95,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlite_utils import Database
 
 from .errors import StoreError
+from .ftsquery import FtsQuery, fts_query
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 from .rows import CHAT_COLUMNS, CHAT_FIELDS, article_values, check_fields, dumps, first_seen
 
@@ -696,12 +697,18 @@ class Store:
         or ``articles_grams``) among articles with ``seq >= min_seq``, best first. ``filters``:
         (table, expression, include) — keep only the articles that match (include) or do not
         match (exclude) that expression in that table too."""
+        query = fts_query(table, match, min_seq, None, filters)
+        return self._fts_ranked(query, bounded(limit), bounded(offset))
+
+    def _fts_ranked(self, query: FtsQuery, limit: int, offset: int) -> list[tuple[int, float]]:
+        """:meth:`fts_search` in SQL: bm25 with the table's column weights."""
+        table = query.table
         weights = ", ".join(str(w) for w in FTS_TABLES[table])
-        where, params = _fts_where(table, match, min_seq, None, filters)
+        where, params = _fts_where(query)
         rows = self.conn.execute(
             f"SELECT rowid, bm25({table}, {weights}) AS score FROM {table} "
             f"WHERE {where} ORDER BY score LIMIT ? OFFSET ?",
-            [*params, bounded(limit), bounded(offset)],
+            [*params, limit, offset],
         ).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
@@ -716,15 +723,17 @@ class Store:
         in_title: str | None = None,
     ) -> list[int]:
         """The newest ``limit`` articles with ``seq >= min_seq`` that match (as in
-        :meth:`fts_search`) — and ``in_title`` in their title, when given — newest first.
-        Without ``min_seq``, FTS5 reads its matches newest first and stops at ``limit``,
-        whatever their number; with it, the matches since then are read oldest first (reading
-        them newest first, FTS5 does not stop at ``min_seq``)."""
-        if in_title is not None:
-            match = f"({match}) AND {{title}} : ({in_title})"
-        where, params = _fts_where(table, match, min_seq, None, filters)
-        sql = f"SELECT rowid FROM {table} WHERE {where}"
-        if min_seq > 0:
+        :meth:`fts_search`) — and ``in_title`` in their title, when given — newest first."""
+        query = fts_query(table, match, min_seq, None, filters, in_title=in_title)
+        return self._fts_newest(query, limit)
+
+    def _fts_newest(self, query: FtsQuery, limit: int) -> list[int]:
+        """:meth:`fts_newest` in SQL. Without ``min_seq``, FTS5 reads its matches newest first
+        and stops at ``limit``, whatever their number; with it, the matches since then are read
+        oldest first (reading them newest first, FTS5 does not stop at ``min_seq``)."""
+        where, params = _fts_where(query)
+        sql = f"SELECT rowid FROM {query.table} WHERE {where}"
+        if query.min_seq > 0:
             sql = f"WITH since AS MATERIALIZED ({sql}) SELECT rowid FROM since"
         rows = self.conn.execute(f"{sql} ORDER BY rowid DESC LIMIT ?", [*params, limit]).fetchall()
         return [r[0] for r in rows]
@@ -741,8 +750,11 @@ class Store:
     ) -> int:
         """Articles with ``min_seq <= seq <= max_seq`` that match (as in :meth:`fts_search`);
         with ``cap``, counting stops there."""
-        where, params = _fts_where(table, match, min_seq, max_seq, filters)
-        sql = f"SELECT rowid FROM {table} WHERE {where}"
+        return self._fts_count(fts_query(table, match, min_seq, max_seq, filters), cap)
+
+    def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
+        where, params = _fts_where(query)
+        sql = f"SELECT rowid FROM {query.table} WHERE {where}"
         if cap is not None:
             sql += " LIMIT ?"
             params.append(cap)
@@ -1243,23 +1255,14 @@ class Store:
         }
 
 
-def _fts_where(
-    table: str,
-    match: str,
-    min_seq: int,
-    max_seq: int | None,
-    filters: Sequence[tuple[str, str, bool]],
-) -> tuple[str, list[object]]:
-    """The WHERE clause (and its parameters) of a full-text query on ``table``."""
-    if table not in FTS_TABLES:
-        raise ValueError(f"not a full-text table: {table}")
-    where, params = f"{table} MATCH ? AND rowid >= ? {_NOT_REPOSTS}", [match, min_seq]
-    if max_seq is not None:
+def _fts_where(query: FtsQuery) -> tuple[str, list[object]]:
+    """The WHERE clause (and its parameters) of a full-text query."""
+    table, min_seq = query.table, query.min_seq
+    where, params = f"{table} MATCH ? AND rowid >= ? {_NOT_REPOSTS}", [query.match, min_seq]
+    if query.max_seq is not None:
         where += " AND rowid <= ?"
-        params.append(max_seq)
-    for other, expr, include in filters:
-        if other not in FTS_TABLES:
-            raise ValueError(f"not a full-text table: {other}")
+        params.append(query.max_seq)
+    for other, expr, include in query.filters:
         where += (
             f" AND rowid {'' if include else 'NOT '}IN "
             f"(SELECT rowid FROM {other} WHERE {other} MATCH ? AND rowid >= ?)"
