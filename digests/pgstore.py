@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -146,58 +146,44 @@ class PgStore(Store):
             raise StoreError(f"the database {self.path} cannot be written: {exc}") from exc
 
     # -- writing ------------------------------------------------------------------------------
-    def add(
-        self,
-        articles: Iterable[AnalyzedArticle],
-        *,
-        on_added: Callable[[int, AnalyzedArticle], None] | None = None,
-    ) -> list[AddResult]:
-        """As :meth:`Store.add`. Two processes adding batches that share texts would each wait
-        for the other's uncommitted copy (a deadlock) if they inserted in their own orders, so
-        every batch is inserted in ``content_hash`` order (numbers follow that order within a
-        batch; the results keep the given order). The transaction holds the shared side of the
-        numbering lock (:meth:`after`)."""
-        batch = list(articles)
-        results: dict[int, AddResult] = {}
-        now = self._now()
-        region_totals: dict[str, int] = {}
+    @contextmanager
+    def _adding(self) -> Iterator[Conn]:
+        """:meth:`add`'s transaction, holding the shared side of the numbering lock
+        (:meth:`after`)."""
         with self.connection() as conn:
             conn.execute(f"SELECT pg_advisory_xact_lock_shared({_NUMBERING_LOCK})")
-            for i in sorted(range(len(batch)), key=lambda i: batch[i].content_hash):
-                art = batch[i]
-                seq = self._insert_pg(conn, art, now)
-                if seq is None:
-                    row = conn.execute(
-                        "SELECT id FROM articles WHERE content_hash = %s", [art.content_hash]
-                    ).fetchone()
-                    results[i] = AddResult(
-                        art.id,
-                        art.title,
-                        "duplicate",
-                        art.source_path,
-                        duplicate_of=row[0] if row else None,
-                    )
-                    continue
-                for code in art.regions:
-                    region_totals[code] = region_totals.get(code, 0) + 1
-                results[i] = AddResult(art.id, art.title, "added", art.source_path)
-                if on_added is not None:
-                    on_added(seq, art)
-            if region_totals:
+            yield conn
+
+    def _insert_order(self, batch: Sequence[AnalyzedArticle]) -> Iterable[int]:
+        """``content_hash`` order: two processes adding batches that share texts would each wait
+        for the other's uncommitted copy (a deadlock) if they inserted in their own orders
+        (numbers follow that order within a batch)."""
+        return sorted(range(len(batch)), key=lambda i: batch[i].content_hash)
+
+    def _id_of_text(self, content_hash: str) -> str | None:
+        found = self._one("SELECT id FROM articles WHERE content_hash = %s", [content_hash])
+        return str(found) if found is not None else None
+
+    def _count_regions(self, totals: dict[str, int]) -> None:
+        if totals:
+            with self.connection() as conn:
                 conn.execute(
                     "INSERT INTO region_counts (code, articles) "
                     "SELECT * FROM unnest(%s::text[], %s::bigint[]) ORDER BY 1 "
                     "ON CONFLICT (code) DO UPDATE SET articles = region_counts.articles + "
                     "excluded.articles",
-                    [list(region_totals), list(region_totals.values())],
+                    [list(totals), list(totals.values())],
                 )
-        return [results[i] for i in range(len(batch))]
+
+    def _insert(self, art: AnalyzedArticle, added_at: str, seq: int | None = None) -> int | None:
+        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
+        already (here or, concurrently, by another process: the unique constraint decides)."""
+        with self.connection() as conn:
+            return self._insert_pg(conn, art, added_at, seq)
 
     def _insert_pg(
         self, conn: Conn, art: AnalyzedArticle, added_at: str, seq: int | None = None
     ) -> int | None:
-        """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
-        already (here or, concurrently, by another process: the unique constraint decides)."""
         if seq is None and self._floor:
             floor = self._seq_floor()
             if floor > self.max_seq():  # the newest article was removed: never reuse its number

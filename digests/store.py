@@ -86,7 +86,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -494,34 +494,54 @@ class Store:
         """Insert ``articles`` in one transaction; an article whose text is stored already is a
         duplicate (reported, not re-added). ``on_added(seq, article)`` runs inside the same
         transaction for each new article (sources mark it quiet and link its story there, so a
-        planner on another connection never sees it half done); it must not commit."""
-        results: list[AddResult] = []
-        now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
+        planner on another connection never sees it half done); it must not commit. The results
+        are in the order given (the articles are inserted in :meth:`_insert_order`)."""
+        batch = list(articles)
+        results: dict[int, AddResult] = {}
+        now = self._now()
         region_totals: dict[str, int] = {}
-        with self.conn:
-            for art in articles:
+        with self._adding():
+            for i in self._insert_order(batch):
+                art = batch[i]
                 seq = self._insert(art, now)
                 if seq is None:
-                    row = self.conn.execute(
-                        "SELECT id FROM articles WHERE content_hash = ?", [art.content_hash]
-                    ).fetchone()
-                    results.append(
-                        AddResult(
-                            art.id, art.title, "duplicate", art.source_path, duplicate_of=row[0]
-                        )
+                    results[i] = AddResult(
+                        art.id,
+                        art.title,
+                        "duplicate",
+                        art.source_path,
+                        duplicate_of=self._id_of_text(art.content_hash),
                     )
                     continue
                 for code in art.regions:
                     region_totals[code] = region_totals.get(code, 0) + 1
-                results.append(AddResult(art.id, art.title, "added", art.source_path))
+                results[i] = AddResult(art.id, art.title, "added", art.source_path)
                 if on_added is not None:
                     on_added(seq, art)
-            self.conn.executemany(
-                "INSERT INTO region_counts (code, articles) VALUES (?, ?) "
-                "ON CONFLICT(code) DO UPDATE SET articles = articles + excluded.articles",
-                list(region_totals.items()),
-            )
-        return results
+            self._count_regions(region_totals)
+        return [results[i] for i in range(len(batch))]
+
+    def _adding(self) -> AbstractContextManager[object]:
+        """The transaction of :meth:`add`."""
+        return self.conn
+
+    def _insert_order(self, batch: Sequence[AnalyzedArticle]) -> Iterable[int]:
+        """The order :meth:`add` inserts ``batch`` in (indexes): as given."""
+        return range(len(batch))
+
+    def _id_of_text(self, content_hash: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT id FROM articles WHERE content_hash = ?", [content_hash]
+        ).fetchone()
+        return row[0] if row else None
+
+    def _count_regions(self, totals: dict[str, int]) -> None:
+        """Add ``totals`` (region code → new articles) to ``region_counts``."""
+        self.conn.executemany(
+            "INSERT INTO region_counts (code, articles) VALUES (?, ?) "
+            "ON CONFLICT(code) DO UPDATE SET articles = articles + excluded.articles",
+            list(totals.items()),
+        )
 
     def _insert(self, art: AnalyzedArticle, added_at: str, seq: int | None = None) -> int | None:
         """Insert one article (as number ``seq`` when given); ``None`` when its text is stored
