@@ -22,7 +22,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -34,7 +33,7 @@ from .errors import StoreError
 from .ftsquery import FtsQuery
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
-from .rows import CHAT_COLUMNS, CHAT_FIELDS, article_values, check_fields, dumps, first_seen
+from .rows import CHAT_COLUMNS, article_values, first_seen
 from .store import (
     _DELIVERY_COLUMNS,
     ARTICLE_COLUMNS,
@@ -412,13 +411,13 @@ class PgStore(Store):
         return {r[0]: int(r[1]) for r in rows}
 
     # -- chats and subscriptions ------------------------------------------------------------
-    def _now(self) -> str:
-        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
+    _MARK = "%s"
 
-    def upsert_chat(
-        self, chat_id: int, type_: str, *, title: str | None = None, username: str | None = None
-    ) -> Chat:
-        now = self._now()
+    def _write(self, sql: str, params: Sequence[object]) -> int:
+        with self.connection() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def _upsert_chat(self, values: Sequence[object]) -> None:
         with self.connection() as conn:
             conn.execute(
                 "INSERT INTO chats (chat_id, type, title, username, created_at, updated_at) "
@@ -426,11 +425,8 @@ class PgStore(Store):
                 "type = excluded.type, title = coalesce(excluded.title, chats.title), "
                 "username = coalesce(excluded.username, chats.username), "
                 "updated_at = excluded.updated_at",
-                [chat_id, type_, title, username, now, now],
+                values,
             )
-        chat = self.get_chat(chat_id)
-        assert chat is not None
-        return chat
 
     def get_chat(self, chat_id: int) -> Chat | None:
         with self.connection() as conn:
@@ -439,15 +435,6 @@ class PgStore(Store):
                 [chat_id],
             ).fetchone()
         return Chat(*row) if row else None
-
-    def update_chat(self, chat_id: int, **fields: str | None) -> None:
-        check_fields(fields, CHAT_FIELDS, "chat")
-        sets = ", ".join(f"{name} = %s" for name in fields)
-        with self.connection() as conn:
-            conn.execute(
-                f"UPDATE chats SET {sets}, updated_at = %s WHERE chat_id = %s",
-                [*fields.values(), self._now(), chat_id],
-            )
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         with self.connection() as conn:
@@ -469,27 +456,16 @@ class PgStore(Store):
             )
             conn.execute("DELETE FROM deliveries WHERE chat_id = %s", [old_id])
 
-    _SUB_COLUMNS = Store._SUB_COLUMNS
 
-    def add_subscription(
-        self,
-        chat_id: int,
-        keywords: list[str],
-        regions: list[str],
-        *,
-        mode: str = "instant",
-        created_by: int | None = None,
-        thread_id: int | None = None,
-    ) -> Subscription:
+    def _insert_subscription(self, values: Sequence[object]) -> Subscription:
         with self.connection() as conn:
             row = conn.execute(
-                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, "
-                "created_by, created_at, thread_id) VALUES (%s,%s,%s,%s,"
-                "(SELECT coalesce(max(seq), 0) FROM articles),%s,%s,%s) "
+                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, created_by, "
+                "created_at, thread_id, since_seq) VALUES (%s,%s,%s,%s,%s,%s,%s,"
+                "(SELECT coalesce(max(seq), 0) FROM articles)) "
                 f"RETURNING {self._SUB_COLUMNS}",
-                [chat_id, dumps(keywords), dumps(regions), str(mode), created_by, self._now(),
-                 thread_id],
-            ).fetchone()  # fmt: skip
+                values,
+            ).fetchone()
         assert row is not None
         return _subscription(row)
 
@@ -677,13 +653,6 @@ class PgStore(Store):
         return self._sources(
             "WHERE status = 'active' AND next_due <= %s ORDER BY next_due, id", [due_before]
         )
-
-    def update_source(self, source_id: int, **fields: object) -> None:
-        check_fields(fields, self._SOURCE_FIELDS, "source")
-        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
-        sets = ", ".join(f"{name} = %s" for name in fields)
-        with self.connection() as conn:
-            conn.execute(f"UPDATE sources SET {sets} WHERE id = %s", [*values, source_id])
 
     def remove_source(self, source_id: int) -> bool:
         with self.connection() as conn:

@@ -827,22 +827,33 @@ class Store:
     def _now(self) -> str:
         return self.clock().astimezone(UTC).isoformat(timespec="seconds")
 
+    _MARK = "?"  # the SQL dialect's parameter placeholder (for statements built from names)
+
+    def _write(self, sql: str, params: Sequence[object]) -> int:
+        """Run one statement in its own transaction; the rows it changed."""
+        with self.conn:
+            return self.conn.execute(sql, params).rowcount
+
     def upsert_chat(
         self, chat_id: int, type_: str, *, title: str | None = None, username: str | None = None
     ) -> Chat:
         """Record a chat (or refresh its title/username); settings are kept."""
         now = self._now()
+        self._upsert_chat([chat_id, type_, title, username, now, now])
+        chat = self.get_chat(chat_id)
+        assert chat is not None
+        return chat
+
+    def _upsert_chat(self, values: Sequence[object]) -> None:
+        """(chat_id, type, title, username, created_at, updated_at) into ``chats``."""
         with self.conn:
             self.conn.execute(
                 "INSERT INTO chats (chat_id, type, title, username, created_at, updated_at) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT(chat_id) DO UPDATE SET type = excluded.type, "
                 "title = coalesce(excluded.title, title), "
                 "username = coalesce(excluded.username, username), updated_at = excluded.updated_at",
-                [chat_id, type_, title, username, now, now],
+                values,
             )
-        chat = self.get_chat(chat_id)
-        assert chat is not None
-        return chat
 
     def get_chat(self, chat_id: int) -> Chat | None:
         row = self.conn.execute(
@@ -854,12 +865,12 @@ class Store:
     def update_chat(self, chat_id: int, **fields: str | None) -> None:
         """Change settings columns (language, mode, timezone, status, status_reason)."""
         check_fields(fields, CHAT_FIELDS, "chat")
-        sets = ", ".join(f"{name} = ?" for name in fields)
-        with self.conn:
-            self.conn.execute(
-                f"UPDATE chats SET {sets}, updated_at = ? WHERE chat_id = ?",
-                [*fields.values(), self._now(), chat_id],
-            )
+        m = self._MARK
+        sets = ", ".join(f"{name} = {m}" for name in fields)
+        self._write(
+            f"UPDATE chats SET {sets}, updated_at = {m} WHERE chat_id = {m}",
+            [*fields.values(), self._now(), chat_id],
+        )
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: move the chat and its subscriptions to the new id."""
@@ -891,14 +902,21 @@ class Store:
         thread_id: int | None = None,
     ) -> Subscription:
         """A new subscription; it receives only articles added after now."""
+        return self._insert_subscription(
+            [chat_id, dumps(keywords), dumps(regions), str(mode), created_by, self._now(),
+             thread_id]
+        )  # fmt: skip
+
+    def _insert_subscription(self, values: Sequence[object]) -> Subscription:
+        """(chat_id, keywords, regions, mode, created_by, created_at, thread_id) into
+        ``subscriptions``, starting after the newest article (``since_seq``)."""
         with self.conn:
             since = self.max_seq()
             cursor = self.conn.execute(
-                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, since_seq, created_by, "
-                "created_at, thread_id) VALUES (?,?,?,?,?,?,?,?)",
-                [chat_id, dumps(keywords), dumps(regions), str(mode), since, created_by,
-                 self._now(), thread_id],
-            )  # fmt: skip
+                "INSERT INTO subscriptions (chat_id, keywords, regions, mode, created_by, "
+                "created_at, thread_id, since_seq) VALUES (?,?,?,?,?,?,?,?)",
+                [*values, since],
+            )
         assert cursor.lastrowid is not None
         sub = self.get_subscription(cursor.lastrowid)
         assert sub is not None
@@ -1119,11 +1137,10 @@ class Store:
 
     def update_source(self, source_id: int, **fields: object) -> None:
         check_fields(fields, self._SOURCE_FIELDS, "source")
-        sets = ", ".join(f"{name} = ?" for name in fields)
-        with self.conn:
-            self.conn.execute(
-                f"UPDATE sources SET {sets} WHERE id = ?", [*fields.values(), source_id]
-            )
+        m = self._MARK
+        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        sets = ", ".join(f"{name} = {m}" for name in fields)
+        self._write(f"UPDATE sources SET {sets} WHERE id = {m}", [*values, source_id])
 
     def remove_source(self, source_id: int) -> bool:
         """Forget a source (its articles stay in the corpus)."""
