@@ -40,12 +40,10 @@ from .store import (
     AddResult,
     Clock,
     Store,
-    StoreStats,
     _article,
     _source,
     _subscription,
     bounded,
-    seq_of,
     utcnow,
 )
 
@@ -285,13 +283,6 @@ class PgStore(Store):
             rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
             return [_article(r) for r in rows.fetchall()]
 
-    def get(self, article_id: str) -> Article | None:
-        found = self._articles("WHERE id = %s", [article_id])
-        seq = seq_of(article_id) if not found else None
-        if seq is not None:
-            found = self._articles("WHERE seq = %s", [seq])
-        return self._with_story(found[0]) if found else None
-
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
             return {}
@@ -469,21 +460,12 @@ class PgStore(Store):
         assert row is not None
         return _subscription(row)
 
-    def get_subscription(self, sub_id: int) -> Subscription | None:
-        found = self._subscriptions("WHERE id = %s", [sub_id])
-        return found[0] if found else None
-
     def _subscriptions(self, where: str, params: Sequence[object]) -> list[Subscription]:
         with self.connection() as conn:
             rows = conn.execute(
                 f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params
             ).fetchall()
         return [_subscription(r) for r in rows]
-
-    def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
-        if chat_id is None:
-            return self._subscriptions("ORDER BY id", [])
-        return self._subscriptions("WHERE chat_id = %s ORDER BY id", [chat_id])
 
     def active_subscriptions(self) -> list[Subscription]:
         return self._subscriptions(
@@ -639,21 +621,6 @@ class PgStore(Store):
             ).fetchall()
         return [_source(r) for r in rows]
 
-    def get_source(self, source_id: int) -> Source | None:
-        found = self._sources("WHERE id = %s", [source_id])
-        return found[0] if found else None
-
-    def source_by_url(self, url: str) -> Source | None:
-        found = self._sources("WHERE url = %s", [url])
-        return found[0] if found else None
-
-    def sources(self, *, due_before: float | None = None) -> list[Source]:
-        if due_before is None:
-            return self._sources("ORDER BY id", [])
-        return self._sources(
-            "WHERE status = 'active' AND next_due <= %s ORDER BY next_due, id", [due_before]
-        )
-
     def remove_source(self, source_id: int) -> bool:
         with self.connection() as conn:
             conn.execute("DELETE FROM source_items WHERE source_id = %s", [source_id])
@@ -779,21 +746,14 @@ class PgStore(Store):
             ).fetchall()
         return first_seen(rows)
 
-    def stats(self) -> StoreStats:
+    def _sizes(self) -> Sequence[int]:
         with self.connection() as conn:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM region_counts), "
                 "(SELECT count(*) FROM article_regions), pg_database_size(current_database())"
             ).fetchone()
         assert row is not None
-        return {
-            "articles": int(row[0]),
-            "regions_tagged": int(row[1]),
-            "region_tags": int(row[2]),
-            "db_bytes": int(row[3]),
-            "db_path": self.path,
-            "schema_version": self.schema_version(),
-        }
+        return tuple(row)
 
     def table_counts(self) -> dict[str, int]:
         """Rows per table (``digestbot migrate-db`` checks the copy with them)."""

@@ -661,16 +661,18 @@ class Store:
         return int(row[0]) if row else 0
 
     # -- reading ------------------------------------------------------------------------------
+    def _articles(self, where: str, params: Sequence[object]) -> list[Article]:
+        rows = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
+        return [_article(r) for r in rows.fetchall()]
+
     def get(self, article_id: str) -> Article | None:
-        row = self.conn.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]
-        ).fetchone()
-        seq = seq_of(article_id) if row is None else None
+        """The article with this id or, when there is none and the id is all digits, this
+        number."""
+        found = self._articles(f"WHERE id = {self._MARK}", [article_id])
+        seq = seq_of(article_id) if not found else None
         if seq is not None:
-            row = self.conn.execute(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq = ?", [seq]
-            ).fetchone()
-        return self._with_story(_article(row)) if row else None
+            found = self._articles(f"WHERE seq = {self._MARK}", [seq])
+        return self._with_story(found[0]) if found else None
 
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
@@ -929,22 +931,19 @@ class Store:
 
     _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at, thread_id, paused"
 
+    def _subscriptions(self, where: str, params: Sequence[object]) -> list[Subscription]:
+        rows = self.conn.execute(f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params)
+        return [_subscription(r) for r in rows.fetchall()]
+
     def get_subscription(self, sub_id: int) -> Subscription | None:
-        row = self.conn.execute(
-            f"SELECT {self._SUB_COLUMNS} FROM subscriptions WHERE id = ?", [sub_id]
-        ).fetchone()
-        return _subscription(row) if row else None
+        found = self._subscriptions(f"WHERE id = {self._MARK}", [sub_id])
+        return found[0] if found else None
 
     def subscriptions(self, chat_id: int | None = None) -> list[Subscription]:
         """A chat's subscriptions (or all of them), oldest first."""
         if chat_id is None:
-            rows = self.conn.execute(f"SELECT {self._SUB_COLUMNS} FROM subscriptions ORDER BY id")
-        else:
-            rows = self.conn.execute(
-                f"SELECT {self._SUB_COLUMNS} FROM subscriptions WHERE chat_id = ? ORDER BY id",
-                [chat_id],
-            )
-        return [_subscription(r) for r in rows]
+            return self._subscriptions("ORDER BY id", [])
+        return self._subscriptions(f"WHERE chat_id = {self._MARK} ORDER BY id", [chat_id])
 
     def active_subscriptions(self) -> list[Subscription]:
         """Subscriptions of chats that are not paused."""
@@ -1116,29 +1115,26 @@ class Store:
         assert source is not None
         return source
 
+    def _sources(self, where: str, params: Sequence[object]) -> list[Source]:
+        rows = self.conn.execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params)
+        return [_source(r) for r in rows.fetchall()]
+
     def get_source(self, source_id: int) -> Source | None:
-        row = self.conn.execute(
-            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE id = ?", [source_id]
-        ).fetchone()
-        return _source(row) if row else None
+        found = self._sources(f"WHERE id = {self._MARK}", [source_id])
+        return found[0] if found else None
 
     def source_by_url(self, url: str) -> Source | None:
-        row = self.conn.execute(
-            f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE url = ?", [url]
-        ).fetchone()
-        return _source(row) if row else None
+        found = self._sources(f"WHERE url = {self._MARK}", [url])
+        return found[0] if found else None
 
     def sources(self, *, due_before: float | None = None) -> list[Source]:
         """Every source by id, or the active ones due before ``due_before``, most overdue first."""
         if due_before is None:
-            rows = self.conn.execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources ORDER BY id")
-        else:
-            rows = self.conn.execute(
-                f"SELECT {self._SOURCE_COLUMNS} FROM sources WHERE status = 'active' "
-                "AND next_due <= ? ORDER BY next_due, id",
-                [due_before],
-            )
-        return [_source(r) for r in rows]
+            return self._sources("ORDER BY id", [])
+        return self._sources(
+            f"WHERE status = 'active' AND next_due <= {self._MARK} ORDER BY next_due, id",
+            [due_before],
+        )
 
     def update_source(self, source_id: int, **fields: object) -> None:
         check_fields(fields, self._SOURCE_FIELDS, "source")
@@ -1281,21 +1277,30 @@ class Store:
         return first_seen(rows)
 
     def stats(self) -> StoreStats:
+        articles, regions_tagged, region_tags, db_bytes = self._sizes()
+        return {
+            "articles": int(articles),
+            "regions_tagged": int(regions_tagged),
+            "region_tags": int(region_tags),
+            "db_bytes": int(db_bytes),
+            "db_path": self.path,
+            "schema_version": self.schema_version(),
+        }
+
+    def _sizes(self) -> Sequence[int]:
+        """(articles, region codes counted, region tags, bytes on disk) for :meth:`stats`."""
         size = 0
         if self.path != ":memory:":
             for suffix in ("", "-wal"):
                 p = Path(self.path + suffix)
                 if p.exists():
                     size += p.stat().st_size
-        return {
-            "articles": self.count(),
-            "regions_tagged": self.conn.execute("SELECT count(*) FROM region_counts").fetchone()[0],
-            "region_tags": self.conn.execute("SELECT count(*) FROM article_regions").fetchone()[0],
-            "db_bytes": size,
-            "db_path": self.path,
-            "schema_version": self.schema_version(),
-        }
-
+        return (
+            self.count(),
+            self.conn.execute("SELECT count(*) FROM region_counts").fetchone()[0],
+            self.conn.execute("SELECT count(*) FROM article_regions").fetchone()[0],
+            size,
+        )
 
 def _fts_where(query: FtsQuery) -> tuple[str, list[object]]:
     """The WHERE clause (and its parameters) of a full-text query."""
