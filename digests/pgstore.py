@@ -278,11 +278,6 @@ class PgStore(Store):
         return int(self.get_state("seq_floor") or 0)
 
     # -- reading ------------------------------------------------------------------------------
-    def _articles(self, where: str, params: Sequence[object]) -> list[Article]:
-        with self.connection() as conn:
-            rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
-            return [_article(r) for r in rows.fetchall()]
-
     def get_many(self, seqs: Sequence[int]) -> dict[int, Article]:
         if not seqs:
             return {}
@@ -316,6 +311,10 @@ class PgStore(Store):
 
     def max_seq(self) -> int:
         return int(self._one("SELECT coalesce(max(seq), 0) FROM articles"))
+
+    def _select(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def _one(self, sql: str, params: Sequence[object] = ()) -> Any:
         with self.connection() as conn:
@@ -459,13 +458,6 @@ class PgStore(Store):
             ).fetchone()
         assert row is not None
         return _subscription(row)
-
-    def _subscriptions(self, where: str, params: Sequence[object]) -> list[Subscription]:
-        with self.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params
-            ).fetchall()
-        return [_subscription(r) for r in rows]
 
     def active_subscriptions(self) -> list[Subscription]:
         return self._subscriptions(
@@ -613,13 +605,6 @@ class PgStore(Store):
             raise StoreError(f"{url} is a source already") from None
         assert row is not None
         return _source(row)
-
-    def _sources(self, where: str, params: Sequence[object]) -> list[Source]:
-        with self.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params
-            ).fetchall()
-        return [_source(r) for r in rows]
 
     def remove_source(self, source_id: int) -> bool:
         with self.connection() as conn:

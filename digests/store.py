@@ -661,9 +661,13 @@ class Store:
         return int(row[0]) if row else 0
 
     # -- reading ------------------------------------------------------------------------------
+    def _select(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """The rows of one query."""
+        return self.conn.execute(sql, params).fetchall()
+
     def _articles(self, where: str, params: Sequence[object]) -> list[Article]:
-        rows = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
-        return [_article(r) for r in rows.fetchall()]
+        rows = self._select(f"SELECT {ARTICLE_COLUMNS} FROM articles {where}", params)
+        return [_article(r) for r in rows]
 
     def get(self, article_id: str) -> Article | None:
         """The article with this id or, when there is none and the id is all digits, this
@@ -932,8 +936,8 @@ class Store:
     _SUB_COLUMNS = "id, chat_id, keywords, regions, mode, since_seq, created_at, thread_id, paused"
 
     def _subscriptions(self, where: str, params: Sequence[object]) -> list[Subscription]:
-        rows = self.conn.execute(f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params)
-        return [_subscription(r) for r in rows.fetchall()]
+        rows = self._select(f"SELECT {self._SUB_COLUMNS} FROM subscriptions {where}", params)
+        return [_subscription(r) for r in rows]
 
     def get_subscription(self, sub_id: int) -> Subscription | None:
         found = self._subscriptions(f"WHERE id = {self._MARK}", [sub_id])
@@ -1116,8 +1120,8 @@ class Store:
         return source
 
     def _sources(self, where: str, params: Sequence[object]) -> list[Source]:
-        rows = self.conn.execute(f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params)
-        return [_source(r) for r in rows.fetchall()]
+        rows = self._select(f"SELECT {self._SOURCE_COLUMNS} FROM sources {where}", params)
+        return [_source(r) for r in rows]
 
     def get_source(self, source_id: int) -> Source | None:
         found = self._sources(f"WHERE id = {self._MARK}", [source_id])
