@@ -670,27 +670,19 @@ class PgStore(Store):
             ).fetchall()
         return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
 
-    def save_story(
-        self,
-        seq: int,
-        story: int,
-        sig: bytes,
-        bands: Sequence[int],
-        now: float,
-        *,
-        commit: bool = True,
-    ) -> None:
+    def _save_story(self, row: Sequence[object], bands: Sequence[int], commit: bool) -> None:
+        """Inside ``add``'s ``on_added`` this joins that transaction whatever ``commit`` says."""
         with self.connection() as conn:
             conn.execute(
                 "INSERT INTO article_stories (seq, story, sig, added) VALUES (%s,%s,%s,%s) "
                 "ON CONFLICT (seq) DO UPDATE SET story = excluded.story, sig = excluded.sig, "
                 "added = excluded.added",
-                [seq, story, sig, now],
+                row,
             )
             conn.execute(
                 "INSERT INTO article_bands (band, seq) SELECT unnest(%s::bigint[]), %s "
                 "ON CONFLICT DO NOTHING",
-                [list(bands), seq],
+                [list(bands), row[0]],
             )
 
     def stories_of(self, seqs: Sequence[int]) -> dict[int, int]:

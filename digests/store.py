@@ -1228,10 +1228,17 @@ class Store:
         *,
         commit: bool = True,
     ) -> None:
+        """Article ``seq`` belongs to ``story``: its MinHash signature and LSH band keys.
+        ``commit=False`` inside a transaction the caller commits (:meth:`add`'s ``on_added``)."""
+        self._save_story([seq, story, sig, now], bands, commit)
+
+    def _save_story(self, row: Sequence[object], bands: Sequence[int], commit: bool) -> None:
+        """``row``: (seq, story, sig, added)."""
+        seq = row[0]
         with self.conn if commit else nullcontext():
             self.conn.execute(
                 "INSERT OR REPLACE INTO article_stories (seq, story, sig, added) VALUES (?,?,?,?)",
-                [seq, story, sig, now],
+                row,
             )
             self.conn.executemany(
                 "INSERT OR IGNORE INTO article_bands (band, seq) VALUES (?, ?)",
