@@ -351,22 +351,25 @@ def summarize(
     first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
     chosen = [first]
     used = lengths[first]
+    chosen_texts = {stripped[first]}
+    redundancy = adjacency[first]  # max cosine of each sentence to the chosen ones
     remaining = [i for i in by_score if i != first]
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
         for i in remaining:
             if used + lengths[i] > limit:
                 continue
-            row = adjacency[i]
-            redundancy = max(row[j] for j in chosen)
-            if redundancy >= DUPLICATE_COSINE or any(stripped[i] == stripped[j] for j in chosen):
+            similar = redundancy[i]
+            if similar >= DUPLICATE_COSINE or stripped[i] in chosen_texts:
                 continue
-            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * redundancy
+            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * similar
             if value > best_value:  # strict: ties keep the earlier (higher-score) index
                 best, best_value = i, value
         if best < 0:
             break
         chosen.append(best)
+        chosen_texts.add(stripped[best])
         used += lengths[best]
         remaining.remove(best)
+        redundancy = list(map(max, redundancy, adjacency[best]))
     return sorted(chosen)

@@ -133,10 +133,13 @@ def _depth_change(text: str, start: int, end: int) -> int:
     return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
 
 
+_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
+
+
 def _quotes_balanced(text: str) -> bool:
     stack: list[str] = []
-    closers = {v: k for k, v in _OPEN_CLOSE.items()}
-    for ch in text:
+    closers = _OPENER_OF
+    for ch in _QUOTE_CHARS.findall(text):  # the quotation marks only, in order
         if ch in _OPEN_CLOSE:
             stack.append(ch)
         elif ch in closers:
