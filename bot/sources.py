@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from digests.backends import open_store, store_location
+from digests.backends import is_database_url, store_location, worker_store
 from digests.errors import DigestError
 from digests.fetch import Fetcher, FetchError, Refused
 from digests.models import Delivery, Source
@@ -51,6 +51,7 @@ from .common import (
     send,
     services,
 )
+from .election import allows
 from .i18n import t
 from .render import esc
 
@@ -135,9 +136,16 @@ def list_view(lang: str, sources: list[Source]) -> tuple[str, InlineKeyboardMark
     return text, InlineKeyboardMarkup(rows)
 
 
-def _poll_one(db_path: str, source_id: int, clock: Clock) -> dict[str, Any]:
-    report = run_round(db_path, source_ids=[source_id])
-    with open_store(db_path, clock=clock) as store:
+def _round_target(store: Store) -> str | Store:
+    """What a round in a worker thread runs on: PostgreSQL's store is shared (one pool), SQLite's
+    file gets the thread's own connection."""
+    location = store_location(store)
+    return store if is_database_url(location) else location
+
+
+def _poll_one(app_store: Store, source_id: int, clock: Clock) -> dict[str, Any]:
+    report = run_round(_round_target(app_store), source_ids=[source_id])
+    with worker_store(app_store, clock=clock) as store:
         plan(store, clock)
         reposts = _reposts(store, [i for r in report.sources for i in r.added])
     return (report.sources[0].to_dict() if report.sources else {}) | {"reposts": reposts}
@@ -160,7 +168,7 @@ async def _act(context: BotContext, lang: str, action: str, source_id: int) -> s
     if action == "remove":
         svc.store.remove_source(source_id)
         return t(lang, "src_removed", name=esc(source.name))
-    result = await asyncio.to_thread(_poll_one, store_location(svc.store), source_id, svc.clock)
+    result = await asyncio.to_thread(_poll_one, svc.store, source_id, svc.clock)
     context.application.bot_data["sender"].wake()
     await update_story_messages(context, result["reposts"])
     if result.get("status") == "failed":
@@ -288,9 +296,9 @@ async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[O
     await send(context, chat_id, "\n".join(lines))
 
 
-def _round_and_plan(db_path: str, clock: Clock) -> dict[str, Any]:
-    report = run_round(db_path)
-    with open_store(db_path, clock=clock) as store:
+def _round_and_plan(app_store: Store, clock: Clock) -> dict[str, Any]:
+    report = run_round(_round_target(app_store))
+    with worker_store(app_store, clock=clock) as store:
         planned = plan(store, clock)
         data = report.to_dict()
         data["planned"] = planned
@@ -334,11 +342,14 @@ async def update_story_messages(context: BotContext, rows: list[Delivery]) -> No
 
 
 async def source_poll(context: BotContext) -> None:
-    """The job: poll due sources, plan, wake the sender, report disabled sources to admins."""
+    """The job: poll due sources, plan, wake the sender, report disabled sources to admins
+    (with several replicas, only in the one holding the ``source-poll`` lease)."""
     svc = services(context)
+    if not allows(context.application, JOB_NAME):
+        return
     if not svc.store.sources(due_before=svc.clock().timestamp() + 1):
         return
-    data = await asyncio.to_thread(_round_and_plan, store_location(svc.store), svc.clock)
+    data = await asyncio.to_thread(_round_and_plan, svc.store, svc.clock)
     if data["planned"]:
         context.application.bot_data["sender"].wake()
     await update_story_messages(context, data["reposts"])
