@@ -121,6 +121,11 @@ def _numpy() -> Any:
     return numpy
 
 
+def warm() -> None:
+    """Import what the summary graph needs now (a process pool's parent, before it forks)."""
+    _numpy()
+
+
 class _Graph(NamedTuple):
     """An article's sentences as TF-IDF vectors (flat: one entry per sentence and term) and
     their similarity graph.
