@@ -3,10 +3,12 @@
 ``DIGESTBOT_DATABASE_URL=postgresql://…`` selects it (:func:`digests.backends.open_store`), so
 several processes (bot replicas, ``digestbot ingest`` runs on other machines) share one database.
 It subclasses :class:`Store` to be accepted wherever a store is (one interface, typed once) and
-to share its Python (:mod:`digests.ftsquery`, :mod:`digests.rows`, the public full-text methods);
-every method that holds SQL is overridden with PostgreSQL SQL (for full-text search, the
-``_fts_*`` steps), through a psycopg 3 connection pool, one transaction per call. Dedup holds across processes: ``content_hash`` and ``id`` are unique
-constraints and an insert that loses the race is reported as a duplicate.
+to share the Python around the SQL (:meth:`Store.add`'s loop, the full-text methods over
+:mod:`digests.ftsquery`, :mod:`digests.rows`): every method or step that holds SQL is overridden
+here with PostgreSQL's (``_insert``, ``_fts_ranked``, ``_select``, ``_write``…), through a
+psycopg 3 connection pool, one transaction per call. Dedup holds across processes:
+``content_hash`` and ``id`` are unique constraints and an insert that loses the race is reported
+as a duplicate.
 
 The schema and its migrations are in :mod:`digests.pgschema`, full-text search (``tsvector`` /
 ``tsquery`` from the engine's own segmentation) in :mod:`digests.pgtext`, the delivery ledger in

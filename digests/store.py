@@ -408,7 +408,7 @@ class Store:
 
     Where the two backends' logic is the same (the loop of :meth:`add`, the full-text methods,
     the checks and values of updates), the public method is written here once and calls a step
-    holding SQLite's SQL (``_insert``, ``_fts_ranked``, ``_write``…), which
+    holding SQLite's SQL (``_insert``, ``_fts_ranked``, ``_select``, ``_write``…), which
     :class:`digests.pgstore.PgStore` overrides with PostgreSQL's."""
 
     def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
