@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -47,6 +48,12 @@ ADMIN_COMMANDS = ("stats", "pending", "retry", "remove", "source")
 FIRST_POLL_DELAY = 0.5  # s: the first corpus poll runs at start-up, just after the updates
 # waiting at Telegram are answered (with 0, APScheduler finds its start already past and waits a
 # whole interval)
+WARM_UP_DELAY = 1.0  # s: then the gazetteer and the segmenter are loaded, in a worker thread (the
+# first answers do not wait for them; the first look-up does not pay for them)
+
+
+async def warm_up(context: BotContext) -> None:
+    await asyncio.to_thread(context.application.bot_data["services"].warm_up)
 
 
 async def start_cmd(update: Update, context: BotContext) -> None:
@@ -266,6 +273,7 @@ async def running(
                 )  # fmt: skip
                 source_handlers.schedule(application, settings.source_poll_seconds)
                 sender.start()
+            job_queue_of(application).run_once(warm_up, WARM_UP_DELAY, name="warm-up")
             await replay(application, application.bot_data["services"].store)
             if webhook is not None:
                 from .webhook import start_webhook  # tornado is loaded only when it is used

@@ -19,7 +19,6 @@ from telegram import (
 
 from digests.errors import NotFound, QueryError
 from digests.models import Hit, Results
-from digests.pipeline import summary_of
 from digests.regions import Place
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
 
@@ -139,6 +138,8 @@ def article_card(svc: Services, article_id: str, lang: str, *, full: bool = Fals
         return t(lang, "article_missing", id=esc(article_id)), None
     sentences = None
     if full:
+        from digests.pipeline import summary_of  # the summarizer is loaded when first used
+
         sentences = summary_of(article.title, article.paragraphs, FULL_SUMMARY_SENTENCES)
     text = render_article(article, lang, svc.region_labels(article.regions, 6), sentences=sentences)
     keyboard = None

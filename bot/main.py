@@ -20,8 +20,6 @@ from pathlib import Path
 
 from digests.backends import open_store
 from digests.errors import DigestError
-from digests.regions import load_gazetteer
-from digests.watch import poll_corpus
 
 from .config import ConfigError, Settings, load_settings
 from .logsafe import TokenMask, setup_logging
@@ -42,13 +40,15 @@ def open_services(settings: Settings, *, load_corpus: bool = False) -> Services:
         raise
     corpus = Path(settings.corpus)
     if load_corpus and corpus.is_dir():
+        from digests.watch import poll_corpus
+
         report = poll_corpus(store, corpus, settle_seconds=0.0).report
         log.info(
             "corpus %s: %d added, %d rejected", corpus, len(report.added), report.rejected_count
         )
     elif not corpus.is_dir():
         log.warning("corpus folder %s does not exist; starting with the stored articles", corpus)
-    return Services(store=store, gazetteer=load_gazetteer(), settings=settings)
+    return Services(store=store, settings=settings)  # the gazetteer is loaded on first use
 
 
 def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> int:

@@ -1,7 +1,9 @@
 """The SQLite store: schema, migrations and the SQL of articles, chats and subscriptions (the
 delivery ledger's statements are in ``digests.ledger``, over the same connection).
 
-One file (``DIGESTBOT_DB``) in WAL mode, opened through sqlite-utils. The schema version lives in
+One file (``DIGESTBOT_DB``) in WAL mode, on the standard library's ``sqlite3``; the migrations
+use sqlite-utils, which is imported only when there is one to apply (it imports numpy, if installed,
+and neither is needed to answer a query). The schema version lives in
 ``PRAGMA user_version``; :data:`MIGRATIONS` is a list of small functions, each moving the schema one
 version forward inside a transaction, so an old database is upgraded in place on open and a newer
 one is refused (``StoreError``).
@@ -88,12 +90,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from sqlite_utils import Database
-
 from .errors import StoreError
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from .ledger import Ledger
 
 Clock = Callable[[], datetime]
@@ -405,13 +407,16 @@ class Store:
         self.clock = clock
         self._floor = 0  # the highest number of a removed article (never given again)
         try:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.db = Database(conn)
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._db: Database | None = None
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils sets it
             if self.path != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
             self.migrate()
             self._floor = self._seq_floor()
         except sqlite3.DatabaseError as exc:
@@ -420,7 +425,17 @@ class Store:
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+        return self._conn
+
+    @property
+    def db(self) -> Database:
+        """The connection wrapped by sqlite-utils (made, and sqlite-utils imported, on first use:
+        the migrations use it, the queries do not)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self._conn)
+        return self._db
 
     @contextmanager
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
@@ -437,7 +452,7 @@ class Store:
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self._conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -446,7 +461,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -459,7 +474,7 @@ class Store:
         for number in range(version, SCHEMA_VERSION):
             with self.conn:
                 MIGRATIONS[number](self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
     def check_writable(self) -> None:
         """Raise ``StoreError`` (one line) unless the database can be written (the bot needs it;
