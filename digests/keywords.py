@@ -232,13 +232,41 @@ class Idf:
         """
         if n_docs < 0:
             raise ValueError("n_docs must be >= 0")
-        table = {
-            term: math.log((n_docs + 1) / (count + 1)) + 1.0
-            for term, count in df.items()
-            if count >= 0
-        }
         unseen = math.log(n_docs + 1) + 1.0
-        return cls(table=table, fallback=fallback, default_value=unseen)
+        # Compact like jieba's table, with double-precision values (a dict of every term would
+        # hold ~130 bytes per term). Terms coming in byte order (the store's index gives them so,
+        # one row at a time) are appended as they come; otherwise they are sorted first.
+        blob, offsets, values = bytearray(), array("I", [0]), array("d")
+        previous = b""
+        for term, count in df.items():
+            if count < 0:
+                continue
+            key = term.encode("utf-8")
+            if key <= previous and len(values):
+                break
+            blob += key
+            offsets.append(len(blob))
+            values.append(math.log((n_docs + 1) / (count + 1)) + 1.0)
+            previous = key
+        else:
+            return cls(
+                blob=bytes(blob), offsets=offsets, values=values, fallback=fallback,
+                default_value=unseen,
+            )  # fmt: skip
+        del blob, offsets, values
+        merged = {
+            t.encode("utf-8"): math.log((n_docs + 1) / (c + 1)) + 1.0 for t, c in df.items() if c >= 0
+        }
+        pairs = sorted(merged.items())
+        del merged
+        offsets, values = array("I", [0]), array("d")
+        for key, value in pairs:
+            offsets.append(offsets[-1] + len(key))
+            values.append(value)
+        blob_bytes = b"".join(key for key, _ in pairs)
+        return cls(
+            blob=blob_bytes, offsets=offsets, values=values, fallback=fallback, default_value=unseen
+        )
 
     # -- lookup --------------------------------------------------------------------------
     def __len__(self) -> int:

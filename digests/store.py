@@ -83,7 +83,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -389,6 +389,45 @@ class StoreStats(TypedDict):
     db_bytes: int
     db_path: str
     schema_version: int
+
+
+class Vocabulary(Mapping[str, int]):
+    """The document frequencies of the word index (``articles_vocab``), terms in at least
+    ``min_docs`` articles, read as they are asked for: ``items()`` streams them in the index's
+    order (by UTF-8 bytes), so the learnt IDF table (:meth:`digests.keywords.Idf.
+    from_document_frequencies`) is built without a dict of the whole vocabulary (tens of MB at
+    a million articles)."""
+
+    def __init__(self, conn: sqlite3.Connection, min_docs: int) -> None:
+        self.conn = conn
+        self.min_docs = min_docs
+
+    def __getitem__(self, term: str) -> int:
+        row = self.conn.execute(
+            "SELECT doc FROM articles_vocab WHERE term = ? AND doc >= ?", [term, self.min_docs]
+        ).fetchone()
+        if row is None:
+            raise KeyError(term)
+        return int(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        for term, _ in self.items():
+            yield term
+
+    def __len__(self) -> int:
+        sql = "SELECT count(*) FROM articles_vocab WHERE doc >= ?"
+        return int(self.conn.execute(sql, [self.min_docs]).fetchone()[0])
+
+    def items(self) -> ItemsView[str, int]:
+        return _VocabularyItems(self)
+
+
+class _VocabularyItems(ItemsView[str, int]):
+    _mapping: Vocabulary
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        sql = "SELECT term, doc FROM articles_vocab WHERE doc >= ?"
+        yield from self._mapping.conn.execute(sql, [self._mapping.min_docs])
 
 
 class Store:
@@ -765,14 +804,10 @@ class Store:
             params.append(cap)
         return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
-    def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
-        """Every indexed term found in at least ``min_docs`` articles, with its article count."""
-        return dict(
-            self.conn.execute(
-                "SELECT term, doc FROM articles_vocab WHERE doc >= ?",
-                [min_docs],
-            )
-        )
+    def vocabulary(self, min_docs: int = 2) -> Mapping[str, int]:
+        """Every indexed term found in at least ``min_docs`` articles, with its article count
+        (read from the index as asked for: see :class:`Vocabulary`)."""
+        return Vocabulary(self.conn, min_docs)
 
     def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
         """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next;
