@@ -7,7 +7,7 @@ import base64
 import binascii
 import logging
 import urllib.parse
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from telegram import (
     InlineKeyboardButton,
@@ -19,7 +19,6 @@ from telegram import (
 
 from digests.errors import NotFound, QueryError
 from digests.models import Hit, Results
-from digests.regions import Place
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
 
 from . import buttons
@@ -28,6 +27,9 @@ from .common import BotContext, chat_id_of, command_text, edit_view, lang_for, s
 from .i18n import error_text, page_span, t, tn
 from .render import MAX_MESSAGE, esc, render_article, render_hits
 from .services import Services
+
+if TYPE_CHECKING:
+    from digests.regions import Place
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-from digests.regions import Gazetteer, load_gazetteer
 from digests.search import most_specific
 from digests.store import Store, utcnow
 
@@ -24,6 +23,7 @@ from .config import Settings
 
 if TYPE_CHECKING:
     from digests.ingest import IngestStatus
+    from digests.regions import Gazetteer
 
 ADMIN_CACHE_SECONDS = 60.0
 T = TypeVar("T")
@@ -51,6 +51,12 @@ class QueryCache:
 
     def get(self, key: str) -> str | None:
         return self._items.get(key)
+
+
+def _load_gazetteer() -> Gazetteer:
+    from digests.regions import load_gazetteer  # ~14 MB with its automaton: on first use
+
+    return load_gazetteer()
 
 
 def _ingest_status() -> IngestStatus:
@@ -94,7 +100,7 @@ class Services:
     store: Store
     settings: Settings
     _: KW_ONLY
-    gazetteer: _OnFirstUse[Gazetteer] = _OnFirstUse(load_gazetteer)
+    gazetteer: _OnFirstUse[Gazetteer] = _OnFirstUse(_load_gazetteer)
     monotonic: Callable[[], float] = time.monotonic
     clock: Callable[[], datetime] = utcnow
     queries: QueryCache = field(default_factory=QueryCache)
