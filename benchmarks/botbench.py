@@ -45,20 +45,20 @@ def _chats(n_private: int, n_groups: int) -> list[tuple[int, str]]:
     ]
 
 
-def _subscribe(db: Path, chats: list[tuple[int, str]]) -> None:
-    from digests.store import Store
+def _subscribe(db: Path | str, chats: list[tuple[int, str]]) -> None:
+    from digests.backends import open_store
 
-    with Store(db) as store:
+    with open_store(db) as store:
         for chat_id, kind in chats:
             store.upsert_chat(chat_id, kind)
             store.add_subscription(chat_id, [], [])
 
 
-def _seed_db(db: Path) -> None:
+def _seed_db(db: Path | str) -> None:
+    from digests.backends import open_store
     from digests.ingest import ingest
-    from digests.store import Store
 
-    with Store(db) as store:
+    with open_store(db) as store:
         ingest(store, [ROOT / "corpus"], workers=1, progress=False)
 
 
@@ -85,20 +85,23 @@ async def bot_run(
     concurrency: int = 4,
     backoff_base: float = 2.0,
     prepare: Callable[[Any], None] | None = None,
+    database: str | None = None,
 ) -> AsyncIterator[BotRun]:
     """The real bot against a fake Bot API in strict sliding windows (``limits``: the bot's rate
     limiter on and the fake enforcing Telegram's limits), ``chats`` subscribed to everything on a
-    database holding the seed articles; ``prepare(fake)`` runs before the bot starts."""
+    database holding the seed articles; ``prepare(fake)`` runs before the bot starts.
+    ``database`` (an empty PostgreSQL database's URL) replaces the temporary SQLite file."""
     from bot.app import build_application, running
     from bot.config import Settings
     from bot.ratelimit import Limiter
     from bot.services import Services
+    from digests.backends import open_store
     from digests.regions import load_gazetteer
-    from digests.store import Store
     from fakebotapi import FakeTelegram, Limits
 
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
-        db, corpus = Path(tmp) / "d.db", Path(tmp) / "corpus"
+        db: Path | str = database or Path(tmp) / "d.db"
+        corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         _seed_db(db)
         _subscribe(db, chats)
@@ -114,7 +117,7 @@ async def bot_run(
                 token=TOKEN, base_url=fake.base_url, db=str(db), corpus=str(corpus),
                 poll_seconds=0.2, log_level="WARNING",
             )  # fmt: skip
-            store = Store(db)
+            store = open_store(db)
             services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)
             app = build_application(
                 services, token=TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url,
@@ -132,11 +135,11 @@ async def bot_run(
 
 
 async def _deliver_once(
-    n_private: int, n_groups: int, *, limits: bool, concurrency: int
+    n_private: int, n_groups: int, *, limits: bool, concurrency: int, database: str | None = None
 ) -> dict[str, object]:
     chats = _chats(n_private, n_groups)
     ids = {c for c, _ in chats}
-    async with bot_run(chats, limits=limits, concurrency=concurrency) as run:
+    async with bot_run(chats, limits=limits, concurrency=concurrency, database=database) as run:
         fake = run.fake
         dropped = time.monotonic()
         _drop(run.corpus, "new.json", *ARTICLE)

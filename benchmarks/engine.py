@@ -294,15 +294,17 @@ def _run_class(
 
 
 def search_bench(
-    db: Path, meta: CorpusMeta, size: int, n: int = 100, budget_s: float = 20.0
+    db: Path | str, meta: CorpusMeta, size: int, n: int = 100, budget_s: float = 20.0
 ) -> dict[str, dict[str, object]]:
-    """p50/p95/p99 of ``keyword_search`` (5 hits with snippets) per query class."""
+    """p50/p95/p99 of ``keyword_search`` (5 hits with snippets) per query class; ``db`` is a
+    SQLite file or a PostgreSQL URL."""
+    from digests.backends import open_store
     from digests.search import keyword_search
     from digests.store import Store
 
     warm_engine()
     out: dict[str, dict[str, object]] = {}
-    with Store(db) as store:
+    with open_store(db) as store:
         for name, queries in keyword_classes(meta).items():
 
             def call(q: str, store: Store = store) -> int:
@@ -321,9 +323,11 @@ def search_bench(
 
 
 def region_bench(
-    db: Path, meta: CorpusMeta, size: int, n: int = 100, budget_s: float = 20.0
+    db: Path | str, meta: CorpusMeta, size: int, n: int = 100, budget_s: float = 20.0
 ) -> dict[str, dict[str, object]]:
-    """p50/p95/p99 of ``region_search`` (5 hits with snippets) per region level."""
+    """p50/p95/p99 of ``region_search`` (5 hits with snippets) per region level; ``db`` is a
+    SQLite file or a PostgreSQL URL."""
+    from digests.backends import open_store
     from digests.regions import load_gazetteer
     from digests.search import region_search
     from digests.store import Store
@@ -331,7 +335,7 @@ def region_bench(
     warm_engine()
     gazetteer = load_gazetteer()
     out: dict[str, dict[str, object]] = {}
-    with Store(db) as store:
+    with open_store(db) as store:
         for level, name in meta.region_queries.items():
 
             def call(q: str, store: Store = store) -> int:

@@ -4,7 +4,8 @@ Parts (``--only``, comma-separated): ``ingest`` (with the jieba baseline and, at
 the per-stage breakdown), ``search``, ``region``, ``delivery``, ``reliability`` (delivery under
 faults, docs/reliability.md), ``memory`` (includes the DB size),
 ``startup``, ``summary``, ``sources`` (feeds parsed, pages extracted, a polling round over
-local feeds: :mod:`benchmarks.sources_bench`). Each part prints a table; everything measured goes to
+local feeds: :mod:`benchmarks.sources_bench`), ``backends`` (SQLite against PostgreSQL:
+:mod:`benchmarks.backends`). Each part prints a table; everything measured goes to
 ``benchmarks/results/<YYYY-MM-DD>[-quick].json`` (or ``--out``) and, after a full run of every
 part at every size, the plot to
 ``docs/benchmarks.png``. Nothing asserts on time: targets are reported as met or missed.
@@ -25,7 +26,7 @@ from .common import ROOT, machine_info, quiet_jieba, repo_path, table
 
 PARTS = (
     "ingest", "search", "region", "reply", "delivery", "reliability", "flood", "memory", "startup",
-    "summary", "sources",
+    "summary", "sources", "backends",
 )
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
@@ -132,11 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .corpus import generate
 
     metas = {}
+    folders: dict[int, Path] = {}
     dbs: dict[int, Path] = {}
     for size in sizes:
         t0 = time.perf_counter()
         folder, meta = generate(size, args.seed)
         metas[size] = meta
+        folders[size] = folder
         results["corpus"][size] = {**asdict(meta), "folder": repo_path(folder)}
         results["timings_s"][f"generate {size}"] = round(time.perf_counter() - t0, 2)
         if "ingest" in parts:
@@ -250,6 +253,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _guard(results, "sources", failed, sources_bench.sources_bench, args.quick):
             sources_bench.print_sources(results["sources"])
         results["timings_s"]["sources"] = round(time.perf_counter() - t0, 2)
+        _save(results, out)
+    if "backends" in parts:
+        from . import backends
+
+        t0 = time.perf_counter()
+        _guard(
+            results, "backends", failed, lambda: backends.backends_bench(
+                folders, metas, dbs, quick=args.quick, n_queries=n_queries,
+                ensure_sqlite_db=lambda size: engine.ensure_db(
+                    folders[size], size, args.seed, any_engine=args.reuse_db
+                ),
+            ),
+        )  # fmt: skip
+        results["timings_s"]["backends"] = round(time.perf_counter() - t0, 2)
         _save(results, out)
     results["targets"] = targets(results)
     print_targets(results["targets"])

@@ -1,9 +1,11 @@
 """The corpus-poll job, administrators' commands (/stats, /pending, /retry, /remove) and uploads.
 
 ``corpus_poll`` is a named ``JobQueue`` job: at start-up and then every ``DIGESTBOT_POLL_SECONDS``
-it ingests new or changed corpus files (in a worker thread, on its own database connection), plans
+it ingests new or changed corpus files (in a worker thread: on SQLite its own connection, on
+PostgreSQL the application's pool), plans
 deliveries for every article added since the last round (including those added by ``digestbot
-ingest`` or by an upload) and wakes the sender.
+ingest`` or by an upload) and wakes the sender. With several replicas, a round runs only in the one
+holding the ``corpus-poll`` lease (:mod:`bot.election`).
 
 Polls and uploads ingest under one lock (an upload is ingested once, by its handler: the poll sees
 it recorded), report their progress in ``Services.ingest_status`` and stop at SIGTERM
@@ -27,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
-from digests.backends import open_store, store_location
+from digests.backends import worker_store
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
 from digests.ledger import Ledger, Status
 from digests.models import Article
 from digests.planning import plan, plan_report
 
 from .common import BotContext, chat_id_of, command_text, document_of, lang_for, send, services
+from .election import allows
 from .i18n import rejection_text, t
 from .render import esc
 from .services import Services
@@ -55,7 +58,7 @@ def poll_and_plan(svc: Services) -> dict[str, Any]:
     from digests.watch import poll_corpus  # the engine's ingest is loaded by the first round
 
     status = svc.ingest_status
-    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+    with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         # at start-up every file is taken as it is (one still being written is taken again,
         # replacing its article, once it changes); later a new file must have settled
         settle = 0.0 if status.rounds == 0 else min(svc.settings.poll_seconds, MAX_SETTLE_SECONDS)
@@ -86,8 +89,8 @@ def poll_and_plan(svc: Services) -> dict[str, Any]:
 
 async def corpus_poll(context: BotContext) -> None:
     svc = services(context)
-    if svc.stopping.is_set():
-        return
+    if svc.stopping.is_set() or not allows(context.application, JOB_NAME):
+        return  # another replica holds the corpus poll (bot.election)
     summary = await asyncio.to_thread(poll_and_plan, svc)
     if summary["planned"]:
         log.info("corpus poll planned %d deliveries", summary["planned"])
@@ -214,7 +217,7 @@ async def remove_cmd(update: Update, context: BotContext) -> None:
 def _remove(svc: Services, ident: str) -> Article | None:
     from digests.ingest import remove
 
-    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+    with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         return remove(store, ident)
 
 
@@ -287,7 +290,7 @@ def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) 
     too; an upload from which nothing was added or found stored already is deleted."""
     from digests.ingest import ingest
 
-    with svc.ingest_lock, open_store(store_location(svc.store), clock=svc.clock) as store:
+    with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as fh:  # a unique name: never overwrite another upload
             fh.write(data)

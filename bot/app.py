@@ -27,15 +27,16 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from . import admin, buttons, lookup, subscribe
+from . import admin, adoption, buttons, lookup, subscribe
 from . import sources as source_handlers
 from .common import BotApplication, BotContext, chat_id_of, job_queue_of, lang_for, send, updater_of
+from .election import Election
 from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
 from .services import Services
 from .throttle import ChatThrottle
-from .updates import FairProcessor, JournaledQueue, replay
+from .updates import FairProcessor, JournaledQueue
 
 if TYPE_CHECKING:
     from .config import Webhook
@@ -267,10 +268,13 @@ async def running(
     webhook: Webhook | None = None,
 ) -> AsyncIterator[BotApplication]:
     """Initialise, publish the commands, start taking updates (long polling, or ``webhook``:
-    :mod:`bot.webhook`), the corpus job and the sender; on exit stop taking updates, let the
-    sender finish what is in flight, and stop."""
+    :mod:`bot.webhook`), the poll jobs and the election (:mod:`bot.election`: the sender and each
+    poll job run in one replica at a time); on exit stop taking updates, let the sender finish
+    what is in flight, release the leases, and stop."""
     sender: Sender = application.bot_data["sender"]
-    settings = application.bot_data["services"].settings
+    services: Services = application.bot_data["services"]
+    settings = services.settings
+    election: Election | None = None
     async with application:
         await publish_commands(application)
         await application.start()
@@ -281,9 +285,15 @@ async def running(
                     name=admin.JOB_NAME, job_kwargs={"max_instances": 1, "coalesce": True},
                 )  # fmt: skip
                 source_handlers.schedule(application, settings.source_poll_seconds)
-                sender.start()
+                election = Election(
+                    services.store, sender, bot_id=application.bot.id, limiter=sender.limiter,
+                    ttl=settings.lease_seconds,
+                )  # fmt: skip
+                application.bot_data["election"] = election
+                await election.start()  # the sender runs in the replica holding its lease
             job_queue_of(application).run_once(warm_up, WARM_UP_DELAY, name="warm-up")
-            await replay(application, application.bot_data["services"].store)
+            await adoption.replay(application, application.bot_data["services"].store)
+            adoption.schedule(application)  # updates a dead replica took are handled here
             if webhook is not None:
                 from .webhook import start_webhook  # tornado is loaded only when it is used
 
@@ -297,8 +307,8 @@ async def running(
         finally:
             if updater_of(application).running:
                 await updater_of(application).stop()
-            if deliver:
-                await sender.stop()
+            if election is not None:
+                await election.stop()
             if application.running:
                 await application.stop()
 

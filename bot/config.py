@@ -52,6 +52,7 @@ class Settings:
     source_poll_seconds: float = 60.0
     log_level: str = "INFO"
     webhook: Webhook | None = None  # None: long polling
+    lease_seconds: float = 5.0  # digests.leases: a dead replica's roles are taken over after this
 
     @property
     def base_file_url(self) -> str | None:
@@ -91,6 +92,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"DIGESTBOT_LANG must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     poll = _seconds(env, "DIGESTBOT_POLL_SECONDS")
     source_poll = _seconds(env, "DIGESTBOT_SOURCE_POLL_SECONDS")
+    lease = _seconds(env, "DIGESTBOT_LEASE_SECONDS", "5")
+    if lease < 1:
+        raise ConfigError("DIGESTBOT_LEASE_SECONDS must be at least 1")
     level = env.get("DIGESTBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(
@@ -109,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         source_poll_seconds=source_poll,
         log_level=level,
         webhook=load_webhook(env),
+        lease_seconds=lease,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import logging
+import re
 import urllib.parse
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +15,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Update,
 )
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 5
 INLINE_PAGE = 10
+INLINE_BUTTON_CHARS = 64  # the button shows one short line
 FULL_SUMMARY_SENTENCES = 8
 
 View = tuple[str, InlineKeyboardMarkup | None]
@@ -272,6 +276,17 @@ async def article_cmd(update: Update, context: BotContext) -> None:
     await send(context, chat_id_of(update), text, keyboard)
 
 
+def inline_button(html_text: str, query: str) -> InlineQueryResultsButton:
+    """The button above an empty inline answer: ``html_text`` as plain text (Telegram shows at
+    most one line), opening a private chat with the same search when the query fits a deep link
+    (``start`` parameters are at most 64 characters of ``A-Za-z0-9_-``)."""
+    plain = " ".join(html.unescape(re.sub(r"<[^>]+>", "", html_text)).split())
+    payload = "search-" + base64.urlsafe_b64encode(query.encode()).decode().rstrip("=")
+    return InlineQueryResultsButton(
+        text=plain[:INLINE_BUTTON_CHARS], start_parameter=payload if len(payload) <= 64 else "help"
+    )
+
+
 # -- deep links ---------------------------------------------------------------------------------
 def decode_payload(payload: str) -> tuple[str, str] | None:
     """``region-喀什`` / ``search-<base64url>`` / ``article-ID`` → (kind, value)."""
@@ -366,8 +381,12 @@ async def on_inline(update: Update, context: BotContext) -> None:
         return
     try:
         results = keyword_search(svc.store, text, limit=INLINE_PAGE, offset=offset)
-    except QueryError:
-        await inline.answer([], cache_time=5)
+    except QueryError as exc:  # the reason, where a list would be, and a way into the chat
+        await inline.answer([], cache_time=5, button=inline_button(error_text(lang, exc), text))
+        return
+    if not results.hits and offset == 0:
+        why = t(lang, "no_results", query=esc(text))
+        await inline.answer([], cache_time=5, button=inline_button(why, text))
         return
     answers = []
     for hit in results.hits:

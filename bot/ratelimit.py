@@ -109,14 +109,27 @@ class Limiter(BaseRateLimiter[int]):
             sent.popleft()
 
     def seed(self, sends: list[tuple[int, float]], in_flight: bool = False) -> None:
-        """Remember messages sent before a restart ((chat_id, monotonic time), oldest first), so
-        the first messages after it respect the limits too. When messages were in flight at the
-        stop, their real send time is unknown: nothing is sent until a whole window has passed
-        since the last one recorded."""
+        """Remember messages sent before a restart or by another process ((chat_id, monotonic
+        time)), so the first messages after it respect the limits too; they are merged with the
+        ones this limiter has counted. When messages were in flight at the stop, their real send
+        time is unknown: nothing is sent until a whole window has passed since the last one
+        recorded."""
+        sends = sorted(sends, key=lambda s: s[1])
+        self._global = deque(sorted([*self._global, *(at for _, at in sends)]))
+        by_chat: dict[int, list[float]] = {}
         for chat_id, at in sends:
-            self._record(chat_id, at)
+            by_chat.setdefault(chat_id, []).append(at)
+        for chat_id, times in by_chat.items():
+            count, _ = self._chat_window(chat_id)
+            merged = sorted([*self._chats.get(chat_id, ()), *times])
+            self._chats[chat_id] = deque(merged[-count:])
         if in_flight and sends:
-            self._quiet_until = sends[-1][1] + 1.0 + 2 * self.margin + 0.1
+            self._quiet_until = max(self._quiet_until, sends[-1][1] + 1.0 + 2 * self.margin + 0.1)
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (a replica that just started, until the sender knows it
+        must leave room for it: :mod:`bot.election`)."""
+        self._quiet_until = max(self._quiet_until, self.monotonic() + seconds)
 
     def block(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429 for this chat: nothing goes to it for ``seconds``."""

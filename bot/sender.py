@@ -46,6 +46,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from digests.leases import Fence
 from digests.ledger import Backoff, DeadLetter, Ledger, Retry, Status
 from digests.models import Article, Chat, Delivery
 from digests.modes import Mode, Quiet, SettingError, zone
@@ -136,22 +137,35 @@ class Sender:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ready_hint: float | None = None  # monotonic time a waiting chat becomes ready
+        self.fence: Fence | None = None  # the sender lease this loop claims under (bot.election)
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self.limiter is not None:  # messages of the last minute, before a restart
+    def start(self, fence: Fence | None = None) -> None:
+        """Start sending (as the holder of ``fence``'s lease, when given): the limiter learns
+        the messages of the last minute (sent by this process before a restart, or by the
+        previous holder), and rows the previous run or holder left in flight are pending again
+        (the fence guarantees no live process is still claiming)."""
+        if self.limiter is not None:
             wall, mono = self.clock().timestamp(), self.limiter.monotonic()
             recent = self.ledger.recent_sends(wall - 60.0)
             in_flight = bool(self.ledger.rows(status=Status.SENDING))
             self.limiter.seed([(chat, mono - (wall - at)) for chat, at in recent], in_flight)
         released = self.ledger.release_in_flight()
         if released:
-            log.info("%d deliveries were in flight when the bot last stopped", released)
-        self._stop.clear()
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="sender")
+            log.info("%d deliveries were in flight when the last sender stopped", released)
+        self.fence = fence
+        self._stop = asyncio.Event()  # this run's own: a stood-down run may still be finishing
+        self._task = asyncio.get_running_loop().create_task(self.run(self._stop), name="sender")
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Finish the messages in flight (up to ``timeout``), then release what is left."""
+    def stand_down(self) -> None:
+        """The lease is lost: claim nothing more; messages in flight finish on their own, and
+        their rows are left to the new holder (no release: it may be sending already)."""
+        self._stop.set()
+        self._wake.set()
+
+    async def stop(self, timeout: float = 10.0, *, release: bool = True) -> None:
+        """Finish the messages in flight (up to ``timeout``), then release what is left (only
+        ``release``: a sender that lost its lease leaves the rows to the new holder)."""
         self._stop.set()
         self._wake.set()
         if self._task is not None:
@@ -160,20 +174,22 @@ class Sender:
             except TimeoutError:
                 log.warning("sender did not finish in %.0f s; in-flight rows are released", timeout)
             self._task = None
-        self.ledger.release_in_flight()
+        if release:
+            self.ledger.release_in_flight()
 
     def wake(self) -> None:
         """Something may be due now (new plan, settings changed, clock moved in tests)."""
         self._wake.set()
 
-    async def run(self) -> None:
-        while not self._stop.is_set():
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or self._stop
+        while not stop.is_set():
             try:
                 sent = await self.dispatch()
             except Exception:  # keep the loop alive; the log line says what broke
                 log.exception("delivery round failed")
                 sent = 0
-            if self._stop.is_set():
+            if stop.is_set():
                 break
             if sent == 0:
                 self._wake.clear()
@@ -208,6 +224,9 @@ class Sender:
         """Send what is due to the chats that are ready now; returns the messages sent. Chats
         that must wait keep their rows pending for a later round and never hold a slot."""
         self._ready_hint = None
+        stop = self._stop
+        if stop.is_set():
+            return 0
         rows = self.ledger.due()
         if not rows:
             return 0
@@ -218,7 +237,7 @@ class Sender:
         while queues or running:
             now = self._monotonic()
             for chat_id in list(queues):
-                if len(running) >= self.concurrency or self._stop.is_set():
+                if len(running) >= self.concurrency or stop.is_set():
                     break
                 if chat_id in running.values():
                     continue
@@ -233,7 +252,14 @@ class Sender:
                 if queues and self.limiter is not None:
                     self._ready_hint = min(self.limiter.ready_at(c) for c in queues)
                 break
-            done, _ = await asyncio.wait(running, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, _ = await asyncio.wait(
+                    running, timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+                )
+            except asyncio.CancelledError:  # stopped hard: the sends in flight end here too
+                for task in running:
+                    task.cancel()
+                raise
             for task in done:
                 chat_id = running.pop(task)
                 try:
@@ -341,7 +367,7 @@ class Sender:
 
     # -- sending one message ------------------------------------------------------------------
     async def _send(self, item: WorkItem) -> bool:
-        if not self.ledger.claim(item.ids):
+        if not self.ledger.claim(item.ids, self.fence):
             log.info("rows %s of chat %s are no longer pending; not sent", item.ids, item.chat_id)
             return False
         return await self._post(item)

@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from digests.backends import open_store, store_location
+from digests.backends import is_database_url, store_location, worker_store
 from digests.errors import DigestError
 from digests.models import Delivery, Source
 from digests.planning import plan
@@ -52,6 +52,7 @@ from .common import (
     send,
     services,
 )
+from .election import allows
 from .i18n import t
 from .render import esc
 
@@ -142,11 +143,18 @@ def list_view(lang: str, sources: list[Source]) -> tuple[str, InlineKeyboardMark
     return text, InlineKeyboardMarkup(rows)
 
 
-def _poll_one(db_path: str, source_id: int, clock: Clock) -> dict[str, Any]:
+def _round_target(store: Store) -> str | Store:
+    """What a round in a worker thread runs on: PostgreSQL's store is shared (one pool), SQLite's
+    file gets the thread's own connection."""
+    location = store_location(store)
+    return store if is_database_url(location) else location
+
+
+def _poll_one(app_store: Store, source_id: int, clock: Clock) -> dict[str, Any]:
     from digests.sources import run_round
 
-    report = run_round(db_path, source_ids=[source_id])
-    with open_store(db_path, clock=clock) as store:
+    report = run_round(_round_target(app_store), source_ids=[source_id])
+    with worker_store(app_store, clock=clock) as store:
         plan(store, clock)
         reposts = _reposts(store, [i for r in report.sources for i in r.added])
     return (report.sources[0].to_dict() if report.sources else {}) | {"reposts": reposts}
@@ -169,7 +177,7 @@ async def _act(context: BotContext, lang: str, action: str, source_id: int) -> s
     if action == "remove":
         svc.store.remove_source(source_id)
         return t(lang, "src_removed", name=esc(source.name))
-    result = await asyncio.to_thread(_poll_one, store_location(svc.store), source_id, svc.clock)
+    result = await asyncio.to_thread(_poll_one, svc.store, source_id, svc.clock)
     context.application.bot_data["sender"].wake()
     await update_story_messages(context, result["reposts"])
     if result.get("status") == "failed":
@@ -307,11 +315,11 @@ async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[O
     await send(context, chat_id, "\n".join(lines))
 
 
-def _round_and_plan(db_path: str, clock: Clock) -> dict[str, Any]:
+def _round_and_plan(app_store: Store, clock: Clock) -> dict[str, Any]:
     from digests.sources import run_round
 
-    report = run_round(db_path)
-    with open_store(db_path, clock=clock) as store:
+    report = run_round(_round_target(app_store))
+    with worker_store(app_store, clock=clock) as store:
         planned = plan(store, clock)
         data = report.to_dict()
         data["planned"] = planned
@@ -355,11 +363,14 @@ async def update_story_messages(context: BotContext, rows: list[Delivery]) -> No
 
 
 async def source_poll(context: BotContext) -> None:
-    """The job: poll due sources, plan, wake the sender, report disabled sources to admins."""
+    """The job: poll due sources, plan, wake the sender, report disabled sources to admins
+    (with several replicas, only in the one holding the ``source-poll`` lease)."""
     svc = services(context)
+    if not allows(context.application, JOB_NAME):
+        return
     if not svc.store.sources(due_before=svc.clock().timestamp() + 1):
         return
-    data = await asyncio.to_thread(_round_and_plan, store_location(svc.store), svc.clock)
+    data = await asyncio.to_thread(_round_and_plan, svc.store, svc.clock)
     if data["planned"]:
         context.application.bot_data["sender"].wake()
     await update_story_messages(context, data["reposts"])

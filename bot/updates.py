@@ -11,14 +11,14 @@ fairly, replayed after a crash.
   updates are handled at once, one at a time per chat (a chat waiting out its own rate limit
   holds no slot another chat could use), and a :class:`~bot.throttle.ChatThrottle` refuses a
   flooding chat before it takes anything. Each update is marked done in the journal once handled.
-* :func:`replay` queues the updates fetched but not handled before a crash (``kill -9``).
+* :mod:`bot.adoption` replays the updates fetched but not handled before a crash (``kill -9``),
+  this process's or, with several replicas, another's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import sqlite3
 import time
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
-KEEP_DONE_SECONDS = 2 * 86400  # Telegram keeps unacknowledged updates for 24 h
 OUTER_BOUND = 4096  # PTB's own semaphore; the real bound is ``concurrency`` below
 
 
@@ -47,6 +46,7 @@ class JournaledQueue(asyncio.Queue[object]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store
+        self.taken: set[int] = set()  # journaled (or adopted) here and not handled yet
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update):
@@ -60,9 +60,11 @@ class JournaledQueue(asyncio.Queue[object]):
             if not fresh:
                 log.info("update %s was received before; not handled again", item.update_id)
                 return
+            self.taken.add(item.update_id)
         await super().put(item)
 
     async def put_replayed(self, item: Update) -> None:
+        self.taken.add(item.update_id)
         await super().put(item)
 
 
@@ -146,6 +148,9 @@ class FairProcessor(BaseUpdateProcessor):
     def _finish(self, update: object) -> None:
         if self.store is None or not isinstance(update, Update):
             return
+        queue = self.application.update_queue if self.application is not None else None
+        if isinstance(queue, JournaledQueue):
+            queue.taken.discard(update.update_id)
         try:
             self.store.finish_update(update.update_id)
         except sqlite3.Error as exc:
@@ -167,24 +172,3 @@ class FairProcessor(BaseUpdateProcessor):
                 await send(context, update.effective_chat.id, text)
         except Exception as exc:  # the warning is a courtesy; never fail the update loop on it
             log.info("could not warn chat %s about throttling: %s", throttle_key(update), exc)
-
-
-async def replay(application: AnyApplication, store: Store) -> int:
-    """Queue the updates fetched but not handled before the last stop (a crash); prune old ones."""
-    queue = application.update_queue
-    unfinished = store.unfinished_updates()
-    for update_id, data in unfinished:
-        try:
-            update = Update.de_json(json.loads(data), application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("dropping unreadable journaled update %s: %s", update_id, exc)
-            store.finish_update(update_id)
-            continue
-        if isinstance(queue, JournaledQueue):
-            await queue.put_replayed(update)
-        else:
-            await queue.put(update)
-    if unfinished:
-        log.info("handling %d updates received before the last stop", len(unfinished))
-    store.prune_updates(time.time() - KEEP_DONE_SECONDS)
-    return len(unfinished)

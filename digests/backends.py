@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .store import Clock, Store, utcnow
@@ -39,6 +41,18 @@ def store_target(explicit: str | None = None) -> str:
         or os.environ.get("DIGESTBOT_DB", "").strip()
         or DEFAULT_DB
     )
+
+
+@contextmanager
+def worker_store(store: Store, *, clock: Clock | None = None) -> Iterator[Store]:
+    """A store for a worker thread: a PostgreSQL store is ``store`` itself (its pool serves any
+    thread: no new pool per job round); a SQLite connection is not shared between threads, so a
+    new one on the same file, closed afterwards."""
+    if is_database_url(store_location(store)):
+        yield store
+        return
+    with open_store(store.path, clock=clock or store.clock) as own:
+        yield own
 
 
 def open_store(target: str | Path, *, clock: Clock = utcnow) -> Store:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .models import Delivery
 
 if TYPE_CHECKING:
+    from .leases import Fence
     from .store import Store
 
 
@@ -139,15 +140,22 @@ class Ledger:
             )
         return added
 
-    def claim(self, ids: Sequence[int]) -> bool:
+    def claim(self, ids: Sequence[int], fence: Fence | None = None) -> bool:
         """PENDING → SENDING for a message about to go out; ``False`` (and nothing changed) if
-        any row is no longer pending, so one (chat, article) is never in flight twice."""
+        any row is no longer pending, so one (chat, article) is never in flight twice, or if
+        ``fence`` is given and its lease has changed hands (:mod:`digests.leases`)."""
         marks = ",".join("?" * len(ids))
+        fenced, args = "", list[object]()
+        if fence is not None:
+            fenced = (
+                " AND EXISTS (SELECT 1 FROM leases WHERE name = ? AND holder = ? AND epoch = ?)"
+            )
+            args = [fence.name, fence.holder, fence.epoch]
         with self.conn:
             cursor = self.conn.execute(
                 f"UPDATE deliveries SET status = '{Status.SENDING}', sent_at = ? "
-                f"WHERE id IN ({marks}) AND status = '{Status.PENDING}'",
-                [self.clock(), *ids],
+                f"WHERE id IN ({marks}) AND status = '{Status.PENDING}'{fenced}",
+                [self.clock(), *ids, *args],
             )
             if cursor.rowcount != len(ids):
                 self.conn.rollback()

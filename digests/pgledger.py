@@ -27,6 +27,7 @@ from .ledger import (
 from .models import Delivery
 
 if TYPE_CHECKING:
+    from .leases import Fence
     from .pgstore import PgStore
     from .store import Store
 
@@ -75,9 +76,16 @@ class PgLedger(Ledger):
             )
         return max(0, added)
 
-    def claim(self, ids: Sequence[int]) -> bool:
-        """PENDING → SENDING, all or nothing; rows locked by another process count as taken."""
+    def claim(self, ids: Sequence[int], fence: Fence | None = None) -> bool:
+        """PENDING → SENDING, all or nothing; rows locked by another process count as taken.
+        ``fence``: the lease row is read ``FOR SHARE``, so a takeover (an update of that row)
+        waits for this claim and then sees its rows in flight."""
         with self.pg.connection() as conn:
+            if fence is not None and not conn.execute(
+                "SELECT 1 FROM leases WHERE name = %s AND holder = %s AND epoch = %s FOR SHARE",
+                [fence.name, fence.holder, fence.epoch],
+            ).fetchone():
+                return False
             locked = conn.execute(
                 f"SELECT id FROM deliveries WHERE id = ANY(%s) AND status = '{Status.PENDING}' "
                 "FOR UPDATE SKIP LOCKED",

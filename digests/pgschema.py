@@ -155,6 +155,11 @@ def _m010_latest_by_published_day(conn: psycopg.Connection[Any]) -> None:
 
 _m011_update_digest = _run("ALTER TABLE update_journal ADD COLUMN digest TEXT")
 
+_m012_leases = _run(
+    "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL,"
+    " expires_at DOUBLE PRECISION NOT NULL)"
+)
+
 MIGRATIONS: list[Migration] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -167,6 +172,7 @@ MIGRATIONS: list[Migration] = [
     _m009_sources,
     _m010_latest_by_published_day,
     _m011_update_digest,
+    _m012_leases,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

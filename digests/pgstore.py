@@ -663,6 +663,27 @@ class PgStore(Store):
                 "DELETE FROM update_journal WHERE done = 1 AND at < %s", [before]
             ).rowcount
 
+    def touch_updates(self, update_ids: Sequence[int], now: float) -> None:
+        if not update_ids:
+            return
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE update_journal SET at = %s WHERE done = 0 AND update_id = ANY(%s)",
+                [now, list(update_ids)],
+            )
+
+    def adopt_updates(self, before: float, now: float, limit: int = 100) -> list[tuple[int, str]]:
+        """As :meth:`Store.adopt_updates`; ``SKIP LOCKED``: a row another replica is adopting
+        (or touching) right now is left to it."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                "UPDATE update_journal SET at = %s WHERE update_id IN (SELECT update_id FROM "
+                "update_journal WHERE done = 0 AND at < %s ORDER BY update_id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED) RETURNING update_id, data",
+                [now, before, limit],
+            ).fetchall()
+        return sorted((int(r[0]), r[1]) for r in rows)
+
     # -- sources (digests.sources) -----------------------------------------------------------
     def add_source(self, url: str, kind: str, name: str, now: float) -> Source:
         try:

@@ -39,6 +39,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -550,12 +551,15 @@ async def poll_round(
     return RoundReport(list(reports), time.monotonic() - started)
 
 
-def run_round(db_path: str, *, everything: bool = False, source_ids: list[int] | None = None,
+def run_round(db_path: str | Store, *, everything: bool = False,
+              source_ids: list[int] | None = None,
               fetcher_factory: Callable[[], Fetcher] = Fetcher) -> RoundReport:  # fmt: skip
-    """One round on its own connection and event loop (for the bot's worker thread and the CLI)."""
+    """One round on its own event loop (for the bot's worker thread and the CLI), on its own
+    connection to ``db_path``, or on a store that threads may share (PostgreSQL's pool)."""
 
     async def go() -> RoundReport:
-        with open_store(db_path) as store:
+        shared = db_path if isinstance(db_path, Store) else None
+        with nullcontext(shared) if shared is not None else open_store(str(db_path)) as store:
             async with fetcher_factory() as fetcher:
                 return await poll_round(
                     store, fetcher, everything=everything, source_ids=source_ids

@@ -76,6 +76,10 @@ Version 10 (front)
 Version 11 (resilience)
     ``update_journal.digest``: a hash of each update's content, so an update Telegram sends again
     is told apart from a new update that happens to reuse an id.
+
+Version 12 (election, :mod:`digests.leases`)
+    ``leases``           named roles (the sender, the poll jobs) held by one process at a time:
+                         holder, epoch (a fencing token) and expiry.
 """
 
 from __future__ import annotations
@@ -338,6 +342,13 @@ def _m011_update_digest(db: Database) -> None:
         db.execute("ALTER TABLE update_journal ADD COLUMN digest TEXT")
 
 
+def _m012_leases(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+        " epoch INTEGER NOT NULL, expires_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -350,6 +361,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m009_sources,
     _m010_latest_by_published_day,
     _m011_update_digest,
+    _m012_leases,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
@@ -1070,6 +1082,32 @@ class Store:
             return self.conn.execute(
                 "DELETE FROM update_journal WHERE done = 1 AND at < ?", [before]
             ).rowcount
+
+    def touch_updates(self, update_ids: Sequence[int], now: float) -> None:
+        """Say that the updates ``update_ids`` are still in hand (``at`` := ``now`` for the
+        unfinished ones): a process handling them refreshes them, so that another replica
+        adopts only those whose process died (:meth:`adopt_updates`)."""
+        if not update_ids:
+            return
+        marks = ",".join("?" * len(update_ids))
+        with self.conn:
+            self.conn.execute(
+                f"UPDATE update_journal SET at = ? WHERE done = 0 AND update_id IN ({marks})",
+                [now, *update_ids],
+            )
+
+    def adopt_updates(self, before: float, now: float, limit: int = 100) -> list[tuple[int, str]]:
+        """Take over unfinished updates last touched before ``before`` (their process died
+        after journaling them), oldest first: one statement marks them ``at`` = ``now``, so
+        two replicas adopting at once never take the same update."""
+        with self.conn:
+            rows = self.conn.execute(
+                "UPDATE update_journal SET at = ? WHERE update_id IN (SELECT update_id FROM "
+                "update_journal WHERE done = 0 AND at < ? ORDER BY update_id LIMIT ?) "
+                "RETURNING update_id, data",
+                [now, before, limit],
+            ).fetchall()
+        return sorted((int(r[0]), r[1]) for r in rows)
     # -- sources (digests.sources) -----------------------------------------------------------
     _SOURCE_COLUMNS = (
         "id, url, kind, name, etag, last_modified, interval, next_due, failures, failing_since, "

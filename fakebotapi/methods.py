@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import mimetypes
+import re
 import time
 from typing import Any
 
@@ -467,6 +468,9 @@ class BotApiMethods(World):
             if isinstance(result.get("reply_markup"), dict):
                 self._check_inline_keyboard(result["reply_markup"])
         next_offset = param_str(p, "next_offset") or ""
+        button = param_json(p, "button", "inline query results button")
+        if button is not None:
+            self._check_results_button(button)
         if utf8_len(next_offset) > 64:
             raise bad("NEXT_OFFSET_INVALID")
         query.answered = True
@@ -478,10 +482,23 @@ class BotApiMethods(World):
                 "cache_time": param_int(p, "cache_time"),
                 "is_personal": param_bool(p, "is_personal"),
                 "next_offset": next_offset,
+                "button": button,
                 "query": query.update["inline_query"],
             }
         )
         return True
+
+    @staticmethod
+    def _check_results_button(button: object) -> None:
+        """An ``InlineQueryResultsButton``: a text and exactly one of ``start_parameter``
+        (1-64 characters of ``A-Za-z0-9_-``) or ``web_app``."""
+        if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+            raise bad("BUTTON_TEXT_INVALID")
+        start, web_app = button.get("start_parameter"), button.get("web_app")
+        if (start is None) == (web_app is None):
+            raise bad("can't parse inline query results button")
+        if start is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(start)):
+            raise bad("START_PARAM_INVALID")
 
     @staticmethod
     def _scope_key(p: Json) -> tuple[str, str]:

@@ -106,6 +106,7 @@ async def running_bot(
     backoff_base: float = 0.05,
     concurrency: int = 4,
     webhook: Webhook | None = None,
+    lease_seconds: float = 5.0,
 ) -> AsyncIterator[BotEnv]:
     """The real Application against a fake Bot API (started here unless ``fake`` is given);
     updates by long polling, or by ``webhook`` (the fake POSTs them to the bot)."""
@@ -116,7 +117,7 @@ async def running_bot(
         token=TOKEN, base_url=fake.base_url, db=str(db), lang=lang, admins=admins,
         corpus=str(corpus or Path(db).parent / "no-corpus"), poll_seconds=poll_seconds,
         source_poll_seconds=source_poll_seconds,
-        webhook=webhook,
+        webhook=webhook, lease_seconds=lease_seconds,
     )  # fmt: skip
     store = open_store(db, clock=clock) if clock else open_store(db)  # a file or a URL
     services = Services(store=store, gazetteer=load_gazetteer(), settings=settings)

@@ -52,4 +52,22 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
         assert "Summary quality: skipped" in proc.stdout
     rounds = results["sources"]["round"]
     assert rounds["round_failed"] == 0 and rounds["round_unchanged"] == rounds["feeds"] * 9 // 10
+    backends = results["backends"]  # SQLite against PostgreSQL (issue 16)
+    kinds = ["sqlite", "postgresql"] if os.environ.get("DIGESTBOT_TEST_DATABASE_URL") else ["sqlite"]
+    if kinds == ["sqlite"]:  # said, not silently dropped
+        assert "PostgreSQL half skipped" in backends["postgresql"]["skipped"]
+        assert "PostgreSQL half skipped" in proc.stdout
+    for kind in kinds:
+        for processes in ("1", "2"):
+            run = backends["ingest"][kind][processes]
+            assert run["stored"] == backends["ingest"]["articles"] == 100
+            assert run["processes"] == int(processes) and len(run["per_process_s"]) == run["processes"]
+        sent = backends["delivery"][kind]
+        assert (sent["lost"], sent["duplicates"], sent["limit_violations"]) == (0, 0, 0)
+        assert len(backends["search"][kind]) == 7 and len(backends["region"][kind]) == 4
+    recorded = json.dumps(backends)  # neither the server's URL nor this run's temporary files
+    assert "://" not in recorded and "/tmp/" not in recorded
+    if len(kinds) == 2:  # the same totals on both backends wherever both are exact
+        assert backends["totals"]["exact_on_both"] > 0 and backends["totals"]["mismatches"] == []
+        assert len(backends["search"]["postgresql_before_vacuum"]) == 8  # 7 classes + rows
     assert "Ingest" in proc.stdout  # the tables were printed

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 
+from bot.lookup import decode_payload
+
 from .botkit import USER
 from .conftest import GRASSROOTS_TITLE, PARTY_TITLE
 
@@ -216,3 +218,20 @@ async def test_inline_mode(bot) -> None:
     results = answer["results"]
     assert len(results) == 10 and all(r["title"].startswith("兵团棉花新闻") for r in results)
     assert answer["next_offset"] == "10"
+
+
+async def test_inline_mode_explains_an_empty_answer(bot) -> None:
+    """A query that finds nothing, or cannot be read, answers with the reason on the button above
+    the (empty) list, which opens the private chat with the same search; never a bare empty list."""
+    for query, found_nothing in (("火星殖民地计划", True), ("-棉花", False)):
+        answered = len(bot.fake.answers)
+        bot.fake.inline_query(USER, query)
+        await bot.fake.wait_for(lambda n=answered: len(bot.fake.answers) > n, timeout=10)
+        answer = bot.fake.answers[-1]
+        assert answer["results"] == []
+        button = answer["button"]
+        assert button is not None and button["text"].strip()
+        assert "<" not in button["text"] and len(button["text"]) <= 64
+        assert button["text"].startswith("No articles match") is found_nothing  # USER speaks English
+        kind, value = decode_payload(button["start_parameter"]) or ("", "")
+        assert (kind, value) == ("search", query)
