@@ -101,3 +101,18 @@ async def test_a_running_bot_never_loads_the_sources_stack_numpy_or_jieba(
     modules = json.loads(stdout.decode().strip().splitlines()[-1])
     assert "rjieba" in modules and "digests.search" in modules  # it did search
     assert loaded(modules, NEVER) == []
+
+
+def test_the_garbage_collector_is_back_on_when_run_returns(monkeypatch) -> None:
+    """`digestbot run` pauses the cyclic collector during start-up; whatever ends it, the
+    collector is on again (here a configuration error ends it at once)."""
+    import gc
+
+    from bot.cli import main
+
+    for name in ("DIGESTBOT_WEBHOOK_URL", "DIGESTBOT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert gc.isenabled()
+    assert main(["run", "--webhook"]) == 2
+    assert gc.isenabled()
