@@ -70,12 +70,14 @@ def plan_report(store: Store, clock: Callable[[], datetime]) -> PlanReport:
     ledger = Ledger(store, clock=lambda: clock().timestamp())
     while True:
         cursor = int(store.get_state("planned_seq", "0") or 0)
+        newest = store.max_seq()
+        if newest <= cursor:
+            return report
         subs, targets = _usable(store, report)
         # no subscription takes an article up to its since_seq: those are skipped unread (a
         # database filled by `digestbot ingest`, or a bot without subscribers, is not read
         # through at start-up)
-        floor = min((sub.since_seq for sub, _ in subs), default=None)
-        floor = store.max_seq() if floor is None else min(floor, store.max_seq())
+        floor = min(min((sub.since_seq for sub, _ in subs), default=newest), newest)
         if floor > cursor:
             ledger.plan([], floor)
             cursor = floor
