@@ -1,6 +1,7 @@
 """SQLite against PostgreSQL in one run (issue 16's figures): ingest throughput with one and with
 two concurrent ``digestbot ingest`` processes into the same store, keyword and region search
-latency, and delivery with Telegram's limits on.
+latency, delivery with Telegram's limits on, and (:mod:`benchmarks.replicas_bench`) update →
+reply latency through 1 and 3 webhook replicas and the sender's takeover after a ``kill -9``.
 
 The PostgreSQL half runs against the server named by ``DIGESTBOT_BENCH_DATABASE_URL`` (else
 ``DIGESTBOT_TEST_DATABASE_URL``), each store in a fresh schema that is dropped at the end of the
@@ -34,10 +35,9 @@ QUICK_CHATS = (20, 2)  # --quick: private chats and groups of the delivery
 FULL_CHATS = (1000, 100)
 FRESH_QUERIES, FRESH_BUDGET_S = 30, 5.0  # PostgreSQL searched before its vacuum, per class
 SETTLED_TABLES = ("articles", "article_search", "article_regions", "region_counts", "article_stories")
-NOT_MEASURED = {
-    "webhook_latency": "not measured: needs the N-replica webhook harness (issue 16, failover)",
-    "takeover": "not measured: needs the elected sender (issue 16, election)",
-}
+REPLICAS = (1, 3)  # webhook replicas behind the balancer
+ROUNDS, QUICK_ROUNDS = 30, 3  # timed /help + /search pairs per replica set
+TAKEOVER_REPLICAS, TAKEOVER_SUBSCRIBERS = 3, 500
 
 
 def bench_url() -> tuple[str | None, str]:
@@ -250,7 +250,8 @@ def backends_bench(
         "search": {"articles": search_n},
         "region": {"articles": search_n},
         "delivery": {},
-        **{k: {"skipped": v} for k, v in NOT_MEASURED.items()},
+        "webhook_latency": {},
+        "takeover": {},
     }
     if not url:
         print(f"\n== Backends: {why} ==")
@@ -309,6 +310,7 @@ def backends_bench(
             print(f"backends: search on {kind} measured in {time.perf_counter() - t0:.1f} s")
         if url:
             result["totals"] = compare_totals(search_targets, meta)
+        replica_part(result, backends, targets, work, quick)
         n_private, n_groups = QUICK_CHATS if quick else FULL_CHATS
         for kind in backends:
             from .botbench import _deliver_once
@@ -321,6 +323,7 @@ def backends_bench(
             r.pop("_markup", None)
             result["delivery"][kind] = r  # type: ignore[index]
     print_backends(result)
+    print("\n" + markdown(result))
     return result
 
 
@@ -359,6 +362,69 @@ def compare_totals(targets: dict[str, str], meta) -> dict[str, object]:
             if sqlite[q][0] != pg[q][0]
         ],
     }
+
+
+def replica_part(
+    result: dict, backends: list[str], targets, work: Path, quick: bool
+) -> None:
+    """Webhook latency through 1 and 3 replicas and the sender's takeover, on each backend
+    (``--quick``: one replica, a few rounds, on the last backend; no takeover)."""
+    from . import botbench, replicas_bench
+
+    plan = [(kind, n) for kind in backends for n in REPLICAS]
+    if quick:
+        plan = [(backends[-1], 1)]
+        result["takeover"]["skipped"] = "not in --quick (a burst of 500 messages)"
+    for kind, n in plan:
+        target = next(targets(kind))
+        botbench._seed_db(target)
+        t0 = time.perf_counter()
+        result["webhook_latency"].setdefault(kind, {})[str(n)] = replicas_bench.webhook_latency(
+            target, n, QUICK_ROUNDS if quick else ROUNDS, work
+        )
+        print(f"backends: webhook latency, {n} replica(s) on {kind}: {time.perf_counter() - t0:.1f} s")
+    if quick:
+        return
+    for kind in backends:
+        target = next(targets(kind))
+        botbench._seed_db(target)
+        t0 = time.perf_counter()
+        result["takeover"][kind] = replicas_bench.takeover(
+            target, TAKEOVER_REPLICAS, TAKEOVER_SUBSCRIBERS, work
+        )
+        print(f"backends: takeover on {kind}: {time.perf_counter() - t0:.1f} s")
+
+
+def print_replicas(r: dict) -> None:
+    rows = []
+    for kind, by_n in r["webhook_latency"].items():
+        for n, v in by_n.items():
+            rows.append(
+                [kind, n, f"{v['help']['p50_ms']:.1f} / {v['help']['p95_ms']:.1f}",
+                 f"{v['search']['p50_ms']:.1f} / {v['search']['p95_ms']:.1f}"]
+            )  # fmt: skip
+    if rows:
+        print(
+            table(
+                "Webhook update → reply through the balancer (one at a time)",
+                ["store", "replicas", "/help p50 / p95 ms", "/search p50 / p95 ms"],
+                rows,
+            )
+        )
+    rows = [
+        [kind, v["replicas"], v["subscribers"], v["killed_after_messages"], v["lease_taken_over_s"],
+         v["sending_resumed_s"], f"{v['lost']} / {v['duplicates']} / {v['limit_violations']}"]
+        for kind, v in r["takeover"].items()
+        if isinstance(v, dict)
+    ]  # fmt: skip
+    if rows:
+        headers = [
+            "store", "replicas", "subscribers", "killed after", "lease taken s",
+            "sending resumed s", "lost / dups / violations",
+        ]  # fmt: skip
+        print(table("Sender killed (kill -9) during a burst", headers, rows))
+    elif "skipped" in r["takeover"]:
+        print(f"takeover: {r['takeover']['skipped']}")
 
 
 # -- printing ------------------------------------------------------------------------------------
@@ -418,6 +484,60 @@ def print_backends(r: dict) -> None:
             f"totals: {totals['exact_on_both']} of {totals['queries']} queries exact on both "
             f"backends, {len(totals['mismatches'])} differ {totals['mismatches'][:3] or ''}"
         )
-    for key in NOT_MEASURED:
-        if "skipped" in r[key]:
-            print(f"{key.replace('_', ' ')}: {r[key]['skipped']}")
+    print_replicas(r)
+
+
+def markdown(r: dict) -> str:
+    """The figures as the Markdown table of docs/benchmarks.md (printed at the end of the part,
+    ready to paste after a rerun)."""
+
+    def pair(c: dict | None) -> str:
+        return f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}" if c else "–"
+
+    kinds = ("sqlite", "postgresql")
+    ing, d = r["ingest"], r["delivery"]
+    lines = ["| measure | SQLite | PostgreSQL |", "| --- | --- | --- |"]
+
+    def row(label: str, cells: list[str]) -> None:
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+
+    for p in ("1", "2"):
+        row(
+            f"ingest {ing['articles']:,} articles, {p} `digestbot ingest --workers 1` "
+            f"process{'es' if p == '2' else ''}, articles/s",
+            [f"{ing[k][p]['articles_per_s']:,}" if k in ing else "–" for k in kinds],
+        )
+    row("ingest, 2 processes ÷ 1", [str(ing[k]["speedup_2_vs_1"]) if k in ing else "–" for k in kinds])
+    fresh = r["search"].get("postgresql_before_vacuum", {})
+    for part in ("search", "region"):
+        data = r[part]
+        for name in data.get("sqlite", {}):
+            cells = [pair(data.get(k, {}).get(name)) for k in kinds]
+            if part == "search" and fresh.get(name):
+                cells[1] += f" ({pair(fresh[name])} before VACUUM)"
+            row(f"{part} p50 / p95 ms @ {data['articles']:,}: {name}", cells)
+    row("delivery with limits on, msg/s", [str(d[k]["msgs_per_s"]) if k in d else "–" for k in kinds])
+    row(
+        "delivery violations / lost / duplicates",
+        [
+            f"{d[k]['limit_violations']} / {d[k]['lost']} / {d[k]['duplicates']}" if k in d else "–"
+            for k in kinds
+        ],
+    )
+    for n in (str(x) for x in REPLICAS):
+        cells = []
+        for k in kinds:
+            v = r["webhook_latency"].get(k, {}).get(n)
+            cells.append(f"{pair(v['help'])} / {pair(v['search'])}" if v else "–")
+        row(f"webhook update → reply p50 / p95 ms, {n} replica(s): /help / /search", cells)
+    cells = []
+    for k in kinds:
+        v = r["takeover"].get(k)
+        cells.append(
+            f"lease {v['lease_taken_over_s']} s, sending {v['sending_resumed_s']} s "
+            f"({v['lost']} lost, {v['duplicates']} dups, {v['limit_violations']} violations)"
+            if isinstance(v, dict)
+            else "–"
+        )
+    row("sender killed mid-burst: taken over / sending resumed after", cells)
+    return "\n".join(lines)

@@ -65,6 +65,9 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
         sent = backends["delivery"][kind]
         assert (sent["lost"], sent["duplicates"], sent["limit_violations"]) == (0, 0, 0)
         assert len(backends["search"][kind]) == 7 and len(backends["region"][kind]) == 4
+    hooked = backends["webhook_latency"][kinds[-1]]["1"]  # --quick: one replica, 3 rounds
+    assert hooked["replicas"] == 1 and hooked["help"]["n"] == hooked["search"]["n"] == 3
+    assert "not in --quick" in backends["takeover"]["skipped"]
     recorded = json.dumps(backends)  # neither the server's URL nor this run's temporary files
     assert "://" not in recorded and "/tmp/" not in recorded
     if len(kinds) == 2:  # the same totals on both backends wherever both are exact
