@@ -12,8 +12,8 @@ claim, so two replicas never adopt the same update), handling them as its own. A
 :func:`replay` adopts the stale ones at once (after a lone process's crash: all of them, or
 those journaled in its last seconds a few seconds later).
 
-Costs: an update of a dead replica is answered :data:`STALE_SECONDS` or so late; a process
-stalled longer than that (event loop blocked, database away) may see an update it holds adopted
+Costs: an update of a dead replica is answered :data:`STALE_SECONDS` or so late, twice if the
+replica had answered it but died before marking it handled; a process stalled longer than that (event loop blocked, database away) may see an update it holds adopted
 by another and handled twice, as a Telegram redelivery would be; the processes' clocks must
 agree to well within :data:`STALE_SECONDS` (as for the leases, NTP does).
 """

@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 TASK_ARTICLES = 16  # articles per worker task
-LOOKAHEAD = 4  # tasks in flight per worker
+LOOKAHEAD = 4  # tasks in flight per worker, and at least:
+#: tasks in flight whatever the number of workers: one and a half batches, so that the workers
+#: keep analysing while the writer commits a batch (with 4 per worker they ran dry during every
+#: commit and sat idle a quarter of the time: docs/benchmarks.md)
+IN_FLIGHT_MIN = -(-BATCH_SIZE * 3 // 2 // TASK_ARTICLES)
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
@@ -169,12 +173,14 @@ _worker_idf: Idf | None = None
 
 def _load_shared(idf: Idf | None) -> None:
     """Load what every analysis needs (the segmenter's dictionary, the gazetteer, stop words, the IDF
-    lookup tables). Done in the parent before the pool forks, so the workers inherit it instead
-    of each loading it again (~1 s of CPU per worker)."""
+    lookup tables, numpy for the summary graph). Done in the parent before the pool forks, so the
+    workers inherit it instead of each loading it again (~1 s of CPU per worker)."""
     from .regions import load_gazetteer
+    from .summarizer import warm as warm_summarizer
     from .text import raw_tokens
 
     raw_tokens("预热")  # the segmenter's dictionary (jieba-rs loads it on import)
+    warm_summarizer()
     load_gazetteer()
     load_stopwords()
     (idf or Idf.default()).warm()
@@ -197,15 +203,19 @@ def _in_order(
     tasks in flight: the workers never wait for the reader or the writer (no barrier between
     chunks), and memory stays bounded however large the input."""
     pending: deque[Future[list[AnalyzedArticle | RejectedInput]]] = deque()
-    while True:
-        while len(pending) < ahead:
-            task = list(islice(raws, size))
-            if not task:
-                break
-            pending.append(pool.submit(_analyze_in_worker, task))
-        if not pending:
-            return
-        yield from pending.popleft().result()
+    try:
+        while True:
+            while len(pending) < ahead:
+                task = list(islice(raws, size))
+                if not task:
+                    break
+                pending.append(pool.submit(_analyze_in_worker, task))
+            if not pending:
+                return
+            yield from pending.popleft().result()
+    finally:  # stopped early: the tasks not started yet are dropped, not run
+        for future in pending:
+            future.cancel()
 
 
 def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | RejectedInput:
@@ -286,7 +296,8 @@ def ingest(
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
-            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, workers * LOOKAHEAD)
+            ahead = max(workers * LOOKAHEAD, IN_FLIGHT_MIN)
+            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead)
 
     batch: list[AnalyzedArticle] = []
 

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
 _NOT_REPOSTS = "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# the article-numbering lock (:meth:`PgStore.after`), one per schema: two int4 keys
+_NUMBERING_LOCK = f"{0x6E756D}, hashtext(current_schema())"  # "num"
 Conn = psycopg.Connection[Any]
 
 
@@ -148,29 +150,35 @@ class PgStore(Store):
         *,
         on_added: Callable[[int, AnalyzedArticle], None] | None = None,
     ) -> list[AddResult]:
-        results: list[AddResult] = []
+        """As :meth:`Store.add`. Two processes adding batches that share texts would each wait
+        for the other's uncommitted copy (a deadlock) if they inserted in their own orders, so
+        every batch is inserted in ``content_hash`` order (numbers follow that order within a
+        batch; the results keep the given order). The transaction holds the shared side of the
+        numbering lock (:meth:`after`)."""
+        batch = list(articles)
+        results: dict[int, AddResult] = {}
         now = self._now()
         region_totals: dict[str, int] = {}
         with self.connection() as conn:
-            for art in articles:
+            conn.execute(f"SELECT pg_advisory_xact_lock_shared({_NUMBERING_LOCK})")
+            for i in sorted(range(len(batch)), key=lambda i: batch[i].content_hash):
+                art = batch[i]
                 seq = self._insert_pg(conn, art, now)
                 if seq is None:
                     row = conn.execute(
                         "SELECT id FROM articles WHERE content_hash = %s", [art.content_hash]
                     ).fetchone()
-                    results.append(
-                        AddResult(
-                            art.id,
-                            art.title,
-                            "duplicate",
-                            art.source_path,
-                            duplicate_of=row[0] if row else None,
-                        )
+                    results[i] = AddResult(
+                        art.id,
+                        art.title,
+                        "duplicate",
+                        art.source_path,
+                        duplicate_of=row[0] if row else None,
                     )
                     continue
                 for code in art.regions:
                     region_totals[code] = region_totals.get(code, 0) + 1
-                results.append(AddResult(art.id, art.title, "added", art.source_path))
+                results[i] = AddResult(art.id, art.title, "added", art.source_path)
                 if on_added is not None:
                     on_added(seq, art)
             if region_totals:
@@ -181,7 +189,7 @@ class PgStore(Store):
                     "excluded.articles",
                     [list(region_totals), list(region_totals.values())],
                 )
-        return results
+        return [results[i] for i in range(len(batch))]
 
     def _insert_pg(
         self, conn: Conn, art: AnalyzedArticle, added_at: str, seq: int | None = None
@@ -330,7 +338,19 @@ class PgStore(Store):
         )
 
     def after(self, seq: int, limit: int = 100) -> list[Article]:
-        return self._articles("WHERE seq > %s ORDER BY seq LIMIT %s", [seq, limit])
+        """The articles numbered above ``seq``, oldest first, once no article numbered below
+        the newest of them can still appear: numbers are taken when a transaction inserts,
+        and transactions commit in any order, so a planner reading ``seq > cursor`` while
+        another process has number 7 taken but not committed would plan 8 and move its cursor
+        past 7 for good. The exclusive side of the numbering lock waits for every ``add`` in
+        progress (they hold the shared side), then the rows are read."""
+        with self.connection() as conn:
+            conn.execute(f"SELECT pg_advisory_xact_lock({_NUMBERING_LOCK})")
+            rows = conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE seq > %s ORDER BY seq LIMIT %s",
+                [seq, limit],
+            )
+            return [_article(r) for r in rows.fetchall()]
 
     def max_seq(self) -> int:
         return int(self._one("SELECT coalesce(max(seq), 0) FROM articles"))

@@ -189,8 +189,8 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     candidates = body.candidates
     if mentions and sents.starts:
         fragments = place_fragments(sents.all_tokens, sents.starts, mentions)
-        if fragments:
-            candidates = {t: n for t, n in candidates.items() if t not in fragments}
+        for fragment in fragments:  # the others keep their order
+            candidates.pop(fragment, None)
     return AnalyzedArticle(
         id=chash[:16],
         content_hash=chash,

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
-from itertools import chain, combinations
-from operator import mul
+from itertools import chain
+from typing import Any, NamedTuple
 
 from .keywords import load_stopwords
 
@@ -115,91 +114,174 @@ def _content_terms(tokens: Sequence[str], stopwords: frozenset[str]) -> dict[str
 _TF_WEIGHT = [0.0] + [1.0 + math.log(tf) for tf in range(1, 65)]  # sublinear tf, tabulated
 
 
-def _tfidf_vectors(
-    bags: Sequence[dict[str, int]],
-) -> tuple[list[dict[str, float]], dict[str, float], list[str]]:
-    """L2-normalised TF-IDF vectors (IDF over the given sentences), the IDF table and the terms
-    that occur in more than one sentence (the only ones that can link two sentences)."""
+def _numpy() -> Any:
+    """numpy, imported on first use (a process that never summarizes need not load it)."""
+    import numpy
+
+    return numpy
+
+
+def warm() -> None:
+    """Import what the summary graph needs now (a process pool's parent, before it forks)."""
+    _numpy()
+
+
+class _Graph(NamedTuple):
+    """An article's sentences as TF-IDF vectors (flat: one entry per sentence and term) and
+    their similarity graph.
+
+    The arithmetic is that of the sparse, per-term Python loops it replaced, done as whole-array
+    operations: every sum that decides a weight or an edge (a vector's norm, an edge's weight)
+    adds the same products in the same order (``numpy.bincount`` accumulates its weights in
+    input order), so the vectors and edges are the same floats to the last bit."""
+
+    rows: Any  # sentence of each entry (entries in sentence order, then bag order)
+    cols: Any  # term (column) of each entry; columns in order of first occurrence
+    weights: Any  # the entry's weight in its L2-normalised TF-IDF vector
+    lengths: list[int]  # terms per sentence
+    column: dict[str, int]  # term → column
+    idf: Any  # IDF per column
+    adjacency: Any  # n × n cosine similarities, edges under EDGE_MIN_COSINE dropped (0.0)
+
+
+def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
+    """L2-normalised TF-IDF vectors (IDF over the given sentences) and the sparse symmetric
+    cosine-similarity graph (no self loops) through the terms shared by two sentences or more
+    (the only ones that can link two sentences)."""
+    np = _numpy()
     n = len(bags)
-    df = Counter(chain.from_iterable(bags))  # in how many sentences each term occurs
-    by_df = [math.log((n + 1) / (count + 0.5)) if count else 0.0 for count in range(n + 1)]
-    idf = {term: by_df[count] for term, count in df.items()}
-    vectors: list[dict[str, float]] = []
-    for bag in bags:
-        try:
-            weights = [_TF_WEIGHT[tf] * idf[term] for term, tf in bag.items()]
-        except IndexError:  # a term repeated more than the table holds
-            weights = [(1.0 + math.log(tf)) * idf[term] for term, tf in bag.items()]
-        norm = math.sqrt(sum(map(mul, weights, weights)))
-        if norm > 0.0:
-            weights = [w / norm for w in weights]
-        vectors.append(dict(zip(bag, weights, strict=True)))
-    return vectors, idf, [term for term, count in df.items() if count > 1]
+    lengths = list(map(len, bags))
+    terms = list(chain.from_iterable(bags))
+    column = {term: c for c, term in enumerate(dict.fromkeys(terms))}
+    count = len(terms)
+    cols = np.fromiter(map(column.__getitem__, terms), dtype=np.intp, count=count)
+    tfs = np.fromiter(chain.from_iterable(map(dict.values, bags)), dtype=np.intp, count=count)
+    rows = np.repeat(np.arange(n), lengths)
+    df = np.bincount(cols, minlength=len(column))  # in how many sentences each term occurs
+    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
+    idf = np.array(by_df)[df]
+    top_tf = int(tfs.max()) if count else 0
+    table = (
+        _TF_WEIGHT
+        if top_tf < len(_TF_WEIGHT)
+        else [0.0] + [1.0 + math.log(tf) for tf in range(1, top_tf + 1)]
+    )
+    weights = np.array(table)[tfs] * idf[cols]
+    norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n))
+    weights /= norms[rows]  # every weight is > 0, so is every norm with an entry
+
+    # Edges: for each shared term (in column order), every pair of its sentences (i < j).
+    by_term = np.argsort(cols, kind="stable")  # entries per term, in sentence order
+    entries = by_term[df[cols[by_term]] > 1]
+    sizes = df[cols[entries]]  # sentences of the entry's term
+    group_start = np.flatnonzero(np.diff(cols[entries], prepend=-1))
+    position = np.arange(len(entries)) - np.repeat(
+        group_start, np.diff(group_start, append=len(entries))
+    )
+    partners = sizes - 1 - position  # later sentences sharing the term
+    first = np.repeat(np.arange(len(entries)), partners)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(partners) - partners, partners)
+    a, b = entries[first], entries[first + 1 + offset]
+    adjacency = np.bincount(
+        rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
+    ).reshape(n, n)
+    adjacency[adjacency < EDGE_MIN_COSINE] = 0.0  # drop incidental links
+    adjacency += adjacency.T  # mirror the upper triangle
+    return _Graph(rows, cols, weights, lengths, column, idf, adjacency)
 
 
-def _similarity_graph(
-    vectors: Sequence[dict[str, float]], shared: Sequence[str]
-) -> list[dict[int, float]]:
-    """Sparse symmetric cosine-similarity adjacency (no self loops) via an inverted index of
-    the ``shared`` terms (those in two sentences or more)."""
-    postings: dict[str, list[tuple[int, float]]] = {term: [] for term in shared}
-    for i, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            plist = postings.get(term)
-            if plist is not None:
-                plist.append((i, weight))
-    graph: list[dict[int, float]] = [{} for _ in vectors]
-    for plist in postings.values():
-        for (i, wi), (j, wj) in combinations(plist, 2):
-            row = graph[i]
-            row[j] = row.get(j, 0.0) + wi * wj
-    for i, row in enumerate(graph):  # drop incidental links, mirror the upper triangle
-        for j, w in list(row.items()):
-            if w < EDGE_MIN_COSINE:
-                del row[j]
-            elif j > i:
-                graph[j][i] = w
-    return graph
+def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
+    """Weighted PageRank over a symmetric ``adjacency`` matrix; teleports (and dangling mass)
+    follow ``bias`` (summing to 1).
+
+    Gauss-Seidel sweeps (each rank updated in turn, using the ranks already updated in the
+    sweep: about half the sweeps of power iteration), written as one affine map per sweep: with
+    L and U the strictly lower and upper parts of the transition matrix, a sweep solves
+    (I - dL) x' = factor·bias + dU x, and the teleport factor is linear in x too. Sweeps run in
+    blocks; the result is that of the first sweep that changed the ranks by less than
+    ``PAGERANK_TOLERANCE`` in all (or of the last one)."""
+    np = _numpy()
+    n = len(bias)
+    if n == 0:
+        return []
+    out = adjacency.sum(axis=0)
+    dangling = out <= 0.0
+    transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
+    d = PAGERANK_DAMPING
+    solve = np.linalg.inv(np.eye(n) - d * np.tril(transition, -1))
+    step = np.empty((n + 1, n + 1))  # [x; 1] → [x'; 1]
+    step[:n, :n] = d * (solve @ np.triu(transition, 1))
+    teleport = solve @ bias
+    step[:n, :n] += d * np.outer(teleport, dangling)
+    step[:n, n] = (1.0 - d) * teleport
+    step[n, :n] = 0.0
+    step[n, n] = 1.0
+    block = 8
+    sweeps = np.empty((block + 1, n + 1))
+    sweeps[0, :n] = bias
+    sweeps[0, n] = 1.0
+    done = 0
+    while True:
+        for k in range(1, block + 1):
+            np.dot(step, sweeps[k - 1], out=sweeps[k])
+        deltas = np.abs(np.diff(sweeps[:, :n], axis=0)).sum(axis=1)
+        left = PAGERANK_MAX_ITER - done
+        converged = np.flatnonzero(deltas[:left] < PAGERANK_TOLERANCE)
+        if len(converged):
+            ranks: list[float] = sweeps[converged[0] + 1, :n].tolist()
+            return ranks
+        done += block
+        if done >= PAGERANK_MAX_ITER:
+            ranks = sweeps[left, :n].tolist()
+            return ranks
+        sweeps[0] = sweeps[block]
 
 
 def _pagerank(
     graph: Sequence[dict[int, float]], personalization: Sequence[float] | None = None
 ) -> list[float]:
-    """Weighted PageRank; teleports (and dangling mass) follow ``personalization`` (or uniform)."""
+    """Weighted PageRank of a symmetric graph given as adjacency dicts; teleports (and dangling
+    mass) follow ``personalization`` (or uniform)."""
+    np = _numpy()
     n = len(graph)
-    if n == 0:
-        return []
+    adjacency = np.zeros((n, n))
+    for i, row in enumerate(graph):
+        for j, w in row.items():
+            adjacency[i, j] = w
     if personalization is None:
-        bias = [1.0 / n] * n
-    else:
-        total = sum(personalization)
-        bias = [p / total for p in personalization]
-    # Gauss-Seidel sweeps in pull form (the graph is symmetric: i's in-edges are its row),
-    # using each new rank at once: converges in about half the sweeps of plain power iteration.
-    out = [sum(row.values()) for row in graph]
-    inbound = [[(j, w / out[j]) for j, w in row.items()] for row in graph]
-    dangling_nodes = [j for j in range(n) if out[j] <= 0.0]
-    d = PAGERANK_DAMPING
-    ranks = list(bias)
-    for _ in range(PAGERANK_MAX_ITER):
-        factor = (1.0 - d) + d * sum([ranks[j] for j in dangling_nodes])
-        delta = 0.0
-        for i in range(n):
-            pulled = 0.0
-            for j, w in inbound[i]:
-                pulled += ranks[j] * w
-            rank = factor * bias[i] + d * pulled
-            delta += abs(rank - ranks[i])
-            ranks[i] = rank
-        if delta < PAGERANK_TOLERANCE:
-            break
-    return ranks
+        return _pagerank_dense(adjacency, np.full(n, 1.0 / n))
+    return _pagerank_dense(adjacency, np.array(personalization) / sum(personalization))
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(term, 0.0) for term, w in a.items())
+def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[float]:
+    """cos(sentence, title) per sentence, the title weighted with the sentences' IDF."""
+    np = _numpy()
+    unseen = math.log((n + 1) / 0.5)
+    column, idf = graph.column, graph.idf
+    title_vec = {}
+    for t, tf in title_bag.items():
+        c = column.get(t)
+        title_vec[t] = (1.0 + math.log(tf)) * (unseen if c is None else float(idf[c]))
+    norm = math.sqrt(sum(w * w for w in title_vec.values())) or 1.0
+    title_vec = {t: w / norm for t, w in title_vec.items()}
+    # A dot product adds its terms in the order of the shorter vector (as the dict loop did):
+    # the title's order when the sentence has more terms, else the sentence's.
+    shared = [(k, column[t], w) for k, (t, w) in enumerate(title_vec.items()) if t in column]
+    per_title = np.zeros((n, len(title_vec)))
+    in_title = np.zeros(len(column))
+    if shared:
+        ks, cs, ws = zip(*shared, strict=True)
+        dense = np.zeros((n, len(column)))
+        dense[graph.rows, graph.cols] = graph.weights
+        per_title[:, list(ks)] = dense[:, list(cs)] * np.array(ws)
+        in_title[list(cs)] = ws
+    title_order = np.cumsum(per_title, axis=1)[:, -1] if len(title_vec) else np.zeros(n)
+    sentence_order = np.bincount(
+        graph.rows, weights=graph.weights * in_title[graph.cols], minlength=n
+    )
+    longer = np.array(graph.lengths) > len(title_vec)
+    sims: list[float] = np.where(longer, title_order, sentence_order).tolist()
+    return sims
 
 
 def _normalised(values: Sequence[float]) -> list[float]:
@@ -246,26 +328,22 @@ def summarize(
     # Graph over all sentences (skipped ones still tell what the article is about).
     if bags is None:
         bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
-    vectors, idf, shared = _tfidf_vectors(bags)
-    prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(len(sentences))]
-    graph = _similarity_graph(vectors, shared)
+    graph = _tfidf_graph(bags)
+    n = len(sentences)
+    prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n)]
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
-    centrality = _normalised([math.sqrt(r) for r in _pagerank(graph, prior)])
+    np = _numpy()
+    bias = np.array(prior)
+    ranks = _pagerank_dense(graph.adjacency, bias / sum(prior))
+    centrality = _normalised([math.sqrt(r) for r in ranks])
 
     if title_bag is None:
         title_bag = _content_terms(title_tokens, stopwords)
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
-    if title_bag:
-        n = len(sentences)
-        unseen = math.log((n + 1) / 0.5)
-        title_vec = {t: (1.0 + math.log(tf)) * idf.get(t, unseen) for t, tf in title_bag.items()}
-        norm = math.sqrt(sum(w * w for w in title_vec.values())) or 1.0
-        title_vec = {t: w / norm for t, w in title_vec.items()}
-        title_sim = _normalised([_cosine(vectors[i], title_vec) for i in range(n)])
-    else:
-        title_sim = [0.0] * len(sentences)
+    title_sim = _normalised(_title_similarity(graph, title_bag, n)) if title_bag else [0.0] * n
+    adjacency = graph.adjacency.tolist()
 
     score = {
         i: (W_CENTRALITY * centrality[i] + w_title * title_sim[i] + W_POSITION * prior[i])
@@ -278,22 +356,25 @@ def summarize(
     first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
     chosen = [first]
     used = lengths[first]
+    chosen_texts = {stripped[first]}
+    redundancy = adjacency[first]  # max cosine of each sentence to the chosen ones
     remaining = [i for i in by_score if i != first]
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
         for i in remaining:
             if used + lengths[i] > limit:
                 continue
-            row = graph[i]
-            redundancy = max(row.get(j, 0.0) for j in chosen)
-            if redundancy >= DUPLICATE_COSINE or any(stripped[i] == stripped[j] for j in chosen):
+            similar = redundancy[i]
+            if similar >= DUPLICATE_COSINE or stripped[i] in chosen_texts:
                 continue
-            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * redundancy
+            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * similar
             if value > best_value:  # strict: ties keep the earlier (higher-score) index
                 best, best_value = i, value
         if best < 0:
             break
         chosen.append(best)
+        chosen_texts.add(stripped[best])
         used += lengths[best]
         remaining.remove(best)
+        redundancy = list(map(max, redundancy, adjacency[best]))
     return sorted(chosen)

@@ -51,7 +51,9 @@ _ENDER_RUN = re.compile(f"({_ENDER_CLASS}+){_CLOSER_CLASS}*")
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
-_CJK_RUN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_CJK_RUN = re.compile(f"{_CJK_CLASS}+")
+_CJK_GRAM = re.compile(f"(?=({_CJK_CLASS}{_CJK_CLASS}?))")  # a pair, or a run's last character
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -131,10 +133,13 @@ def _depth_change(text: str, start: int, end: int) -> int:
     return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
 
 
+_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
+
+
 def _quotes_balanced(text: str) -> bool:
     stack: list[str] = []
-    closers = {v: k for k, v in _OPEN_CLOSE.items()}
-    for ch in text:
+    closers = _OPENER_OF
+    for ch in _QUOTE_CHARS.findall(text):  # the quotation marks only, in order
         if ch in _OPEN_CLOSE:
             stack.append(ch)
         elif ch in closers:
@@ -198,13 +203,10 @@ def cjk_grams(text: str) -> str:
     Stored beside the words in the search index, they make every string of two or more CJK
     characters findable whatever the segmentation did to it (``六师`` inside ``第六/师``): a
     string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
-    pairs of two runs from being adjacent, so no phrase matches across punctuation.
+    pairs of two runs from being adjacent, so no phrase matches across punctuation. (One regex
+    scan: at every CJK character, that character and the next one if it is CJK too.)
     """
-    parts: list[str] = []
-    for run in _CJK_RUN.findall(text):
-        parts += map(str.__add__, run[:-1], run[1:])
-        parts.append(run[-1])
-    return " ".join(parts)
+    return " ".join(_CJK_GRAM.findall(text))
 
 
 def gram_phrase(text: str) -> list[str]:

@@ -7,8 +7,8 @@ as replicas behind one proxy do) and gives each its own ``DIGESTBOT_WEBHOOK_PORT
 when every replica answers ``GET /healthz``. :meth:`ReplicaSet.kill` is a ``kill -9``;
 :meth:`ReplicaSet.stop` (also on leaving ``async with``, whatever happened) sends SIGTERM, then
 SIGKILL to whoever is still running after the grace period, and stops the balancer. On Linux the
-replicas also get SIGKILL should the process that started them die first, so none outlives a
-killed test run. Each replica's stderr goes to a file (a pipe nobody reads would block it).
+replicas also get SIGKILL should the process that started them die first
+(:func:`dies_with_parent`), so none outlives a killed test run. Each replica's stderr goes to a file (a pipe nobody reads would block it).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,22 +40,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that asks Linux to SIGKILL the child when its parent dies."""
+# Run as ``python -c _LAUNCH PARENT_PID PROGRAM ARGS…``: asks Linux to SIGKILL this process when
+# its parent dies (kept across exec), gives up if the parent is already gone, then becomes
+# PROGRAM. Done in the child itself, not in a ``preexec_fn`` (unsafe in a process with threads).
+_LAUNCH = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"  # PR_SET_PDEATHSIG, SIGKILL
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def dies_with_parent(argv: Sequence[str]) -> list[str]:
+    """``argv`` wrapped so that, on Linux, the program is killed when the process starting it
+    dies (a test run killed by a timeout leaves no replica running); unchanged elsewhere."""
     if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    pr_set_pdeathsig = 1
-
-    def arm() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-
-    return arm
+        return list(argv)
+    return [sys.executable, "-c", _LAUNCH, str(os.getpid()), *argv]
 
 
 @dataclass
@@ -164,9 +165,9 @@ class ReplicaSet:
         log_file = replica.log_path.open("ab")
         self._logs.append(log_file)
         replica.process = await asyncio.create_subprocess_exec(
-            self.python, "-m", "bot.cli", "run", "--webhook",
+            *dies_with_parent([self.python, "-m", "bot.cli", "run", "--webhook"]),
             cwd=self.cwd, env=self.replica_env(replica), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log_file, preexec_fn=_die_with_parent(),
+            stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
         )  # fmt: skip
         replica.killed_at = None
 

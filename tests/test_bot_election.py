@@ -18,14 +18,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.election import CORPUS_POLL, SOURCE_POLL, Election
-from digests.backends import open_store
+from bot.election import CORPUS_POLL, SOURCE_POLL, Election, budget
+from bot.ratelimit import Limiter
+from digests.backends import open_store, worker_store
 from digests.ingest import ingest
 from digests.ledger import Planned
 from fakebotapi import FakeTelegram, Limits
 
 from .botkit import TOKEN, BotEnv, running_bot
-from .pgkit import BACKENDS, NO_PG, PG_URL, pg_schema
+from .pgkit import BACKENDS, NO_PG, PG_URL, open_backend, pg_schema
 from .test_webhooks import free_port, webhook_for
 
 PRIVATE = list(range(30_001, 30_041))
@@ -156,3 +157,37 @@ async def test_killed_sender_is_replaced_within_the_lease_time(target: str, tmp_
             first.take_errors()  # the cancelled sends of the "killed" replica
     finally:
         await fake.stop()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_poll_jobs_reuse_the_postgresql_pool(kind: str, tmp_path: Path) -> None:
+    """A job round in a worker thread: PostgreSQL's store itself (no new pool per round);
+    SQLite's file on the thread's own connection."""
+    with open_backend(kind, tmp_path) as store:
+        with worker_store(store) as worker:
+            if kind == "postgresql":
+                assert worker is store
+            else:
+                assert worker is not store and worker.path == store.path
+                assert worker.conn is not store.conn
+        assert store.count() == 0  # the application's store is still open
+
+
+def test_the_rate_budget_leaves_room_for_the_other_replicas_replies() -> None:
+    assert budget(30, 1, sender=True) == 30  # alone: delivery as fast as one process ever was
+    assert budget(30, 1, sender=False) == 30
+    for replicas in (2, 3, 4, 7):
+        sender = budget(30, replicas, sender=True)
+        others = (replicas - 1) * budget(30, replicas, sender=False)
+        assert sender + others <= 30 and sender >= 24
+
+
+def test_a_seeded_history_merges_with_what_the_limiter_counted() -> None:
+    """A new holder has counted its own replies; the old holder's sends are merged in order."""
+    now = [100.0]
+    limiter = Limiter(monotonic=lambda: now[0], global_per_second=3)
+    limiter._record(7, 99.9)  # a reply this replica sent
+    limiter.seed([(8, 99.5), (9, 99.95)])  # the previous sender's last deliveries
+    assert list(limiter._global) == [99.5, 99.9, 99.95]
+    assert limiter._global_ready() >= 99.5 + 1.0  # three in the last second: the window is full
+    assert limiter.ready_at(9) >= 99.95 + 1.0  # and chat 9 had one 50 ms ago

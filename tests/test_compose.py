@@ -1,27 +1,42 @@
 """``compose.yaml`` mirrors the tested topology and the README: PostgreSQL, three replicas on
 webhooks behind a round-robin proxy with health checks, the same variables named in the file and
-in the README's compose section, each documented. Docker is not needed (the file is parsed);
-``caddy validate`` runs on the Caddyfile where Caddy is installed."""
+in the README's compose section, each documented. Docker is not needed (the file is parsed).
+Where Caddy is installed, ``deploy/Caddyfile`` is validated and run in front of three real
+replicas (on PostgreSQL); elsewhere those two tests skip, saying so."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from fakebotapi import FakeTelegram
+from fakebotapi.replicas import ReplicaSet, dies_with_parent, free_port
+
+from .botkit import TOKEN
 from .conftest import ROOT
+from .pgkit import requires_pg
+from .test_failover import answered, ask, replica_env, seeded_schema
 
 COMPOSE = ROOT / "compose.yaml"
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 README = ROOT / "README.md"
 VARIABLE = re.compile(r"\b(?:TELEGRAM|DIGESTBOT|POSTGRES)_[A-Z_]*[A-Z]\b")
 COMPOSE_ONLY = {"DIGESTBOT_DOMAIN", "POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB"}
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from seeded_schema()
 
 
 def compose() -> dict[str, Any]:
@@ -105,3 +120,66 @@ def test_caddyfile_is_valid_for_caddy() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"round_robin"' in result.stdout and '"uri":"/healthz"' in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed")
+@requires_pg
+async def test_the_caddyfile_proxies_round_robin_and_around_a_killed_replica(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """deploy/Caddyfile itself (site and upstream addresses put on loopback, no TLS) in front of
+    three real replicas: every replica takes updates, and lookups are answered with one killed."""
+    replicas = ReplicaSet(
+        FakeTelegram(TOKEN), 3, env=replica_env(pg_url, tmp_path / "corpus"),
+        workdir=tmp_path / "logs", cwd=ROOT,
+    )  # fmt: skip
+    fake = replicas.fake
+    # Telegram retries an update the proxy answered 502 (no replica seen healthy yet, or a pooled
+    # connection to the killed one) for much longer than the emulator's default
+    fake.webhook_attempts, fake.webhook_retry_delay = 40, 0.5
+    port = free_port()
+    caddyfile = "{\n\tadmin off\n}\n" + CADDYFILE.read_text("utf-8").replace(
+        "{$DIGESTBOT_DOMAIN}", f"http://127.0.0.1:{port}"
+    )
+    for n, replica in enumerate(replicas.replicas, start=1):
+        caddyfile = caddyfile.replace(f"bot{n}:8443", f"127.0.0.1:{replica.port}")
+    (tmp_path / "Caddyfile").write_text(caddyfile, "utf-8")
+    replicas.env.update(DIGESTBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+                        DIGESTBOT_LOG_LEVEL="DEBUG")  # fmt: skip
+    home = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    with (tmp_path / "caddy.log").open("wb") as caddy_log:
+        caddy = subprocess.Popen(
+            dies_with_parent(
+                ["caddy", "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"]
+            ),
+            env={**os.environ, **home}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=caddy_log,
+        )  # fmt: skip
+    try:
+        await fake.start()
+        async with replicas:
+            await fake.wait_for_call("setWebhook", 3, timeout=30)
+            # Caddy checks /healthz every 2 s: replicas that started after its last check get
+            # updates from its next one on; then the rotation reaches every replica
+            expected: dict[int, str] = {}
+            took = [0, 0, 0]
+            for n in range(20):
+                user = 60_000 + n
+                expected[user] = ask(fake, user, n)
+                await fake.wait_for(lambda u=user: answered(fake, {u: expected[u]}), timeout=30)
+                took = [r.log().count(" from user ") for r in replicas.replicas]
+                if all(took):
+                    break
+                await asyncio.sleep(0.3)
+            assert all(took), took  # round robin: each replica took some
+            await replicas.kill(1)
+            for n in range(20, 26):
+                user = 60_000 + n
+                expected[user] = ask(fake, user, n)
+            await fake.wait_for(lambda: answered(fake, expected) == set(expected), timeout=60)
+            delivered = {d.update_id for d in fake.deliveries if d.status == 200}
+            assert delivered == {d.update_id for d in fake.deliveries}  # each, in the end
+    finally:
+        caddy.kill()
+        caddy.wait(timeout=10)
+        await fake.stop()

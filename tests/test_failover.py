@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,9 +38,8 @@ T = TypeVar("T")
 LOOKUPS = (("/search 第一书记", GRASSROOTS_TITLE), ("/region 喀什", GRASSROOTS_TITLE))
 
 
-@pytest.fixture
-def pg_url():
-    """A schema of its own on the test server, holding the two seed articles."""
+def seeded_schema() -> Iterator[str]:
+    """A schema of its own on the test server, holding the two seed articles; its URL."""
     if not PG_URL:
         pytest.skip(NO_PG)
     with pg_schema() as schema:
@@ -50,6 +49,11 @@ def pg_url():
         with PgStore(url) as store:
             assert len(ingest(store, [CORPUS], workers=1).added) == 2
         yield url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from seeded_schema()
 
 
 def replica_env(url: str, corpus: Path) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -154,3 +155,114 @@ def test_one_sentence_paragraphs_are_summary_material() -> None:
     sentence = "兵团职工积极参加各类培训活动，学习现代农业技术和管理经验。"
     article = analyze(RawArticle(title="标题", paragraphs=[sentence, "小标题"]))
     assert article.summary == [sentence]
+
+
+# -- the numpy graph against the loops it replaced ----------------------------------------------
+GOLDEN = ROOT / "tests" / "data" / "summaries_golden.json"
+GENERATED = ROOT / "tests" / "data" / "generated_articles.jsonl"
+
+
+def _generated_bags() -> list[list[dict[str, int]]]:
+    from digests.formats import read_file
+    from digests.pipeline import sentences_of, token_streams
+
+    return [
+        token_streams(sentences_of(raw.paragraphs).tokens).bags
+        for raw in read_file(GENERATED)
+        if not isinstance(raw, Exception)
+    ]
+
+
+def _loop_graph(bags: list[dict[str, int]]) -> list[dict[int, float]]:
+    """The TF-IDF vectors and similarity graph as the summarizer computed them with dict loops."""
+    from collections import Counter
+    from itertools import chain, combinations
+
+    from digests.summarizer import _TF_WEIGHT, EDGE_MIN_COSINE
+
+    n = len(bags)
+    df = Counter(chain.from_iterable(bags))
+    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
+    vectors = []
+    for bag in bags:
+        weights = [_TF_WEIGHT[tf] * by_df[df[term]] for term, tf in bag.items()]
+        norm = math.sqrt(sum(w * w for w in weights))
+        vectors.append(dict(zip(bag, [w / norm for w in weights], strict=True)))
+    postings: dict[str, list[tuple[int, float]]] = {t: [] for t, c in df.items() if c > 1}
+    for i, vector in enumerate(vectors):
+        for term, weight in vector.items():
+            if term in postings:
+                postings[term].append((i, weight))
+    graph: list[dict[int, float]] = [{} for _ in bags]
+    for plist in postings.values():
+        for (i, wi), (j, wj) in combinations(plist, 2):
+            graph[i][j] = graph[i].get(j, 0.0) + wi * wj
+    for i, row in enumerate(graph):
+        for j, w in list(row.items()):
+            if w < EDGE_MIN_COSINE:
+                del row[j]
+            elif j > i:
+                graph[j][i] = w
+    return graph
+
+
+def _loop_pagerank(graph: list[dict[int, float]], bias: list[float]) -> tuple[list[float], int]:
+    """Gauss-Seidel PageRank one rank at a time (and the sweeps it took)."""
+    from digests.summarizer import PAGERANK_DAMPING, PAGERANK_MAX_ITER, PAGERANK_TOLERANCE
+
+    n, d = len(graph), PAGERANK_DAMPING
+    out = [sum(row.values()) for row in graph]
+    ranks = list(bias)
+    for sweep in range(1, PAGERANK_MAX_ITER + 1):
+        factor = (1.0 - d) + d * sum(ranks[j] for j in range(n) if out[j] <= 0.0)
+        delta = 0.0
+        for i in range(n):
+            rank = factor * bias[i] + d * sum(ranks[j] * w / out[j] for j, w in graph[i].items())
+            delta += abs(rank - ranks[i])
+            ranks[i] = rank
+        if delta < PAGERANK_TOLERANCE:
+            return ranks, sweep
+    return ranks, PAGERANK_MAX_ITER
+
+
+def test_graph_is_the_loops_graph_to_the_last_bit() -> None:
+    from digests.summarizer import _tfidf_graph
+
+    articles = _generated_bags()
+    assert len(articles) == 80
+    for bags in articles:
+        expected = _loop_graph(bags)
+        adjacency = _tfidf_graph(bags).adjacency.tolist()
+        assert sum(map(len, expected)) > 0
+        for i, row in enumerate(expected):
+            assert {j: w for j, w in enumerate(adjacency[i]) if w} == row
+
+
+def test_pagerank_is_gauss_seidel() -> None:
+    import numpy as np
+
+    from digests.summarizer import _pagerank_dense, _tfidf_graph
+
+    for bags in _generated_bags()[:40]:
+        n = len(bags)
+        prior = [1.0 / (1.0 + i / 3.0) for i in range(n)]
+        bias = [p / sum(prior) for p in prior]
+        expected, sweeps = _loop_pagerank(_loop_graph(bags), bias)
+        assert 1 < sweeps < 50
+        ranks = _pagerank_dense(_tfidf_graph(bags).adjacency, np.array(bias))
+        assert ranks == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_summaries_unchanged_by_the_numpy_graph() -> None:
+    """The summaries (3 and 5 sentences) of the 80 generated articles as the dict-loop
+    summarizer chose them (tests/data/summaries_golden.json)."""
+    from digests.formats import read_file
+    from digests.pipeline import analyze, summary_of
+
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    raws = [raw for raw in read_file(GENERATED) if not isinstance(raw, Exception)]
+    assert len(raws) == len(golden) == 80
+    for raw in raws:
+        art = analyze(raw)
+        assert art.summary == golden[art.id]["summary"]
+        assert summary_of(raw.title, raw.paragraphs, 5) == golden[art.id]["summary5"]

@@ -84,6 +84,30 @@ def test_cjk_grams_are_pairs_closed_by_the_last_character() -> None:
     assert is_cjk("六师") and not is_cjk("六 师") and not is_cjk("G7")
 
 
+def test_cjk_grams_scan_is_the_run_by_run_pairs() -> None:
+    """The one-regex scan gives what pairing each CJK run's neighbours (and closing the run with
+    its last character) gives, on random mixes of CJK (every range), punctuation, Latin and
+    line breaks."""
+    import random
+    import re
+    from itertools import pairwise
+
+    run_re = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+    def by_runs(text: str) -> str:
+        parts: list[str] = []
+        for run in run_re.findall(text):
+            parts += [a + b for a, b in pairwise(run)]
+            parts.append(run[-1])
+        return " ".join(parts)
+
+    rnd = random.Random(7)
+    pool = "中文第六师〇\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\u33ff\ufb00ab1 ，。\n\u3000"
+    texts = ["".join(rnd.choice(pool) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert cjk_grams(text) == by_runs(text), text
+
+
 def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
     """Quote-free paragraphs take a one-regex path; it must cut exactly where the loop does."""
     import random
