@@ -366,8 +366,11 @@ def memory_bench(
         return result
 
 
-async def _startup_once(db: Path, corpus: Path, log: Path) -> float:
+async def _startup_once(db: Path, corpus: Path, log: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the bot) from its start to its answer to /start."""
     from fakebotapi import FakeTelegram
+
+    from .common import cpu_seconds
 
     fake = await FakeTelegram(TOKEN).start()
     proc = None
@@ -378,9 +381,10 @@ async def _startup_once(db: Path, corpus: Path, log: Path) -> float:
         proc = await _start(_env(fake.base_url, db, corpus), log)
         await fake.wait_for(lambda: fake.messages_to(user), timeout=180)
         seconds = time.monotonic() - start
+        cpu = cpu_seconds(proc.pid) or float("nan")
         await _stop(proc)
         proc = None
-        return seconds
+        return seconds, cpu
     finally:
         if proc is not None:
             proc.kill()
@@ -390,7 +394,8 @@ async def _startup_once(db: Path, corpus: Path, log: Path) -> float:
 
 def startup_bench(db: Path, runs: int = 3) -> dict[str, object]:
     """Seconds from starting ``digestbot run`` to its answer to ``/start`` (one untimed warm-up
-    run first, so jieba's cache exists), median of ``runs``."""
+    run first, so jieba's cache exists), median of ``runs``; beside it the CPU seconds the bot
+    used by then (the figure other processes on the machine hardly move)."""
     from .engine import copy_db
 
     with tempfile.TemporaryDirectory(prefix="bench-start-", dir=db.parent) as tmp:
@@ -398,12 +403,16 @@ def startup_bench(db: Path, runs: int = 3) -> dict[str, object]:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         log = Path(tmp) / "startup.log"
-        warm = asyncio.run(_startup_once(work, corpus, log))
-        times = [asyncio.run(_startup_once(work, corpus, log)) for _ in range(runs)]
+        warm, _ = asyncio.run(_startup_once(work, corpus, log))
+        measured = [asyncio.run(_startup_once(work, corpus, log)) for _ in range(runs)]
+    times = [t for t, _ in measured]
+    cpus = [c for _, c in measured]
     return {
         "warmup_s": round(warm, 2),
         "runs_s": [round(t, 2) for t in times],
         "median_s": round(statistics.median(times), 2),
+        "cpu_runs_s": [round(c, 2) for c in cpus],
+        "cpu_median_s": round(statistics.median(cpus), 2),
     }
 
 

@@ -170,6 +170,16 @@ def engine_fingerprint() -> str:
     return h.hexdigest()[:10]
 
 
+def cpu_seconds(pid: int | str = "self") -> float | None:
+    """User + system CPU seconds a process has used so far (``/proc/PID/stat``): unlike wall
+    time, hardly moved by other processes sharing the cores."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int | str = "self") -> float | None:
     """VmHWM (peak resident set size) of a process, in MB."""
     try:

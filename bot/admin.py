@@ -25,23 +25,24 @@ import uuid
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
 from digests.backends import worker_store
 from digests.formats import MAX_FILE_BYTES, SUFFIXES
-from digests.ingest import IngestReport, IngestStatus, ingest, remove
 from digests.ledger import Ledger, Status
 from digests.models import Article
 from digests.planning import plan, plan_report
-from digests.watch import poll_corpus
 
 from .common import BotContext, chat_id_of, command_text, document_of, lang_for, send, services
 from .election import allows
 from .i18n import rejection_text, t
 from .render import esc
 from .services import Services
+
+if TYPE_CHECKING:
+    from digests.ingest import IngestReport, IngestStatus
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ NAME_BYTES = 120  # bytes of the original file name kept in an upload's name
 
 def poll_and_plan(svc: Services) -> dict[str, Any]:
     """One round of the corpus job (runs in a worker thread with its own connection)."""
+    from digests.watch import poll_corpus  # the engine's ingest is loaded by the first round
+
     status = svc.ingest_status
     with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         # at start-up every file is taken as it is (one still being written is taken again,
@@ -212,6 +215,8 @@ async def remove_cmd(update: Update, context: BotContext) -> None:
 
 
 def _remove(svc: Services, ident: str) -> Article | None:
+    from digests.ingest import remove
+
     with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         return remove(store, ident)
 
@@ -256,6 +261,8 @@ async def document_upload(update: Update, context: BotContext) -> None:
         await send(context, chat_id, t(lang, "upload_too_large"))
         return
     path = upload_path(Path(svc.settings.corpus) / "uploads", name, svc.clock())
+    from digests.ingest import IngestStatus
+
     status = IngestStatus()
     work = asyncio.ensure_future(asyncio.to_thread(_store_upload, svc, path, data, status))
     done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER_SECONDS)
@@ -281,6 +288,8 @@ async def document_upload(update: Update, context: BotContext) -> None:
 def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) -> IngestReport:
     """Write and ingest an upload, under the ingest lock so that the corpus poll never takes it
     too; an upload from which nothing was added or found stored already is deleted."""
+    from digests.ingest import ingest
+
     with svc.ingest_lock, worker_store(svc.store, clock=svc.clock) as store:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as fh:  # a unique name: never overwrite another upload

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
@@ -23,6 +25,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from . import admin, adoption, buttons, lookup, subscribe
 from . import sources as source_handlers
@@ -48,6 +51,12 @@ ADMIN_COMMANDS = ("stats", "pending", "retry", "remove", "source")
 FIRST_POLL_DELAY = 0.5  # s: the first corpus poll runs at start-up, just after the updates
 # waiting at Telegram are answered (with 0, APScheduler finds its start already past and waits a
 # whole interval)
+WARM_UP_DELAY = 1.0  # s: then the gazetteer and the segmenter are loaded, in a worker thread (the
+# first answers do not wait for them; the first look-up does not pay for them)
+
+
+async def warm_up(context: BotContext) -> None:
+    await asyncio.to_thread(context.application.bot_data["services"].warm_up)
 
 
 async def start_cmd(update: Update, context: BotContext) -> None:
@@ -177,7 +186,14 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .get_updates_read_timeout(poll_timeout + 10)
+    )
+    # The two connections (requests, long polling) as PTB builds them, but sharing one TLS
+    # context: each would load the CA bundle itself (~20 ms of start-up apiece).
+    tls = httpx.create_ssl_context()
+    builder = builder.request(
+        HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": tls})
+    ).get_updates_request(
+        HTTPXRequest(read_timeout=poll_timeout + 10, httpx_kwargs={"verify": tls})
     )
     if base_url:
         builder = builder.base_url(base_url)
@@ -275,6 +291,7 @@ async def running(
                 )  # fmt: skip
                 application.bot_data["election"] = election
                 await election.start()  # the sender runs in the replica holding its lease
+            job_queue_of(application).run_once(warm_up, WARM_UP_DELAY, name="warm-up")
             await adoption.replay(application, application.bot_data["services"].store)
             adoption.schedule(application)  # updates a dead replica took are handled here
             if webhook is not None:

@@ -9,7 +9,7 @@ import html
 import logging
 import re
 import urllib.parse
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from telegram import (
     InlineKeyboardButton,
@@ -22,8 +22,6 @@ from telegram import (
 
 from digests.errors import NotFound, QueryError
 from digests.models import Hit, Results
-from digests.pipeline import summary_of
-from digests.regions import Place
 from digests.search import MAX_QUERY_CHARS, keyword_search, make_snippet, region_search
 
 from . import buttons
@@ -32,6 +30,9 @@ from .common import BotContext, chat_id_of, command_text, edit_view, lang_for, s
 from .i18n import error_text, page_span, t, tn
 from .render import MAX_MESSAGE, esc, render_article, render_hits
 from .services import Services
+
+if TYPE_CHECKING:
+    from digests.regions import Place
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ def article_card(svc: Services, article_id: str, lang: str, *, full: bool = Fals
         return t(lang, "article_missing", id=esc(article_id)), None
     sentences = None
     if full:
+        from digests.pipeline import summary_of  # the summarizer is loaded when first used
+
         sentences = summary_of(article.title, article.paragraphs, FULL_SUMMARY_SENTENCES)
     text = render_article(article, lang, svc.region_labels(article.regions, 6), sentences=sentences)
     keyboard = None

@@ -12,6 +12,8 @@ answers 429, the chat waits ``retry_after`` and the request is retried (``max_re
 except for callers that pass ``rate_limit_args=RAISE_429`` (the delivery sender), which get the
 429 at once and reschedule, so no sending slot waits out one chat's ``retry_after``.
 ``ready_at(chat_id)`` tells the delivery scheduler when a chat may be sent to without waiting.
+A chat's history is dropped once it no longer delays anything (swept every ``SWEEP_SECONDS``), so
+the limiter's memory follows the chats of the last minute, not every chat ever answered.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 RAISE_429 = (
     -1
 )  # ``rate_limit_args``: no retry here, the 429 goes to the caller at once (PTB drops 0)
+SWEEP_SECONDS = 60.0
 LIMITED = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
 )
@@ -59,6 +62,7 @@ class Limiter(BaseRateLimiter[int]):
         self._chats: dict[int, deque[float]] = {}
         self._blocked_until: dict[int, float] = {}
         self._quiet_until = 0.0
+        self._next_sweep = 0.0
         self._lock = asyncio.Lock()
 
     async def initialize(self) -> None:
@@ -107,6 +111,19 @@ class Limiter(BaseRateLimiter[int]):
             sent.popleft()
         while len(sent) > count:
             sent.popleft()
+        if now >= self._next_sweep:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        """Forget the chats whose sends and blocks are too old to delay a message now."""
+        self._next_sweep = now + SWEEP_SECONDS
+        for chat_id, sent in list(self._chats.items()):
+            _, period = self._chat_window(chat_id)
+            if sent[-1] + max(period, self.private_interval) + self.margin < now:
+                del self._chats[chat_id]
+        for chat_id, until in list(self._blocked_until.items()):
+            if until < now:
+                del self._blocked_until[chat_id]
 
     def seed(self, sends: list[tuple[int, float]], in_flight: bool = False) -> None:
         """Remember messages sent before a restart or by another process ((chat_id, monotonic

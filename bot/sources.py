@@ -9,6 +9,10 @@ sources feed the corpus every chat shares.
 ``source_poll`` is a named ``JobQueue`` job: every ``DIGESTBOT_SOURCE_POLL_SECONDS`` it polls the sources
 that are due (in a worker thread, on its own connection and event loop), plans deliveries, wakes
 the sender, and tells the administrators about a source it had to disable.
+
+The sources engine (:mod:`digests.sources`, :mod:`digests.fetch`, :mod:`digests.opml`: aiohttp,
+feedparser, lxml) is imported where it is first used, not at start-up: a bot that never polls a
+source never loads it (tests/test_startup_imports.py holds the start-up to that).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -31,11 +35,8 @@ from telegram.ext import (
 
 from digests.backends import is_database_url, store_location, worker_store
 from digests.errors import DigestError
-from digests.fetch import Fetcher, FetchError, Refused
 from digests.models import Delivery, Source
-from digests.opml import Outline, read_opml, write_opml
 from digests.planning import plan
-from digests.sources import SourceError, add_source, import_outlines, run_round
 from digests.store import Store
 
 from . import buttons
@@ -55,6 +56,9 @@ from .election import allows
 from .i18n import t
 from .render import esc
 
+if TYPE_CHECKING:
+    from digests.opml import Outline
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
@@ -66,6 +70,9 @@ LIST_LIMIT = 30
 
 def reason(lang: str, exc: Exception) -> str:
     """A one-line reason in the user's language (the engine's English detail kept in brackets)."""
+    from digests.fetch import FetchError, Refused
+    from digests.sources import SourceError
+
     detail = str(exc)
     if isinstance(exc, Refused):
         key = "src_why_refused"
@@ -144,6 +151,8 @@ def _round_target(store: Store) -> str | Store:
 
 
 def _poll_one(app_store: Store, source_id: int, clock: Clock) -> dict[str, Any]:
+    from digests.sources import run_round
+
     report = run_round(_round_target(app_store), source_ids=[source_id])
     with worker_store(app_store, clock=clock) as store:
         plan(store, clock)
@@ -199,6 +208,9 @@ async def source_cmd(update: Update, context: BotContext) -> None:
     svc = services(context)
     if verb == "add" and len(words) >= 2:
         name = " ".join(words[2:]) or None
+        from digests.fetch import Fetcher
+        from digests.sources import add_source
+
         try:
             async with Fetcher() as fetcher:
                 source, found = await add_source(
@@ -228,6 +240,8 @@ async def source_cmd(update: Update, context: BotContext) -> None:
         await send(context, chat_id, text, keyboard)
         return
     if verb == "export":
+        from digests.opml import write_opml
+
         data = write_opml(svc.store.sources())
         await context.bot.send_document(chat_id, data, filename="digestbot-sources.opml")
         return
@@ -273,6 +287,8 @@ async def opml_upload(update: Update, context: BotContext) -> None:
         return
     file = await context.bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())
+    from digests.opml import read_opml
+
     try:
         outlines = read_opml(data)
     except DigestError as exc:
@@ -284,6 +300,9 @@ async def opml_upload(update: Update, context: BotContext) -> None:
 
 
 async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[Outline]) -> None:
+    from digests.fetch import Fetcher
+    from digests.sources import import_outlines
+
     async with Fetcher() as fetcher:
         rows = await import_outlines(services(context).store, fetcher, outlines)
     added = [r for r in rows if not r.get("error")]
@@ -297,6 +316,8 @@ async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[O
 
 
 def _round_and_plan(app_store: Store, clock: Clock) -> dict[str, Any]:
+    from digests.sources import run_round
+
     report = run_round(_round_target(app_store))
     with worker_store(app_store, clock=clock) as store:
         planned = plan(store, clock)

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "Idf",
@@ -181,7 +182,8 @@ class Idf:
         stat = source.stat()
         cached = cache_dir / f"digestbot.idf.{CACHE_FORMAT}.{stat.st_size}.{stat.st_mtime_ns}.cache"
         try:
-            return cls._from_cache(cached.read_bytes())
+            with cached.open("rb") as fh:
+                return cls._read_cache(fh)
         except FileNotFoundError:
             pass
         except (ValueError, struct.error):  # damaged or foreign: rebuild it
@@ -203,19 +205,24 @@ class Idf:
         return header + self._blob + self._offsets.tobytes() + self._values.tobytes()
 
     @classmethod
-    def _from_cache(cls, data: bytes) -> Idf:
-        magic, n, blob_len, default_value = _CACHE_HEADER.unpack_from(data)
+    def _read_cache(cls, fh: BinaryIO) -> Idf:
+        """The table from its cached form, read part by part into place (no copy of the whole
+        file is held beside it)."""
+        header = fh.read(_CACHE_HEADER.size)
+        if len(header) != _CACHE_HEADER.size:
+            raise ValueError("truncated IDF cache")
+        magic, n, blob_len, default_value = _CACHE_HEADER.unpack(header)
         if magic != _CACHE_MAGIC:
             raise ValueError("not an IDF cache")
         offsets, values = array("I"), array("f")
-        start = _CACHE_HEADER.size
-        end = start + blob_len + (n + 1) * offsets.itemsize + n * values.itemsize
-        if len(data) != end:
+        blob = fh.read(blob_len)
+        try:
+            offsets.fromfile(fh, n + 1)
+            values.fromfile(fh, n)
+        except EOFError as exc:
+            raise ValueError("truncated IDF cache") from exc
+        if len(blob) != blob_len or fh.read(1):
             raise ValueError("truncated IDF cache")
-        blob = data[start : start + blob_len]
-        start += blob_len
-        offsets.frombytes(data[start : start + (n + 1) * offsets.itemsize])
-        values.frombytes(data[start + (n + 1) * offsets.itemsize :])
         if offsets[-1] != blob_len:
             raise ValueError("inconsistent IDF cache")
         return cls(blob=blob, offsets=offsets, values=values, default_value=default_value)
@@ -232,13 +239,41 @@ class Idf:
         """
         if n_docs < 0:
             raise ValueError("n_docs must be >= 0")
-        table = {
-            term: math.log((n_docs + 1) / (count + 1)) + 1.0
-            for term, count in df.items()
-            if count >= 0
-        }
         unseen = math.log(n_docs + 1) + 1.0
-        return cls(table=table, fallback=fallback, default_value=unseen)
+        # Compact like jieba's table, with double-precision values (a dict of every term would
+        # hold ~130 bytes per term). Terms coming in byte order (the store's index gives them so,
+        # one row at a time) are appended as they come; otherwise they are sorted first.
+        blob, offsets, values = bytearray(), array("I", [0]), array("d")
+        previous = b""
+        for term, count in df.items():
+            if count < 0:
+                continue
+            key = term.encode("utf-8")
+            if key <= previous and len(values):
+                break
+            blob += key
+            offsets.append(len(blob))
+            values.append(math.log((n_docs + 1) / (count + 1)) + 1.0)
+            previous = key
+        else:
+            return cls(
+                blob=bytes(blob), offsets=offsets, values=values, fallback=fallback,
+                default_value=unseen,
+            )  # fmt: skip
+        del blob, offsets, values
+        merged = {
+            t.encode("utf-8"): math.log((n_docs + 1) / (c + 1)) + 1.0 for t, c in df.items() if c >= 0
+        }
+        pairs = sorted(merged.items())
+        del merged
+        offsets, values = array("I", [0]), array("d")
+        for key, value in pairs:
+            offsets.append(offsets[-1] + len(key))
+            values.append(value)
+        blob_bytes = b"".join(key for key, _ in pairs)
+        return cls(
+            blob=blob_bytes, offsets=offsets, values=values, fallback=fallback, default_value=unseen
+        )
 
     # -- lookup --------------------------------------------------------------------------
     def __len__(self) -> int:

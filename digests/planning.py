@@ -1,7 +1,8 @@
 """Delivery planning: which chat gets which new article, and when.
 
 :func:`plan` looks at the articles that arrived since the last planning round (the cursor in the
-``state`` table), matches them against the active subscriptions and writes one ledger row per
+``state`` table; articles no subscription can take, older than every subscription, are skipped
+unread), matches them against the active subscriptions and writes one ledger row per
 (chat, article) — in the same transaction that moves the cursor, so a crash never loses or doubles
 a plan. Sending is the bot's business (``bot.sender``); this module knows no Telegram.
 
@@ -69,10 +70,20 @@ def plan_report(store: Store, clock: Callable[[], datetime]) -> PlanReport:
     ledger = Ledger(store, clock=lambda: clock().timestamp())
     while True:
         cursor = int(store.get_state("planned_seq", "0") or 0)
+        newest = store.max_seq()
+        if newest <= cursor:
+            return report
+        subs, targets = _usable(store, report)
+        # no subscription takes an article up to its since_seq: those are skipped unread (a
+        # database filled by `digestbot ingest`, or a bot without subscribers, is not read
+        # through at start-up)
+        floor = min(min((sub.since_seq for sub, _ in subs), default=newest), newest)
+        if floor > cursor:
+            ledger.plan([], floor)
+            cursor = floor
         articles = store.after(cursor, limit=PLAN_BATCH)
         if not articles:
             return report
-        subs, targets = _usable(store, report)
         now = clock()
         rows: list[Planned] = []
         quiet = store.quiet_seqs([a.seq for a in articles])  # a source's baseline, old items

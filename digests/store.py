@@ -1,7 +1,9 @@
 """The SQLite store: schema, migrations and the SQL of articles, chats and subscriptions (the
 delivery ledger's statements are in ``digests.ledger``, over the same connection).
 
-One file (``DIGESTBOT_DB``) in WAL mode, opened through sqlite-utils. The schema version lives in
+One file (``DIGESTBOT_DB``) in WAL mode, on the standard library's ``sqlite3``; the migrations
+use sqlite-utils, which is imported only when there is one to apply (it imports numpy, if installed,
+and neither is needed to answer a query). The schema version lives in
 ``PRAGMA user_version``; :data:`MIGRATIONS` is a list of small functions, each moving the schema one
 version forward inside a transaction, so an old database is upgraded in place on open and a newer
 one is refused (``StoreError``).
@@ -85,19 +87,19 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from sqlite_utils import Database
-
 from .errors import StoreError
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from .ledger import Ledger
 
 Clock = Callable[[], datetime]
@@ -401,6 +403,45 @@ class StoreStats(TypedDict):
     schema_version: int
 
 
+class Vocabulary(Mapping[str, int]):
+    """The document frequencies of the word index (``articles_vocab``), terms in at least
+    ``min_docs`` articles, read as they are asked for: ``items()`` streams them in the index's
+    order (by UTF-8 bytes), so the learnt IDF table (:meth:`digests.keywords.Idf.
+    from_document_frequencies`) is built without a dict of the whole vocabulary (tens of MB at
+    a million articles)."""
+
+    def __init__(self, conn: sqlite3.Connection, min_docs: int) -> None:
+        self.conn = conn
+        self.min_docs = min_docs
+
+    def __getitem__(self, term: str) -> int:
+        row = self.conn.execute(
+            "SELECT doc FROM articles_vocab WHERE term = ? AND doc >= ?", [term, self.min_docs]
+        ).fetchone()
+        if row is None:
+            raise KeyError(term)
+        return int(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        for term, _ in self.items():
+            yield term
+
+    def __len__(self) -> int:
+        sql = "SELECT count(*) FROM articles_vocab WHERE doc >= ?"
+        return int(self.conn.execute(sql, [self.min_docs]).fetchone()[0])
+
+    def items(self) -> ItemsView[str, int]:
+        return _VocabularyItems(self)
+
+
+class _VocabularyItems(ItemsView[str, int]):
+    _mapping: Vocabulary
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        sql = "SELECT term, doc FROM articles_vocab WHERE doc >= ?"
+        yield from self._mapping.conn.execute(sql, [self._mapping.min_docs])
+
+
 class Store:
     """The article store. Construct with a path (``:memory:`` works for tests)."""
 
@@ -417,13 +458,16 @@ class Store:
         self.clock = clock
         self._floor = 0  # the highest number of a removed article (never given again)
         try:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.db = Database(conn)
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._db: Database | None = None
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils sets it
             if self.path != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
+                mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
             self.migrate()
             self._floor = self._seq_floor()
         except sqlite3.DatabaseError as exc:
@@ -432,7 +476,17 @@ class Store:
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+        return self._conn
+
+    @property
+    def db(self) -> Database:
+        """The connection wrapped by sqlite-utils (made, and sqlite-utils imported, on first use:
+        the migrations use it, the queries do not)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self._conn)
+        return self._db
 
     @contextmanager
     def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
@@ -449,7 +503,7 @@ class Store:
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self._conn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -458,7 +512,7 @@ class Store:
         self.close()
 
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -471,7 +525,7 @@ class Store:
         for number in range(version, SCHEMA_VERSION):
             with self.conn:
                 MIGRATIONS[number](self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
     def check_writable(self) -> None:
         """Raise ``StoreError`` (one line) unless the database can be written (the bot needs it;
@@ -762,14 +816,10 @@ class Store:
             params.append(cap)
         return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
-    def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
-        """Every indexed term found in at least ``min_docs`` articles, with its article count."""
-        return dict(
-            self.conn.execute(
-                "SELECT term, doc FROM articles_vocab WHERE doc >= ?",
-                [min_docs],
-            )
-        )
+    def vocabulary(self, min_docs: int = 2) -> Mapping[str, int]:
+        """Every indexed term found in at least ``min_docs`` articles, with its article count
+        (read from the index as asked for: see :class:`Vocabulary`)."""
+        return Vocabulary(self.conn, min_docs)
 
     def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
         """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next;

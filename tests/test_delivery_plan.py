@@ -110,3 +110,30 @@ def test_quiet_hours_turn_instant_rows_into_one_catch_up(store: Store, clock, tm
     rows = store.ledger.rows()
     assert {r.mode for r in rows} == {"daily 18:30"}
     assert {r.due_at for r in rows} == {datetime(2026, 11, 25, 10, 30, tzinfo=UTC).timestamp()}
+
+
+def test_articles_no_subscription_can_take_are_not_read(
+    seeded: Store, clock, tmp_path: Path
+) -> None:
+    """A corpus ingested before anyone subscribed (``digestbot ingest``, a bot's first start) is
+    skipped, not read through in batches; what comes after is planned as before."""
+    read: list[int] = []
+    after = seeded.after
+
+    def counting_after(seq: int, limit: int = 100):  # the real query, its rows counted
+        rows = after(seq, limit)
+        read.extend(a.seq for a in rows)
+        return rows
+
+    seeded.after = counting_after  # type: ignore[method-assign]
+    newest = seeded.max_seq()
+    assert newest > 0
+    plan(seeded, clock)  # nobody subscribed: nothing read
+    assert read == [] and seeded.get_state("planned_seq") == str(newest)
+    subscribe(seeded, 1, "")
+    plan(seeded, clock)
+    assert read == [] and seeded.ledger.rows() == []
+    seq = add_json(seeded, tmp_path, "a.json", "新文章", "兵团新闻内容很多很多。")
+    plan(seeded, clock)
+    assert read == [seq]
+    assert [d.seq for d in seeded.ledger.rows()] == [seq]

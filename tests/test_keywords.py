@@ -177,3 +177,20 @@ def test_place_fragments_keep_whole_names_and_names_inside_words() -> None:
     fragments = place_fragments(tokens, starts, load_gazetteer().mentions(text))
     assert {"师昆玉市", "图木", "舒克市"} <= fragments
     assert not {"喀什古城", "喀什"} & fragments
+
+
+def test_learnt_idf_is_compact_and_exact(seeded) -> None:
+    """The learnt table streams the store's vocabulary into the compact form (no dict of every
+    term) and gives exactly ``log((N + 1) / (df + 1)) + 1`` for each, in any input order."""
+    import math
+
+    vocabulary = dict(seeded.vocabulary(min_docs=1).items())
+    assert len(vocabulary) > 100
+    n = seeded.count()
+    expected = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in vocabulary.items()}
+    streamed = Idf.from_document_frequencies(seeded.vocabulary(min_docs=1), n)
+    shuffled = Idf.from_document_frequencies(dict(sorted(vocabulary.items(), reverse=True)), n)
+    for idf in (streamed, shuffled):
+        assert {t: idf(t) for t in expected} == expected
+        assert idf.nbytes() >= sum(len(t.encode("utf-8")) for t in vocabulary)
+        assert len(idf) == len(vocabulary) and "不在词表" not in idf

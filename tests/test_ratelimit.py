@@ -110,3 +110,19 @@ async def test_raise_429_hands_the_wait_to_the_caller() -> None:
         await limiter.process_request(callback, (), {}, "sendMessage", {"chat_id": 5}, RAISE_429)
     assert calls == [1]  # not retried after 30 s inside the call
     assert limiter.ready_at(5) >= limiter.monotonic() + 29
+
+
+async def test_chats_that_no_longer_delay_anything_are_forgotten() -> None:
+    """The per-chat history does not grow with every chat ever answered."""
+    clock = Clock()
+    limiter = Limiter(monotonic=clock)
+    await drive(limiter, clock, list(range(1, 301)) + [-100] * 3)
+    limiter.block(7, 5.0)
+    assert len(limiter._chats) >= 300
+    clock.now += 30.0
+    await drive(limiter, clock, [1])
+    assert -100 in limiter._chats  # the group's minute is not over: its sends still count
+    clock.now += 61.0
+    await drive(limiter, clock, [2])
+    assert set(limiter._chats) == {2} and limiter._blocked_until == {}
+    assert limiter.ready_at(1) == 0.0 and limiter.ready_at(-100) == 0.0

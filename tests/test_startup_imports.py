@@ -1,0 +1,118 @@
+"""What `digestbot run` loads: nothing its answers do not need.
+
+Memory and start-up time are measured by the benchmarks (``memory``, ``startup``); these tests
+only hold the import graph to what they rely on, so that a module-level import added somewhere
+cannot bring the sources stack (aiohttp, feedparser, lxml), numpy (sqlite-utils imports it; the
+near-duplicate stories use it) or jieba back into every bot process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from fakebotapi import FakeTelegram
+
+from .botkit import TOKEN
+from .conftest import ROOT
+from .test_startup import bot_env
+
+#: Never loaded by a bot that answers commands, searches and regions, polls its (empty) corpus
+#: folder and has no sources (sqlite-utils only when the schema needs a migration).
+NEVER = (
+    "numpy", "sqlite_utils", "aiohttp", "feedparser", "lxml", "readability", "gne", "defusedxml",
+    "jieba", "digests.sources", "digests.fetch", "digests.stories",
+)  # fmt: skip
+
+#: Loaded after the first answer at the earliest: the engine's look-up and ingest machinery.
+NOT_BEFORE_FIRST_ANSWER = (
+    *NEVER, "rjieba", "opencc", "ahocorasick_rs", "digests.regions", "digests.ingest",
+    "digests.pipeline", "digests.summarizer", "digests.watch",
+)  # fmt: skip
+
+# `digestbot run` as the console script runs it, reporting its modules when it exits
+RUN_AND_REPORT = """
+import atexit, json, runpy, sys
+atexit.register(lambda: print(json.dumps(sorted(sys.modules))))
+sys.argv = ["digestbot", "run"]
+runpy.run_module("bot.cli", run_name="__main__")
+"""
+
+# what `digestbot run` does before it first talks to Telegram: settings, store, Application
+UP_TO_CONNECT = """
+import json, sys
+from bot.app import build_application
+from bot.config import load_settings
+from bot.main import open_services
+
+services = open_services(load_settings())
+build_application(services, token=services.settings.token, base_url=services.settings.base_url)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if m in names or m.split(".")[0] in names]
+
+
+def test_nothing_heavy_is_loaded_before_the_first_answer(tmp_path: Path, seeded_db: Path) -> None:
+    db = shutil.copy(seeded_db, tmp_path / "bot.db")  # migrated already, like a running bot's
+    env = bot_env(tmp_path, TOKEN, "http://127.0.0.1:9/bot", Path(db))
+    out = subprocess.run(
+        [sys.executable, "-c", UP_TO_CONNECT], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert loaded(json.loads(out.stdout), NOT_BEFORE_FIRST_ANSWER) == []
+
+
+async def test_a_running_bot_never_loads_the_sources_stack_numpy_or_jieba(
+    tmp_path: Path, seeded_db: Path
+) -> None:
+    db = shutil.copy(seeded_db, tmp_path / "bot.db")
+    async with FakeTelegram(TOKEN) as fake:
+        user = 4242
+        fake.user_message(user, "/start", language_code="zh-hans")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUN_AND_REPORT, cwd=ROOT,
+            env=bot_env(tmp_path, TOKEN, fake.base_url, Path(db)),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await fake.wait_for(lambda: len(fake.messages_to(user)) >= 1, timeout=60)
+            for text in ("/search 兵团", "/region 新疆", "/latest"):
+                before = len(fake.messages_to(user))
+                fake.user_message(user, text, language_code="zh-hans")
+                await fake.wait_for(lambda n=before: len(fake.messages_to(user)) > n, timeout=60)
+            await fake.wait_for_call("getUpdates", timeout=30)
+            await asyncio.sleep(1.5)  # the warm-up and a few corpus polls
+            proc.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    modules = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert "rjieba" in modules and "digests.search" in modules  # it did search
+    assert loaded(modules, NEVER) == []
+
+
+def test_the_garbage_collector_is_back_on_when_run_returns(monkeypatch) -> None:
+    """`digestbot run` pauses the cyclic collector during start-up; whatever ends it, the
+    collector is on again (here a configuration error ends it at once)."""
+    import gc
+
+    from bot.cli import main
+
+    for name in ("DIGESTBOT_WEBHOOK_URL", "DIGESTBOT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert gc.isenabled()
+    assert main(["run", "--webhook"]) == 2
+    assert gc.isenabled()
