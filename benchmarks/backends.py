@@ -37,6 +37,7 @@ FRESH_QUERIES, FRESH_BUDGET_S = 30, 5.0  # PostgreSQL searched before its vacuum
 SETTLED_TABLES = ("articles", "article_search", "article_regions", "region_counts", "article_stories")
 REPLICAS = (1, 3)  # webhook replicas behind the balancer
 ROUNDS, QUICK_ROUNDS = 30, 3  # timed /help + /search pairs per replica set
+QUICK_PACE_S = 0.1  # --quick: one replica, alone under 30 msg/s (else replicas_bench.PACE_S)
 TAKEOVER_REPLICAS, TAKEOVER_SUBSCRIBERS = 3, 500
 
 
@@ -380,7 +381,7 @@ def replica_part(
         botbench._seed_db(target)
         t0 = time.perf_counter()
         result["webhook_latency"].setdefault(kind, {})[str(n)] = replicas_bench.webhook_latency(
-            target, n, QUICK_ROUNDS if quick else ROUNDS, work
+            target, n, QUICK_ROUNDS if quick else ROUNDS, work, QUICK_PACE_S if quick else replicas_bench.PACE_S
         )
         print(f"backends: webhook latency, {n} replica(s) on {kind}: {time.perf_counter() - t0:.1f} s")
     if quick:
@@ -525,11 +526,13 @@ def markdown(r: dict) -> str:
         ],
     )
     for n in (str(x) for x in REPLICAS):
-        cells = []
-        for k in kinds:
-            v = r["webhook_latency"].get(k, {}).get(n)
-            cells.append(f"{pair(v['help'])} / {pair(v['search'])}" if v else "–")
-        row(f"webhook update → reply p50 / p95 ms, {n} replica(s): /help / /search", cells)
+        for command in ("help", "search"):
+            hooks = [r["webhook_latency"].get(k, {}).get(n) for k in kinds]
+            row(
+                f"webhook update → reply p50 / p95 ms, {n} replica{'s' if n != '1' else ''}: "
+                f"/{command}",
+                [pair(v[command]) if v else "–" for v in hooks],
+            )
     cells = []
     for k in kinds:
         v = r["takeover"].get(k)
