@@ -32,9 +32,16 @@ from psycopg_pool import ConnectionPool
 from . import pgschema
 from .backends import redact
 from .errors import StoreError
-from .ftsquery import FtsQuery
+from .ftsquery import FtsQuery, fts_query
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
-from .pgtext import RANK_WEIGHTS, ascii_tokens, fts5_to_tsquery, tsvector_literal, unicode61_tokens
+from .pgtext import (
+    RANK_WEIGHTS,
+    ascii_tokens,
+    fts5_to_candidates,
+    fts5_to_tsquery,
+    tsvector_literal,
+    unicode61_tokens,
+)
 from .rows import CHAT_COLUMNS, article_values, first_seen
 from .store import (
     _DELIVERY_COLUMNS,
@@ -54,6 +61,11 @@ if TYPE_CHECKING:
 
 #: The SQLite full-text tables → (tsvector column, how its tokens are cut).
 FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
+#: The plan of a candidates query (:meth:`PgStore._count_in`): the GIN index, nothing else (and no
+#: JIT compilation, which the disabled plans' costs would trigger); then back to the defaults.
+_GIN_ONLY = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL jit = off"
+_PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_indexscan; RESET jit"
+_MAX_SEQ = 2**63 - 1
 _NOT_REPOSTS = "AND seq NOT IN (SELECT seq FROM article_stories WHERE story != seq)"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 # the article-numbering lock (:meth:`PgStore.after`), one per schema: two int4 keys
@@ -353,15 +365,63 @@ class PgStore(Store):
         return [int(r[0]) for r in rows]
 
     def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
-        built = _fts_where(query)
-        if built is None:
+        last = query.max_seq if query.max_seq is not None else _MAX_SEQ
+        return self._count_in(query.table, query.match, query.filters, [(query.min_seq, last)], cap)
+
+    def fts_count_ranges(
+        self,
+        match: str,
+        ranges: Sequence[tuple[int, int]],
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+    ) -> int:
+        fts_query(table, match, 0, None, filters)  # checks the table names
+        return self._count_in(table, match, filters, ranges, None) if ranges else 0
+
+    def _count_in(
+        self,
+        table: str,
+        match: str,
+        filters: Sequence[tuple[str, str, bool]],
+        ranges: Sequence[tuple[int, int]],
+        cap: int | None,
+    ) -> int:
+        """Matches within ``ranges`` in two steps, so that no row's ``tsvector`` is read unless
+        it may match: the GIN index alone gives the candidates (:func:`fts5_to_candidates`: no
+        phrase, weight or exclusion to check on the row), and only when that is not already the
+        query are the candidates checked against it, by number. Left to itself, the planner
+        reads the range by number and checks every row's (large, TOASTed) ``tsvector`` — it
+        does not price that read — or checks every GIN candidate before the range."""
+        built = _fts_where(fts_query(table, match, 0, None, filters))
+        column, tokens = FTS_COLUMNS[table]
+        candidates = fts5_to_candidates(match, tokens)
+        if built is None or candidates is None:
             return 0
         where, params, _ = built
-        sql = f"SELECT 1 FROM article_search WHERE {where}"
-        if cap is not None:
-            sql += " LIMIT %s"
-            params.append(cap)
-        return int(self._one(f"SELECT count(*) FROM ({sql}) AS matches", params))
+        spans = " OR ".join(["(seq + 0 BETWEEN %s AND %s)"] * len(ranges))
+        bounds = [bound for span in ranges for bound in span]
+        limit = " LIMIT %s" if cap is not None else ""
+        capped = [cap] if cap is not None else []
+        with self.connection() as conn:
+            exact = candidates == params[0] and not filters
+            conn.execute(_GIN_ONLY)
+            try:
+                rows = conn.execute(
+                    f"SELECT seq FROM article_search WHERE {column} @@ %s::tsquery AND ({spans})"
+                    + (f" {_NOT_REPOSTS}{limit}" if exact else ""),
+                    [candidates, *bounds, *(capped if exact else [])],
+                ).fetchall()
+            finally:
+                conn.execute(_PLANNER_DEFAULTS)
+            if exact or not rows:
+                return len(rows)
+            sql = f"SELECT 1 FROM article_search WHERE seq = ANY(%s) AND {where}{limit}"
+            found = conn.execute(
+                f"SELECT count(*) FROM ({sql}) AS matches",
+                [[int(r[0]) for r in rows], *params, *capped],
+            ).fetchone()
+        return int(found[0]) if found else 0
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         with self.connection() as conn:

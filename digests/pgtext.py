@@ -100,9 +100,12 @@ class _Parser:
     """FTS5 expressions (NOT binds tighter than AND, AND tighter than OR) → ``tsquery`` text;
     ``None`` stands for an expression that matches nothing (a phrase with no token left)."""
 
-    def __init__(self, expression: str, tokens: Callable[[str], list[str]]) -> None:
+    def __init__(
+        self, expression: str, tokens: Callable[[str], list[str]], superset: bool = False
+    ) -> None:
         self.items: list[tuple[str, str]] = []
         self.tokens = tokens
+        self.superset = superset
         self.weight = ""
         pos = 0
         expression = expression.rstrip()
@@ -159,7 +162,7 @@ class _Parser:
         while self.peek() == "NOT":
             self.take()
             excluded = self.primary()
-            if result is not None and excluded is not None:
+            if result is not None and excluded is not None and not self.superset:
                 result = f"({result} & !{excluded})"
         return result
 
@@ -181,6 +184,8 @@ class _Parser:
         tokens = self.tokens(text)
         if not tokens:
             return None
+        if self.superset:  # every lexeme, anywhere: what GIN answers without a recheck
+            return "(" + " & ".join(_quote(t) for t in tokens) + ")"
         label = f":{self.weight}" if self.weight else ""
         return "(" + " <-> ".join(_quote(t) + label for t in tokens) + ")"
 
@@ -190,3 +195,13 @@ def fts5_to_tsquery(
 ) -> str | None:
     """The ``tsquery`` text of an FTS5 expression; ``None`` when it can match nothing."""
     return _Parser(expression, tokens).parse()
+
+
+def fts5_to_candidates(
+    expression: str, tokens: Callable[[str], list[str]] = unicode61_tokens
+) -> str | None:
+    """A ``tsquery`` matching every document :func:`fts5_to_tsquery`'s matches, and perhaps
+    more, that a GIN index answers alone (no positions or weights to check on the row): phrases
+    become ANDs of their lexemes, column filters and ``NOT`` parts are dropped. When it equals
+    :func:`fts5_to_tsquery`'s, the two match the same documents."""
+    return _Parser(expression, tokens, superset=True).parse()

@@ -300,11 +300,11 @@ def _sample(
     """Matches among ``STRATA`` ranges of ``window // STRATA`` articles each, spread evenly
     from the oldest article to the newest."""
     step, width = newest / STRATA, window // STRATA
-    hits = 0
+    ranges = []
     for k in range(STRATA):
         first = int(step * k + (step - width) / 2) + 1
-        hits += store.fts_count(match, first, first + width - 1, table=table, filters=filters)
-    return hits
+        ranges.append((first, first + width - 1))
+    return store.fts_count_ranges(match, ranges, table=table, filters=filters)
 
 
 def make_snippet(

@@ -837,6 +837,22 @@ class Store:
         with ``cap``, counting stops there."""
         return self._fts_count(fts_query(table, match, min_seq, max_seq, filters), cap)
 
+    def fts_count_ranges(
+        self,
+        match: str,
+        ranges: Sequence[tuple[int, int]],
+        *,
+        table: str = "articles_fts",
+        filters: Sequence[tuple[str, str, bool]] = (),
+    ) -> int:
+        """Articles that match (as in :meth:`fts_search`) within any of ``ranges`` (first, last
+        article numbers, disjoint): the sum of :meth:`fts_count` over them (PostgreSQL reads
+        them in one query)."""
+        return sum(
+            self.fts_count(match, first, last, table=table, filters=filters)
+            for first, last in ranges
+        )
+
     def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
         where, params = _fts_where(query)
         sql = f"SELECT rowid FROM {query.table} WHERE {where}"
