@@ -94,3 +94,54 @@ def test_the_title_tier_finds_title_matches_only_on_both_backends(tmp_path: Path
             titled = s.fts_newest('"研究"', 10, in_title='"研究"')
             found[kind] = (seqs, [s.get_many(titled)[q].title for q in titled])
     assert found["postgresql"] == found["sqlite"] == ([], ["新疆棉花研究"])
+
+
+COUNTED = [  # (table, expression, filters): phrases, exclusions, a title filter, another table
+    ("articles_grams", '"棉花"', []),
+    ("articles_grams", '"兵团 团职 职工"', []),
+    ("articles_grams", '"棉花" NOT ("丰收")', []),
+    ("articles_grams", '"棉花" AND {title} : ("棉花")', []),
+    ("articles_fts", '"棉花"', [("articles_grams", '"丰收"', False)]),
+    ("articles_fts", '"技术" NOT "培训"', []),
+]
+
+
+@requires_pg
+def test_counts_in_ranges_match_counts_one_range_at_a_time(tmp_path: Path, clock) -> None:
+    """PostgreSQL counts the sample's ranges in one query, from GIN candidates checked by
+    number: the sum of its counts range by range, and SQLite's totals (the two number the
+    articles differently, so only whole-history counts compare across them)."""
+    counts = {}
+    for kind in ("sqlite", "postgresql"):
+        with open_backend(kind, tmp_path, clock) as s:
+            _fill(s, tmp_path / "in")
+            newest = s.max_seq()
+            ranges = [(1, newest // 3), (newest // 2, newest - 1)]
+            for table, match, filters in COUNTED:
+                parts = [s.fts_count(match, a, b, table=table, filters=filters) for a, b in ranges]
+                in_one = s.fts_count_ranges(match, ranges, table=table, filters=filters)
+                assert in_one == sum(parts), (kind, match)
+            counts[kind] = [
+                (
+                    s.fts_count_ranges(match, [(1, newest)], table=table, filters=filters),
+                    s.fts_count(match, table=table, filters=filters),
+                    s.fts_count(match, table=table, filters=filters, cap=1),
+                )
+                for table, match, filters in COUNTED
+            ]
+    assert counts["postgresql"] == counts["sqlite"]
+    assert all(a == b >= c for a, b, c in counts["sqlite"])
+    assert sum(1 for total, _, _ in counts["sqlite"] if total) >= 4
+
+
+def test_candidates_are_what_gin_answers_alone() -> None:
+    from digests.pgtext import ascii_tokens, fts5_to_candidates, fts5_to_tsquery
+
+    expression = '("甲乙 乙丙" OR "丁") NOT "戊" AND {title} : ("己")'
+    assert fts5_to_tsquery(expression, ascii_tokens) == (
+        "(((((('甲乙' <-> '乙丙')) | (('丁'))) & !('戊')) & ((('己':A)))))"
+    )
+    assert fts5_to_candidates(expression, ascii_tokens) == (
+        "((((('甲乙' & '乙丙')) | (('丁'))) & ((('己')))))"
+    )
+    assert fts5_to_candidates('"甲"', ascii_tokens) == fts5_to_tsquery('"甲"', ascii_tokens)
