@@ -357,11 +357,15 @@ class PgStore(Store):
         if built is None:
             return []
         where, params, _ = built
+        newest = f"SELECT seq FROM article_search WHERE {where} ORDER BY seq DESC LIMIT %s"
+        if query.min_seq > 0:  # the matches since then: from their GIN candidates
+            seqs, exact = self._candidates(query, [(query.min_seq, _MAX_SEQ)])
+            if exact or not seqs:
+                return sorted(seqs, reverse=True)[: bounded(limit)]
+            newest = newest.replace(" WHERE ", " WHERE seq = ANY(%s) AND ", 1)
+            params = [seqs, *params]
         with self.connection() as conn:
-            rows = conn.execute(
-                f"SELECT seq FROM article_search WHERE {where} ORDER BY seq DESC LIMIT %s",
-                [*params, bounded(limit)],
-            ).fetchall()
+            rows = conn.execute(newest, [*params, bounded(limit)]).fetchall()
         return [int(r[0]) for r in rows]
 
     def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
@@ -387,41 +391,51 @@ class PgStore(Store):
         ranges: Sequence[tuple[int, int]],
         cap: int | None,
     ) -> int:
-        """Matches within ``ranges`` in two steps, so that no row's ``tsvector`` is read unless
-        it may match: the GIN index alone gives the candidates (:func:`fts5_to_candidates`: no
-        phrase, weight or exclusion to check on the row), and only when that is not already the
-        query are the candidates checked against it, by number. Left to itself, the planner
-        reads the range by number and checks every row's (large, TOASTed) ``tsvector`` — it
-        does not price that read — or checks every GIN candidate before the range."""
-        built = _fts_where(fts_query(table, match, 0, None, filters))
-        column, tokens = FTS_COLUMNS[table]
-        candidates = fts5_to_candidates(match, tokens)
-        if built is None or candidates is None:
+        """Matches within ``ranges``: the GIN candidates (:meth:`_candidates`), checked against
+        the query by number unless they are its matches."""
+        query = fts_query(table, match, 0, None, filters)
+        built = _fts_where(query)
+        if built is None:
             return 0
         where, params, _ = built
+        seqs, exact = self._candidates(query, ranges, cap)
+        if exact or not seqs:
+            return len(seqs)
+        limit, capped = (" LIMIT %s", [cap]) if cap is not None else ("", [])
+        sql = f"SELECT 1 FROM article_search WHERE seq = ANY(%s) AND {where}{limit}"
+        return int(self._one(f"SELECT count(*) FROM ({sql}) AS matches", [seqs, *params, *capped]))
+
+    def _candidates(
+        self, query: FtsQuery, ranges: Sequence[tuple[int, int]], cap: int | None = None
+    ) -> tuple[list[int], bool]:
+        """(numbers, exact): the articles within ``ranges`` that the GIN index alone says may
+        match ``query`` (:func:`fts5_to_candidates`: phrases as ANDs of their lexemes, no
+        weight or exclusion checked), and whether they are its matches (no more than ``cap``
+        then, reposts left out) — else they are to be checked against it, by number.
+
+        Left to itself, the planner reads a range of articles by number and checks every row's
+        large (TOASTed) ``tsvector``, whose reading it does not price, or checks every GIN
+        candidate before the range; here no ``tsvector`` is read at all."""
+        column, tokens = FTS_COLUMNS[query.table]
+        candidates = fts5_to_candidates(query.match, tokens)
+        if candidates is None:
+            return [], True
+        exact = candidates == fts5_to_tsquery(query.match, tokens) and not query.filters
         spans = " OR ".join(["(seq + 0 BETWEEN %s AND %s)"] * len(ranges))
-        bounds = [bound for span in ranges for bound in span]
-        limit = " LIMIT %s" if cap is not None else ""
-        capped = [cap] if cap is not None else []
+        sql = f"SELECT seq FROM article_search WHERE {column} @@ %s::tsquery AND ({spans})"
+        params: list[object] = [candidates, *(bound for span in ranges for bound in span)]
+        if exact:
+            sql += f" {_NOT_REPOSTS}"
+            if cap is not None:
+                sql += " LIMIT %s"
+                params.append(cap)
         with self.connection() as conn:
-            exact = candidates == params[0] and not filters
             conn.execute(_GIN_ONLY)
             try:
-                rows = conn.execute(
-                    f"SELECT seq FROM article_search WHERE {column} @@ %s::tsquery AND ({spans})"
-                    + (f" {_NOT_REPOSTS}{limit}" if exact else ""),
-                    [candidates, *bounds, *(capped if exact else [])],
-                ).fetchall()
+                rows = conn.execute(sql, params).fetchall()
             finally:
                 conn.execute(_PLANNER_DEFAULTS)
-            if exact or not rows:
-                return len(rows)
-            sql = f"SELECT 1 FROM article_search WHERE seq = ANY(%s) AND {where}{limit}"
-            found = conn.execute(
-                f"SELECT count(*) FROM ({sql}) AS matches",
-                [[int(r[0]) for r in rows], *params, *capped],
-            ).fetchone()
-        return int(found[0]) if found else 0
+        return [int(r[0]) for r in rows], exact
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         with self.connection() as conn:
