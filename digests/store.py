@@ -84,9 +84,12 @@ Version 12 (election, :mod:`digests.leases`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
+import uuid
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -444,6 +447,32 @@ class _VocabularyItems(ItemsView[str, int]):
         yield from self._mapping.conn.execute(sql, [self._mapping.min_docs])
 
 
+def _create_database(file: Path, clock: Clock) -> None:
+    """Make a new database at ``file`` so that no other process ever sees it half made: built
+    (schema, WAL mode) under a name of its own beside it, then linked into place, which fails
+    if another process got there first (then theirs is used). Two ``digestbot ingest`` runs
+    started together on a new file would otherwise race: the second would find the first's
+    still-empty file, which is refused as a damaged database."""
+    spare = file.with_name(f".{file.name}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        Store(spare, clock=clock, _new=True).close()
+        try:
+            os.link(spare, file)
+        except FileExistsError:
+            pass  # another process made it first: that one is the database
+        except OSError:  # a file system without hard links: no protection, as before
+            if not file.exists():
+                os.replace(spare, file)
+    finally:
+        for leftover in (
+            spare,
+            spare.with_name(spare.name + "-wal"),
+            spare.with_name(spare.name + "-shm"),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
 class Store:
     """The article store. Construct with a path (``:memory:`` works for tests).
 
@@ -452,7 +481,7 @@ class Store:
     holding SQLite's SQL (``_insert``, ``_fts_ranked``, ``_select``, ``_write``…), which
     :class:`digests.pgstore.PgStore` overrides with PostgreSQL's."""
 
-    def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock = utcnow, _new: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             file = Path(self.path)
@@ -462,6 +491,8 @@ class Store:
                     "database: restore it from a backup, or delete it to start a new one"
                 )
             file.parent.mkdir(parents=True, exist_ok=True)
+            if not file.exists() and not _new:
+                _create_database(file, clock)
         self.clock = clock
         self._floor = 0  # the highest number of a removed article (never given again)
         try:
@@ -1163,6 +1194,7 @@ class Store:
                 [now, before, limit],
             ).fetchall()
         return sorted((int(r[0]), r[1]) for r in rows)
+
     # -- sources (digests.sources) -----------------------------------------------------------
     _SOURCE_COLUMNS = (
         "id, url, kind, name, etag, last_modified, interval, next_due, failures, failing_since, "
@@ -1378,6 +1410,7 @@ class Store:
             self.conn.execute("SELECT count(*) FROM article_regions").fetchone()[0],
             size,
         )
+
 
 def _fts_where(query: FtsQuery) -> tuple[str, list[object]]:
     """The WHERE clause (and its parameters) of a full-text query."""

@@ -130,3 +130,36 @@ def test_an_empty_file_is_not_taken_for_a_new_database(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="empty"):
         Store(db)
     assert db.stat().st_size == 0
+
+
+def test_processes_opening_a_new_database_together_all_get_it(tmp_path: Path) -> None:
+    """Two ``digestbot ingest`` runs started together on a new file: the database is made under
+    a name of its own and linked into place, so none of them meets a half-made (0-byte) file."""
+    import subprocess
+
+    db, go = tmp_path / "new.db", tmp_path / "go"
+    script = (
+        "import pathlib, sys, time\n"
+        "from digests.store import Store\n"
+        "go = pathlib.Path(sys.argv[2])\n"
+        "deadline = time.monotonic() + 30\n"
+        "while not go.exists() and time.monotonic() < deadline: pass\n"
+        "Store(sys.argv[1]).close()\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(db), str(go)], cwd=ROOT, stderr=subprocess.PIPE
+        )
+        for _ in range(6)
+    ]
+    try:
+        import time
+
+        time.sleep(1.5)  # every process imported and spinning on the starting line
+        go.touch()
+        errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["go", "new.db"]  # no spare left
