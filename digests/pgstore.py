@@ -37,7 +37,7 @@ from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscripti
 from .pgtext import (
     RANK_WEIGHTS,
     ascii_tokens,
-    fts5_to_candidates,
+    fts5_to_bounds,
     fts5_to_tsquery,
     tsvector_literal,
     unicode61_tokens,
@@ -358,15 +358,14 @@ class PgStore(Store):
             return []
         where, params, _ = built
         newest = f"SELECT seq FROM article_search WHERE {where} ORDER BY seq DESC LIMIT %s"
+        limit = bounded(limit)
         if query.min_seq > 0:  # the matches since then: from their GIN candidates
-            seqs, exact = self._candidates(query, [(query.min_seq, _MAX_SEQ)])
-            if exact or not seqs:
-                return sorted(seqs, reverse=True)[: bounded(limit)]
-            newest = newest.replace(" WHERE ", " WHERE seq = ANY(%s) AND ", 1)
-            params = [seqs, *params]
-        with self.connection() as conn:
-            rows = conn.execute(newest, [*params, bounded(limit)]).fetchall()
-        return [int(r[0]) for r in rows]
+            sure, unsure = self._candidates(query, [(query.min_seq, _MAX_SEQ)])
+            if unsure:
+                newest = newest.replace(" WHERE ", " WHERE seq = ANY(%s) AND ", 1)
+                sure += [int(r[0]) for r in self._select(newest, [unsure, *params, limit])]
+            return sorted(sure, reverse=True)[:limit]
+        return [int(r[0]) for r in self._select(newest, [*params, limit])]
 
     def _fts_count(self, query: FtsQuery, cap: int | None) -> int:
         last = query.max_seq if query.max_seq is not None else _MAX_SEQ
@@ -398,44 +397,51 @@ class PgStore(Store):
         if built is None:
             return 0
         where, params, _ = built
-        seqs, exact = self._candidates(query, ranges, cap)
-        if exact or not seqs:
-            return len(seqs)
-        limit, capped = (" LIMIT %s", [cap]) if cap is not None else ("", [])
-        sql = f"SELECT 1 FROM article_search WHERE seq = ANY(%s) AND {where}{limit}"
-        return int(self._one(f"SELECT count(*) FROM ({sql}) AS matches", [seqs, *params, *capped]))
+        sure, unsure = self._candidates(query, ranges)
+        if unsure and (cap is None or len(sure) < cap):
+            limit, capped = (" LIMIT %s", [cap - len(sure)]) if cap is not None else ("", [])
+            sql = f"SELECT 1 FROM article_search WHERE seq = ANY(%s) AND {where}{limit}"
+            checked = self._one(f"SELECT count(*) FROM ({sql}) AS m", [unsure, *params, *capped])
+            sure += [0] * int(checked)
+        return len(sure) if cap is None else min(len(sure), cap)
 
     def _candidates(
-        self, query: FtsQuery, ranges: Sequence[tuple[int, int]], cap: int | None = None
-    ) -> tuple[list[int], bool]:
-        """(numbers, exact): the articles within ``ranges`` that the GIN index alone says may
-        match ``query`` (:func:`fts5_to_candidates`: phrases as ANDs of their lexemes, no
-        weight or exclusion checked), and whether they are its matches (no more than ``cap``
-        then, reposts left out) — else they are to be checked against it, by number.
+        self, query: FtsQuery, ranges: Sequence[tuple[int, int]]
+    ) -> tuple[list[int], list[int]]:
+        """(sure, unsure): the articles within ``ranges`` (reposts left out) that match
+        ``query`` by what its GIN index alone tells (:func:`fts5_to_bounds`), and those that may
+        match it, to be checked against it by number.
 
         Left to itself, the planner reads a range of articles by number and checks every row's
         large (TOASTed) ``tsvector``, whose reading it does not price, or checks every GIN
         candidate before the range; here no ``tsvector`` is read at all."""
         column, tokens = FTS_COLUMNS[query.table]
-        candidates = fts5_to_candidates(query.match, tokens)
-        if candidates is None:
-            return [], True
-        exact = candidates == fts5_to_tsquery(query.match, tokens) and not query.filters
+        upper, lower = fts5_to_bounds(query.match, tokens)
+        if upper is None:
+            return [], []
+        if query.filters:
+            lower = None  # another column's expression to check
         spans = " OR ".join(["(seq + 0 BETWEEN %s AND %s)"] * len(ranges))
-        sql = f"SELECT seq FROM article_search WHERE {column} @@ %s::tsquery AND ({spans})"
-        params: list[object] = [candidates, *(bound for span in ranges for bound in span)]
-        if exact:
-            sql += f" {_NOT_REPOSTS}"
-            if cap is not None:
-                sql += " LIMIT %s"
-                params.append(cap)
+        bounds = [bound for span in ranges for bound in span]
+        sql = (
+            f"SELECT seq FROM article_search WHERE {column} @@ %s::tsquery AND ({spans})"
+            f" {_NOT_REPOSTS}"
+        )
         with self.connection() as conn:
             conn.execute(_GIN_ONLY)
             try:
-                rows = conn.execute(sql, params).fetchall()
+                found = [
+                    [int(r[0]) for r in conn.execute(sql, [bound, *bounds]).fetchall()]
+                    if bound is not None
+                    else []
+                    for bound in (upper, lower if lower != upper else None)
+                ]
             finally:
                 conn.execute(_PLANNER_DEFAULTS)
-        return [int(r[0]) for r in rows], exact
+        if lower == upper:
+            return found[0], []
+        sure = set(found[1])
+        return found[1], [seq for seq in found[0] if seq not in sure]
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         with self.connection() as conn:

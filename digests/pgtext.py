@@ -98,14 +98,20 @@ COLUMN_WEIGHTS = {"title": "A", "body": "B"}
 
 class _Parser:
     """FTS5 expressions (NOT binds tighter than AND, AND tighter than OR) → ``tsquery`` text;
-    ``None`` stands for an expression that matches nothing (a phrase with no token left)."""
+    ``None`` stands for an expression that matches nothing (a phrase with no token left).
+
+    With ``bound``, a ``tsquery`` that a GIN index answers alone (no positions or weights to
+    check on the row) instead: ``"upper"`` matches every match of the expression and perhaps
+    more (a phrase becomes the AND of its lexemes, a column filter is dropped), ``"lower"``
+    matches some of its matches and nothing else (a phrase of several lexemes or in one column
+    matches nothing); ``A NOT B``'s bound excludes ``B``'s opposite bound."""
 
     def __init__(
-        self, expression: str, tokens: Callable[[str], list[str]], superset: bool = False
+        self, expression: str, tokens: Callable[[str], list[str]], bound: str = ""
     ) -> None:
         self.items: list[tuple[str, str]] = []
         self.tokens = tokens
-        self.superset = superset
+        self.bound = bound  # "": the query; "upper"/"lower": GIN-only bounds of it
         self.weight = ""
         pos = 0
         expression = expression.rstrip()
@@ -161,8 +167,13 @@ class _Parser:
         result = self.primary()
         while self.peek() == "NOT":
             self.take()
-            excluded = self.primary()
-            if result is not None and excluded is not None and not self.superset:
+            outer = self.bound
+            self.bound = {"upper": "lower", "lower": "upper"}.get(outer, "")
+            try:
+                excluded = self.primary()
+            finally:
+                self.bound = outer
+            if result is not None and excluded is not None:
                 result = f"({result} & !{excluded})"
         return result
 
@@ -184,8 +195,10 @@ class _Parser:
         tokens = self.tokens(text)
         if not tokens:
             return None
-        if self.superset:  # every lexeme, anywhere: what GIN answers without a recheck
+        if self.bound == "upper":
             return "(" + " & ".join(_quote(t) for t in tokens) + ")"
+        if self.bound == "lower" and (len(tokens) > 1 or self.weight):
+            return None
         label = f":{self.weight}" if self.weight else ""
         return "(" + " <-> ".join(_quote(t) + label for t in tokens) + ")"
 
@@ -197,11 +210,14 @@ def fts5_to_tsquery(
     return _Parser(expression, tokens).parse()
 
 
-def fts5_to_candidates(
+def fts5_to_bounds(
     expression: str, tokens: Callable[[str], list[str]] = unicode61_tokens
-) -> str | None:
-    """A ``tsquery`` matching every document :func:`fts5_to_tsquery`'s matches, and perhaps
-    more, that a GIN index answers alone (no positions or weights to check on the row): phrases
-    become ANDs of their lexemes, column filters and ``NOT`` parts are dropped. When it equals
-    :func:`fts5_to_tsquery`'s, the two match the same documents."""
-    return _Parser(expression, tokens, superset=True).parse()
+) -> tuple[str | None, str | None]:
+    """(upper, lower): ``tsquery`` texts that a GIN index answers alone, the first matching
+    every document :func:`fts5_to_tsquery`'s matches (and perhaps more), the second only such
+    documents (perhaps fewer); ``None`` matches nothing. When both equal the query's, the GIN
+    index answers it exactly."""
+    return (
+        _Parser(expression, tokens, "upper").parse(),
+        _Parser(expression, tokens, "lower").parse(),
+    )
