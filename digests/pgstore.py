@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 #: The SQLite full-text tables → (tsvector column, how its tokens are cut).
 FTS_COLUMNS = {"articles_fts": ("words", unicode61_tokens), "articles_grams": ("grams", ascii_tokens)}
-#: The plan of a candidates query (:meth:`PgStore._count_in`): the GIN index, nothing else (and no
+#: The plan of a candidates query (:meth:`PgStore._candidates`): the GIN index, nothing else (and no
 #: JIT compilation, which the disabled plans' costs would trigger); then back to the defaults.
 _GIN_ONLY = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL jit = off"
 _PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_indexscan; RESET jit"
@@ -428,16 +428,14 @@ class PgStore(Store):
             f" {_NOT_REPOSTS}"
         )
         with self.connection() as conn:
-            conn.execute(_GIN_ONLY)
-            try:
-                found = [
-                    [int(r[0]) for r in conn.execute(sql, [bound, *bounds]).fetchall()]
-                    if bound is not None
-                    else []
-                    for bound in (upper, lower if lower != upper else None)
-                ]
-            finally:
-                conn.execute(_PLANNER_DEFAULTS)
+            conn.execute(_GIN_ONLY)  # an error rolls the transaction back, and these with it
+            found = [
+                [int(r[0]) for r in conn.execute(sql, [bound, *bounds]).fetchall()]
+                if bound is not None
+                else []
+                for bound in (upper, lower if lower != upper else None)
+            ]
+            conn.execute(_PLANNER_DEFAULTS)
         if lower == upper:
             return found[0], []
         sure = set(found[1])
