@@ -371,16 +371,14 @@ class PgStore(Store):
         last = query.max_seq if query.max_seq is not None else _MAX_SEQ
         return self._count_in(query.table, query.match, query.filters, [(query.min_seq, last)], cap)
 
-    def fts_count_ranges(
+    def _fts_count_ranges(
         self,
+        table: str,
         match: str,
+        filters: Sequence[tuple[str, str, bool]],
         ranges: Sequence[tuple[int, int]],
-        *,
-        table: str = "articles_fts",
-        filters: Sequence[tuple[str, str, bool]] = (),
     ) -> int:
-        fts_query(table, match, 0, None, filters)  # checks the table names
-        return self._count_in(table, match, filters, ranges, None) if ranges else 0
+        return self._count_in(table, match, filters, ranges, None)
 
     def _count_in(
         self,

@@ -878,7 +878,17 @@ class Store:
     ) -> int:
         """Articles that match (as in :meth:`fts_search`) within any of ``ranges`` (first, last
         article numbers, disjoint): the sum of :meth:`fts_count` over them (PostgreSQL reads
-        them in one query)."""
+        them in one query: its ``_fts_count_ranges``)."""
+        fts_query(table, match, 0, None, filters)  # checks the table names
+        return self._fts_count_ranges(table, match, filters, ranges) if ranges else 0
+
+    def _fts_count_ranges(
+        self,
+        table: str,
+        match: str,
+        filters: Sequence[tuple[str, str, bool]],
+        ranges: Sequence[tuple[int, int]],
+    ) -> int:
         return sum(
             self.fts_count(match, first, last, table=table, filters=filters)
             for first, last in ranges

@@ -49,3 +49,24 @@ def open_backend(kind: str, tmp_path: Path, clock: Clock = utcnow) -> Iterator[S
 
     with pg_schema() as schema, PgStore(PG_URL, clock=clock, schema=schema) as store:
         yield store
+
+
+def seeded_schema() -> Iterator[str]:
+    """A schema of its own on the test server, holding the seed articles; its URL (for processes
+    that open the store themselves). A generator, for ``yield from`` in a fixture."""
+    if not PG_URL:
+        pytest.skip(NO_PG)
+    import psycopg
+
+    from digests.ingest import ingest
+    from digests.pgstore import PgStore
+
+    from .conftest import CORPUS
+
+    with pg_schema() as schema:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        with PgStore(url) as store:
+            assert len(ingest(store, [CORPUS], workers=1).added) == 2
+        yield url

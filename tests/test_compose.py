@@ -24,8 +24,8 @@ from fakebotapi.replicas import ReplicaSet, dies_with_parent, free_port
 
 from .botkit import TOKEN
 from .conftest import ROOT
-from .pgkit import requires_pg
-from .test_failover import answered, ask, replica_env, seeded_schema
+from .pgkit import requires_pg, seeded_schema
+from .test_failover import answered, ask, replica_env
 
 COMPOSE = ROOT / "compose.yaml"
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
@@ -71,7 +71,9 @@ def test_three_webhook_replicas_on_postgresql_behind_the_proxy() -> None:
         assert env["DIGESTBOT_DATABASE_URL"].startswith("postgresql://")
         assert env["DIGESTBOT_WEBHOOK_LISTEN"] == "0.0.0.0"
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
-        assert f":{env['DIGESTBOT_WEBHOOK_PORT']}/healthz" in " ".join(service["healthcheck"]["test"])
+        assert f":{env['DIGESTBOT_WEBHOOK_PORT']}/healthz" in " ".join(
+            service["healthcheck"]["test"]
+        )
         assert service["env_file"] == ".env"
         urls.add(env["DIGESTBOT_WEBHOOK_URL"])
     (url,) = urls  # one webhook URL for all: the proxy's
@@ -92,9 +94,10 @@ def test_three_webhook_replicas_on_postgresql_behind_the_proxy() -> None:
     assert data["services"]["postgres"]["image"].startswith("postgres:")
     ingest = data["services"]["ingest"]
     assert ingest["entrypoint"][-1] == "ingest"
-    assert ingest["environment"]["DIGESTBOT_DATABASE_URL"] == next(
-        iter(replicas.values())
-    )["environment"]["DIGESTBOT_DATABASE_URL"]
+    assert (
+        ingest["environment"]["DIGESTBOT_DATABASE_URL"]
+        == next(iter(replicas.values()))["environment"]["DIGESTBOT_DATABASE_URL"]
+    )
 
 
 def test_compose_and_the_readme_name_the_same_variables_each_documented() -> None:

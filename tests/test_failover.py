@@ -24,31 +24,17 @@ from typing import TypeVar
 import psycopg
 import pytest
 
-from digests.ingest import ingest
 from digests.pgstore import PgStore
 from fakebotapi import FakeTelegram, Limits
 from fakebotapi.balancer import RoundRobin
 from fakebotapi.replicas import ReplicaSet
 
 from .botkit import TOKEN
-from .conftest import CORPUS, GRASSROOTS_TITLE, ROOT
-from .pgkit import NO_PG, PG_URL, pg_schema, requires_pg
+from .conftest import GRASSROOTS_TITLE, ROOT
+from .pgkit import requires_pg, seeded_schema
 
 T = TypeVar("T")
 LOOKUPS = (("/search 第一书记", GRASSROOTS_TITLE), ("/region 喀什", GRASSROOTS_TITLE))
-
-
-def seeded_schema() -> Iterator[str]:
-    """A schema of its own on the test server, holding the two seed articles; its URL."""
-    if not PG_URL:
-        pytest.skip(NO_PG)
-    with pg_schema() as schema:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        with PgStore(url) as store:
-            assert len(ingest(store, [CORPUS], workers=1).added) == 2
-        yield url
 
 
 @pytest.fixture
@@ -78,6 +64,18 @@ def answered(fake: FakeTelegram, expected: dict[int, str]) -> set[int]:
         for user, title in expected.items()
         if any(title in (m.text or "") for m in fake.messages_to(user))
     }
+
+
+async def six_lookups_one_at_a_time(fake: FakeTelegram) -> dict[int, str]:
+    """Once every replica has set its webhook, six lookups from six users, each answered before
+    the next is sent (the balancer's rotation is visible in its counts); user → expected title."""
+    await fake.wait_for_call("setWebhook", 3, timeout=30)
+    expected: dict[int, str] = {}
+    for n in range(6):
+        user = 30_000 + n
+        expected[user] = ask(fake, user, n)
+        await fake.wait_for(lambda u=user: answered(fake, {u: expected[u]}), timeout=30)
+    return expected
 
 
 async def test_balancer_goes_round_robin_and_retries_a_dead_backend_on_the_next() -> None:
@@ -132,12 +130,7 @@ async def test_three_replicas_answer_lookups_round_robin(pg_url: str, tmp_path: 
     async with FakeTelegram(TOKEN) as fake:
         env = replica_env(pg_url, tmp_path / "corpus")
         async with ReplicaSet(fake, 3, env=env, workdir=tmp_path / "logs", cwd=ROOT) as replicas:
-            await fake.wait_for_call("setWebhook", 3, timeout=30)
-            expected: dict[int, str] = {}
-            for n in range(6):  # one at a time: the balancer's rotation is visible
-                user = 30_000 + n
-                expected[user] = ask(fake, user, n)
-                await fake.wait_for(lambda u=user: answered(fake, {u: expected[u]}), timeout=30)
+            await six_lookups_one_at_a_time(fake)
             assert [b.forwarded for b in replicas.balancer.backends] == [2, 2, 2]
             assert all(r.alive for r in replicas.replicas)
         assert not any(r.alive for r in replicas.replicas)  # stopped on leaving
@@ -150,12 +143,7 @@ async def test_three_replicas_answer_lookups_round_robin_while_one_is_killed(
     async with FakeTelegram(TOKEN) as fake:
         env = replica_env(pg_url, tmp_path / "corpus")
         async with ReplicaSet(fake, 3, env=env, workdir=tmp_path / "logs", cwd=ROOT) as replicas:
-            await fake.wait_for_call("setWebhook", 3, timeout=30)
-            expected: dict[int, str] = {}
-            for n in range(6):  # one at a time: the balancer's rotation is visible
-                user = 30_000 + n
-                expected[user] = ask(fake, user, n)
-                await fake.wait_for(lambda u=user: answered(fake, {u: expected[u]}), timeout=30)
+            expected = await six_lookups_one_at_a_time(fake)
             assert [b.forwarded >= 2 for b in replicas.balancer.backends] == [True] * 3
             # a burst of lookups; replica 1 dies just after it took one of them (journaled,
             # answered 200, not yet handled), while the others keep coming
@@ -193,7 +181,9 @@ FILLERS = [
 
 def article_file(folder: Path, name: str, article: tuple[str, str]) -> None:
     title, text = article
-    (folder / name).write_text(json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8")
+    (folder / name).write_text(
+        json.dumps({"title": title, "text": text}, ensure_ascii=False), "utf-8"
+    )
 
 
 def ingest_folders(tmp_path: Path) -> list[Path]:
@@ -212,7 +202,9 @@ def ingest_folders(tmp_path: Path) -> list[Path]:
 
 
 def planned_pairs() -> set[tuple[int, str]]:
-    return {(chat, (ARTICLE_A if i % 2 == 0 else ARTICLE_B)[0]) for i, chat in enumerate(SUBSCRIBERS)}
+    return {
+        (chat, (ARTICLE_A if i % 2 == 0 else ARTICLE_B)[0]) for i, chat in enumerate(SUBSCRIBERS)
+    }
 
 
 def delivered(fake: FakeTelegram) -> Counter[tuple[int, str]]:
@@ -265,7 +257,9 @@ async def test_sender_replica_killed_during_a_burst_to_500_subscribers(
         for i, chat in enumerate(SUBSCRIBERS):
             store.upsert_chat(chat, "private")
             store.add_subscription(chat, [KEYWORDS[i % 2]], [])
-    fake = await FakeTelegram(TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)).start()
+    fake = await FakeTelegram(
+        TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
+    ).start()
     ingests: list[asyncio.subprocess.Process] = []
     try:
         for chat in SUBSCRIBERS:
@@ -276,8 +270,12 @@ async def test_sender_replica_killed_during_a_burst_to_500_subscribers(
             holder = await poll(lambda: sender_holder(pg_url, fake.bot_id), 30)
             assert holder is not None, "no replica took the sender lease"
             ingests = [await run_ingest(pg_url, f) for f in ingest_folders(tmp_path)]
-            outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in ingests)), 60)
-            assert [p.returncode for p in ingests] == [0, 0], [e.decode()[-500:] for _, e in outputs]
+            outputs = await asyncio.wait_for(
+                asyncio.gather(*(p.communicate() for p in ingests)), 60
+            )
+            assert [p.returncode for p in ingests] == [0, 0], [
+                e.decode()[-500:] for _, e in outputs
+            ]
             total = len(planned_pairs())
             await fake.wait_for(lambda: sum(delivered(fake).values()) >= total // 5, timeout=60)
 
@@ -313,7 +311,10 @@ async def test_sender_replica_killed_during_a_burst_to_500_subscribers(
                 await fake.wait_for(lambda: store.ledger.counts() == {"sent": total}, timeout=20)
                 assert store.count() == 2 + 3 + len(FILLERS)  # both ingests: each text once
             answers = sum(
-                1 for u, title in asked.items() for m in fake.messages_to(u) if title in (m.text or "")
+                1
+                for u, title in asked.items()
+                for m in fake.messages_to(u)
+                if title in (m.text or "")
             )
         print(
             f"\nfailover: sender killed after {at_kill}/{total} messages; lease taken over in "

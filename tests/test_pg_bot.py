@@ -4,17 +4,17 @@ from another process (another pool) picked up and delivered once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from digests.ingest import ingest
 from digests.pgstore import PgStore
 
 from .botkit import running_bot
-from .conftest import CORPUS, GRASSROOTS_TITLE
-from .pgkit import PG_URL, pg_schema, requires_pg
+from .conftest import GRASSROOTS_TITLE
+from .pgkit import requires_pg, seeded_schema
 from .test_bot_delivery import drop
 
 pytestmark = requires_pg
@@ -22,14 +22,8 @@ USER = 7001
 
 
 @pytest.fixture
-def pg_url():
-    with pg_schema() as schema:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-        with PgStore(url) as store:
-            assert len(ingest(store, [CORPUS], workers=1).added) == 2
-        yield url
+def pg_url() -> Iterator[str]:
+    yield from seeded_schema()
 
 
 async def test_lookup_subscribe_and_delivery_on_postgresql(pg_url: str, tmp_path: Path) -> None:
@@ -41,12 +35,22 @@ async def test_lookup_subscribe_and_delivery_on_postgresql(pg_url: str, tmp_path
         assert GRASSROOTS_TITLE in reply.text
         (reply,) = await env.say("/subscribe 驻村工作队", chat=USER)
         assert env.store.subscriptions(USER)[0].keywords == ["驻村工作队"]
-        drop(corpus, "new.json", "叶城县驻村工作队助力振兴", "叶城县驻村工作队走访农户，帮助群众发展庭院经济。")
+        drop(
+            corpus,
+            "new.json",
+            "叶城县驻村工作队助力振兴",
+            "叶城县驻村工作队走访农户，帮助群众发展庭院经济。",
+        )
         (msg,) = (await env.fake.wait_for_messages(USER, 3, timeout=20))[-1:]
         assert msg.text.startswith("叶城县驻村工作队助力振兴")
         outside = tmp_path / "elsewhere"
         outside.mkdir()
-        drop(outside, "x.json", "外部导入的驻村工作队", "驻村工作队员每天入户了解情况，解决实际困难。")
+        drop(
+            outside,
+            "x.json",
+            "外部导入的驻村工作队",
+            "驻村工作队员每天入户了解情况，解决实际困难。",
+        )
         with PgStore(pg_url) as other:  # as `digestbot ingest` on another machine would
             assert [r.status for r in ingest(other, [outside], workers=1).added] == ["added"]
         (msg,) = (await env.fake.wait_for_messages(USER, 4, timeout=20))[-1:]
