@@ -596,24 +596,6 @@ class PgStore(Store):
             ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    # -- corpus files -----------------------------------------------------------------------
-    def corpus_files(self) -> dict[str, tuple[int, int, str]]:
-        with self.connection() as conn:
-            rows = conn.execute("SELECT path, size, mtime_ns, status FROM corpus_files").fetchall()
-        return {r[0]: (int(r[1]), int(r[2]), r[3]) for r in rows}
-
-    def record_corpus_file(
-        self, path: str, size: int, mtime_ns: int, status: str, detail: str = "", now: float = 0.0
-    ) -> None:
-        with self.connection() as conn:
-            conn.execute(
-                "INSERT INTO corpus_files (path, size, mtime_ns, status, detail, seen_at) "
-                "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (path) DO UPDATE SET "
-                "size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
-                "detail = excluded.detail, seen_at = excluded.seen_at",
-                [path, size, mtime_ns, status, detail, now],
-            )
-
     # -- the update journal ---------------------------------------------------------------
     def journal_update(self, update_id: int, data: str, now: float, digest: str = "") -> bool:
         """As :meth:`Store.journal_update`, in one statement: the primary key makes an update

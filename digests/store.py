@@ -1122,22 +1122,20 @@ class Store:
     # -- corpus files -----------------------------------------------------------------------
     def corpus_files(self) -> dict[str, tuple[int, int, str]]:
         """Every corpus file seen: path → (size, mtime_ns, status)."""
-        return {
-            row[0]: (row[1], row[2], row[3])
-            for row in self.conn.execute("SELECT path, size, mtime_ns, status FROM corpus_files")
-        }
+        rows = self._select("SELECT path, size, mtime_ns, status FROM corpus_files")
+        return {r[0]: (int(r[1]), int(r[2]), r[3]) for r in rows}
 
     def record_corpus_file(
         self, path: str, size: int, mtime_ns: int, status: str, detail: str = "", now: float = 0.0
     ) -> None:
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO corpus_files (path, size, mtime_ns, status, detail, seen_at) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
-                "mtime_ns = excluded.mtime_ns, status = excluded.status, detail = excluded.detail, "
-                "seen_at = excluded.seen_at",
-                [path, size, mtime_ns, status, detail, now],
-            )
+        m = self._MARK  # the same statement on both backends, in their placeholder
+        self._write(
+            "INSERT INTO corpus_files (path, size, mtime_ns, status, detail, seen_at) "
+            f"VALUES ({m},{m},{m},{m},{m},{m}) ON CONFLICT (path) DO UPDATE SET "
+            "size = excluded.size, mtime_ns = excluded.mtime_ns, status = excluded.status, "
+            "detail = excluded.detail, seen_at = excluded.seen_at",
+            [path, size, mtime_ns, status, detail, now],
+        )
 
     # -- the update journal ---------------------------------------------------------------
     def journal_update(self, update_id: int, data: str, now: float, digest: str = "") -> bool:
