@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -63,31 +64,53 @@ _CAPTION_START = re.compile(
 )
 _SHORT_BYLINE = re.compile(r"^[\s\u3000]*(?:记者|实习生)")
 _SHORT_BYLINE_CHARS = 20
+#: The characters ``_CAPTION_START`` can match first after the leading spaces (``[\s\u3000]`` is
+#: what ``str.strip`` removes): a sentence starting with another one is no caption.
+_CAPTION_FIRST = frozenset("本通特图原责编来（(【[记")
+_FRAGMENT_TAIL = _CLOSERS + " \u3000"
 _HAS_LETTER = re.compile(r"[^\W\d_]").search
 
 
 def is_fragment(sentence: str) -> bool:
     """True for very short sentences and for ones without final punctuation (e.g. subheadings)."""
-    text = sentence.strip()
+    return _is_fragment(sentence.strip())
+
+
+def _is_fragment(text: str) -> bool:
+    """:func:`is_fragment` of a sentence already stripped."""
     if len(text) < MIN_SENTENCE_CHARS:
         return True
-    text = text.rstrip(_CLOSERS + " \u3000")
+    text = text.rstrip(_FRAGMENT_TAIL)
     return not text or text[-1] not in _FINAL_PUNCT
 
 
 def is_boilerplate(sentence: str) -> bool:
     """True for obvious photo captions and bylines (kept conservative)."""
-    if _PHOTO_CREDIT.search(sentence) or _CAPTION_START.match(sentence):
-        return True
-    return bool(_SHORT_BYLINE.match(sentence)) and len(sentence.strip()) < _SHORT_BYLINE_CHARS
+    return _is_boilerplate(sentence, sentence.strip())
+
+
+def _is_boilerplate(sentence: str, text: str) -> bool:
+    """:func:`is_boilerplate`, given ``text = sentence.strip()``: each pattern runs only on the
+    sentences that could match it (a photo credit holds 摄; a caption starts, after spaces, with
+    one of ``_CAPTION_FIRST``; a short byline is short)."""
+    return bool(
+        ("摄" in sentence and _PHOTO_CREDIT.search(sentence))
+        or (text[:1] in _CAPTION_FIRST and _CAPTION_START.match(sentence))
+        or (len(text) < _SHORT_BYLINE_CHARS and _SHORT_BYLINE.match(sentence))
+    )
 
 
 def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset()) -> list[int]:
     """Indices that may appear in a summary, in article order."""
+    return _eligible(sentences, [s.strip() for s in sentences], skip)
+
+
+def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset[int]) -> list[int]:
+    """:func:`eligible_indices`, given each sentence stripped."""
     return [
         i
-        for i, sentence in enumerate(sentences)
-        if i not in skip and not is_fragment(sentence) and not is_boilerplate(sentence)
+        for i, text in enumerate(stripped)
+        if i not in skip and not _is_fragment(text) and not _is_boilerplate(sentences[i], text)
     ]
 
 
@@ -112,6 +135,13 @@ def _content_terms(tokens: Sequence[str], stopwords: frozenset[str]) -> dict[str
 
 
 _TF_WEIGHT = [0.0] + [1.0 + math.log(tf) for tf in range(1, 65)]  # sublinear tf, tabulated
+#: PageRank checks convergence after this many sweeps, then every PAGERANK_CHECK_EVERY: the
+#: first check is late enough that most articles have converged by then (each check costs a
+#: few sweeps' time; the ranks are those of the first sweep below tolerance either way).
+PAGERANK_FIRST_CHECK = 16
+PAGERANK_CHECK_EVERY = 8
+#: Article sizes (sentences) whose per-size arrays are kept (see :func:`_per_size`).
+_PER_SIZE_CACHED = 256
 
 
 def _numpy() -> Any:
@@ -126,6 +156,60 @@ def warm() -> None:
     _numpy()
 
 
+class _PerSize(NamedTuple):
+    """What depends on the number of sentences only (read-only arrays)."""
+
+    prior: list[float]  # position prior per sentence
+    bias: Any  # the prior as PageRank's teleport distribution (sums to 1)
+    idf_by_df: Any  # IDF of a term in so many sentences (index 0: no term, 0.0)
+    arange: Any  # 0 … n-1
+    eye: Any  # n × n identity
+    lower: Any  # n × n mask of the strictly lower triangle
+    upper: Any  # n × n mask of the strictly upper triangle
+
+
+def _sizes(n: int) -> _PerSize:
+    np = _numpy()
+    prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n)]
+    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
+    arrays = (
+        np.array(prior) / sum(prior),
+        np.array(by_df),
+        np.arange(n),
+        np.eye(n),
+        np.tri(n, k=-1, dtype=bool),
+        np.tri(n, k=-1, dtype=bool).T.copy(),
+    )
+    for array in arrays:
+        array.flags.writeable = False
+    return _PerSize(prior, *arrays)
+
+
+_cached_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_sizes)
+
+
+def _per_size(n: int) -> _PerSize:
+    """The arrays for ``n`` sentences (kept for the usual sizes, built afresh for huge ones)."""
+    return _cached_sizes(n) if n <= _PER_SIZE_CACHED else _sizes(n)
+
+
+@lru_cache(maxsize=1)
+def _tf_table() -> Any:
+    table = _numpy().array(_TF_WEIGHT)
+    table.flags.writeable = False
+    return table
+
+
+def _tf_weights(tfs: Any) -> Any:
+    """Sublinear tf weight 1 + ln(tf) of each count (0 → 0.0), from the table."""
+    np = _numpy()
+    try:
+        return _tf_table()[tfs]
+    except IndexError:  # a count past the table: a table long enough, same values
+        top = int(tfs.max())
+        return np.array([0.0] + [1.0 + math.log(tf) for tf in range(1, top + 1)])[tfs]
+
+
 class _Graph(NamedTuple):
     """An article's sentences as TF-IDF vectors (flat: one entry per sentence and term) and
     their similarity graph.
@@ -136,58 +220,54 @@ class _Graph(NamedTuple):
     input order), so the vectors and edges are the same floats to the last bit."""
 
     rows: Any  # sentence of each entry (entries in sentence order, then bag order)
-    cols: Any  # term (column) of each entry; columns in order of first occurrence
+    slots: Any  # the entry's term, as the index of the term's first entry (its "slot")
     weights: Any  # the entry's weight in its L2-normalised TF-IDF vector
     lengths: list[int]  # terms per sentence
-    column: dict[str, int]  # term → column
-    idf: Any  # IDF per column
+    slot: dict[str, int]  # term → slot
+    idf: Any  # IDF per slot (0.0 at the entries that are no term's first)
     adjacency: Any  # n × n cosine similarities, edges under EDGE_MIN_COSINE dropped (0.0)
 
 
 def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     """L2-normalised TF-IDF vectors (IDF over the given sentences) and the sparse symmetric
     cosine-similarity graph (no self loops) through the terms shared by two sentences or more
-    (the only ones that can link two sentences)."""
+    (the only ones that can link two sentences).
+
+    A term is numbered by its first entry (one ``dict.setdefault`` per entry): the numbers sort
+    in order of first occurrence, the order in which an edge adds its terms' products."""
     np = _numpy()
     n = len(bags)
+    sizes = _per_size(n)
     lengths = list(map(len, bags))
     terms = list(chain.from_iterable(bags))
-    column = {term: c for c, term in enumerate(dict.fromkeys(terms))}
     count = len(terms)
-    cols = np.fromiter(map(column.__getitem__, terms), dtype=np.intp, count=count)
+    slot: dict[str, int] = {}
+    slots = np.fromiter(map(slot.setdefault, terms, range(count)), dtype=np.intp, count=count)
     tfs = np.fromiter(chain.from_iterable(map(dict.values, bags)), dtype=np.intp, count=count)
-    rows = np.repeat(np.arange(n), lengths)
-    df = np.bincount(cols, minlength=len(column))  # in how many sentences each term occurs
-    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
-    idf = np.array(by_df)[df]
-    top_tf = int(tfs.max()) if count else 0
-    table = (
-        _TF_WEIGHT
-        if top_tf < len(_TF_WEIGHT)
-        else [0.0] + [1.0 + math.log(tf) for tf in range(1, top_tf + 1)]
-    )
-    weights = np.array(table)[tfs] * idf[cols]
+    rows = np.repeat(sizes.arange, lengths)
+    df = np.bincount(slots, minlength=1)  # in how many sentences each term occurs, per slot
+    idf = sizes.idf_by_df[df]
+    weights = _tf_weights(tfs) * idf[slots]
     norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n))
     weights /= norms[rows]  # every weight is > 0, so is every norm with an entry
 
-    # Edges: for each shared term (in column order), every pair of its sentences (i < j).
-    by_term = np.argsort(cols, kind="stable")  # entries per term, in sentence order
-    entries = by_term[df[cols[by_term]] > 1]
-    sizes = df[cols[entries]]  # sentences of the entry's term
-    group_start = np.flatnonzero(np.diff(cols[entries], prepend=-1))
-    position = np.arange(len(entries)) - np.repeat(
-        group_start, np.diff(group_start, append=len(entries))
-    )
-    partners = sizes - 1 - position  # later sentences sharing the term
-    first = np.repeat(np.arange(len(entries)), partners)
-    offset = np.arange(len(first)) - np.repeat(np.cumsum(partners) - partners, partners)
-    a, b = entries[first], entries[first + 1 + offset]
+    # Edges: the entries of shared terms, term by term (in order of first occurrence), each
+    # term's in sentence order; every entry pairs with the later ones of its term (``ahead``).
+    shared = np.flatnonzero(df[slots] > 1)
+    shared = shared[np.argsort(slots[shared], kind="stable")]
+    keys = slots[shared]
+    ends = np.searchsorted(keys, keys, side="right")  # where the entry's term's run ends
+    ahead = ends - np.arange(1, len(shared) + 1)
+    first = np.repeat(np.arange(len(shared)), ahead)
+    # the p-th pair of entry x (counting all pairs) is (x, p - (pairs before x's) + x + 1)
+    second = np.arange(len(first)) - np.repeat(np.cumsum(ahead) - ends, ahead)
+    a, b = shared[first], shared[second]
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
     ).reshape(n, n)
     adjacency[adjacency < EDGE_MIN_COSINE] = 0.0  # drop incidental links
     adjacency += adjacency.T  # mirror the upper triangle
-    return _Graph(rows, cols, weights, lengths, column, idf, adjacency)
+    return _Graph(rows, slots, weights, lengths, slot, idf, adjacency)
 
 
 def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
@@ -197,44 +277,43 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     Gauss-Seidel sweeps (each rank updated in turn, using the ranks already updated in the
     sweep: about half the sweeps of power iteration), written as one affine map per sweep: with
     L and U the strictly lower and upper parts of the transition matrix, a sweep solves
-    (I - dL) x' = factor·bias + dU x, and the teleport factor is linear in x too. Sweeps run in
-    blocks; the result is that of the first sweep that changed the ranks by less than
-    ``PAGERANK_TOLERANCE`` in all (or of the last one)."""
+    (I - dL) x' = factor·bias + dU x, and the teleport factor is linear in x too. The result is
+    that of the first sweep that changed the ranks by less than ``PAGERANK_TOLERANCE`` in all
+    (or of the last one); convergence is checked for sweeps in blocks (PAGERANK_FIRST_CHECK)."""
     np = _numpy()
     n = len(bias)
     if n == 0:
         return []
+    sizes = _per_size(n)
     out = adjacency.sum(axis=0)
     dangling = out <= 0.0
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
-    solve = np.linalg.inv(np.eye(n) - d * np.tril(transition, -1))
-    step = np.empty((n + 1, n + 1))  # [x; 1] → [x'; 1]
-    step[:n, :n] = d * (solve @ np.triu(transition, 1))
+    solve = np.linalg.inv(sizes.eye - d * np.where(sizes.lower, transition, 0.0))
+    step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
+    step[:n, :n] = d * (solve @ np.where(sizes.upper, transition, 0.0))
     teleport = solve @ bias
-    step[:n, :n] += d * np.outer(teleport, dangling)
+    step[:n, :n] += d * (teleport[:, None] * dangling)  # dangling mass teleports
     step[:n, n] = (1.0 - d) * teleport
-    step[n, :n] = 0.0
     step[n, n] = 1.0
-    block = 8
-    sweeps = np.empty((block + 1, n + 1))
+    sweeps = np.empty((PAGERANK_MAX_ITER + 1, n + 1))
     sweeps[0, :n] = bias
     sweeps[0, n] = 1.0
     done = 0
-    while True:
-        for k in range(1, block + 1):
+    while done < PAGERANK_MAX_ITER:
+        end = min(
+            done + (PAGERANK_CHECK_EVERY if done else PAGERANK_FIRST_CHECK), PAGERANK_MAX_ITER
+        )
+        for k in range(done + 1, end + 1):
             np.dot(step, sweeps[k - 1], out=sweeps[k])
-        deltas = np.abs(np.diff(sweeps[:, :n], axis=0)).sum(axis=1)
-        left = PAGERANK_MAX_ITER - done
-        converged = np.flatnonzero(deltas[:left] < PAGERANK_TOLERANCE)
+        deltas = np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]).sum(axis=1)
+        converged = np.flatnonzero(deltas < PAGERANK_TOLERANCE)
         if len(converged):
-            ranks: list[float] = sweeps[converged[0] + 1, :n].tolist()
-            return ranks
-        done += block
-        if done >= PAGERANK_MAX_ITER:
-            ranks = sweeps[left, :n].tolist()
-            return ranks
-        sweeps[0] = sweeps[block]
+            done += int(converged[0]) + 1
+            break
+        done = end
+    ranks: list[float] = sweeps[done, :n].tolist()
+    return ranks
 
 
 def _pagerank(
@@ -254,33 +333,48 @@ def _pagerank(
 
 
 def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[float]:
-    """cos(sentence, title) per sentence, the title weighted with the sentences' IDF."""
+    """cos(sentence, title) per sentence, the title weighted with the sentences' IDF.
+
+    A dot product adds its terms in the order of the shorter vector (as the dict loop did): the
+    title's order when the sentence has more terms, else the sentence's; only the entries of
+    the title's terms are visited."""
     np = _numpy()
     unseen = math.log((n + 1) / 0.5)
-    column, idf = graph.column, graph.idf
+    slot, idf = graph.slot, graph.idf
     title_vec = {}
     for t, tf in title_bag.items():
-        c = column.get(t)
+        c = slot.get(t)
         title_vec[t] = (1.0 + math.log(tf)) * (unseen if c is None else float(idf[c]))
     norm = math.sqrt(sum(w * w for w in title_vec.values())) or 1.0
     title_vec = {t: w / norm for t, w in title_vec.items()}
-    # A dot product adds its terms in the order of the shorter vector (as the dict loop did):
-    # the title's order when the sentence has more terms, else the sentence's.
-    shared = [(k, column[t], w) for k, (t, w) in enumerate(title_vec.items()) if t in column]
-    per_title = np.zeros((n, len(title_vec)))
-    in_title = np.zeros(len(column))
-    if shared:
-        ks, cs, ws = zip(*shared, strict=True)
-        dense = np.zeros((n, len(column)))
-        dense[graph.rows, graph.cols] = graph.weights
-        per_title[:, list(ks)] = dense[:, list(cs)] * np.array(ws)
-        in_title[list(cs)] = ws
-    title_order = np.cumsum(per_title, axis=1)[:, -1] if len(title_vec) else np.zeros(n)
-    sentence_order = np.bincount(
-        graph.rows, weights=graph.weights * in_title[graph.cols], minlength=n
-    )
-    longer = np.array(graph.lengths) > len(title_vec)
-    sims: list[float] = np.where(longer, title_order, sentence_order).tolist()
+    sims = [0.0] * n
+    shared = [(slot[t], k, w) for k, (t, w) in enumerate(title_vec.items()) if t in slot]
+    if not shared:
+        return sims
+    cs, ks, ws = zip(*shared, strict=True)
+    in_title = np.zeros(len(idf))  # the title's weight per slot
+    in_title[list(cs)] = ws
+    place = np.zeros(len(idf), dtype=np.intp)  # the term's place in the title, per slot
+    place[list(cs)] = ks
+    per_entry = in_title[graph.slots]
+    hits = np.flatnonzero(per_entry)  # entries of title terms, in sentence then bag order
+    products = (graph.weights[hits] * per_entry[hits]).tolist()
+    rows = graph.rows[hits].tolist()
+    places = place[graph.slots[hits]].tolist()
+    title_terms, lengths = len(title_vec), graph.lengths
+    k = 0
+    while k < len(rows):  # one sentence's run of hits at a time
+        row, end = rows[k], k + 1
+        while end < len(rows) and rows[end] == row:
+            end += 1
+        run = products[k:end]
+        if end - k > 2 and lengths[row] > title_terms:  # the order of 2 terms is moot
+            run = [p for _, p in sorted(zip(places[k:end], run, strict=True))]
+        total = 0.0
+        for product in run:
+            total += product
+        sims[row] = total
+        k = end
     return sims
 
 
@@ -313,37 +407,35 @@ def summarize(
         raise ValueError("sentences and sentence_tokens must have the same length")
     if max_sentences <= 0:
         return []
-    candidates = eligible_indices(sentences, skip)
+    stripped = [s.strip() for s in sentences]
+    candidates = _eligible(sentences, stripped, skip)
     if not candidates:
         return []
-    if stopwords is None:
-        stopwords = load_stopwords()
-
-    stripped = [s.strip() for s in sentences]
-    lengths = [len(s) for s in stripped]
+    lengths = list(map(len, stripped))
     limit = max_chars * (1.0 + BUDGET_SLACK)
     if len(candidates) <= max_sentences and sum(lengths[i] for i in candidates) <= limit:
         return candidates
 
     # Graph over all sentences (skipped ones still tell what the article is about).
-    if bags is None:
-        bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
+    if bags is None or title_bag is None:
+        if stopwords is None:
+            stopwords = load_stopwords()
+        if bags is None:
+            bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
+        if title_bag is None:
+            title_bag = _content_terms(title_tokens, stopwords)
     graph = _tfidf_graph(bags)
     n = len(sentences)
-    prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n)]
+    sizes = _per_size(n)
+    prior = sizes.prior
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
-    np = _numpy()
-    bias = np.array(prior)
-    ranks = _pagerank_dense(graph.adjacency, bias / sum(prior))
+    ranks = _pagerank_dense(graph.adjacency, sizes.bias)
     centrality = _normalised([math.sqrt(r) for r in ranks])
 
-    if title_bag is None:
-        title_bag = _content_terms(title_tokens, stopwords)
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
     title_sim = _normalised(_title_similarity(graph, title_bag, n)) if title_bag else [0.0] * n
-    adjacency = graph.adjacency.tolist()
 
     score = {
         i: (W_CENTRALITY * centrality[i] + w_title * title_sim[i] + W_POSITION * prior[i])
@@ -351,13 +443,14 @@ def summarize(
         for i in candidates
     }
 
-    # First pick: the best sentence that fits the budget (else the best overall).
-    by_score = sorted(candidates, key=lambda i: (-score[i], i))
+    # First pick: the best sentence that fits the budget (else the best overall). The sort is
+    # stable, so equal scores keep article order.
+    by_score = sorted(candidates, key=score.__getitem__, reverse=True)
     first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
     chosen = [first]
     used = lengths[first]
     chosen_texts = {stripped[first]}
-    redundancy = adjacency[first]  # max cosine of each sentence to the chosen ones
+    redundancy = graph.adjacency[first].tolist()  # max cosine of each sentence to the chosen
     remaining = [i for i in by_score if i != first]
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
@@ -376,5 +469,6 @@ def summarize(
         chosen_texts.add(stripped[best])
         used += lengths[best]
         remaining.remove(best)
-        redundancy = list(map(max, redundancy, adjacency[best]))
+        if len(chosen) < max_sentences:
+            redundancy = list(map(max, redundancy, graph.adjacency[best].tolist()))
     return sorted(chosen)
