@@ -239,9 +239,9 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     n = len(bags)
     sizes = _per_size(n)
     lengths = list(map(len, bags))
-    terms = list(chain.from_iterable(bags))
-    count = len(terms)
+    count = sum(lengths)
     slot: dict[str, int] = {}
+    terms = chain.from_iterable(bags)
     slots = np.fromiter(map(slot.setdefault, terms, range(count)), dtype=np.intp, count=count)
     tfs = np.fromiter(chain.from_iterable(map(dict.values, bags)), dtype=np.intp, count=count)
     rows = np.repeat(sizes.arange, lengths)
@@ -290,10 +290,13 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
     solve = np.linalg.inv(sizes.eye - d * np.where(sizes.lower, transition, 0.0))
-    step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
-    step[:n, :n] = d * (solve @ np.where(sizes.upper, transition, 0.0))
     teleport = solve @ bias
-    step[:n, :n] += d * (teleport[:, None] * dangling)  # dangling mass teleports
+    coupled = solve @ np.where(sizes.upper, transition, 0.0)
+    # A dangling sentence's column is all 0.0 so far: its mass teleports (the same floats as
+    # adding d·teleport to d·0.0).
+    coupled[:, dangling] = teleport[:, None]
+    step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
+    np.multiply(coupled, d, out=step[:n, :n])
     step[:n, n] = (1.0 - d) * teleport
     step[n, n] = 1.0
     sweeps = np.empty((PAGERANK_MAX_ITER + 1, n + 1))
