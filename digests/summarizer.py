@@ -357,13 +357,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     cs, ks, ws = zip(*shared, strict=True)
     in_title = np.zeros(len(idf))  # the title's weight per slot
     in_title[list(cs)] = ws
-    place = np.zeros(len(idf), dtype=np.intp)  # the term's place in the title, per slot
-    place[list(cs)] = ks
     per_entry = in_title[graph.slots]
     hits = np.flatnonzero(per_entry)  # entries of title terms, in sentence then bag order
     products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
-    places = place[graph.slots[hits]].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
     k = 0
     while k < len(rows):  # one sentence's run of hits at a time
@@ -371,8 +368,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
         while end < len(rows) and rows[end] == row:
             end += 1
         run = products[k:end]
-        if end - k > 2 and lengths[row] > title_terms:  # the order of 2 terms is moot
-            run = [p for _, p in sorted(zip(places[k:end], run, strict=True))]
+        if end - k > 2 and lengths[row] > title_terms:  # (the order of two terms is moot)
+            place = dict(zip(cs, ks, strict=True))  # the term's place in the title, per slot
+            places = [place[c] for c in graph.slots[hits[k:end]].tolist()]
+            run = [p for _, p in sorted(zip(places, run, strict=True))]
         total = 0.0
         for product in run:
             total += product
