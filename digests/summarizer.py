@@ -159,7 +159,7 @@ def warm() -> None:
 class _PerSize(NamedTuple):
     """What depends on the number of sentences only (read-only arrays)."""
 
-    prior: list[float]  # position prior per sentence
+    prior: tuple[float, ...]  # position prior per sentence
     bias: Any  # the prior as PageRank's teleport distribution (sums to 1)
     idf_by_df: Any  # IDF of a term in so many sentences (index 0: no term, 0.0)
     arange: Any  # 0 … n-1
@@ -169,6 +169,8 @@ class _PerSize(NamedTuple):
 
 
 def _sizes(n: int) -> _PerSize:
+    """The prior, the IDF table, and the index arrays and masks of an article of ``n``
+    sentences, computed as the per-article code computed them."""
     np = _numpy()
     prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n)]
     by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
@@ -182,7 +184,7 @@ def _sizes(n: int) -> _PerSize:
     )
     for array in arrays:
         array.flags.writeable = False
-    return _PerSize(prior, *arrays)
+    return _PerSize(tuple(prior), *arrays)
 
 
 _cached_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_sizes)
@@ -195,6 +197,7 @@ def _per_size(n: int) -> _PerSize:
 
 @lru_cache(maxsize=1)
 def _tf_table() -> Any:
+    """``_TF_WEIGHT`` as an array."""
     table = _numpy().array(_TF_WEIGHT)
     table.flags.writeable = False
     return table

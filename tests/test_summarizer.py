@@ -67,6 +67,63 @@ def test_fragments_and_captions_never_chosen() -> None:
     assert not is_boilerplate("记者从市住建局获悉，今年全市计划改造老旧小区一百二十个。")
 
 
+def test_caption_prefilter_covers_the_caption_pattern() -> None:
+    """Every alternative of the caption pattern starts with a character of ``_CAPTION_FIRST``
+    (the regex runs only on sentences starting with one), so the prefilter drops no caption."""
+    from digests.summarizer import _CAPTION_FIRST, _CAPTION_START
+
+    alternatives = _CAPTION_START.pattern.split("(?:", 1)[1].removesuffix(")").split("|")
+    assert len(alternatives) >= 12
+    for alternative in alternatives:
+        first = alternative[1 : alternative.index("]")] if alternative[0] == "[" else alternative[0]
+        assert set(first.replace("\\", "")) <= _CAPTION_FIRST, alternative
+
+
+def test_boilerplate_prefilters_change_nothing() -> None:
+    """is_boilerplate (regexes behind cheap checks) == the three patterns run on everything."""
+    from digests.summarizer import _CAPTION_START, _PHOTO_CREDIT, _SHORT_BYLINE
+
+    def plain(sentence: str) -> bool:
+        if _PHOTO_CREDIT.search(sentence) or _CAPTION_START.match(sentence):
+            return True
+        return bool(_SHORT_BYLINE.match(sentence)) and len(sentence.strip()) < 20
+
+    crafted = [
+        "\u3000\u3000本报讯（记者 张三）昨日，市政府召开新闻发布会。",
+        " \t图为居民在新装的电梯前合影留念。",
+        "【 记者 王五 】市里今天开会。",
+        "\u3000记者：赵六",
+        "  实习生 孙七",
+        "居民在新装的电梯前合影（王五 摄）。",
+        "记者从市住建局获悉，今年全市计划改造老旧小区一百二十个。",
+        "编辑：周八",
+    ]
+    sentences = ARTICLE + crafted
+    for path in SEED_FILES:
+        sentences += load_seed(path)[1]
+    verdicts = [is_boilerplate(sentence) for sentence in sentences]
+    assert verdicts == [plain(sentence) for sentence in sentences]
+    assert sum(verdicts) >= len(crafted) - 1
+
+
+def test_term_counts_past_the_tf_table() -> None:
+    """A count past the tabulated tf weights gets 1 + ln(tf) all the same."""
+    from digests.summarizer import _TF_WEIGHT, _tfidf_graph
+
+    tf = len(_TF_WEIGHT) + 35
+    bags = [{"电梯": tf, "小区": 1}, {"电梯": 2, "改造": 1}, {"改造": 3}]
+    graph = _tfidf_graph(bags)
+    idf = {c: math.log(4 / (c + 0.5)) for c in (1, 2)}
+    raw = [
+        [(1.0 + math.log(tf)) * idf[2], idf[1]],
+        [(1.0 + math.log(2)) * idf[2], idf[2]],
+        [(1.0 + math.log(3)) * idf[2]],
+    ]
+    expected = [w / math.sqrt(sum(v * v for v in ws)) for ws in raw for w in ws]
+    assert graph.weights.tolist() == pytest.approx(expected, rel=1e-15)
+    assert graph.adjacency[0, 1] > 0.5
+
+
 def test_skip_indices_never_chosen() -> None:
     full = run(ARTICLE, max_sentences=9, max_chars=10_000)
     skip = frozenset(full[:2])
