@@ -73,11 +73,7 @@ _HAS_LETTER = re.compile(r"[^\W\d_]").search
 
 def is_fragment(sentence: str) -> bool:
     """True for very short sentences and for ones without final punctuation (e.g. subheadings)."""
-    return _is_fragment(sentence.strip())
-
-
-def _is_fragment(text: str) -> bool:
-    """:func:`is_fragment` of a sentence already stripped."""
+    text = sentence.strip()
     if len(text) < MIN_SENTENCE_CHARS:
         return True
     text = text.rstrip(_FRAGMENT_TAIL)
@@ -86,18 +82,9 @@ def _is_fragment(text: str) -> bool:
 
 def is_boilerplate(sentence: str) -> bool:
     """True for obvious photo captions and bylines (kept conservative)."""
-    return _is_boilerplate(sentence, sentence.strip())
-
-
-def _is_boilerplate(sentence: str, text: str) -> bool:
-    """:func:`is_boilerplate`, given ``text = sentence.strip()``: each pattern runs only on the
-    sentences that could match it (a photo credit holds 摄; a caption starts, after spaces, with
-    one of ``_CAPTION_FIRST``; a short byline is short)."""
-    return bool(
-        ("摄" in sentence and _PHOTO_CREDIT.search(sentence))
-        or (text[:1] in _CAPTION_FIRST and _CAPTION_START.match(sentence))
-        or (len(text) < _SHORT_BYLINE_CHARS and _SHORT_BYLINE.match(sentence))
-    )
+    if _PHOTO_CREDIT.search(sentence) or _CAPTION_START.match(sentence):
+        return True
+    return bool(_SHORT_BYLINE.match(sentence)) and len(sentence.strip()) < _SHORT_BYLINE_CHARS
 
 
 def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset()) -> list[int]:
@@ -106,12 +93,32 @@ def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset(
 
 
 def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset[int]) -> list[int]:
-    """:func:`eligible_indices`, given each sentence stripped."""
-    return [
-        i
-        for i, text in enumerate(stripped)
-        if i not in skip and not _is_fragment(text) and not _is_boilerplate(sentences[i], text)
-    ]
+    """:func:`eligible_indices`, given each sentence stripped: the tests of :func:`is_fragment`
+    and :func:`is_boilerplate` written out in one loop (it runs on every sentence of every
+    article; the calls cost as much as the tests), each pattern run only on the sentences that
+    could match it (a photo credit holds 摄, a caption starts with one of ``_CAPTION_FIRST``
+    after the spaces, a short byline is short)."""
+    photo_credit, caption_start, short_byline = (
+        _PHOTO_CREDIT.search,
+        _CAPTION_START.match,
+        _SHORT_BYLINE.match,
+    )
+    eligible = []
+    for i, text in enumerate(stripped):
+        if len(text) < MIN_SENTENCE_CHARS or i in skip:
+            continue
+        tail = text.rstrip(_FRAGMENT_TAIL)
+        if not tail or tail[-1] not in _FINAL_PUNCT:
+            continue  # a fragment
+        sentence = sentences[i]
+        if (
+            ("摄" in sentence and photo_credit(sentence))
+            or (text[0] in _CAPTION_FIRST and caption_start(sentence))
+            or (len(text) < _SHORT_BYLINE_CHARS and short_byline(sentence))
+        ):
+            continue  # boilerplate
+        eligible.append(i)
+    return eligible
 
 
 def content_term(token: str, stopwords: frozenset[str]) -> str:
