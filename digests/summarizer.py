@@ -171,8 +171,8 @@ class _PerSize(NamedTuple):
     idf_by_df: Any  # IDF of a term in so many sentences (index 0: no term, 0.0)
     arange: Any  # 0 … n-1
     eye: Any  # n × n identity
-    lower: Any  # n × n mask of the strictly lower triangle
-    upper: Any  # n × n mask of the strictly upper triangle
+    lower: Any  # n × n: 1.0 in the strictly lower triangle, else 0.0
+    upper: Any  # n × n: 1.0 in the strictly upper triangle, else 0.0
 
 
 def _sizes(n: int) -> _PerSize:
@@ -186,8 +186,8 @@ def _sizes(n: int) -> _PerSize:
         np.array(by_df),
         np.arange(n),
         np.eye(n),
-        np.tri(n, k=-1, dtype=bool),
-        np.tri(n, k=-1, dtype=bool).T.copy(),
+        np.tri(n, k=-1),
+        np.tri(n, k=-1).T.copy(),
     )
     for array in arrays:
         array.flags.writeable = False
@@ -275,7 +275,7 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
     ).reshape(n, n)
-    adjacency[adjacency < EDGE_MIN_COSINE] = 0.0  # drop incidental links
+    np.putmask(adjacency, adjacency < EDGE_MIN_COSINE, 0.0)  # drop incidental links
     adjacency += adjacency.T  # mirror the upper triangle
     return _Graph(rows, slots, weights, lengths, slot, idf, adjacency)
 
@@ -299,12 +299,11 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     dangling = out <= 0.0
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
-    solve = np.linalg.inv(sizes.eye - d * np.where(sizes.lower, transition, 0.0))
+    # (transition entries are ≥ 0, so multiplying by a 0/1 mask keeps them or makes them +0.0)
+    solve = np.linalg.inv(sizes.eye - d * (transition * sizes.lower))
     teleport = solve @ bias
-    coupled = solve @ np.where(sizes.upper, transition, 0.0)
-    # A dangling sentence's column is all 0.0 so far: its mass teleports (the same floats as
-    # adding d·teleport to d·0.0).
-    coupled[:, dangling] = teleport[:, None]
+    coupled = solve @ (transition * sizes.upper)
+    coupled += teleport[:, None] * dangling  # a dangling sentence's mass teleports
     step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
     np.multiply(coupled, d, out=step[:n, :n])
     step[:n, n] = (1.0 - d) * teleport
