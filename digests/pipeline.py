@@ -13,13 +13,13 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from . import terms
 from .dates import iso_published
 from .formats import RawArticle
 from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
 from .summarizer import summarize
-from .terms import facts
 from .text import (
     cjk_grams,
     ends_with_terminal,
@@ -149,11 +149,14 @@ def token_streams(token_lists: list[list[str]]) -> TokenStreams:
     words: list[str] = []
     candidates: dict[str, int] = {}
     bags: list[dict[str, int]] = []
-    add_word, memo = words.append, facts
+    add_word, memo = words.append, terms.facts
     for tokens in token_lists:
         bag: dict[str, int] = {}
         for token in tokens:
-            word, candidate, term = memo[token]
+            try:
+                word, candidate, term = memo[token]
+            except KeyError:  # a token seen for the first time
+                word, candidate, term = terms.learn(token)
             if word:
                 add_word(token)
             if candidate:
