@@ -13,6 +13,7 @@ import heapq
 import importlib.util
 import logging
 import math
+import operator
 import os
 import re
 import statistics
@@ -23,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 __all__ = [
     "Idf",
@@ -356,14 +357,17 @@ class Idf:
             self._fallback.warm()
 
     def weigh(self, counts: Mapping[str, int]) -> dict[str, float]:
-        """``{term: count × idf(term)}``, in the order of ``counts`` (one loop, no call per
-        memoised term)."""
-        memo = self._memo
-        out: dict[str, float] = {}
-        for term, count in counts.items():
-            value = memo.get(term)
-            out[term] = count * (value if value is not None else self(term))
-        return out
+        """``{term: count × idf(term)}``, in the order of ``counts``."""
+        weights = map(operator.mul, counts.values(), self.values_of(list(counts)))
+        return dict(zip(counts, weights, strict=True))
+
+    def values_of(self, terms: Sequence[str]) -> list[float]:
+        """The idf of each of ``terms``, in order: one C-level pass over the memo, then a call
+        for the terms it does not hold yet."""
+        found = list(map(self._memo.get, terms))
+        if None in found:
+            return [self(term) if value is None else value for term, value in zip(terms, found, strict=True)]
+        return cast(list[float], found)
 
     def nbytes(self) -> int:
         """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""
@@ -451,13 +455,18 @@ def rank_keywords(
     title_tokens: Iterable[str] = (),
 ) -> list[str]:
     """The ``top_k`` terms of ``counts`` (candidate term → occurrences, in order of first
-    occurrence) by TF-IDF, title terms boosted; ties keep the earlier term."""
+    occurrence) by TF-IDF, title terms boosted; ties keep the earlier term.
+
+    The scores are a list aligned with ``counts`` (C-level ``map`` passes, instead of a dict
+    built term by term) and the best are picked by position.
+    """
     if top_k <= 0 or not counts:
         return []
     if idf is None:
         idf = Idf.default()
-    scores = idf.weigh(counts)
-    for term in set(title_tokens).intersection(scores):
-        scores[term] *= TITLE_BOOST
+    terms = list(counts)
+    scores = list(map(operator.mul, counts.values(), idf.values_of(terms)))
+    for term in set(title_tokens).intersection(counts):
+        scores[terms.index(term)] *= TITLE_BOOST
     # nlargest keeps the input (first-occurrence) order among equal scores, like a stable sort
-    return heapq.nlargest(top_k, scores, key=scores.__getitem__)
+    return [terms[i] for i in heapq.nlargest(top_k, range(len(terms)), key=scores.__getitem__)]
