@@ -14,48 +14,33 @@ a miss raises ``KeyError`` and the caller asks :func:`learn`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .keywords import is_candidate_term, load_stopwords
 from .summarizer import content_term
 from .text import is_word
 
-__all__ = ["Facts", "TermFacts", "facts", "learn", "term_facts"]
+__all__ = ["Facts", "facts", "learn"]
 
 #: Distinct tokens remembered per process (~25 MB at most); the memo starts afresh when full.
 MEMO_SIZE = 100_000
 
 
-class TermFacts(NamedTuple):
-    """The facts about one token."""
-
-    word: bool  # indexed in the full-text index
-    candidate: bool  # may become a keyword
-    content: str  # the summarizer's content term ("" for none)
-
-
-#: :class:`TermFacts` as a plain tuple: (word, candidate, content).
+#: The facts about one token: (indexed in the full-text index, may become a keyword, the
+#: summarizer's content term or "" for none).
 Facts = tuple[bool, bool, str]
 
-#: The process-wide memo: ``facts[token]`` is the :class:`TermFacts` of ``token`` as a plain
-#: tuple, for the tokens seen so far (``KeyError`` for the others: see :func:`learn`).
+#: The process-wide memo: ``facts[token]`` is the :data:`Facts` of ``token``, for the tokens
+#: seen so far (``KeyError`` for the others: see :func:`learn`).
 facts: dict[str, Facts] = {}
-
-
-def term_facts(token: str) -> TermFacts:
-    """The facts about ``token``, from their owners' rules (no memo)."""
-    stopwords = load_stopwords()
-    return TermFacts(
-        word=is_word(token),
-        candidate=is_candidate_term(token, stopwords),
-        content=content_term(token, stopwords),
-    )
 
 
 def learn(token: str) -> Facts:
     """The facts about ``token``, remembered in :data:`facts` (a miss's slow path)."""
     if len(facts) >= MEMO_SIZE:
         facts.clear()
-    word, candidate, content = term_facts(token)
-    value = facts[token] = (word, candidate, content)
+    stopwords = load_stopwords()
+    value = facts[token] = (
+        is_word(token),
+        is_candidate_term(token, stopwords),
+        content_term(token, stopwords),
+    )
     return value
