@@ -9,7 +9,6 @@ deliberately never imported: importing it loads that dict.
 
 from __future__ import annotations
 
-import heapq
 import importlib.util
 import logging
 import math
@@ -24,7 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 __all__ = [
     "Idf",
@@ -108,7 +107,7 @@ class Idf:
         self._table = dict(table) if table else {}
         self._fallback = fallback
         self.default_value = default_value
-        self._memo: dict[str, float] = {}
+        self._memo = _Memo(self)
         self._buckets: dict[bytes, tuple[int, int]] | None = None
 
     # -- construction -------------------------------------------------------------------
@@ -341,12 +340,7 @@ class Idf:
         return self.default_value
 
     def __call__(self, term: str) -> float:
-        value = self._memo.get(term)
-        if value is None:
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            value = self._memo[term] = self._lookup(term)
-        return value
+        return self._memo[term]
 
     def warm(self) -> None:
         """Build the lookup structures now rather than on the first lookup (a process pool's
@@ -361,13 +355,9 @@ class Idf:
         weights = map(operator.mul, counts.values(), self.values_of(list(counts)))
         return dict(zip(counts, weights, strict=True))
 
-    def values_of(self, terms: Sequence[str]) -> list[float]:
-        """The idf of each of ``terms``, in order: one C-level pass over the memo, then a call
-        for the terms it does not hold yet."""
-        found = list(map(self._memo.get, terms))
-        if None in found:
-            return [self(term) if value is None else value for term, value in zip(terms, found, strict=True)]
-        return cast(list[float], found)
+    def values_of(self, terms: Iterable[str]) -> list[float]:
+        """The idf of each of ``terms``, in order (one C-level pass over the memo)."""
+        return list(map(self._memo.__getitem__, terms))
 
     def nbytes(self) -> int:
         """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""
@@ -376,6 +366,23 @@ class Idf:
             + self._offsets.itemsize * len(self._offsets)
             + self._values.itemsize * len(self._values)
         )
+
+
+class _Memo(dict[str, float]):
+    """``memo[term]``: the idf of ``term``, looked up in the table on its first use (a plain dict
+    lookup after that, also from C: ``map(memo.__getitem__, terms)``)."""
+
+    __slots__ = ("idf",)
+
+    def __init__(self, idf: Idf) -> None:
+        super().__init__()
+        self.idf = idf
+
+    def __missing__(self, term: str) -> float:
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+        value = self[term] = self.idf._lookup(term)
+        return value
 
 
 def _utf8_width(lead: int) -> int:
@@ -457,8 +464,8 @@ def rank_keywords(
     """The ``top_k`` terms of ``counts`` (candidate term → occurrences, in order of first
     occurrence) by TF-IDF, title terms boosted; ties keep the earlier term.
 
-    The scores are a list aligned with ``counts`` (C-level ``map`` passes, instead of a dict
-    built term by term) and the best are picked by position.
+    The scores are a list aligned with ``counts`` (C-level ``map`` passes instead of a dict built
+    term by term), and the positions are sorted by score in C.
     """
     if top_k <= 0 or not counts:
         return []
@@ -466,7 +473,8 @@ def rank_keywords(
         idf = Idf.default()
     terms = list(counts)
     scores = list(map(operator.mul, counts.values(), idf.values_of(terms)))
-    for term in set(title_tokens).intersection(counts):
+    for term in set(filter(counts.__contains__, title_tokens)):
         scores[terms.index(term)] *= TITLE_BOOST
-    # nlargest keeps the input (first-occurrence) order among equal scores, like a stable sort
-    return [terms[i] for i in heapq.nlargest(top_k, range(len(terms)), key=scores.__getitem__)]
+    # a stable sort: equal scores keep the input (first-occurrence) order
+    best = sorted(range(len(terms)), key=scores.__getitem__, reverse=True)
+    return [terms[i] for i in best[:top_k]]
