@@ -92,11 +92,16 @@ def sentences_of(
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
     starts = [0, *accumulate(map(len, all_tokens))]  # where each token starts
     title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
+    # Whitespace inside a sentence is rare: look for it sentence by sentence only when the body
+    # has some besides the line breaks between paragraphs (str.split cuts where re's \s matches).
+    spaced = len("".join(body.split())) != len(body) - len(paragraphs) + 1
     tokens = []
     for text, (start, end) in zip(texts, spans, strict=True):
         # the tokens starting inside the sentence, whitespace tokens dropped
         inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        tokens.append([t for t in inside if not t.isspace()] if _SPACE.search(text) else inside)
+        if spaced and _SPACE.search(text):
+            inside = [t for t in inside if not t.isspace()]
+        tokens.append(inside)
     if not shift:
         return Sentences(texts, tokens, frozenset(skip), title_tokens)
     return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
