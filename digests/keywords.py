@@ -9,10 +9,10 @@ deliberately never imported: importing it loads that dict.
 
 from __future__ import annotations
 
-import heapq
 import importlib.util
 import logging
 import math
+import operator
 import os
 import re
 import statistics
@@ -107,7 +107,7 @@ class Idf:
         self._table = dict(table) if table else {}
         self._fallback = fallback
         self.default_value = default_value
-        self._memo: dict[str, float] = {}
+        self._memo = _Memo(self)
         self._buckets: dict[bytes, tuple[int, int]] | None = None
 
     # -- construction -------------------------------------------------------------------
@@ -340,12 +340,7 @@ class Idf:
         return self.default_value
 
     def __call__(self, term: str) -> float:
-        value = self._memo.get(term)
-        if value is None:
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            value = self._memo[term] = self._lookup(term)
-        return value
+        return self._memo[term]
 
     def warm(self) -> None:
         """Build the lookup structures now rather than on the first lookup (a process pool's
@@ -356,14 +351,13 @@ class Idf:
             self._fallback.warm()
 
     def weigh(self, counts: Mapping[str, int]) -> dict[str, float]:
-        """``{term: count × idf(term)}``, in the order of ``counts`` (one loop, no call per
-        memoised term)."""
-        memo = self._memo
-        out: dict[str, float] = {}
-        for term, count in counts.items():
-            value = memo.get(term)
-            out[term] = count * (value if value is not None else self(term))
-        return out
+        """``{term: count × idf(term)}``, in the order of ``counts``."""
+        weights = map(operator.mul, counts.values(), self.values_of(list(counts)))
+        return dict(zip(counts, weights, strict=True))
+
+    def values_of(self, terms: Iterable[str]) -> list[float]:
+        """The idf of each of ``terms``, in order (one C-level pass over the memo)."""
+        return list(map(self._memo.__getitem__, terms))
 
     def nbytes(self) -> int:
         """Approximate bytes held by the compact blob and arrays (excluding the override dict)."""
@@ -372,6 +366,23 @@ class Idf:
             + self._offsets.itemsize * len(self._offsets)
             + self._values.itemsize * len(self._values)
         )
+
+
+class _Memo(dict[str, float]):
+    """``memo[term]``: the idf of ``term``, looked up in the table on its first use (a plain dict
+    lookup after that, also from C: ``map(memo.__getitem__, terms)``)."""
+
+    __slots__ = ("idf",)
+
+    def __init__(self, idf: Idf) -> None:
+        super().__init__()
+        self.idf = idf
+
+    def __missing__(self, term: str) -> float:
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+        value = self[term] = self.idf._lookup(term)
+        return value
 
 
 def _utf8_width(lead: int) -> int:
@@ -451,13 +462,19 @@ def rank_keywords(
     title_tokens: Iterable[str] = (),
 ) -> list[str]:
     """The ``top_k`` terms of ``counts`` (candidate term → occurrences, in order of first
-    occurrence) by TF-IDF, title terms boosted; ties keep the earlier term."""
+    occurrence) by TF-IDF, title terms boosted; ties keep the earlier term.
+
+    The scores are a list aligned with ``counts`` (C-level ``map`` passes instead of a dict built
+    term by term), and the positions are sorted by score in C.
+    """
     if top_k <= 0 or not counts:
         return []
     if idf is None:
         idf = Idf.default()
-    scores = idf.weigh(counts)
-    for term in set(title_tokens).intersection(scores):
-        scores[term] *= TITLE_BOOST
-    # nlargest keeps the input (first-occurrence) order among equal scores, like a stable sort
-    return heapq.nlargest(top_k, scores, key=scores.__getitem__)
+    terms = list(counts)
+    scores = list(map(operator.mul, counts.values(), idf.values_of(terms)))
+    for term in set(filter(counts.__contains__, title_tokens)):
+        scores[terms.index(term)] *= TITLE_BOOST
+    # a stable sort: equal scores keep the input (first-occurrence) order
+    best = sorted(range(len(terms)), key=scores.__getitem__, reverse=True)
+    return [terms[i] for i in best[:top_k]]

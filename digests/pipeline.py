@@ -13,13 +13,13 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from . import terms
 from .dates import iso_published
 from .formats import RawArticle
 from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
 from .summarizer import summarize
-from .terms import facts
 from .text import (
     cjk_grams,
     ends_with_terminal,
@@ -92,11 +92,16 @@ def sentences_of(
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
     starts = [0, *accumulate(map(len, all_tokens))]  # where each token starts
     title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
+    # Whitespace inside a sentence is rare: look for it sentence by sentence only when the body
+    # has some besides the line breaks between paragraphs (str.split cuts where re's \s matches).
+    spaced = len("".join(body.split())) != len(body) - len(paragraphs) + 1
     tokens = []
     for text, (start, end) in zip(texts, spans, strict=True):
         # the tokens starting inside the sentence, whitespace tokens dropped
         inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        tokens.append([t for t in inside if not t.isspace()] if _SPACE.search(text) else inside)
+        if spaced and _SPACE.search(text):
+            inside = [t for t in inside if not t.isspace()]
+        tokens.append(inside)
     if not shift:
         return Sentences(texts, tokens, frozenset(skip), title_tokens)
     return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
@@ -149,11 +154,14 @@ def token_streams(token_lists: list[list[str]]) -> TokenStreams:
     words: list[str] = []
     candidates: dict[str, int] = {}
     bags: list[dict[str, int]] = []
-    add_word, memo = words.append, facts
+    add_word, memo = words.append, terms.facts
     for tokens in token_lists:
         bag: dict[str, int] = {}
         for token in tokens:
-            word, candidate, term = memo[token]
+            try:
+                word, candidate, term = memo[token]
+            except KeyError:  # a token seen for the first time
+                word, candidate, term = terms.learn(token)
             if word:
                 add_word(token)
             if candidate:

@@ -6,44 +6,41 @@ module applies all of them to a token once and remembers the answer. Word freque
 Zipf's law, so after a few hundred articles nearly every token is a dictionary hit and the
 analysis of an article costs one lookup per token instead of a regex search and a stop-word
 check per token occurrence.
+
+The memo is a plain ``dict`` of plain tuples, so that the per-token loop's lookup and unpacking
+take CPython's specialised fast paths (a ``dict`` subclass or a ``NamedTuple`` value does not);
+a miss raises ``KeyError`` and the caller asks :func:`learn`.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 from .keywords import is_candidate_term, load_stopwords
 from .summarizer import content_term
 from .text import is_word
 
-__all__ = ["TermFacts", "facts"]
+__all__ = ["Facts", "facts", "learn"]
 
 #: Distinct tokens remembered per process (~25 MB at most); the memo starts afresh when full.
 MEMO_SIZE = 100_000
 
 
-class TermFacts(NamedTuple):
-    """The facts about one token."""
+#: The facts about one token: (indexed in the full-text index, may become a keyword, the
+#: summarizer's content term or "" for none).
+Facts = tuple[bool, bool, str]
 
-    word: bool  # indexed in the full-text index
-    candidate: bool  # may become a keyword
-    content: str  # the summarizer's content term ("" for none)
-
-
-class _Memo(dict[str, TermFacts]):
-    """``facts[token]``: a plain dict lookup for known tokens, computed on a miss."""
-
-    def __missing__(self, token: str) -> TermFacts:
-        if len(self) >= MEMO_SIZE:
-            self.clear()
-        stopwords = load_stopwords()
-        value = self[token] = TermFacts(
-            word=is_word(token),
-            candidate=is_candidate_term(token, stopwords),
-            content=content_term(token, stopwords),
-        )
-        return value
+#: The process-wide memo: ``facts[token]`` is the :data:`Facts` of ``token``, for the tokens
+#: seen so far (``KeyError`` for the others: see :func:`learn`).
+facts: dict[str, Facts] = {}
 
 
-#: The process-wide memo: ``facts[token]`` is the :class:`TermFacts` of ``token``.
-facts = _Memo()
+def learn(token: str) -> Facts:
+    """The facts about ``token``, remembered in :data:`facts` (a miss's slow path)."""
+    if len(facts) >= MEMO_SIZE:
+        facts.clear()
+    stopwords = load_stopwords()
+    value = facts[token] = (
+        is_word(token),
+        is_candidate_term(token, stopwords),
+        content_term(token, stopwords),
+    )
+    return value

@@ -60,6 +60,44 @@ def test_title_boost() -> None:
     assert extract_keywords(tokens, idf, title_tokens=["香蕉"]) == ["香蕉", "苹果"]
 
 
+def test_ranking_is_a_stable_sort_by_tf_idf_with_the_title_boost() -> None:
+    """rank_keywords picks what a stable sort of {term: count × idf (× boost)} begins with, on
+    many ties (few distinct idf values and counts) and title terms, for every top_k."""
+    import random
+
+    from digests import keywords
+    from digests.keywords import TITLE_BOOST, rank_keywords
+
+    rng = random.Random(7)
+    words = [f"词{i}" for i in range(60)]
+    idf = Idf.from_pairs((w, rng.choice([2.0, 3.5, 3.5, 7.0])) for w in words[:40])
+    for _ in range(200):
+        counts = {w: rng.choice([1, 1, 2, 3]) for w in rng.sample(words, rng.randint(1, 50))}
+        title = rng.sample(words, rng.randint(0, 6))
+        scores = {t: c * idf(t) for t, c in counts.items()}
+        for t in set(title) & set(scores):
+            scores[t] *= TITLE_BOOST
+        expected = sorted(scores, key=lambda t: -scores[t])  # stable: first occurrence first
+        for top_k in (1, 3, 8, len(counts) + 2):
+            assert rank_keywords(counts, idf, top_k=top_k, title_tokens=title) == expected[:top_k]
+    assert keywords.rank_keywords({}, idf) == [] and rank_keywords(counts, idf, top_k=0) == []
+
+
+def test_idf_survives_pickling_and_its_memo_starts_afresh_when_full(monkeypatch) -> None:
+    """A process pool under spawn pickles the table; the memo of looked-up terms is bounded."""
+    import pickle
+
+    from digests import keywords
+
+    idf = Idf.from_pairs([("苹果", 5.0), ("香蕉", 3.0), ("橙子", 1.0)])
+    assert idf("苹果") == 5.0
+    copy = pickle.loads(pickle.dumps(idf))
+    assert [copy(t) for t in ("苹果", "香蕉", "橙子", "梨")] == [5.0, 3.0, 1.0, 3.0]
+    monkeypatch.setattr(keywords, "_MEMO_SIZE", 2)
+    assert idf.values_of(["苹果", "香蕉", "橙子", "梨", "苹果"]) == [5.0, 3.0, 1.0, 3.0, 5.0]
+    assert len(idf._memo) <= 2
+
+
 def test_default_idf_matches_jieba_table() -> None:
     idf = Idf.default()
     assert Idf.default() is idf
