@@ -23,7 +23,9 @@ Everything that turns raw characters into the units the engine works with lives 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -53,7 +55,9 @@ _PLAIN_SENTENCE = re.compile(
 )
 _CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _CJK_RUN = re.compile(f"{_CJK_CLASS}+")
-_CJK_GRAM = re.compile(f"(?=({_CJK_CLASS}{_CJK_CLASS}?))")  # a pair, or a run's last character
+_UINT32 = next(code for code in "IL" if array(code).itemsize == 4)  # an array of code points
+_UTF32 = f"utf-32-{sys.byteorder[0]}e"  # their encoding, in the machine's byte order
+_SPACES_UTF32 = array(_UINT32, [ord(" ")])
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -203,10 +207,22 @@ def cjk_grams(text: str) -> str:
     Stored beside the words in the search index, they make every string of two or more CJK
     characters findable whatever the segmentation did to it (``六师`` inside ``第六/师``): a
     string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
-    pairs of two runs from being adjacent, so no phrase matches across punctuation. (One regex
-    scan: at every CJK character, that character and the next one if it is CJK too.)
+    pairs of two runs from being adjacent, so no phrase matches across punctuation.
+
+    Built without one string object per pair: every CJK character is followed by its right
+    neighbour in the run (a NUL placeholder after a run's last character) and a space, the
+    three columns laid out in one UTF-32 array by strided assignment; the placeholders are
+    then deleted.
     """
-    return " ".join(_CJK_GRAM.findall(text))
+    runs = _CJK_RUN.findall(text)
+    if not runs:
+        return ""
+    lefts = "".join(runs)  # every CJK character, in order
+    rights = "\0".join([run[1:] for run in runs]) + "\0"  # the character after each, or NUL
+    out = _SPACES_UTF32 * (3 * len(lefts))  # columns: left, right, space
+    out[0::3] = array(_UINT32, lefts.encode(_UTF32))
+    out[1::3] = array(_UINT32, rights.encode(_UTF32))
+    return out.tobytes().decode(_UTF32)[:-1].replace("\0", "")
 
 
 def gram_phrase(text: str) -> list[str]:

@@ -85,7 +85,7 @@ def test_cjk_grams_are_pairs_closed_by_the_last_character() -> None:
 
 
 def test_cjk_grams_scan_is_the_run_by_run_pairs() -> None:
-    """The one-regex scan gives what pairing each CJK run's neighbours (and closing the run with
+    """The interleaved build gives what pairing each CJK run's neighbours (and closing the run with
     its last character) gives, on random mixes of CJK (every range), punctuation, Latin and
     line breaks."""
     import random
