@@ -44,12 +44,13 @@ _ENDERS = set(_ENDER_CHARS)
 _CLOSERS_AND_SPACE = _CLOSER_CHARS + " "
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
 _QUOTE_CLOSERS = "".join(_OPEN_CLOSE.values())
-_WORDISH = re.compile(r"\w", re.UNICODE)
+_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
 _QUOTE_CHARS = re.compile(f"[{''.join(_OPEN_CLOSE)}{_QUOTE_CLOSERS}]")
 _ENDER_CLASS = f"[{re.escape(_ENDER_CHARS)}]"
 _NOT_ENDER_CLASS = f"[^{re.escape(_ENDER_CHARS)}]"
 _CLOSER_CLASS = f"[{re.escape(_CLOSER_CHARS)}]"
-_ENDER_RUN = re.compile(f"({_ENDER_CLASS}+){_CLOSER_CLASS}*")
+# a quotation mark, or a run of enders and the closers after it (group 1)
+_QUOTE_OR_ENDER_RUN = re.compile(f"{_QUOTE_CHARS.pattern}|{_ENDER_CLASS}+({_CLOSER_CLASS}*)")
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
@@ -106,51 +107,44 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     if not paragraph:
         return []
-    if not _QUOTE_CHARS.search(paragraph) or not _quotes_balanced(paragraph):
-        return [s for s in (m.strip() for m in _PLAIN_SENTENCE.findall(paragraph)) if s]
-    # Quotes nest properly, so the depth at any point is openers minus closers before it. A
-    # run of enders (+ closers) ends a sentence at depth 0, or when its first closer is the
-    # one that closes the outermost quotation (“……。”).
+    if _QUOTE_CHARS.search(paragraph):
+        quoted = _split_quoted(paragraph)
+        if quoted is not None:
+            return quoted
+    return list(filter(None, map(str.strip, _PLAIN_SENTENCE.findall(paragraph))))
+
+
+def _split_quoted(paragraph: str) -> list[str] | None:
+    """:func:`split_sentences` of a paragraph with quotation marks, or None if they do not nest.
+
+    One scan over the quotation marks and the runs of enders (+ closers), in text order, keeps
+    the stack of open quotations: a run ends a sentence outside any quotation, or when its first
+    closer is the one that closes the outermost quotation (“……。”).
+    """
+    open_quotes: list[str] = []
     sentences: list[str] = []
-    start = depth = scanned = 0
-    for match in _ENDER_RUN.finditer(paragraph):
-        depth += _depth_change(paragraph, scanned, match.start())
-        enders_end = match.start() + len(match.group(1))
-        closes = _depth_change(paragraph, enders_end, match.end())
-        if depth == 0 or (
-            depth == 1 and enders_end < match.end() and paragraph[enders_end] in _QUOTE_CLOSERS
+    start = 0
+    for match in _QUOTE_OR_ENDER_RUN.finditer(paragraph):
+        closers = match.group(1)
+        if closers is None:  # a quotation mark between the runs
+            mark = match.group()
+            if mark in _OPEN_CLOSE:
+                open_quotes.append(mark)
+                continue
+            closers = mark  # a closing one, checked as the closers after a run are
+        elif not open_quotes or (
+            len(open_quotes) == 1 and closers and closers[0] in _QUOTE_CLOSERS
         ):
             sentences.append(paragraph[start : match.end()])
             start = match.end()
-        depth += closes
-        scanned = match.end()
-    if start < len(paragraph):
-        sentences.append(paragraph[start:])
-    return [s for s in (s.strip() for s in sentences) if s]
-
-
-def _depth_change(text: str, start: int, end: int) -> int:
-    """Quotation openers minus closers in ``text[start:end]``."""
-    if start >= end:
-        return 0
-    piece = text[start:end]
-    return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
-
-
-_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
-
-
-def _quotes_balanced(text: str) -> bool:
-    stack: list[str] = []
-    closers = _OPENER_OF
-    for ch in _QUOTE_CHARS.findall(text):  # the quotation marks only, in order
-        if ch in _OPEN_CLOSE:
-            stack.append(ch)
-        elif ch in closers:
-            if not stack or stack[-1] != closers[ch]:
-                return False
-            stack.pop()
-    return not stack
+        for closer in closers:  # the quotations closed here must be the innermost open ones
+            opener = _OPENER_OF.get(closer)
+            if opener is not None and (not open_quotes or open_quotes.pop() != opener):
+                return None
+    if open_quotes:
+        return None
+    sentences.append(paragraph[start:])
+    return list(filter(None, map(str.strip, sentences)))
 
 
 def ends_with_terminal(text: str) -> bool:
