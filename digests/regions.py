@@ -168,12 +168,28 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     start: int
     end: int
     surface: str
     entries: list[tuple[str, int]]
+    alone: str | None  # the code taken without looking at the other places (_Pattern.alone)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """What the scan asks of every match of one pattern, worked out once when loading."""
+
+    surface: str
+    entries: list[tuple[str, int]]  # empty for a non-place word (和田玉)
+    official: bool  # an official name of one of its places
+    high: bool  # one of its places is a province, prefecture, the XPCC or a division
+    numeral_head: bool  # starts with a numeral (六师: not after 十)
+    bad_next: frozenset[str]  # characters after it that make it no place (二师|兄, 一团|和气)
+    function_head: bool  # starts with a conjunction or preposition (和田: 温|和田)
+    shorter: int | None  # the pattern of its longest proper prefix (喀什市 → 喀什)
+    alone: str | None  # one place with no flag asking for context: taken as it is
 
 
 class Gazetteer:
@@ -206,6 +222,11 @@ class Gazetteer:
             for _, e in self._patterns
         ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
+        self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
+        self._facts = [
+            self._pattern_facts(i, surface, entries)
+            for i, (surface, entries) in enumerate(self._patterns)
+        ]
         glue: str = data.get("glue_words", "")
         self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
         self._auto = ahocorasick_rs.AhoCorasick(
@@ -217,6 +238,35 @@ class Gazetteer:
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
+
+    def _pattern_facts(self, index: int, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
+        bad_next: frozenset[str] = frozenset()
+        if surface.endswith("师"):
+            bad_next = DIV_BAD_NEXT
+        elif surface.endswith("团") and any(self._places[c].level == "unit" for c, _ in entries):
+            bad_next = REG_BAD_NEXT
+        shorter = next(
+            (
+                self._pattern_index[surface[:size]]
+                for size in range(len(surface) - 1, 1, -1)
+                if surface[:size] in self._pattern_index
+            ),
+            None,
+        )
+        alone = None
+        if len(entries) == 1 and not entries[0][1] & (F_DIV_AMB | F_REG_CTX | F_RISKY | F_XFARM):
+            alone = entries[0][0]
+        return _Pattern(
+            surface,
+            entries,
+            self._official[index],
+            self._high[index],
+            surface[0] in NUMERALS,
+            bad_next,
+            surface[0] in FUNCTION_CHARS,
+            shorter,
+            alone,
+        )
 
     # ------------------------------------------------------------------ hierarchy
     def get(self, code: str) -> Place | None:
@@ -406,7 +456,7 @@ class Gazetteer:
         text: str,
         start: int,
         stop: int,
-        index: int,
+        facts: _Pattern,
         joined: bool = False,
     ) -> tuple[str, tuple[int, int, int] | None] | None:
         """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
@@ -414,8 +464,7 @@ class Gazetteer:
         Returns ("drop", None), or ("shift", match) / ("shorter", match) with the match to try
         instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
         """
-        surface = self._patterns[index][0]
-        official, high = self._official[index], self._high[index]
+        surface, high = facts.surface, facts.high
         after = text[stop : stop + 3]
         first = after[:1]
         if (
@@ -428,8 +477,8 @@ class Gazetteer:
             )
         ):
             return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
-        if not official and (
-            after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE
+        if not facts.official and (
+            after[:2] in HISTORY_AFTER or (start >= 2 and text[start - 2 : start] in HISTORY_BEFORE)
         ):
             return ("drop", None)  # 古称伊州, 高昌故城
         n = len(surface)
@@ -437,7 +486,7 @@ class Gazetteer:
             return None
         if n == 2 and start + 1 < len(text) and not high:
             glued = self._glued(text, start, stop, surface, left=True)
-            if glued or surface[0] in FUNCTION_CHARS:
+            if glued or facts.function_head:
                 shifted = self._match_at(text, start + 1)
                 if (
                     shifted
@@ -449,16 +498,15 @@ class Gazetteer:
                     return ("shift", shifted) if shifted else ("drop", None)
         city_of = high and text[stop : stop + 1] in "城港岛"  # 北京城, 上海港, 海南岛
         if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
-            for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
-                sub = self._pattern_index.get(surface[:size])
-                if sub is not None:
-                    return ("shorter", (start, start + size, sub))
+            sub = facts.shorter  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
+            if sub is not None:
+                return ("shorter", (start, start + len(self._facts[sub].surface), sub))
             return ("drop", None)
         return None
 
     def _scan(self, text: str, lenient: bool = False) -> list[tuple[int, int, str]]:
         items: list[_Item] = []
-        patterns = self._patterns
+        facts_of, is_official = self._facts, self._official
         titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
         matches = self._auto.find_matches_as_indexes(text)
         n_matches = len(matches)
@@ -475,48 +523,46 @@ class Gazetteer:
                 break
             if start < cursor:
                 continue
-            surface, entries = patterns[index]
+            facts = facts_of[index]
+            entries = facts.entries
             if not entries:  # a non-place word (和田玉): consumes its characters
                 cursor = stop
                 continue
-            end = stop - 1
             if titles and any(a < start < b for a, b in titles):
                 continue  # inside 《…》: the title of a work
-            if surface[0] in NUMERALS and start > 0 and text[start - 1] in NUMERALS:
+            if facts.numeral_head and start > 0 and text[start - 1] in NUMERALS:
                 continue
-            nxt = text[end + 1] if end + 1 < len(text) else ""
-            if surface.endswith("师") and nxt in DIV_BAD_NEXT:
-                continue
-            if (
-                surface.endswith("团")
-                and nxt in REG_BAD_NEXT
-                and any(self._places[c].level == "unit" for c, _ in entries)
-            ):
-                continue
+            if facts.bad_next and text[stop : stop + 1] in facts.bad_next:
+                continue  # 二师兄, 一团和气
             if not lenient:
                 # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
-                joined = k < n_matches and matches[k][1] == stop and self._official[matches[k][0]]
-                verdict = self._in_context(text, start, stop, index, joined)
+                joined = k < n_matches and matches[k][1] == stop and is_official[matches[k][0]]
+                verdict = self._in_context(text, start, stop, facts, joined)
                 if verdict is not None:
                     retry = verdict[1]  # None for "drop"
                     continue
+            alone = facts.alone
             if (
-                surface[0] in FUNCTION_CHARS
+                facts.function_head
                 and start > 0
                 and _is_cjk(text[start - 1])
                 and not any(f & F_OFFICIAL for _, f in entries)
                 and not (items and items[-1].end == start)
-                and (lenient or text[start - 1] + surface[0] in self._glue)
+                and (lenient or text[start - 1] + facts.surface[0] in self._glue)
             ):
                 # 温和田…: a conjunction glued to the word before, unless it directly follows
                 # another place (喀什和田); 南疆和田 is a place (城市和田园: glue, see above).
                 entries = [(c, f | F_RISKY) for c, f in entries]
-            items.append(_Item(start, end + 1, surface, entries))
+                alone = None
+            items.append(_Item(start, stop, facts.surface, entries, alone))
             cursor = stop
 
         accepted: dict[int, str] = {}
         deferred: list[int] = []
         for i, it in enumerate(items):
+            if it.alone is not None:
+                accepted[i] = it.alone
+                continue
             codes = [c for c, _ in it.entries]
             flags = [f for _, f in it.entries]
             prev = items[i - 1] if i > 0 and items[i - 1].end == it.start else None
@@ -565,7 +611,7 @@ class Gazetteer:
             if chosen is None or it.start < skip_until:
                 continue
             out.append((it.start, it.end, chosen))
-            if self._places[chosen].level == "unit":
+            if chosen in self._units:
                 m = COMPANY_RE.match(text, it.end)
                 n = _cn_to_int(m.group(1)) if m else None
                 if m and n and 0 < n < 100:
