@@ -111,6 +111,8 @@ TITLE_RE = re.compile(r"《[^《》]{1,80}》")
 # Historical mentions: 古称伊州, 旧称迪化 …; 高昌故城, 于阗古国.
 HISTORY_BEFORE = frozenset({"古称", "旧称", "史称", "古代", "又称"})
 HISTORY_AFTER = frozenset({"故城", "古国", "王国", "（今", "(今"})  # 疏勒（今喀什）
+HISTORY_BEFORE_LAST = frozenset(word[-1] for word in HISTORY_BEFORE)
+HISTORY_AFTER_FIRST = frozenset(word[0] for word in HISTORY_AFTER)
 # A glued word that still means the place itself: 喀什市区, 莎车县城.
 KEEP_RIGHT = frozenset(
     {"市区", "市内", "城区", "县城", "县内", "区内", "市民", "市里", "州内", "省内"}
@@ -190,6 +192,12 @@ class _Pattern:
     function_head: bool  # starts with a conjunction or preposition (和田: 温|和田)
     shorter: int | None  # the pattern of its longest proper prefix (喀什市 → 喀什)
     alone: str | None  # one place with no flag asking for context: taken as it is
+    # The characters just after / just before a match without which none of the rules of
+    # Gazetteer._in_context can apply (路, 河…; 故城; 南|岸 for a short name; 古|称; 位|于田),
+    # and whether a match must be looked at whatever its neighbours (和田: 广东|和安徽).
+    after_chars: frozenset[str]
+    before_chars: frozenset[str]
+    always_check: bool
 
 
 class Gazetteer:
@@ -223,12 +231,18 @@ class Gazetteer:
         ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
         self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
+        glue: str = data.get("glue_words", "")
+        self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
+        self._glue_next: dict[str, set[str]] = {}  # 南 → {岸, 部, …} (南岸, 南部)
+        self._glue_prev: dict[str, set[str]] = {}  # 田 → {位, 种, …} (于田, 种田)
+        for word in self._glue:
+            self._glue_next.setdefault(word[0], set()).add(word[1])
+            self._glue_prev.setdefault(word[1], set()).add(word[0])
+        self._char_sets: dict[tuple[bool, str, str], frozenset[str]] = {}
         self._facts = [
             self._pattern_facts(i, surface, entries)
             for i, (surface, entries) in enumerate(self._patterns)
         ]
-        glue: str = data.get("glue_words", "")
-        self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
@@ -256,6 +270,13 @@ class Gazetteer:
         alone = None
         if len(entries) == 1 and not entries[0][1] & (F_DIV_AMB | F_REG_CTX | F_RISKY | F_XFARM):
             alone = entries[0][0]
+        official, high, size = self._official[index], self._high[index], len(surface)
+        # only short names can be glued: their last character to the right, and for 2-character
+        # names below prefecture level their first character to the left
+        after_chars = self._char_set(official, "after", surface[-1] if size <= 3 else "")
+        before_chars = self._char_set(
+            official, "before", surface[0] if size == 2 and not high else ""
+        )
         return _Pattern(
             surface,
             entries,
@@ -266,7 +287,26 @@ class Gazetteer:
             surface[0] in FUNCTION_CHARS,
             shorter,
             alone,
+            after_chars,
+            before_chars,
+            size == 2 and not high and surface[0] in FUNCTION_CHARS,
         )
+
+    def _char_set(self, official: bool, side: str, glued: str) -> frozenset[str]:
+        """:attr:`_Pattern.after_chars` (``side`` "after") or ``before_chars`` of a pattern,
+        ``glued`` its character that may form a word with its neighbour there ("" for none);
+        one shared set per distinct case."""
+        key = (official, side, glued)
+        chars = self._char_sets.get(key)
+        if chars is None:
+            if side == "after":
+                rules = AFTER_FIRST if official else AFTER_FIRST | HISTORY_AFTER_FIRST
+                chars = rules.union(self._glue_next.get(glued, ()))
+            else:
+                rules = frozenset() if official else HISTORY_BEFORE_LAST
+                chars = rules.union(self._glue_prev.get(glued, ()))
+            self._char_sets[key] = chars
+        return chars
 
     # ------------------------------------------------------------------ hierarchy
     def get(self, code: str) -> Place | None:
@@ -444,11 +484,16 @@ class Gazetteer:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
         glue = self._glue
         if not left:
-            if stop >= len(text) or not _is_cjk(text[stop]):
+            if stop >= len(text):
                 return False
             word = surface[-1] + text[stop]
             # 河南|部分, 湖南|部署: the next characters make a word of their own
-            return word in glue and word not in KEEP_RIGHT and text[stop : stop + 2] not in glue
+            return (
+                word in glue
+                and _is_cjk(text[stop])
+                and word not in KEEP_RIGHT
+                and text[stop : stop + 2] not in glue
+            )
         return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
 
     def _in_context(
@@ -496,8 +541,9 @@ class Gazetteer:
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        city_of = high and text[stop : stop + 1] in "城港岛"  # 北京城, 上海港, 海南岛
-        if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
+        if joined or (high and text[stop : stop + 1] in "城港岛"):  # 北京城, 上海港, 海南岛
+            return None
+        if self._glued(text, start, stop, surface, left=False):
             sub = facts.shorter  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
             if sub is not None:
                 return ("shorter", (start, start + len(self._facts[sub].surface), sub))
@@ -534,7 +580,11 @@ class Gazetteer:
                 continue
             if facts.bad_next and text[stop : stop + 1] in facts.bad_next:
                 continue  # 二师兄, 一团和气
-            if not lenient:
+            if not lenient and (
+                text[stop : stop + 1] in facts.after_chars
+                or (start > 0 and text[start - 1] in facts.before_chars)
+                or facts.always_check
+            ):
                 # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
                 joined = k < n_matches and matches[k][1] == stop and is_official[matches[k][0]]
                 verdict = self._in_context(text, start, stop, facts, joined)

@@ -496,3 +496,42 @@ def test_kashgar_prefecture_unless_the_text_says_city(g: Gazetteer) -> None:
     assert direct(g, "喀什古城的夜市") == ["653101"]
     assert direct(g, "喀什市的发展。喀什的夜市") == ["653101", "653101"]
     assert direct(g, "喀什地区和喀什市。喀什") == ["653100", "653101", "653100"]
+
+
+def test_neighbour_tables_never_skip_a_rule(g: Gazetteer) -> None:
+    """The scan looks at a match's context only when the character after or before it is one of
+    its pattern's ``after_chars``/``before_chars`` (or ``always_check``): every match that the
+    rules would drop, shift or shorten, on place names set between glue words, roads, rivers and
+    historical words, passes that filter."""
+    import random
+
+    rng = random.Random(5)
+    glue = sorted(g._glue)
+    glue_after: dict[str, list[str]] = {}
+    for word in glue:
+        glue_after.setdefault(word[0], []).append(word[1])
+    neighbours = ["路", "东路", "河畔", "河流域", "山区", "湖", "故城", "古国", "（今", "城", "港"]
+    before = ["古称", "旧称", "古代", "和", "与", "在"]
+    names = [s for s, e in g._patterns if e and len(s) <= 4] + ["和田", "和静", "于田", "新源"]
+    verdicts: dict[str, int] = {}
+    for _ in range(20000):
+        name = rng.choice(names)
+        left = rng.choice([rng.choice(glue), rng.choice(before), "。"])
+        glued = glue_after.get(name[-1], [""])  # 河|南岸, 喀什市|场
+        right = rng.choice([rng.choice(glue), rng.choice(neighbours), rng.choice(glued), "，", ""])
+        text = left + name + right
+        for index, start, stop in g._auto.find_matches_as_indexes(text):
+            facts = g._facts[index]
+            if not facts.entries:
+                continue
+            verdict = g._in_context(text, start, stop, facts)
+            if verdict is None:
+                continue
+            verdicts[verdict[0]] = verdicts.get(verdict[0], 0) + 1
+            looked_at = (
+                text[stop : stop + 1] in facts.after_chars
+                or (start > 0 and text[start - 1] in facts.before_chars)
+                or facts.always_check
+            )
+            assert looked_at, (text, text[start:stop], verdict)
+    assert min(verdicts.get(kind, 0) for kind in ("drop", "shift", "shorter")) > 20, verdicts
