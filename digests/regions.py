@@ -192,12 +192,13 @@ class _Pattern:
     function_head: bool  # starts with a conjunction or preposition (和田: 温|和田)
     shorter: int | None  # the pattern of its longest proper prefix (喀什市 → 喀什)
     alone: str | None  # one place with no flag asking for context: taken as it is
-    # The characters just after / just before a match without which none of the rules of
-    # Gazetteer._in_context can apply (路, 河…; 故城; 南|岸 for a short name; 古|称; 位|于田),
-    # and whether a match must be looked at whatever its neighbours (和田: 广东|和安徽).
+    # The characters just after / just before a match without which no rule of the scan can
+    # apply to it (路, 河…; 故城; 南|岸 for a short name; 二师|兄; 古|称; 位|于田; 温|和田;
+    # 十|六师), and whether a match must be looked at whatever its neighbours (a non-place
+    # word; 和田 in 广东|和安徽). A match with neither is taken as it is.
     after_chars: frozenset[str]
     before_chars: frozenset[str]
-    always_check: bool
+    check_always: bool
 
 
 class Gazetteer:
@@ -238,7 +239,7 @@ class Gazetteer:
         for word in self._glue:
             self._glue_next.setdefault(word[0], set()).add(word[1])
             self._glue_prev.setdefault(word[1], set()).add(word[0])
-        self._char_sets: dict[tuple[bool, str, str], frozenset[str]] = {}
+        self._neighbour_sets: dict[tuple[object, ...], frozenset[str]] = {}
         self._facts = [
             self._pattern_facts(i, surface, entries)
             for i, (surface, entries) in enumerate(self._patterns)
@@ -249,6 +250,7 @@ class Gazetteer:
         )
         self._anc_cache: dict[str, list[str]] = {}
         self._closure_cache: dict[str, frozenset[str]] = {}
+        self._lineage_cache: dict[str, tuple[str, ...]] = {}
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
@@ -271,41 +273,45 @@ class Gazetteer:
         if len(entries) == 1 and not entries[0][1] & (F_DIV_AMB | F_REG_CTX | F_RISKY | F_XFARM):
             alone = entries[0][0]
         official, high, size = self._official[index], self._high[index], len(surface)
-        # only short names can be glued: their last character to the right, and for 2-character
-        # names below prefecture level their first character to the left
-        after_chars = self._char_set(official, "after", surface[-1] if size <= 3 else "")
-        before_chars = self._char_set(
-            official, "before", surface[0] if size == 2 and not high else ""
-        )
+        numeral_head, function_head = surface[0] in NUMERALS, surface[0] in FUNCTION_CHARS
+        # only short names are glued: their last character to the right; to the left the first
+        # character of a 2-character name below prefecture level, or of one that starts with a
+        # conjunction
+        glued_last = surface[-1] if size <= 3 else ""
+        glued_first = surface[0] if (size == 2 and not high) or function_head else ""
         return _Pattern(
             surface,
             entries,
-            self._official[index],
-            self._high[index],
-            surface[0] in NUMERALS,
+            official,
+            high,
+            numeral_head,
             bad_next,
-            surface[0] in FUNCTION_CHARS,
+            function_head,
             shorter,
             alone,
-            after_chars,
-            before_chars,
-            size == 2 and not high and surface[0] in FUNCTION_CHARS,
+            self._after_chars(official, glued_last, bad_next),
+            self._before_chars(official, glued_first, numeral_head),
+            not entries or (size == 2 and not high and function_head),
         )
 
-    def _char_set(self, official: bool, side: str, glued: str) -> frozenset[str]:
-        """:attr:`_Pattern.after_chars` (``side`` "after") or ``before_chars`` of a pattern,
-        ``glued`` its character that may form a word with its neighbour there ("" for none);
-        one shared set per distinct case."""
-        key = (official, side, glued)
-        chars = self._char_sets.get(key)
+    def _after_chars(self, official: bool, glued: str, bad_next: frozenset[str]) -> frozenset[str]:
+        """:attr:`_Pattern.after_chars` (one shared set per distinct case)."""
+        key = ("after", official, glued, bad_next)
+        chars = self._neighbour_sets.get(key)
         if chars is None:
-            if side == "after":
-                rules = AFTER_FIRST if official else AFTER_FIRST | HISTORY_AFTER_FIRST
-                chars = rules.union(self._glue_next.get(glued, ()))
-            else:
-                rules = frozenset() if official else HISTORY_BEFORE_LAST
-                chars = rules.union(self._glue_prev.get(glued, ()))
-            self._char_sets[key] = chars
+            rules = AFTER_FIRST if official else AFTER_FIRST | HISTORY_AFTER_FIRST
+            chars = rules.union(self._glue_next.get(glued, ()), bad_next)
+            self._neighbour_sets[key] = chars
+        return chars
+
+    def _before_chars(self, official: bool, glued: str, numeral_head: bool) -> frozenset[str]:
+        """:attr:`_Pattern.before_chars` (one shared set per distinct case)."""
+        key = ("before", official, glued, numeral_head)
+        chars = self._neighbour_sets.get(key)
+        if chars is None:
+            rules = frozenset() if official else HISTORY_BEFORE_LAST
+            chars = rules.union(self._glue_prev.get(glued, ()), NUMERALS if numeral_head else ())
+            self._neighbour_sets[key] = chars
         return chars
 
     # ------------------------------------------------------------------ hierarchy
@@ -450,11 +456,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ tagging
     def tag(self, text: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _s, _e, code in self._scan(text):
-            for c in (code, *self.ancestors(code)):
-                counts[c] = counts.get(c, 0) + 1
-        return counts
+        return self.tag_mentions(self._scan(text))
 
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         return self._scan(text)
@@ -462,10 +464,16 @@ class Gazetteer:
     def tag_mentions(self, mentions: list[tuple[int, int, str]]) -> dict[str, int]:
         """:meth:`tag` of a text whose :meth:`mentions` are known (one scan for both)."""
         counts: dict[str, int] = {}
+        lineages = self._lineage_cache
         for _s, _e, code in mentions:
-            for c in (code, *self.ancestors(code)):
+            for c in lineages.get(code) or self._lineage(code):
                 counts[c] = counts.get(c, 0) + 1
         return counts
+
+    def _lineage(self, code: str) -> tuple[str, ...]:
+        """``code`` then its :meth:`ancestors` (cached)."""
+        lineage = self._lineage_cache[code] = (code, *self.ancestors(code))
+        return lineage
 
     def _division_of(self, code: str) -> str | None:
         for c in self._closure(code):
@@ -570,6 +578,15 @@ class Gazetteer:
             if start < cursor:
                 continue
             facts = facts_of[index]
+            quiet = not (
+                facts.check_always
+                or text[stop : stop + 1] in facts.after_chars
+                or (start > 0 and text[start - 1] in facts.before_chars)
+            )
+            if quiet and not titles and not lenient:  # most matches: no rule can apply
+                items.append(_Item(start, stop, facts.surface, facts.entries, facts.alone))
+                cursor = stop
+                continue
             entries = facts.entries
             if not entries:  # a non-place word (和田玉): consumes its characters
                 cursor = stop
@@ -580,11 +597,7 @@ class Gazetteer:
                 continue
             if facts.bad_next and text[stop : stop + 1] in facts.bad_next:
                 continue  # 二师兄, 一团和气
-            if not lenient and (
-                text[stop : stop + 1] in facts.after_chars
-                or (start > 0 and text[start - 1] in facts.before_chars)
-                or facts.always_check
-            ):
+            if not lenient and not quiet:
                 # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
                 joined = k < n_matches and matches[k][1] == stop and is_official[matches[k][0]]
                 verdict = self._in_context(text, start, stop, facts, joined)
@@ -607,11 +620,10 @@ class Gazetteer:
             items.append(_Item(start, stop, facts.surface, entries, alone))
             cursor = stop
 
-        accepted: dict[int, str] = {}
+        accepted: list[str | None] = [it.alone for it in items]  # None: not (yet) decided
         deferred: list[int] = []
         for i, it in enumerate(items):
             if it.alone is not None:
-                accepted[i] = it.alone
                 continue
             codes = [c for c, _ in it.entries]
             flags = [f for _, f in it.entries]
@@ -646,9 +658,10 @@ class Gazetteer:
                     deferred.append(i)
 
         context: set[str] = set()
-        direct = set(accepted.values())
+        direct = {code for code in accepted if code is not None}
+        closures = self._closure_cache
         for code in direct:
-            context |= self._closure(code)
+            context |= closures.get(code) or self._closure(code)
         for i in deferred:
             choice = self._decide(items[i], context, text, lenient, direct)
             if choice:
@@ -656,12 +669,12 @@ class Gazetteer:
 
         out: list[tuple[int, int, str]] = []
         skip_until = -1
-        for i, it in enumerate(items):
-            chosen = accepted.get(i)
+        units = self._units
+        for it, chosen in zip(items, accepted, strict=True):
             if chosen is None or it.start < skip_until:
                 continue
             out.append((it.start, it.end, chosen))
-            if chosen in self._units:
+            if chosen in units:
                 m = COMPANY_RE.match(text, it.end)
                 n = _cn_to_int(m.group(1)) if m else None
                 if m and n and 0 < n < 100:
