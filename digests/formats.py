@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RejectedInput
-from .text import PARAGRAPH_SEPARATOR, clean_paragraph, normalize
+from .text import FULLWIDTH_SPACE, PARAGRAPH_SEPARATOR, clean_paragraph, normalize
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl")
@@ -112,6 +112,9 @@ def parse_text(text: str, suffix: str, source: str) -> Iterator[RawArticle | Rej
         yield RejectedInput(source, "nested too deeply")
 
 
+_PARAGRAPH_ENDS = " " + FULLWIDTH_SPACE
+
+
 def _checked(article: RawArticle) -> RawArticle:
     if not article.title:
         raise RejectedInput(article.source_path, "no title")
@@ -123,11 +126,16 @@ def _checked(article: RawArticle) -> RawArticle:
     return article
 
 
-def _paragraphs(chunks: list[str]) -> list[str]:
+def _paragraphs(chunks: list[str], *, normalized: bool = False) -> list[str]:
+    """The non-empty paragraphs of ``chunks`` (each split at the paragraph separator), cleaned.
+
+    ``normalized`` chunks (lines of :func:`normalize`'s output) only need their ends stripped:
+    normalising again would change nothing (it is idempotent, and a piece between separators
+    is bounded by characters that do not compose)."""
     out: list[str] = []
     for chunk in chunks:
         for piece in chunk.split(PARAGRAPH_SEPARATOR):
-            cleaned = clean_paragraph(piece)
+            cleaned = piece.strip(_PARAGRAPH_ENDS) if normalized else clean_paragraph(piece)
             if cleaned:
                 out.append(cleaned)
     return out
@@ -215,7 +223,7 @@ def _from_mapping(obj: object, source: str) -> RawArticle:
     )
     article = RawArticle(
         title=clean_paragraph(normalize(title)),
-        paragraphs=_paragraphs(normalize(text).split("\n")),
+        paragraphs=_paragraphs(normalize(text).split("\n"), normalized=True),
         source_path=source,
         url=url,
         published=published,

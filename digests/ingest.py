@@ -32,13 +32,16 @@ from .store import AddResult, Store
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # articles per transaction
+#: … in a bulk load (an input of ``PARALLEL_MIN`` articles or more): with the store's bulk
+#: settings each batch's index entries go to disk as one segment at commit, and larger segments
+#: mean less merging later (docs/benchmarks.md)
+BULK_BATCH_SIZE = 2000
 TASK_ARTICLES = 16  # articles per worker task
-LOOKAHEAD = 4  # tasks in flight per worker, and at least:
-#: tasks in flight whatever the number of workers: one and a half batches, so that the workers
-#: keep analysing while the writer commits a batch (with 4 per worker they ran dry during every
-#: commit and sat idle a quarter of the time: docs/benchmarks.md)
-IN_FLIGHT_MIN = -(-BATCH_SIZE * 3 // 2 // TASK_ARTICLES)
+LOOKAHEAD = 4  # tasks in flight per worker, and at least one and a half batches' worth (so
+#: that the workers keep analysing while the writer commits a batch; with 4 per worker they ran
+#: dry during every commit and sat idle a quarter of the time: docs/benchmarks.md)
+IN_FLIGHT_BATCHES = 1.5
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
@@ -276,7 +279,9 @@ def ingest(
     idf = corpus_idf(store, idf_min_docs)
     if workers is None:
         workers = os.cpu_count() or 1
-    use_pool = workers > 1 and len(first) >= PARALLEL_MIN
+    big = len(first) >= PARALLEL_MIN  # a bulk load
+    use_pool = workers > 1 and big
+    batch_size = BULK_BATCH_SIZE if big else BATCH_SIZE
     if progress is None:
         progress = sys.stderr.isatty() and len(first) > 20
     bar = None
@@ -296,7 +301,7 @@ def ingest(
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
-            ahead = max(workers * LOOKAHEAD, IN_FLIGHT_MIN)
+            ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
             yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead)
 
     batch: list[AnalyzedArticle] = []
@@ -313,9 +318,8 @@ def ingest(
             on_batch(results)
         batch.clear()
 
-    big = len(first) >= PARALLEL_MIN  # a bulk load: a larger page cache pays off
     try:
-        with store.bulk_cache() if big else nullcontext():
+        with store.bulk_load() if big else nullcontext():
             for item in analysed():
                 if stop is not None and stop.is_set():
                     report.interrupted = True
@@ -326,7 +330,7 @@ def ingest(
                     _reject(report, item)
                     continue
                 batch.append(item)
-                if len(batch) >= BATCH_SIZE:
+                if len(batch) >= batch_size:
                     flush()
             if batch:
                 flush()

@@ -12,7 +12,7 @@ as a duplicate.
 
 The schema and its migrations are in :mod:`digests.pgschema`, full-text search (``tsvector`` /
 ``tsquery`` from the engine's own segmentation) in :mod:`digests.pgtext`, the delivery ledger in
-:mod:`digests.pgledger`. :meth:`bulk_cache` is a no-op here; a method added to the SQLite store
+:mod:`digests.pgledger`. :meth:`bulk_load` is a no-op here; a method added to the SQLite store
 without its override here fails on PostgreSQL (``AttributeError`` on ``db``), which the
 ``tests/test_pg_*.py`` files, rerunning the store's tests on PostgreSQL, are there to catch.
 """
@@ -127,7 +127,7 @@ class PgStore(Store):
                 self._local.conn = None
 
     @contextmanager
-    def bulk_cache(self, mib: int = 64) -> Iterator[None]:
+    def bulk_load(self, mib: int = 64, fts_hash_mib: int = 32) -> Iterator[None]:
         """No-op: PostgreSQL sizes its own cache (``shared_buffers``)."""
         yield
 

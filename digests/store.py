@@ -370,6 +370,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
+BULK_FTS_HASH_MIB = 32  # FTS5 pending-entries buffer while ingesting (holds a bulk batch's)
+FTS_HASH_DEFAULT = 2**20  # FTS5's own default hashsize
 MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
 
 
@@ -527,18 +529,35 @@ class Store:
         return self._db
 
     @contextmanager
-    def bulk_cache(self, mib: int = BULK_CACHE_MIB) -> Iterator[None]:
-        """A larger page cache for the duration of a bulk insert (the previous size after).
-
-        SQLite's default cache is small; on large corpora the full-text index merges and the
-        region index inserts keep missing it (the gain is measured in docs/benchmarks.md).
+    def bulk_load(
+        self, mib: int = BULK_CACHE_MIB, fts_hash_mib: int = BULK_FTS_HASH_MIB
+    ) -> Iterator[None]:
+        """Settings for a bulk insert, the previous ones restored after: a larger page cache
+        (SQLite's default is small; on large corpora the full-text index merges and the region
+        index inserts keep missing it), and a larger FTS5 ``hashsize``, so that a transaction's
+        index entries are written as one segment at commit instead of one per megabyte: fewer
+        segments, less merging (both measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        hash_sizes = {table: self._fts_hash_size(table) for table in FTS_TABLES}
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
+        self._set_fts_hash_sizes(dict.fromkeys(FTS_TABLES, int(fts_hash_mib) * 2**20))
         try:
             yield
         finally:
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
+            self._set_fts_hash_sizes(hash_sizes)
+
+    def _fts_hash_size(self, table: str) -> int:
+        row = self.conn.execute(f"SELECT v FROM {table}_config WHERE k = 'hashsize'").fetchone()
+        return int(row[0]) if row else FTS_HASH_DEFAULT
+
+    def _set_fts_hash_sizes(self, sizes: dict[str, int]) -> None:
+        with self.conn:
+            for table, size in sizes.items():
+                self.conn.execute(
+                    f"INSERT INTO {table} ({table}, rank) VALUES ('hashsize', ?)", [size]
+                )
 
     def close(self) -> None:
         self._conn.close()

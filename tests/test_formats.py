@@ -91,6 +91,30 @@ def test_json_object_and_list(tmp_path: Path) -> None:
     assert isinstance(items[1], RejectedInput) and "text" in items[1].reason
 
 
+def test_json_text_cleaned_as_every_other_format(tmp_path: Path) -> None:
+    """A JSON body is normalised once as a whole; its paragraphs must come out exactly as
+    cleaning each one alone gives (spaces, invisible characters, separators, CR, NBSP, tabs)."""
+    from digests.text import clean_paragraph
+
+    messy = [
+        " \u3000 一段，\t有\u00a0空格\u200b的文字。  \u3000\u3000  第二段 \u3000",
+        "\r\n\u3000\u3000\u3000第三段\ufeff。 ",
+        "cafe\u0301 \u2003 和  e\u0301。\u3000\u3000",
+        " \u3000  ",
+        BODY,
+    ]
+    f = tmp_path / "messy.json"
+    f.write_text(json.dumps({"title": "题", "text": "\n".join(messy)}, ensure_ascii=False))
+    expected = [
+        cleaned
+        for line in "\n".join(messy).replace("\r\n", "\n").split("\n")
+        for piece in line.split("\u3000\u3000")
+        if (cleaned := clean_paragraph(piece))
+    ]
+    assert read_one(f).paragraphs == expected
+    assert "café 和 é。" in expected and "第三段。" in expected
+
+
 def test_jsonl_bad_line_rejected_alone(tmp_path: Path) -> None:
     f = tmp_path / "a.jsonl"
     good = json.dumps({"title": "一", "text": BODY}, ensure_ascii=False)

@@ -80,18 +80,21 @@ def test_a_set_stop_event_ends_the_ingest_with_whole_articles(store: Store, tmp_
     assert report.interrupted and store.count() == len(report.added) < 30
 
 
-def test_a_stop_during_a_parallel_ingest_keeps_whole_batches(store: Store, tmp_path) -> None:
+def test_a_stop_during_a_parallel_ingest_keeps_whole_batches(
+    store: Store, tmp_path, monkeypatch
+) -> None:
     """Stopped after the first batch is committed, with two workers and far more tasks queued
     than that: the tasks not started are dropped, the run ends with that batch stored."""
-    from digests.ingest import BATCH_SIZE
+    import digests.ingest as ingest_module
 
+    monkeypatch.setattr(ingest_module, "BULK_BATCH_SIZE", 200)  # a parallel run is a bulk load
     folder = tmp_path / "many"
     folder.mkdir()
     with (folder / "many.jsonl").open("w", encoding="utf-8") as fh:
-        for i in range(BATCH_SIZE * 2 + 100):
+        for i in range(200 * 2 + 100):
             text = f"{GOOD}\n第{i}篇的第二段，编号{i}，兵团职工再次参加培训。"
             fh.write(json.dumps({"title": f"第{i}篇", "text": text}, ensure_ascii=False) + "\n")
     stop = threading.Event()
     report = ingest(store, [folder], workers=2, stop=stop, on_batch=lambda _: stop.set())
     assert report.interrupted
-    assert len(report.added) == store.count() == BATCH_SIZE
+    assert len(report.added) == store.count() == 200

@@ -128,7 +128,7 @@ def test_estimated_totals_are_within_five_percent(tmp_path: Path) -> None:
             words.append("G7")
         articles.append(_article(i, "，".join(words) + "。"))
     with Store(tmp_path / "big.db") as store:
-        with store.bulk_cache():
+        with store.bulk_load():
             store.add(articles)
         for query, test in [
             ("兵团", lambda b: "兵团" in b),

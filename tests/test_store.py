@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from digests.errors import StoreError
+from digests.formats import RawArticle
 from digests.models import AnalyzedArticle
+from digests.pipeline import analyze
 from digests.store import SCHEMA_VERSION, Store
 
 
@@ -131,8 +133,19 @@ def test_version_4_database_gets_the_character_pairs_of_its_articles(tmp_path: P
         assert store.fts_count('"段第"', table="articles_grams") == 0  # not across the line
 
 
-def test_bulk_cache_is_restored_afterwards(store: Store) -> None:
-    before = store.conn.execute("PRAGMA cache_size").fetchone()[0]
-    with store.bulk_cache(mib=32):
-        assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == -32 * 1024
-    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == before
+def test_bulk_load_settings_are_restored_afterwards(store: Store) -> None:
+    def settings() -> list[object]:
+        cache = store.conn.execute("PRAGMA cache_size").fetchone()[0]
+        hashes = [
+            store.conn.execute(f"SELECT v FROM {t}_config WHERE k = 'hashsize'").fetchone()
+            for t in ("articles_fts", "articles_grams")
+        ]
+        return [cache, *hashes]
+
+    before = settings()
+    with store.bulk_load(mib=32, fts_hash_mib=8):
+        assert settings() == [-32 * 1024, (8 * 2**20,), (8 * 2**20,)]
+        store.add([analyze(RawArticle(title="标题", paragraphs=["兵团职工参加培训。" * 3]))])
+    assert settings()[0] == before[0]
+    assert settings()[1:] == [(2**20,), (2**20,)]  # FTS5's default, as before
+    assert store.fts_count('"培训"') == 1
