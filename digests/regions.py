@@ -111,6 +111,8 @@ TITLE_RE = re.compile(r"《[^《》]{1,80}》")
 # Historical mentions: 古称伊州, 旧称迪化 …; 高昌故城, 于阗古国.
 HISTORY_BEFORE = frozenset({"古称", "旧称", "史称", "古代", "又称"})
 HISTORY_AFTER = frozenset({"故城", "古国", "王国", "（今", "(今"})  # 疏勒（今喀什）
+HISTORY_BEFORE_LAST = frozenset(word[-1] for word in HISTORY_BEFORE)
+HISTORY_AFTER_FIRST = frozenset(word[0] for word in HISTORY_AFTER)
 # A glued word that still means the place itself: 喀什市区, 莎车县城.
 KEEP_RIGHT = frozenset(
     {"市区", "市内", "城区", "县城", "县内", "区内", "市民", "市里", "州内", "省内"}
@@ -168,12 +170,35 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     start: int
     end: int
     surface: str
     entries: list[tuple[str, int]]
+    alone: str | None  # the code taken without looking at the other places (_Pattern.alone)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """What the scan asks of every match of one pattern, worked out once when loading."""
+
+    surface: str
+    entries: list[tuple[str, int]]  # empty for a non-place word (和田玉)
+    official: bool  # an official name of one of its places
+    high: bool  # one of its places is a province, prefecture, the XPCC or a division
+    numeral_head: bool  # starts with a numeral (六师: not after 十)
+    bad_next: frozenset[str]  # characters after it that make it no place (二师|兄, 一团|和气)
+    function_head: bool  # starts with a conjunction or preposition (和田: 温|和田)
+    shorter: int | None  # the pattern of its longest proper prefix (喀什市 → 喀什)
+    alone: str | None  # one place with no flag asking for context: taken as it is
+    # The characters just after / just before a match without which no rule of the scan can
+    # apply to it (路, 河…; 故城; 南|岸 for a short name; 二师|兄; 古|称; 位|于田; 温|和田;
+    # 十|六师), and whether a match must be looked at whatever its neighbours (a non-place
+    # word; 和田 in 广东|和安徽). A match with neither is taken as it is.
+    after_chars: frozenset[str]
+    before_chars: frozenset[str]
+    check_always: bool
 
 
 class Gazetteer:
@@ -206,17 +231,88 @@ class Gazetteer:
             for _, e in self._patterns
         ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
+        self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
         glue: str = data.get("glue_words", "")
         self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
+        self._glue_next: dict[str, set[str]] = {}  # 南 → {岸, 部, …} (南岸, 南部)
+        self._glue_prev: dict[str, set[str]] = {}  # 田 → {位, 种, …} (于田, 种田)
+        for word in self._glue:
+            self._glue_next.setdefault(word[0], set()).add(word[1])
+            self._glue_prev.setdefault(word[1], set()).add(word[0])
+        self._neighbour_sets: dict[tuple[object, ...], frozenset[str]] = {}
+        self._facts = [
+            self._pattern_facts(i, surface, entries)
+            for i, (surface, entries) in enumerate(self._patterns)
+        ]
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
         )
         self._anc_cache: dict[str, list[str]] = {}
         self._closure_cache: dict[str, frozenset[str]] = {}
+        self._lineage_cache: dict[str, tuple[str, ...]] = {}
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
+
+    def _pattern_facts(self, index: int, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
+        bad_next: frozenset[str] = frozenset()
+        if surface.endswith("师"):
+            bad_next = DIV_BAD_NEXT
+        elif surface.endswith("团") and any(self._places[c].level == "unit" for c, _ in entries):
+            bad_next = REG_BAD_NEXT
+        shorter = next(
+            (
+                self._pattern_index[surface[:size]]
+                for size in range(len(surface) - 1, 1, -1)
+                if surface[:size] in self._pattern_index
+            ),
+            None,
+        )
+        alone = None
+        if len(entries) == 1 and not entries[0][1] & (F_DIV_AMB | F_REG_CTX | F_RISKY | F_XFARM):
+            alone = entries[0][0]
+        official, high, size = self._official[index], self._high[index], len(surface)
+        numeral_head, function_head = surface[0] in NUMERALS, surface[0] in FUNCTION_CHARS
+        # only short names are glued: their last character to the right; to the left the first
+        # character of a 2-character name below prefecture level, or of one that starts with a
+        # conjunction
+        glued_last = surface[-1] if size <= 3 else ""
+        glued_first = surface[0] if (size == 2 and not high) or function_head else ""
+        return _Pattern(
+            surface,
+            entries,
+            official,
+            high,
+            numeral_head,
+            bad_next,
+            function_head,
+            shorter,
+            alone,
+            self._after_chars(official, glued_last, bad_next),
+            self._before_chars(official, glued_first, numeral_head),
+            not entries or (size == 2 and not high and function_head),
+        )
+
+    def _after_chars(self, official: bool, glued: str, bad_next: frozenset[str]) -> frozenset[str]:
+        """:attr:`_Pattern.after_chars` (one shared set per distinct case)."""
+        key = ("after", official, glued, bad_next)
+        chars = self._neighbour_sets.get(key)
+        if chars is None:
+            rules = AFTER_FIRST if official else AFTER_FIRST | HISTORY_AFTER_FIRST
+            chars = rules.union(self._glue_next.get(glued, ()), bad_next)
+            self._neighbour_sets[key] = chars
+        return chars
+
+    def _before_chars(self, official: bool, glued: str, numeral_head: bool) -> frozenset[str]:
+        """:attr:`_Pattern.before_chars` (one shared set per distinct case)."""
+        key = ("before", official, glued, numeral_head)
+        chars = self._neighbour_sets.get(key)
+        if chars is None:
+            rules = frozenset() if official else HISTORY_BEFORE_LAST
+            chars = rules.union(self._glue_prev.get(glued, ()), NUMERALS if numeral_head else ())
+            self._neighbour_sets[key] = chars
+        return chars
 
     # ------------------------------------------------------------------ hierarchy
     def get(self, code: str) -> Place | None:
@@ -360,11 +456,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ tagging
     def tag(self, text: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for _s, _e, code in self._scan(text):
-            for c in (code, *self.ancestors(code)):
-                counts[c] = counts.get(c, 0) + 1
-        return counts
+        return self.tag_mentions(self._scan(text))
 
     def mentions(self, text: str) -> list[tuple[int, int, str]]:
         return self._scan(text)
@@ -372,10 +464,16 @@ class Gazetteer:
     def tag_mentions(self, mentions: list[tuple[int, int, str]]) -> dict[str, int]:
         """:meth:`tag` of a text whose :meth:`mentions` are known (one scan for both)."""
         counts: dict[str, int] = {}
+        lineages = self._lineage_cache
         for _s, _e, code in mentions:
-            for c in (code, *self.ancestors(code)):
+            for c in lineages.get(code) or self._lineage(code):
                 counts[c] = counts.get(c, 0) + 1
         return counts
+
+    def _lineage(self, code: str) -> tuple[str, ...]:
+        """``code`` then its :meth:`ancestors` (cached)."""
+        lineage = self._lineage_cache[code] = (code, *self.ancestors(code))
+        return lineage
 
     def _division_of(self, code: str) -> str | None:
         for c in self._closure(code):
@@ -394,11 +492,16 @@ class Gazetteer:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
         glue = self._glue
         if not left:
-            if stop >= len(text) or not _is_cjk(text[stop]):
+            if stop >= len(text):
                 return False
             word = surface[-1] + text[stop]
             # 河南|部分, 湖南|部署: the next characters make a word of their own
-            return word in glue and word not in KEEP_RIGHT and text[stop : stop + 2] not in glue
+            return (
+                word in glue
+                and _is_cjk(text[stop])
+                and word not in KEEP_RIGHT
+                and text[stop : stop + 2] not in glue
+            )
         return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
 
     def _in_context(
@@ -406,7 +509,7 @@ class Gazetteer:
         text: str,
         start: int,
         stop: int,
-        index: int,
+        facts: _Pattern,
         joined: bool = False,
     ) -> tuple[str, tuple[int, int, int] | None] | None:
         """Why the match ``text[start:stop]`` is no place, or None when nothing speaks against it.
@@ -414,8 +517,7 @@ class Gazetteer:
         Returns ("drop", None), or ("shift", match) / ("shorter", match) with the match to try
         instead (广东|和安徽 → 安徽; 喀什市|场 → 喀什).
         """
-        surface = self._patterns[index][0]
-        official, high = self._official[index], self._high[index]
+        surface, high = facts.surface, facts.high
         after = text[stop : stop + 3]
         first = after[:1]
         if (
@@ -428,8 +530,8 @@ class Gazetteer:
             )
         ):
             return ("drop", None)  # 北京路, 喀什东路; 和田河畔, 伊犁河谷, 玛纳斯河流域
-        if not official and (
-            after[:2] in HISTORY_AFTER or text[max(0, start - 2) : start] in HISTORY_BEFORE
+        if not facts.official and (
+            after[:2] in HISTORY_AFTER or (start >= 2 and text[start - 2 : start] in HISTORY_BEFORE)
         ):
             return ("drop", None)  # 古称伊州, 高昌故城
         n = len(surface)
@@ -437,7 +539,7 @@ class Gazetteer:
             return None
         if n == 2 and start + 1 < len(text) and not high:
             glued = self._glued(text, start, stop, surface, left=True)
-            if glued or surface[0] in FUNCTION_CHARS:
+            if glued or facts.function_head:
                 shifted = self._match_at(text, start + 1)
                 if (
                     shifted
@@ -447,18 +549,18 @@ class Gazetteer:
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
                     return ("shift", shifted) if shifted else ("drop", None)
-        city_of = high and text[stop : stop + 1] in "城港岛"  # 北京城, 上海港, 海南岛
-        if not joined and not city_of and self._glued(text, start, stop, surface, left=False):
-            for size in range(n - 1, 1, -1):  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
-                sub = self._pattern_index.get(surface[:size])
-                if sub is not None:
-                    return ("shorter", (start, start + size, sub))
+        if joined or (high and text[stop : stop + 1] in "城港岛"):  # 北京城, 上海港, 海南岛
+            return None
+        if self._glued(text, start, stop, surface, left=False):
+            sub = facts.shorter  # 喀什市|场 → 喀什, 莎车县|城 → 莎车
+            if sub is not None:
+                return ("shorter", (start, start + len(self._facts[sub].surface), sub))
             return ("drop", None)
         return None
 
     def _scan(self, text: str, lenient: bool = False) -> list[tuple[int, int, str]]:
         items: list[_Item] = []
-        patterns = self._patterns
+        facts_of, is_official = self._facts, self._official
         titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
         matches = self._auto.find_matches_as_indexes(text)
         n_matches = len(matches)
@@ -475,48 +577,54 @@ class Gazetteer:
                 break
             if start < cursor:
                 continue
-            surface, entries = patterns[index]
+            facts = facts_of[index]
+            quiet = not (
+                facts.check_always
+                or text[stop : stop + 1] in facts.after_chars
+                or (start > 0 and text[start - 1] in facts.before_chars)
+            )
+            if quiet and not titles and not lenient:  # most matches: no rule can apply
+                items.append(_Item(start, stop, facts.surface, facts.entries, facts.alone))
+                cursor = stop
+                continue
+            entries = facts.entries
             if not entries:  # a non-place word (和田玉): consumes its characters
                 cursor = stop
                 continue
-            end = stop - 1
             if titles and any(a < start < b for a, b in titles):
                 continue  # inside 《…》: the title of a work
-            if surface[0] in NUMERALS and start > 0 and text[start - 1] in NUMERALS:
+            if facts.numeral_head and start > 0 and text[start - 1] in NUMERALS:
                 continue
-            nxt = text[end + 1] if end + 1 < len(text) else ""
-            if surface.endswith("师") and nxt in DIV_BAD_NEXT:
-                continue
-            if (
-                surface.endswith("团")
-                and nxt in REG_BAD_NEXT
-                and any(self._places[c].level == "unit" for c, _ in entries)
-            ):
-                continue
-            if not lenient:
+            if facts.bad_next and text[stop : stop + 1] in facts.bad_next:
+                continue  # 二师兄, 一团和气
+            if not lenient and not quiet:
                 # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
-                joined = k < n_matches and matches[k][1] == stop and self._official[matches[k][0]]
-                verdict = self._in_context(text, start, stop, index, joined)
+                joined = k < n_matches and matches[k][1] == stop and is_official[matches[k][0]]
+                verdict = self._in_context(text, start, stop, facts, joined)
                 if verdict is not None:
                     retry = verdict[1]  # None for "drop"
                     continue
+            alone = facts.alone
             if (
-                surface[0] in FUNCTION_CHARS
+                facts.function_head
                 and start > 0
                 and _is_cjk(text[start - 1])
                 and not any(f & F_OFFICIAL for _, f in entries)
                 and not (items and items[-1].end == start)
-                and (lenient or text[start - 1] + surface[0] in self._glue)
+                and (lenient or text[start - 1] + facts.surface[0] in self._glue)
             ):
                 # 温和田…: a conjunction glued to the word before, unless it directly follows
                 # another place (喀什和田); 南疆和田 is a place (城市和田园: glue, see above).
                 entries = [(c, f | F_RISKY) for c, f in entries]
-            items.append(_Item(start, end + 1, surface, entries))
+                alone = None
+            items.append(_Item(start, stop, facts.surface, entries, alone))
             cursor = stop
 
-        accepted: dict[int, str] = {}
+        accepted: list[str | None] = [it.alone for it in items]  # None: not (yet) decided
         deferred: list[int] = []
         for i, it in enumerate(items):
+            if it.alone is not None:
+                continue
             codes = [c for c, _ in it.entries]
             flags = [f for _, f in it.entries]
             prev = items[i - 1] if i > 0 and items[i - 1].end == it.start else None
@@ -550,9 +658,10 @@ class Gazetteer:
                     deferred.append(i)
 
         context: set[str] = set()
-        direct = set(accepted.values())
+        direct = {code for code in accepted if code is not None}
+        closures = self._closure_cache
         for code in direct:
-            context |= self._closure(code)
+            context |= closures.get(code) or self._closure(code)
         for i in deferred:
             choice = self._decide(items[i], context, text, lenient, direct)
             if choice:
@@ -560,12 +669,12 @@ class Gazetteer:
 
         out: list[tuple[int, int, str]] = []
         skip_until = -1
-        for i, it in enumerate(items):
-            chosen = accepted.get(i)
+        units = self._units
+        for it, chosen in zip(items, accepted, strict=True):
             if chosen is None or it.start < skip_until:
                 continue
             out.append((it.start, it.end, chosen))
-            if self._places[chosen].level == "unit":
+            if chosen in units:
                 m = COMPANY_RE.match(text, it.end)
                 n = _cn_to_int(m.group(1)) if m else None
                 if m and n and 0 < n < 100:

@@ -23,7 +23,9 @@ Everything that turns raw characters into the units the engine works with lives 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -42,18 +44,21 @@ _ENDERS = set(_ENDER_CHARS)
 _CLOSERS_AND_SPACE = _CLOSER_CHARS + " "
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
 _QUOTE_CLOSERS = "".join(_OPEN_CLOSE.values())
-_WORDISH = re.compile(r"\w", re.UNICODE)
+_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
 _QUOTE_CHARS = re.compile(f"[{''.join(_OPEN_CLOSE)}{_QUOTE_CLOSERS}]")
 _ENDER_CLASS = f"[{re.escape(_ENDER_CHARS)}]"
 _NOT_ENDER_CLASS = f"[^{re.escape(_ENDER_CHARS)}]"
 _CLOSER_CLASS = f"[{re.escape(_CLOSER_CHARS)}]"
-_ENDER_RUN = re.compile(f"({_ENDER_CLASS}+){_CLOSER_CLASS}*")
+# a quotation mark, or a run of enders and the closers after it (group 1)
+_QUOTE_OR_ENDER_RUN = re.compile(f"{_QUOTE_CHARS.pattern}|{_ENDER_CLASS}+({_CLOSER_CLASS}*)")
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
 _CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _CJK_RUN = re.compile(f"{_CJK_CLASS}+")
-_CJK_GRAM = re.compile(f"(?=({_CJK_CLASS}{_CJK_CLASS}?))")  # a pair, or a run's last character
+_UINT32 = next(code for code in "IL" if array(code).itemsize == 4)  # an array of code points
+_UTF32 = f"utf-32-{sys.byteorder[0]}e"  # their encoding, in the machine's byte order
+_SPACES_UTF32 = array(_UINT32, [ord(" ")])
 _HAS_CJK_OR_ALNUM = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -102,51 +107,44 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     if not paragraph:
         return []
-    if not _QUOTE_CHARS.search(paragraph) or not _quotes_balanced(paragraph):
-        return [s for s in (m.strip() for m in _PLAIN_SENTENCE.findall(paragraph)) if s]
-    # Quotes nest properly, so the depth at any point is openers minus closers before it. A
-    # run of enders (+ closers) ends a sentence at depth 0, or when its first closer is the
-    # one that closes the outermost quotation (“……。”).
+    if _QUOTE_CHARS.search(paragraph):
+        quoted = _split_quoted(paragraph)
+        if quoted is not None:
+            return quoted
+    return list(filter(None, map(str.strip, _PLAIN_SENTENCE.findall(paragraph))))
+
+
+def _split_quoted(paragraph: str) -> list[str] | None:
+    """:func:`split_sentences` of a paragraph with quotation marks, or None if they do not nest.
+
+    One scan over the quotation marks and the runs of enders (+ closers), in text order, keeps
+    the stack of open quotations: a run ends a sentence outside any quotation, or when its first
+    closer is the one that closes the outermost quotation (“……。”).
+    """
+    open_quotes: list[str] = []
     sentences: list[str] = []
-    start = depth = scanned = 0
-    for match in _ENDER_RUN.finditer(paragraph):
-        depth += _depth_change(paragraph, scanned, match.start())
-        enders_end = match.start() + len(match.group(1))
-        closes = _depth_change(paragraph, enders_end, match.end())
-        if depth == 0 or (
-            depth == 1 and enders_end < match.end() and paragraph[enders_end] in _QUOTE_CLOSERS
+    start = 0
+    for match in _QUOTE_OR_ENDER_RUN.finditer(paragraph):
+        closers = match.group(1)
+        if closers is None:  # a quotation mark between the runs
+            mark = match.group()
+            if mark in _OPEN_CLOSE:
+                open_quotes.append(mark)
+                continue
+            closers = mark  # a closing one, checked as the closers after a run are
+        elif not open_quotes or (
+            len(open_quotes) == 1 and closers and closers[0] in _QUOTE_CLOSERS
         ):
             sentences.append(paragraph[start : match.end()])
             start = match.end()
-        depth += closes
-        scanned = match.end()
-    if start < len(paragraph):
-        sentences.append(paragraph[start:])
-    return [s for s in (s.strip() for s in sentences) if s]
-
-
-def _depth_change(text: str, start: int, end: int) -> int:
-    """Quotation openers minus closers in ``text[start:end]``."""
-    if start >= end:
-        return 0
-    piece = text[start:end]
-    return sum(map(piece.count, _OPEN_CLOSE)) - sum(map(piece.count, _QUOTE_CLOSERS))
-
-
-_OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
-
-
-def _quotes_balanced(text: str) -> bool:
-    stack: list[str] = []
-    closers = _OPENER_OF
-    for ch in _QUOTE_CHARS.findall(text):  # the quotation marks only, in order
-        if ch in _OPEN_CLOSE:
-            stack.append(ch)
-        elif ch in closers:
-            if not stack or stack[-1] != closers[ch]:
-                return False
-            stack.pop()
-    return not stack
+        for closer in closers:  # the quotations closed here must be the innermost open ones
+            opener = _OPENER_OF.get(closer)
+            if opener is not None and (not open_quotes or open_quotes.pop() != opener):
+                return None
+    if open_quotes:
+        return None
+    sentences.append(paragraph[start:])
+    return list(filter(None, map(str.strip, sentences)))
 
 
 def ends_with_terminal(text: str) -> bool:
@@ -203,10 +201,22 @@ def cjk_grams(text: str) -> str:
     Stored beside the words in the search index, they make every string of two or more CJK
     characters findable whatever the segmentation did to it (``六师`` inside ``第六/师``): a
     string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
-    pairs of two runs from being adjacent, so no phrase matches across punctuation. (One regex
-    scan: at every CJK character, that character and the next one if it is CJK too.)
+    pairs of two runs from being adjacent, so no phrase matches across punctuation.
+
+    Built without one string object per pair: every CJK character is followed by its right
+    neighbour in the run (a NUL placeholder after a run's last character) and a space, the
+    three columns laid out in one UTF-32 array by strided assignment; the placeholders are
+    then deleted.
     """
-    return " ".join(_CJK_GRAM.findall(text))
+    runs = _CJK_RUN.findall(text)
+    if not runs:
+        return ""
+    lefts = "".join(runs)  # every CJK character, in order
+    rights = "\0".join([run[1:] for run in runs]) + "\0"  # the character after each, or NUL
+    out = _SPACES_UTF32 * (3 * len(lefts))  # columns: left, right, space
+    out[0::3] = array(_UINT32, lefts.encode(_UTF32))
+    out[1::3] = array(_UINT32, rights.encode(_UTF32))
+    return out.tobytes().decode(_UTF32)[:-1].replace("\0", "")
 
 
 def gram_phrase(text: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digests.regions import Gazetteer, Place, Resolution, load_gazetteer
+from digests.regions import DATA_PATH, Gazetteer, Place, Resolution, load_gazetteer
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "corpus"
@@ -496,3 +496,93 @@ def test_kashgar_prefecture_unless_the_text_says_city(g: Gazetteer) -> None:
     assert direct(g, "喀什古城的夜市") == ["653101"]
     assert direct(g, "喀什市的发展。喀什的夜市") == ["653101", "653101"]
     assert direct(g, "喀什地区和喀什市。喀什") == ["653100", "653101", "653100"]
+
+
+def test_neighbour_tables_never_skip_a_rule(g: Gazetteer) -> None:
+    """The scan looks at a match's context only when the character after or before it is one of
+    its pattern's ``after_chars``/``before_chars`` (or ``always_check``): every match that the
+    rules would drop, shift or shorten, on place names set between glue words, roads, rivers and
+    historical words, passes that filter."""
+    import random
+
+    rng = random.Random(5)
+    glue = sorted(g._glue)
+    glue_after: dict[str, list[str]] = {}
+    for word in glue:
+        glue_after.setdefault(word[0], []).append(word[1])
+    neighbours = ["路", "东路", "河畔", "河流域", "山区", "湖", "故城", "古国", "（今", "城", "港"]
+    before = ["古称", "旧称", "古代", "和", "与", "在"]
+    names = [s for s, e in g._patterns if e and len(s) <= 4] + ["和田", "和静", "于田", "新源"]
+    verdicts: dict[str, int] = {}
+    for _ in range(20000):
+        name = rng.choice(names)
+        left = rng.choice([rng.choice(glue), rng.choice(before), "。"])
+        glued = glue_after.get(name[-1], [""])  # 河|南岸, 喀什市|场
+        right = rng.choice([rng.choice(glue), rng.choice(neighbours), rng.choice(glued), "，", ""])
+        text = left + name + right
+        for index, start, stop in g._auto.find_matches_as_indexes(text):
+            facts = g._facts[index]
+            if not facts.entries:
+                continue
+            verdict = g._in_context(text, start, stop, facts)
+            if verdict is None:
+                continue
+            verdicts[verdict[0]] = verdicts.get(verdict[0], 0) + 1
+            looked_at = (
+                text[stop : stop + 1] in facts.after_chars
+                or (start > 0 and text[start - 1] in facts.before_chars)
+                or facts.check_always
+            )
+            assert looked_at, (text, text[start:stop], verdict)
+    assert min(verdicts.get(kind, 0) for kind in ("drop", "shift", "shorter")) > 20, verdicts
+
+
+def test_quiet_matches_skip_nothing(g: Gazetteer) -> None:
+    """Taking a match as it is when neither neighbour is in its pattern's tables gives the
+    mentions that looking at every match gives, on place names between glue words, numerals,
+    conjunctions, roads, rivers and historical words (and 《titles》)."""
+    import dataclasses
+    import random
+
+    class Everything(frozenset[str]):
+        def __contains__(self, item: object) -> bool:
+            return True
+
+    careful = Gazetteer(json.loads(DATA_PATH.read_text(encoding="utf-8")))  # no match is quiet
+    careful._facts = [dataclasses.replace(f, after_chars=Everything()) for f in careful._facts]
+    rng = random.Random(9)
+    glue = sorted(g._glue)
+    glued_before: dict[str, list[str]] = {}  # 田 → [位, 种, …]
+    for word in glue:
+        glued_before.setdefault(word[1], []).append(word[0])
+    names = [s for s, e in g._patterns if e]
+    usual = ["和田", "和静", "于田", "新源", "六师", "一〇二团", "二师", "一团", "喀什市", "河南"]
+    usual += ["和安徽", "和田玉和田", "哈密瓜"]
+    # 和平|谷区: a 2-character name starting with a conjunction, then a name starting inside it
+    starting: dict[str, list[str]] = {}
+    for name in names:
+        starting.setdefault(name[0], []).append(name)
+    usual += [
+        name[0] + other
+        for name in names
+        if len(name) == 2 and name[0] in "和与于及在从对向为把被跟同让给"
+        for other in starting.get(name[1], [])
+    ][::10]
+    marks = ["路", "河畔", "故城", "古称", "十", "三", "和", "兄", "和气", "城", "。", "《", "》"]
+    differ = 0
+    for _ in range(6000):
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            name = rng.choice(usual if rng.random() < 0.5 else names)
+            roll = rng.random()
+            if roll < 0.3:
+                parts.append(rng.choice(glue))
+            elif roll < 0.5 and name[0] in glued_before:
+                parts.append(rng.choice(glued_before[name[0]]))  # 温|和田, 位|于田
+            else:
+                parts.append(rng.choice(marks))
+            parts.append(name)
+        text = "".join(parts) + rng.choice([*marks, rng.choice(glue)])
+        assert g.mentions(text) == careful.mentions(text), text
+        differ += g.mentions(text) != careful._scan(text, lenient=True)
+    assert differ > 1000  # the rules did drop, shift or shorten matches in these texts

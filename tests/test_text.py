@@ -85,7 +85,7 @@ def test_cjk_grams_are_pairs_closed_by_the_last_character() -> None:
 
 
 def test_cjk_grams_scan_is_the_run_by_run_pairs() -> None:
-    """The one-regex scan gives what pairing each CJK run's neighbours (and closing the run with
+    """The interleaved build gives what pairing each CJK run's neighbours (and closing the run with
     its last character) gives, on random mixes of CJK (every range), punctuation, Latin and
     line breaks."""
     import random
@@ -124,3 +124,66 @@ def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
     monkeypatch.setattr(text_module, "_QUOTE_CHARS", re.compile(r"(?s)."))  # force the loop
     careful = [split_sentences(p) for p in paragraphs]
     assert fast == careful
+
+
+def test_quoted_splitter_follows_the_depth_rule() -> None:
+    """Paragraphs with quotation marks (balanced, crossed, unclosed; runs of enders with closing
+    quotes and brackets) are cut where the rule says: a run of enders (+ closers) ends a sentence
+    at quotation depth 0, or at depth 1 when its first closer closes the outermost quotation; if
+    the marks do not nest, every run ends a sentence."""
+    import random
+    import re
+
+    opener_of = {"”": "“", "」": "「", "』": "『", "’": "‘"}
+
+    def nests(text: str) -> bool:
+        stack: list[str] = []
+        for ch in text:
+            if ch in opener_of.values():
+                stack.append(ch)
+            elif ch in opener_of and (not stack or stack.pop() != opener_of[ch]):
+                return False
+        return not stack
+
+    def by_rule(text: str) -> list[str]:
+        quoted = nests(text)
+        pieces, start = [], 0
+        for m in re.finditer(r"[。！？；…!?;]+([”’」』）)》\"']*)", text):
+            before = text[: m.start()]
+            depth = sum(map(before.count, "“「『‘")) - sum(map(before.count, "”」』’"))
+            closers = m.group(1)
+            if not quoted or depth == 0 or (depth == 1 and closers[:1] in opener_of):
+                pieces.append(text[start : m.end()])
+                start = m.end()
+        pieces.append(text[start:])
+        return [p.strip() for p in pieces if p.strip()]
+
+    rng = random.Random(11)
+
+    def paragraph() -> str:  # quotations opened and closed in order, sometimes crossed or left open
+        out: list[str] = []
+        stack: list[str] = []
+        for _ in range(rng.randint(1, 14)):
+            roll = rng.random()
+            if roll < 0.2:
+                stack.append(rng.choice("“「『‘"))
+                out.append(stack[-1])
+            elif roll < 0.35 and stack:
+                out.append({"“": "”", "「": "」", "『": "』", "‘": "’"}[stack.pop()])
+            elif roll < 0.6:
+                out.append(rng.choice("。！？；…!?;") * rng.randint(1, 2))
+                out.append("".join(rng.choice("”’」』）)》\"'") for _ in range(rng.randint(0, 2))))
+            else:
+                out.append(
+                    "".join(rng.choice("兵团新疆说：，  a") for _ in range(rng.randint(1, 5)))
+                )
+        if rng.random() < 0.8:
+            out += [{"“": "”", "「": "」", "『": "』", "‘": "’"}[q] for q in reversed(stack)]
+        return "".join(out)
+
+    paragraphs = [paragraph() for _ in range(5000)]
+    paragraphs += ["他说：“好。”我说：「行！」", "“一。“二。”三。”四。", "‘甲。’）乙；"]
+    balanced = sum(nests(p) and any(q in p for q in "“「『‘") for p in paragraphs)
+    assert 1000 < balanced < len(paragraphs) - 500
+    for paragraph in paragraphs:
+        assert split_sentences(paragraph) == by_rule(paragraph), paragraph
