@@ -294,7 +294,10 @@ def _store_upload(svc: Services, path: Path, data: bytes, status: IngestStatus) 
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as fh:  # a unique name: never overwrite another upload
             fh.write(data)
-        report = ingest(store, [path], workers=1, progress=False, stop=svc.stopping, status=status)
+        report = ingest(
+            store, [path], workers=1, progress=False, stop=svc.stopping, status=status,
+            short_transactions=True,  # the bot's other writes wait behind no long transaction
+        )  # fmt: skip
         st = path.stat()
         if report.interrupted:
             outcome = "seen"  # the corpus poll takes it again after the restart

@@ -270,9 +270,14 @@ def ingest(
     idf_min_docs: int = IDF_MIN_DOCS,
     stop: threading.Event | None = None,
     status: IngestStatus | None = None,
+    short_transactions: bool = False,
 ) -> IngestReport:
     """Read, analyse and store the articles in ``paths``. Setting ``stop`` ends the run after the
-    article in hand (what was analysed is committed; ``report.interrupted`` tells)."""
+    article in hand (what was analysed is committed; ``report.interrupted`` tells).
+
+    A bulk load commits ``BULK_BATCH_SIZE`` articles at a time; with ``short_transactions`` (a
+    process serving users) ``BATCH_SIZE``, so that its own writes (update journal, ledger) never
+    wait behind a long transaction."""
     report = IngestReport()
     reading = read_inputs(paths, report, stop=stop, status=status)
     first = list(islice(reading, PARALLEL_MIN))  # enough to choose between pool and loop
@@ -281,7 +286,7 @@ def ingest(
         workers = os.cpu_count() or 1
     big = len(first) >= PARALLEL_MIN  # a bulk load
     use_pool = workers > 1 and big
-    batch_size = BULK_BATCH_SIZE if big else BATCH_SIZE
+    batch_size = BULK_BATCH_SIZE if big and not short_transactions else BATCH_SIZE
     if progress is None:
         progress = sys.stderr.isatty() and len(first) > 20
     bar = None

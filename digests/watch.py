@@ -73,8 +73,9 @@ def poll_corpus(
             store.record_corpus_file(key, size, mtime_ns, "seen", now=now)
     if result.ready:
         result.report = ingest(
-            store, result.ready, workers=workers, progress=False, stop=stop, status=status
-        )
+            store, result.ready, workers=workers, progress=False, stop=stop, status=status,
+            short_transactions=True,  # the bot's own writes wait behind no long transaction
+        )  # fmt: skip
         if result.report.interrupted:
             log.info("corpus poll interrupted; the rest is taken at the next start")
             return result

@@ -52,3 +52,41 @@ def test_rejected_file_reported_once(store: Store, tmp_path: Path) -> None:
     assert len(poll_corpus(store, corpus, settle_seconds=1, now=t + 5).report.rejected) == 1
     assert poll_corpus(store, corpus, settle_seconds=1, now=t + 6).ready == []
     assert store.corpus_files()[str(bad)][2] == "rejected"
+
+
+def test_the_bots_corpus_poll_keeps_its_transactions_short(
+    store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    """A big folder found by the bot's own poll is a bulk load (all cores, bulk settings) but is
+    committed ``BATCH_SIZE`` articles at a time, not ``BULK_BATCH_SIZE``: the bot's own writes
+    (update journal, ledger) must not wait behind a long transaction. ``digestbot ingest`` keeps
+    the long batches."""
+    import json
+
+    import digests.ingest as ingest_module
+    from digests.ingest import ingest
+
+    monkeypatch.setattr(ingest_module, "BATCH_SIZE", 40)
+    monkeypatch.setattr(ingest_module, "BULK_BATCH_SIZE", 1000)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with (corpus / "many.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(130):
+            text = f"兵团职工积极参加第{i}期培训，学习农业技术。第{i}期培训结束后，职工返回连队。"
+            fh.write(json.dumps({"title": f"第{i}篇", "text": text}, ensure_ascii=False) + "\n")
+    batches: list[int] = []
+    add = store.add
+    monkeypatch.setattr(
+        store, "add", lambda arts, **kw: batches.append(len(arts)) or add(arts, **kw)
+    )
+    t = (corpus / "many.jsonl").stat().st_mtime
+    result = poll_corpus(store, corpus, settle_seconds=1, now=t + 5, workers=2)
+    assert len(result.report.added) == 130 and batches == [40, 40, 40, 10]
+    batches.clear()
+    store2 = Store(tmp_path / "cli.db")
+    add = store2.add
+    monkeypatch.setattr(
+        store2, "add", lambda arts, **kw: batches.append(len(arts)) or add(arts, **kw)
+    )
+    assert len(ingest(store2, [corpus], workers=2).added) == 130 and batches == [130]
+    store2.close()
