@@ -62,6 +62,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,8 +197,8 @@ class _Pattern:
     # apply to it (路, 河…; 故城; 南|岸 for a short name; 二师|兄; 古|称; 位|于田; 温|和田;
     # 十|六师), and whether a match must be looked at whatever its neighbours (a non-place
     # word; 和田 in 广东|和安徽). A match with neither is taken as it is.
-    after_chars: frozenset[str]
-    before_chars: frozenset[str]
+    after_chars: str  # as strings: ~1,600 distinct cases, a set each would cost megabytes
+    before_chars: str
     check_always: bool
 
 
@@ -234,16 +235,24 @@ class Gazetteer:
         self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
         glue: str = data.get("glue_words", "")
         self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
-        self._glue_next: dict[str, set[str]] = {}  # 南 → {岸, 部, …} (南岸, 南部)
-        self._glue_prev: dict[str, set[str]] = {}  # 田 → {位, 种, …} (于田, 种田)
-        for word in self._glue:
-            self._glue_next.setdefault(word[0], set()).add(word[1])
-            self._glue_prev.setdefault(word[1], set()).add(word[0])
-        self._neighbour_sets: dict[tuple[object, ...], frozenset[str]] = {}
+        # 南 → 岸部… (南岸, 南部) and 田 → 位种… (于田, 种田), as strings: sets of ~24,000
+        # one-character strings would take ~8 MB while loading
+        self._glue_next = {
+            first: "".join(w[1] for w in words)
+            for first, words in itertools.groupby(sorted(self._glue), key=itemgetter(0))
+        }
+        self._glue_prev = {
+            last: "".join(w[0] for w in words)
+            for last, words in itertools.groupby(
+                sorted(self._glue, key=itemgetter(1)), key=itemgetter(1)
+            )
+        }
+        self._neighbour_sets: dict[tuple[object, ...], str] = {}
         self._facts = [
             self._pattern_facts(i, surface, entries)
             for i, (surface, entries) in enumerate(self._patterns)
         ]
+        del self._glue_next, self._glue_prev, self._neighbour_sets  # for loading only
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
@@ -294,24 +303,24 @@ class Gazetteer:
             not entries or (size == 2 and not high and function_head),
         )
 
-    def _after_chars(self, official: bool, glued: str, bad_next: frozenset[str]) -> frozenset[str]:
+    def _after_chars(self, official: bool, glued: str, bad_next: frozenset[str]) -> str:
         """:attr:`_Pattern.after_chars` (one shared set per distinct case)."""
         key = ("after", official, glued, bad_next)
         chars = self._neighbour_sets.get(key)
         if chars is None:
             rules = AFTER_FIRST if official else AFTER_FIRST | HISTORY_AFTER_FIRST
-            chars = rules.union(self._glue_next.get(glued, ()), bad_next)
+            chars = "".join(sorted(rules.union(self._glue_next.get(glued, ()), bad_next)))
             self._neighbour_sets[key] = chars
         return chars
 
-    def _before_chars(self, official: bool, glued: str, numeral_head: bool) -> frozenset[str]:
+    def _before_chars(self, official: bool, glued: str, numeral_head: bool) -> str:
         """:attr:`_Pattern.before_chars` (one shared set per distinct case)."""
         key = ("before", official, glued, numeral_head)
         chars = self._neighbour_sets.get(key)
         if chars is None:
             rules = frozenset() if official else HISTORY_BEFORE_LAST
-            chars = rules.union(self._glue_prev.get(glued, ()), NUMERALS if numeral_head else ())
-            self._neighbour_sets[key] = chars
+            before = rules.union(self._glue_prev.get(glued, ()), NUMERALS if numeral_head else ())
+            chars = self._neighbour_sets[key] = "".join(sorted(before))
         return chars
 
     # ------------------------------------------------------------------ hierarchy
