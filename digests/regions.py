@@ -180,6 +180,9 @@ class _Item:
     alone: str | None  # the code taken without looking at the other places (_Pattern.alone)
 
 
+_NO_CHARS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     """What the scan asks of every match of one pattern, worked out once when loading."""
@@ -265,7 +268,7 @@ class Gazetteer:
         self._t2s: opencc.OpenCC | None = None
 
     def _pattern_facts(self, index: int, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
-        bad_next: frozenset[str] = frozenset()
+        bad_next = _NO_CHARS  # shared: each frozenset() is an object of its own (216 bytes)
         if surface.endswith("师"):
             bad_next = DIV_BAD_NEXT
         elif surface.endswith("团") and any(self._places[c].level == "unit" for c, _ in entries):
