@@ -147,8 +147,10 @@ _TF_WEIGHT = [0.0] + [1.0 + math.log(tf) for tf in range(1, 65)]  # sublinear tf
 #: few sweeps' time; the ranks are those of the first sweep below tolerance either way).
 PAGERANK_FIRST_CHECK = 16
 PAGERANK_CHECK_EVERY = 8
-#: Article sizes (sentences) whose per-size arrays are kept (see :func:`_per_size`).
-_PER_SIZE_CACHED = 256
+#: Article sizes (sentences) whose per-size arrays are kept (see :func:`_per_size`): three
+#: n × n arrays each, 24·n² bytes, so at most ~2 MB for every size up to 64 (up to 256 it
+#: would be ~130 MB in a long-running bot); longer articles build theirs afresh.
+_PER_SIZE_CACHED = 64
 
 
 def _numpy() -> Any:

@@ -328,3 +328,17 @@ def test_summaries_unchanged_by_the_numpy_graph() -> None:
         art = analyze(raw)
         assert art.summary == golden[art.id]["summary"]
         assert summary_of(raw.title, raw.paragraphs, 5) == golden[art.id]["summary5"]
+
+
+def test_per_size_arrays_kept_stay_small() -> None:
+    """A long-running bot summarizes articles of every length: the per-size arrays it keeps
+    (three n × n each) must stay a few MB, not grow with every new length."""
+    from digests import summarizer
+
+    summarizer._cached_sizes.cache_clear()
+    for n in range(1, 400):
+        summarizer._per_size(n)
+    kept = summarizer._cached_sizes.cache_info().currsize
+    sizes = range(1, 400)
+    held = sum(array.nbytes for n in sizes[:kept] for array in summarizer._per_size(n)[1:])
+    assert held < 3 * 2**20, held
