@@ -228,12 +228,6 @@ class Gazetteer:
         for word in data.get("non_place_words", []):
             self._patterns.append((word, []))
         self._pattern_index = {surface: i for i, (surface, _) in enumerate(self._patterns)}
-        # per pattern: an official name? a province, prefecture, the XPCC or a division?
-        self._official = [any(f & F_OFFICIAL for _, f in e) for _, e in self._patterns]
-        self._high = [
-            any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in e)
-            for _, e in self._patterns
-        ]
         self._max_len = max(len(surface) for surface, _ in self._patterns)
         self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
         glue: str = data.get("glue_words", "")
@@ -251,10 +245,7 @@ class Gazetteer:
             )
         }
         self._neighbour_sets: dict[tuple[object, ...], str] = {}
-        self._facts = [
-            self._pattern_facts(i, surface, entries)
-            for i, (surface, entries) in enumerate(self._patterns)
-        ]
+        self._facts = [self._pattern_facts(surface, entries) for surface, entries in self._patterns]
         del self._glue_next, self._glue_prev, self._neighbour_sets  # for loading only
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
@@ -267,7 +258,7 @@ class Gazetteer:
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
 
-    def _pattern_facts(self, index: int, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
+    def _pattern_facts(self, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
         bad_next = _NO_CHARS  # shared: each frozenset() is an object of its own (216 bytes)
         if surface.endswith("师"):
             bad_next = DIV_BAD_NEXT
@@ -284,7 +275,10 @@ class Gazetteer:
         alone = None
         if len(entries) == 1 and not entries[0][1] & (F_DIV_AMB | F_REG_CTX | F_RISKY | F_XFARM):
             alone = entries[0][0]
-        official, high, size = self._official[index], self._high[index], len(surface)
+        # an official name? a province, prefecture, the XPCC or a division?
+        official = any(flags & F_OFFICIAL for _, flags in entries)
+        high = any(LEVEL_RANK.get(self._places[c].level, 9) <= 1 for c, _ in entries)
+        size = len(surface)
         numeral_head, function_head = surface[0] in NUMERALS, surface[0] in FUNCTION_CHARS
         # only short names are glued: their last character to the right; to the left the first
         # character of a 2-character name below prefecture level, or of one that starts with a
@@ -556,7 +550,7 @@ class Gazetteer:
                 if (
                     shifted
                     and shifted[1] > stop
-                    and (self._official[shifted[2]] or self._high[shifted[2]])
+                    and (self._facts[shifted[2]].official or self._facts[shifted[2]].high)
                 ):
                     return ("shift", shifted)  # 广东和安徽: 安徽, not 和安
                 if glued:
@@ -572,7 +566,7 @@ class Gazetteer:
 
     def _scan(self, text: str, lenient: bool = False) -> list[tuple[int, int, str]]:
         items: list[_Item] = []
-        facts_of, is_official = self._facts, self._official
+        facts_of = self._facts
         titles = [m.span() for m in TITLE_RE.finditer(text)] if "《" in text else []
         matches = self._auto.find_matches_as_indexes(text)
         n_matches = len(matches)
@@ -611,7 +605,9 @@ class Gazetteer:
                 continue  # 二师兄, 一团和气
             if not lenient and not quiet:
                 # 叶城县|河园镇, 新市区|长春中路街道: a full name starts right after this one
-                joined = k < n_matches and matches[k][1] == stop and is_official[matches[k][0]]
+                joined = (
+                    k < n_matches and matches[k][1] == stop and facts_of[matches[k][0]].official
+                )
                 verdict = self._in_context(text, start, stop, facts, joined)
                 if verdict is not None:
                     retry = verdict[1]  # None for "drop"
