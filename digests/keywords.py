@@ -350,11 +350,6 @@ class Idf:
         if self._fallback is not None:
             self._fallback.warm()
 
-    def weigh(self, counts: Mapping[str, int]) -> dict[str, float]:
-        """``{term: count × idf(term)}``, in the order of ``counts``."""
-        weights = map(operator.mul, counts.values(), self.values_of(list(counts)))
-        return dict(zip(counts, weights, strict=True))
-
     def values_of(self, terms: Iterable[str]) -> list[float]:
         """The idf of each of ``terms``, in order (one C-level pass over the memo)."""
         return list(map(self._memo.__getitem__, terms))

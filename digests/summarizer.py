@@ -373,6 +373,7 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
+    place = dict(zip(cs, ks, strict=True))  # the term's place in the title, per slot
     k = 0
     while k < len(rows):  # one sentence's run of hits at a time
         row, end = rows[k], k + 1
@@ -380,7 +381,6 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
             end += 1
         run = products[k:end]
         if end - k > 2 and lengths[row] > title_terms:  # (the order of two terms is moot)
-            place = dict(zip(cs, ks, strict=True))  # the term's place in the title, per slot
             places = [place[c] for c in graph.slots[hits[k:end]].tolist()]
             run = [p for _, p in sorted(zip(places, run, strict=True))]
         total = 0.0
