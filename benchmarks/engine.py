@@ -173,7 +173,7 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     """
     from digests import pipeline
     from digests.formats import read_file
-    from digests.ingest import BULK_BATCH_SIZE as BATCH_SIZE
+    from digests.ingest import BULK_BATCH_SIZE
     from digests.regions import load_gazetteer
     from digests.store import Store
 
@@ -234,8 +234,8 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "stages.db") as store:
         start = clock()
         with store.bulk_load():
-            for i in range(0, len(analyzed), BATCH_SIZE):  # as ingest() does
-                store.add(analyzed[i : i + BATCH_SIZE])
+            for i in range(0, len(analyzed), BULK_BATCH_SIZE):  # as `digestbot ingest` does
+                store.add(analyzed[i : i + BULK_BATCH_SIZE])
         t["FTS insert/commit"] = clock() - start
     n = len(raws)
     total = sum(t.values())
