@@ -3,7 +3,8 @@
 ``ingest(store, paths)`` returns an :class:`IngestReport`: what was added, what was a duplicate,
 and every rejected file or record with its reason. Batches are committed in one transaction each,
 so an interrupted ingest leaves whole articles only. Inputs of more than ``PARALLEL_MIN`` articles
-are analysed in a process pool (the analysis holds the GIL).
+are analysed in a process pool (the analysis holds the GIL) of one process fewer than ``workers``:
+the ingesting process, between its commits, analyses the tasks no worker has started yet.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
 LOGGED_REJECTIONS = 20  # rejections logged one by one per run (then one summary line)
+Analysed = list[AnalyzedArticle | RejectedInput]  # one task's results, in input order
 _RECORD_SUFFIX = re.compile(r"(?::\d+|\[\d+\])$")  # "file.jsonl:12", "file.json[3]"
 
 
@@ -195,30 +197,69 @@ def _init_worker(idf: Idf | None) -> None:
     _load_shared(idf)  # a no-op after a fork; loads everything under spawn
 
 
-def _analyze_in_worker(raws: list[RawArticle]) -> list[AnalyzedArticle | RejectedInput]:
+def _analyze_in_worker(raws: list[RawArticle]) -> Analysed:
     return [_safe_analyze(raw, _worker_idf) for raw in raws]
 
 
+def _analyze_here(idf: Idf | None) -> Callable[[list[RawArticle]], Analysed]:
+    """What the ingesting process runs on a task it takes from the pool (:func:`_in_order`)."""
+
+    def analyse(raws: list[RawArticle]) -> Analysed:
+        return [_safe_analyze(raw, idf) for raw in raws]
+
+    return analyse
+
+
 def _in_order(
-    pool: ProcessPoolExecutor, raws: Iterator[RawArticle], size: int, ahead: int
+    pool: ProcessPoolExecutor,
+    raws: Iterator[RawArticle],
+    size: int,
+    ahead: int,
+    work: Callable[[list[RawArticle]], Analysed] = _analyze_in_worker,
+    local: Callable[[list[RawArticle]], Analysed] | None = None,
 ) -> Iterator[AnalyzedArticle | RejectedInput]:
     """Analyses of ``raws`` in input order, ``size`` articles per task and at most ``ahead``
     tasks in flight: the workers never wait for the reader or the writer (no barrier between
-    chunks), and memory stays bounded however large the input."""
-    pending: deque[Future[list[AnalyzedArticle | RejectedInput]]] = deque()
+    chunks), and memory stays bounded however large the input.
+
+    With ``local``, the calling process works too: whenever the oldest task is not done yet, it
+    takes the newest task no worker has started (work stealing) and runs ``local`` on it. The
+    caller, which stores the results, then never sits idle waiting for the pool, and the pool
+    needs one process fewer than there are cores (no third process contending for two cores).
+    """
+    pending: deque[tuple[Future[Analysed], list[RawArticle]]] = deque()
     try:
         while True:
             while len(pending) < ahead:
                 task = list(islice(raws, size))
                 if not task:
                     break
-                pending.append(pool.submit(_analyze_in_worker, task))
+                pending.append((pool.submit(work, task), task))
             if not pending:
                 return
-            yield from pending.popleft().result()
+            if local is not None:
+                while not pending[0][0].done() and _steal(pending, local):
+                    pass
+            yield from pending.popleft()[0].result()
     finally:  # stopped early: the tasks not started yet are dropped, not run
-        for future in pending:
+        for future, _ in pending:
             future.cancel()
+
+
+def _steal(
+    pending: deque[tuple[Future[Analysed], list[RawArticle]]],
+    local: Callable[[list[RawArticle]], Analysed],
+) -> bool:
+    """Run the newest task of ``pending`` that no worker has started here (its future, cancelled
+    in the pool, is replaced by one holding the result); ``False`` when every task has started."""
+    for i in range(len(pending) - 1, 0, -1):
+        future, task = pending[i]
+        if future.cancel():
+            done: Future[Analysed] = Future()
+            done.set_result(local(task))
+            pending[i] = (done, task)
+            return True
+    return False
 
 
 def _safe_analyze(raw: RawArticle, idf: Idf | None) -> AnalyzedArticle | RejectedInput:
@@ -303,11 +344,13 @@ def ingest(
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
         if ctx is not None:
             _load_shared(idf)
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
+        with ProcessPoolExecutor(  # this process is the last of ``workers`` (see _in_order)
+            workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
             ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
-            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead)
+            yield from _in_order(
+                pool, chain(first, reading), TASK_ARTICLES, ahead, local=_analyze_here(idf)
+            )
 
     batch: list[AnalyzedArticle] = []
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -55,12 +58,40 @@ def write_articles(folder: Path, n: int, seed: int = 7) -> None:
 def test_parallel_and_serial_ingest_store_the_same(tmp_path: Path) -> None:
     write_articles(tmp_path / "in", 80)
     results = {}
-    for workers in (1, 2):
+    for workers in (1, 2, 3):  # no pool; one worker and this process; two and this process
         with Store(tmp_path / f"w{workers}.db") as store:
             report = ingest(store, [tmp_path / "in"], workers=workers)
             assert len(report.added) == 80 and report.ok
-            results[workers] = {a.id: (a.keywords, a.summary, a.regions) for a in store.latest(100)}
-    assert results[1] == results[2]
+            results[workers] = [
+                (a.seq, a.title, a.keywords, a.summary, a.regions) for a in store.latest(100)
+            ]
+    assert results[1] == results[2] == results[3]
+    assert [title.split()[0] for _, title, *_ in reversed(results[1])] == [
+        f"第{i}篇" for i in range(80)
+    ]  # numbered in input order
+
+
+def _slow_double(task: list[int]) -> list[int]:
+    time.sleep(0.05)
+    return [x * 2 for x in task]
+
+
+def test_the_ingesting_process_runs_the_tasks_no_worker_has_started() -> None:
+    """While the oldest task is still running in the pool, the caller analyses the newest one
+    not started (work stealing); the results still come in input order, each exactly once."""
+    ran_here: list[int] = []
+
+    def here(task: list[int]) -> list[int]:
+        ran_here.extend(task)
+        return [x * 2 for x in task]
+
+    with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
+        out = list(
+            ingest_module._in_order(pool, iter(range(40)), 2, 10, _slow_double, here)  # type: ignore[arg-type]
+        )
+    assert out == [x * 2 for x in range(40)]
+    assert 0 < len(ran_here) < 40  # both the worker and this process ran tasks
+    assert len(set(ran_here)) == len(ran_here)
 
 
 def test_duplicates_within_one_run_and_across_runs(store: Store, tmp_path: Path) -> None:
