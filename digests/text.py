@@ -70,7 +70,8 @@ def normalize(text: str) -> str:
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(_HSPACE.sub(" ", line).strip(" ") for line in text.split("\n"))
+    # the spaces are collapsed in one pass over the whole text (no run spans a line break)
+    return "\n".join(line.strip(" ") for line in _HSPACE.sub(" ", text).split("\n"))
 
 
 def clean_paragraph(text: str) -> str:

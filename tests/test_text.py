@@ -56,6 +56,23 @@ def test_normalize_nfc_bom_zero_width_and_spaces() -> None:
     assert normalize("\ufeff" + decomposed + "\u200b  x\r\ny") == "Café x\ny"
 
 
+def test_normalize_collapses_spaces_line_by_line() -> None:
+    """The one-pass collapse equals collapsing and stripping each line alone."""
+    import random
+    import re
+    import unicodedata
+
+    hspace = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
+    rng = random.Random(5)
+    alphabet = ["兵", "团", "a", " ", "\t", "\u00a0", "\u2003", "\u3000", "\n", "\r", "\u200b"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        lines = unicodedata.normalize("NFC", text.replace("\u200b", ""))
+        lines = lines.replace("\r\n", "\n").replace("\r", "\n")
+        expected = "\n".join(hspace.sub(" ", line).strip(" ") for line in lines.split("\n"))
+        assert normalize(text) == expected, repr(text)
+
+
 def test_clean_paragraph_strips_fullwidth_and_cjk_gaps() -> None:
     assert clean_paragraph("\u3000\u3000兵团 精神  传承 ") == "兵团 精神 传承"
     assert clean_paragraph("2020 年 GDP 增长") == "2020 年 GDP 增长"
