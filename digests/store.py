@@ -979,7 +979,7 @@ class Store:
         try:
             with self.conn:
                 self.conn.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS learnt_df_new"  # left by a failed save
+                    "CREATE TEMP TABLE IF NOT EXISTS learnt_df_new"  # a failed save leaves it
                     " (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID"
                 )
                 self.conn.execute("DELETE FROM temp.learnt_df_new")
