@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .errors import RejectedInput
+from .errors import RejectedInput, StoreError
 from .formats import RawArticle, iter_paths, read_file
 from .keywords import Idf, load_stopwords
 from .models import AnalyzedArticle, Article
@@ -152,6 +152,7 @@ def _reject(report: IngestReport, exc: RejectedInput) -> None:
 
 
 IDF_REFRESH = 0.1  # the learnt IDF is read again once the corpus has grown by this share
+IDF_TERM_MIN_DOCS = 2  # terms in fewer articles are left to jieba's IDF (the fallback)
 _learnt_idf: dict[str, tuple[int, Idf]] = {}  # database path → (articles then, IDF)
 
 
@@ -159,18 +160,44 @@ def corpus_idf(store: Store, min_docs: int = IDF_MIN_DOCS) -> Idf | None:
     """IDF learnt from the stored corpus once it has ``min_docs`` articles, else ``None``
     (jieba's bundled IDF is used then).
 
-    Reading the document frequencies scans the whole word index (seconds at 100,000 articles),
-    so a process keeps the table and reads it again only when the corpus has grown by
-    ``IDF_REFRESH`` since: a bot ingesting one new article per poll pays it once."""
+    Reading the document frequencies from the word index scans all of it (seconds at 100,000
+    articles), so they are saved in the database (``learnt_df``) and a process keeps the table
+    it built: the saved frequencies are taken while the corpus has grown by less than
+    ``IDF_REFRESH`` since they were counted (so a restarted bot does not scan), the index is
+    scanned and the result saved again after that."""
     n = store.count()
     if n < min_docs:
         return None
     cached = _learnt_idf.get(store.path)
-    if cached is not None and cached[0] <= n < cached[0] * (1 + IDF_REFRESH):
+    if cached is not None and _fresh(cached[0], n):
         return cached[1]
-    idf = Idf.from_document_frequencies(store.vocabulary(min_docs=2), n, fallback=Idf.default())
-    _learnt_idf[store.path] = (n, idf)
-    return idf
+    learnt = _saved_idf(store, n)
+    if learnt is None:
+        try:
+            store.save_vocabulary(n, min_docs=IDF_TERM_MIN_DOCS)
+            learnt = _saved_idf(store, n)
+        except StoreError as exc:  # a read-only database, a lock held too long: scan, as before
+            log.warning("the learnt IDF could not be saved: %s", exc)
+    if learnt is None:
+        vocabulary = store.vocabulary(min_docs=IDF_TERM_MIN_DOCS)
+        learnt = (n, Idf.from_document_frequencies(vocabulary, n, fallback=Idf.default()))
+    _learnt_idf[store.path] = learnt
+    return learnt[1]
+
+
+def _fresh(articles_then: int, articles: int) -> bool:
+    """Whether frequencies counted at ``articles_then`` articles still serve ``articles``."""
+    return articles_then <= articles < articles_then * (1 + IDF_REFRESH)
+
+
+def _saved_idf(store: Store, n: int) -> tuple[int, Idf] | None:
+    """(articles then, IDF) from the saved frequencies, if there are some still fresh at ``n``
+    articles; the IDF is computed for the count they were taken at, as it was when saved."""
+    with store.stored_vocabulary() as saved:
+        if saved is None or not _fresh(saved[0], n):
+            return None
+        then, vocabulary = saved
+        return then, Idf.from_document_frequencies(vocabulary, then, fallback=Idf.default())
 
 
 _worker_idf: Idf | None = None

@@ -160,6 +160,8 @@ _m012_leases = _run(
     " expires_at DOUBLE PRECISION NOT NULL)"
 )
 
+_m013_learnt_df = _run("CREATE TABLE learnt_df (term TEXT PRIMARY KEY, df BIGINT NOT NULL)")
+
 MIGRATIONS: list[Migration] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -173,6 +175,7 @@ MIGRATIONS: list[Migration] = [
     _m010_latest_by_published_day,
     _m011_update_digest,
     _m012_leases,
+    _m013_learnt_df,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

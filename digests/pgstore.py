@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ from .rows import CHAT_COLUMNS, article_values, first_seen
 from .store import (
     _DELIVERY_COLUMNS,
     ARTICLE_COLUMNS,
+    LEARNT_DF_ARTICLES,
     AddResult,
     Clock,
     Store,
@@ -448,6 +449,49 @@ class PgStore(Store):
             ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
+    @contextmanager
+    def stored_vocabulary(self) -> Iterator[tuple[int, Mapping[str, int]] | None]:
+        """As :meth:`Store.stored_vocabulary`: one statement reads the count and the terms (one
+        snapshot), in byte order (``COLLATE "C"``), so the IDF table is built without sorting."""
+        try:
+            with self.connection() as conn:
+                rows = conn.execute(
+                    "SELECT s.value, d.term, d.df FROM state s LEFT JOIN learnt_df d ON true"
+                    ' WHERE s.key = %s ORDER BY d.term COLLATE "C"',
+                    [LEARNT_DF_ARTICLES],
+                ).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot read the saved vocabulary: {exc}") from exc
+        if not rows:
+            yield None
+            return
+        articles = int(rows[0][0])
+        vocabulary = {r[1]: int(r[2]) for r in rows if r[1] is not None}
+        del rows
+        yield articles, vocabulary
+
+    def save_vocabulary(self, articles: int, min_docs: int = 2) -> None:
+        """As :meth:`Store.save_vocabulary`, in one transaction. The table lock (which readers
+        do not wait for) orders two replicas saving at once: without it the second one's
+        ``DELETE`` would miss the rows the first one committed meanwhile, and its ``INSERT``
+        would then violate the primary key."""
+        try:
+            with self.connection() as conn:
+                conn.execute("LOCK TABLE learnt_df IN EXCLUSIVE MODE")
+                conn.execute("DELETE FROM learnt_df")
+                conn.execute(
+                    "INSERT INTO learnt_df (term, df) SELECT word, ndoc"
+                    " FROM ts_stat('SELECT words FROM article_search') WHERE ndoc >= %s",
+                    [min_docs],
+                )
+                conn.execute(
+                    "INSERT INTO state (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [LEARNT_DF_ARTICLES, str(int(articles))],
+                )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot save the vocabulary: {exc}") from exc
+
     def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
         with self.connection() as conn:
             rows = conn.execute(
@@ -812,6 +856,7 @@ COPIED_TABLES = (
     "article_quiet",
     "article_stories",
     "article_bands",
+    "learnt_df",  # with state's learnt_df_articles: the copy keeps the learnt IDF
 )
 
 

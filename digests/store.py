@@ -80,6 +80,12 @@ Version 11 (resilience)
 Version 12 (election, :mod:`digests.leases`)
     ``leases``           named roles (the sender, the poll jobs) held by one process at a time:
                          holder, epoch (a fencing token) and expiry.
+
+Version 13 (the learnt IDF, :func:`digests.ingest.corpus_idf`)
+    ``learnt_df``        (term, df): the document frequencies of ``articles_vocab`` (terms in two
+                         or more articles) as last saved, so that a new process reads them instead
+                         of scanning the word index; the article count they were taken at is
+                         ``state``'s ``learnt_df_articles``, written in the same transaction.
 """
 
 from __future__ import annotations
@@ -354,6 +360,13 @@ def _m012_leases(db: Database) -> None:
     )
 
 
+def _m013_learnt_df(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS learnt_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL)"
+        " WITHOUT ROWID"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -367,12 +380,14 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m010_latest_by_published_day,
     _m011_update_digest,
     _m012_leases,
+    _m013_learnt_df,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
 BULK_FTS_HASH_MIB = 32  # FTS5 pending-entries buffer while ingesting (holds a bulk batch's)
 BULK_FTS_AUTOMERGE = 16  # FTS5 merges a level's segments once it holds this many, while ingesting
 FTS_DEFAULTS = {"hashsize": 2**20, "automerge": 4}  # FTS5's own defaults of what bulk_load sets
+LEARNT_DF_ARTICLES = "learnt_df_articles"  # state key: the article count of ``learnt_df``
 MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
 
 
@@ -418,13 +433,19 @@ class Vocabulary(Mapping[str, int]):
     from_document_frequencies`) is built without a dict of the whole vocabulary (tens of MB at
     a million articles)."""
 
-    def __init__(self, conn: sqlite3.Connection, min_docs: int) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, min_docs: int, table: str = "articles_vocab",
+        column: str = "doc",
+    ) -> None:  # fmt: skip
         self.conn = conn
         self.min_docs = min_docs
+        self.table = table  # or ``learnt_df`` (column ``df``): the frequencies as last saved
+        self.column = column
 
     def __getitem__(self, term: str) -> int:
         row = self.conn.execute(
-            "SELECT doc FROM articles_vocab WHERE term = ? AND doc >= ?", [term, self.min_docs]
+            f"SELECT {self.column} FROM {self.table} WHERE term = ? AND {self.column} >= ?",
+            [term, self.min_docs],
         ).fetchone()
         if row is None:
             raise KeyError(term)
@@ -435,7 +456,7 @@ class Vocabulary(Mapping[str, int]):
             yield term
 
     def __len__(self) -> int:
-        sql = "SELECT count(*) FROM articles_vocab WHERE doc >= ?"
+        sql = f"SELECT count(*) FROM {self.table} WHERE {self.column} >= ?"
         return int(self.conn.execute(sql, [self.min_docs]).fetchone()[0])
 
     def items(self) -> ItemsView[str, int]:
@@ -446,8 +467,9 @@ class _VocabularyItems(ItemsView[str, int]):
     _mapping: Vocabulary
 
     def __iter__(self) -> Iterator[tuple[str, int]]:
-        sql = "SELECT term, doc FROM articles_vocab WHERE doc >= ?"
-        yield from self._mapping.conn.execute(sql, [self._mapping.min_docs])
+        vocab = self._mapping
+        sql = f"SELECT term, {vocab.column} FROM {vocab.table} WHERE {vocab.column} >= ?"
+        yield from vocab.conn.execute(sql, [vocab.min_docs])
 
 
 def _create_database(file: Path, clock: Clock) -> None:
@@ -934,6 +956,56 @@ class Store:
         """Every indexed term found in at least ``min_docs`` articles, with its article count
         (read from the index as asked for: see :class:`Vocabulary`)."""
         return Vocabulary(self.conn, min_docs)
+
+    @contextmanager
+    def stored_vocabulary(self) -> Iterator[tuple[int, Mapping[str, int]] | None]:
+        """The document frequencies last saved by :meth:`save_vocabulary` and the article count
+        they were taken at, or ``None`` if none were; read (as asked for, in byte order) in one
+        snapshot on a connection of its own, so a concurrent save is seen whole or not at all
+        and the shared connection's transactions are left alone; usable inside the block only."""
+        conn = self.conn if self.path == ":memory:" else sqlite3.connect(self.path, timeout=30)
+        try:
+            if conn is not self.conn:
+                conn.isolation_level = None  # transactions as written below
+                conn.execute("BEGIN")
+            row = conn.execute(
+                "SELECT value FROM state WHERE key = ?", [LEARNT_DF_ARTICLES]
+            ).fetchone()
+            yield None if row is None else (int(row[0]), Vocabulary(conn, 0, "learnt_df", "df"))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read the saved vocabulary of {self.path}: {exc}") from exc
+        finally:
+            if conn is not self.conn:
+                conn.close()  # ends the read transaction
+
+    def save_vocabulary(self, articles: int, min_docs: int = 2) -> None:
+        """Replace the saved document frequencies (``learnt_df``) by the word index's, terms in
+        at least ``min_docs`` articles, taken at ``articles`` articles. The index is scanned into
+        a temporary table first, outside the write lock (a scan of a large index takes seconds,
+        and an ingest writing meanwhile would wait for it), then copied over in one transaction:
+        readers see the old table or the new one, and of two processes saving at once the last
+        one wins."""
+        try:
+            with self.conn:
+                self.conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS learnt_df_new"  # a failed save leaves it
+                    " (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID"
+                )
+                self.conn.execute("DELETE FROM temp.learnt_df_new")
+                self.conn.execute(
+                    "INSERT INTO temp.learnt_df_new (term, df)"
+                    " SELECT term, doc FROM articles_vocab WHERE doc >= ?",
+                    [min_docs],
+                )
+            with self.conn:
+                self.conn.execute("DELETE FROM main.learnt_df")
+                self.conn.execute(
+                    "INSERT INTO main.learnt_df (term, df) SELECT term, df FROM temp.learnt_df_new"
+                )
+                self._set_state(LEARNT_DF_ARTICLES, str(int(articles)))
+            self.conn.execute("DROP TABLE temp.learnt_df_new")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot save the vocabulary of {self.path}: {exc}") from exc
 
     def region_articles(self, code: str, limit: int, offset: int) -> list[tuple[int, int]]:
         """(seq, mentions) of articles tagged with ``code``, most mentions first, newest next;

@@ -145,9 +145,9 @@ def test_learnt_idf_is_read_again_only_after_the_corpus_grew(tmp_path: Path, mon
     write_articles(tmp_path / "in", 40)
     with Store(tmp_path / "idf-memo.db") as store:
         ingest(store, [tmp_path / "in"], workers=1)
-        reads: list[int] = []
-        vocabulary = store.vocabulary
-        monkeypatch.setattr(store, "vocabulary", lambda **kw: reads.append(1) or vocabulary(**kw))
+        reads: list[int] = []  # scans of the word index (saved to learnt_df)
+        save = store.save_vocabulary
+        monkeypatch.setattr(store, "save_vocabulary", lambda n, **kw: reads.append(n) or save(n, **kw))
         first = corpus_idf(store, min_docs=10)
         assert corpus_idf(store, min_docs=10) is first and len(reads) == 1
         write_articles(tmp_path / "more", 10, seed=8)
