@@ -200,7 +200,7 @@ class Idf:
 
     def _to_cache(self) -> bytes:
         """The compact table as bytes (data only: a header, the blob, the two arrays and the
-        hash slots, which would take a process ~0.2 s to build)."""
+        hash slots, which every process would otherwise build again)."""
         header = _CACHE_HEADER.pack(
             _CACHE_MAGIC, len(self._values), len(self._blob), self.default_value
         )
@@ -314,9 +314,10 @@ class Idf:
         first non-empty slot after it holding the term, wrapping round) is the term's index + 1;
         0 marks an empty slot, where a lookup stops.
 
-        One 4-byte slot per 3/5 of a term: a lookup compares ~1.7 terms, where a binary search
-        compares ~10 (each a Python-level step). A duplicate term keeps its first index, like a
-        binary search for the leftmost match would.
+        The table is at most 60 % full (:func:`_slot_count`), so a lookup compares one or two
+        terms where a binary search compares about ten, each a Python-level step; it takes about
+        the memory the per-first-character ranges of that binary search took. A duplicate term
+        keeps its first index, as a binary search for the leftmost match would find it.
         """
         blob, offsets = self._blob, self._offsets
         size = _slot_count(len(self._values))
