@@ -665,15 +665,16 @@ class Gazetteer:
                 else:
                     deferred.append(i)
 
-        context: set[str] = set()
-        direct = {code for code in accepted if code is not None}
-        closures = self._closure_cache
-        for code in direct:
-            context |= closures.get(code) or self._closure(code)
-        for i in deferred:
-            choice = self._decide(items[i], context, text, lenient, direct)
-            if choice:
-                accepted[i] = choice
+        if deferred:  # the places taken so far, and their ancestors, settle the others
+            context: set[str] = set()
+            direct = {code for code in accepted if code is not None}
+            closures = self._closure_cache
+            for code in direct:
+                context |= closures.get(code) or self._closure(code)
+            for i in deferred:
+                choice = self._decide(items[i], context, text, lenient, direct)
+                if choice:
+                    accepted[i] = choice
 
         out: list[tuple[int, int, str]] = []
         skip_until = -1
