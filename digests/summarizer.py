@@ -456,32 +456,55 @@ def summarize(
         for i in candidates
     }
 
-    # First pick: the best sentence that fits the budget (else the best overall). The sort is
-    # stable, so equal scores keep article order.
+    # The sort is stable, so equal scores keep article order.
     by_score = sorted(candidates, key=score.__getitem__, reverse=True)
+    return _mmr_select(by_score, score, lengths, stripped, limit, max_sentences, graph.adjacency)
+
+
+def _mmr_select(
+    by_score: list[int],
+    score: dict[int, float],
+    lengths: Sequence[int],
+    texts: Sequence[str],
+    limit: float,
+    max_sentences: int,
+    similarity: Any,
+) -> list[int]:
+    """MMR selection (see the module docstring) over the candidates ``by_score`` (best score
+    first; ties in article order), in article order.
+
+    First pick: the best sentence that fits the budget (else the best overall). Then, while
+    there is room, the sentence of highest MMR value ``MMR_LAMBDA·score - (1 - MMR_LAMBDA)·
+    redundancy`` that fits, is no near-duplicate (``similarity`` to a chosen one below
+    DUPLICATE_COSINE) and no repeated text. A sentence's value is at most its relevance
+    ``MMR_LAMBDA·score`` (its redundancy is ≥ 0), so each scan stops at the first sentence
+    whose relevance cannot beat the best value found: the later ones score no higher."""
     first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
     chosen = [first]
     used = lengths[first]
-    chosen_texts = {stripped[first]}
-    redundancy = graph.adjacency[first].tolist()  # max cosine of each sentence to the chosen
-    remaining = [i for i in by_score if i != first]
+    chosen_texts = {texts[first]}
+    redundancy = similarity[first].tolist()  # max cosine of each sentence to the chosen
+    remaining = [i for i in by_score if i != first]  # best score first
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
         for i in remaining:
+            relevance = MMR_LAMBDA * score[i]
+            if relevance <= best_value:
+                break  # no later sentence can beat the best one
             if used + lengths[i] > limit:
                 continue
             similar = redundancy[i]
-            if similar >= DUPLICATE_COSINE or stripped[i] in chosen_texts:
+            if similar >= DUPLICATE_COSINE or texts[i] in chosen_texts:
                 continue
-            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * similar
+            value = relevance - (1.0 - MMR_LAMBDA) * similar
             if value > best_value:  # strict: ties keep the earlier (higher-score) index
                 best, best_value = i, value
         if best < 0:
             break
         chosen.append(best)
-        chosen_texts.add(stripped[best])
+        chosen_texts.add(texts[best])
         used += lengths[best]
         remaining.remove(best)
         if len(chosen) < max_sentences:
-            redundancy = list(map(max, redundancy, graph.adjacency[best].tolist()))
+            redundancy = list(map(max, redundancy, similarity[best].tolist()))
     return sorted(chosen)
