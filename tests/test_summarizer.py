@@ -112,11 +112,13 @@ def test_eligibility_prefilters_change_nothing() -> None:
     assert sum(map(is_boilerplate, crafted)) == len(crafted) - 1
 
 
-def test_term_counts_past_the_tf_table() -> None:
-    """A count past the tabulated tf weights gets 1 + ln(tf) all the same."""
+@pytest.mark.parametrize("past", [35, 300], ids=["past-the-table", "past-a-byte"])
+def test_term_counts_past_the_tf_table(past: int) -> None:
+    """A count past the tabulated tf weights gets 1 + ln(tf) all the same (also a count that
+    does not fit the byte the counts usually reach numpy in)."""
     from digests.summarizer import _TF_WEIGHT, _tfidf_graph
 
-    tf = len(_TF_WEIGHT) + 35
+    tf = len(_TF_WEIGHT) + past
     bags = [{"电梯": tf, "小区": 1}, {"电梯": 2, "改造": 1}, {"改造": 3}]
     graph = _tfidf_graph(bags)
     idf = {c: math.log(4 / (c + 0.5)) for c in (1, 2)}
