@@ -246,7 +246,7 @@ class _Graph(NamedTuple):
     weights: Any  # the entry's weight in its L2-normalised TF-IDF vector
     lengths: list[int]  # terms per sentence
     slot: dict[str, int]  # term → slot
-    idf: Any  # IDF per slot (0.0 at the entries that are no term's first)
+    idf: Any  # IDF per entry (so ``idf[slot]`` is the term's)
     adjacency: Any  # n × n cosine similarities, edges under EDGE_MIN_COSINE dropped (0.0)
 
 
@@ -265,23 +265,25 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     slot: dict[str, int] = {}
     terms = chain.from_iterable(bags)
     slots = np.fromiter(map(slot.setdefault, terms, range(count)), dtype=np.intp, count=count)
-    rows = np.repeat(sizes.arange, lengths)
-    df = np.bincount(slots, minlength=1)  # in how many sentences each term occurs, per slot
+    rows = sizes.arange.repeat(lengths)
+    # in how many sentences the entry's term occurs (numpy methods, not their wrappers: the
+    # calls' overhead is most of the cost at these sizes)
+    df = np.bincount(slots, minlength=1)[slots]
     idf = sizes.idf_by_df[df]
-    weights = _tf_weights(bags, count) * idf[slots]
+    weights = _tf_weights(bags, count) * idf
     norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n))
     weights /= norms[rows]  # every weight is > 0, so is every norm with an entry
 
     # Edges: the entries of shared terms, term by term (in order of first occurrence), each
     # term's in sentence order; every entry pairs with the later ones of its term (``ahead``).
-    shared = np.flatnonzero(df[slots] > 1)
-    shared = shared[np.argsort(slots[shared], kind="stable")]
+    shared = (df > 1).nonzero()[0]
+    shared = shared[slots[shared].argsort(kind="stable")]
     keys = slots[shared]
-    ends = np.searchsorted(keys, keys, side="right")  # where the entry's term's run ends
+    ends = keys.searchsorted(keys, side="right")  # where the entry's term's run ends
     ahead = ends - np.arange(1, len(shared) + 1)
-    first = np.repeat(np.arange(len(shared)), ahead)
+    first = np.arange(len(shared)).repeat(ahead)
     # the p-th pair of entry x (counting all pairs) is (x, p - (pairs before x's) + x + 1)
-    second = np.arange(len(first)) - np.repeat(np.cumsum(ahead) - ends, ahead)
+    second = np.arange(len(first)) - (ahead.cumsum() - ends).repeat(ahead)
     a, b = shared[first], shared[second]
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
@@ -306,7 +308,7 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     if n == 0:
         return []
     sizes = _per_size(n)
-    out = adjacency.sum(axis=0)
+    out = np.add.reduce(adjacency, 0)  # column sums (``sum(axis=0)`` without its wrapper)
     dangling = out <= 0.0
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
@@ -327,10 +329,13 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
         end = min(
             done + (PAGERANK_CHECK_EVERY if done else PAGERANK_FIRST_CHECK), PAGERANK_MAX_ITER
         )
-        for k in range(done + 1, end + 1):
-            np.dot(step, sweeps[k - 1], out=sweeps[k])
-        deltas = np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]).sum(axis=1)
-        converged = np.flatnonzero(deltas < PAGERANK_TOLERANCE)
+        previous = sweeps[done]
+        for k in range(done + 1, end + 1):  # (each row's view made once)
+            current = sweeps[k]
+            np.dot(step, previous, out=current)
+            previous = current
+        deltas = np.add.reduce(np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]), 1)
+        converged = (deltas < PAGERANK_TOLERANCE).nonzero()[0]
         if len(converged):
             done += int(converged[0]) + 1
             break
@@ -375,10 +380,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     if not shared:
         return sims
     cs, ks, ws = zip(*shared, strict=True)
-    in_title = np.zeros(len(idf))  # the title's weight per slot
+    in_title = np.zeros(len(idf))  # the title's weight per slot (entries of other terms 0.0)
     in_title[list(cs)] = ws
     per_entry = in_title[graph.slots]
-    hits = np.flatnonzero(per_entry)  # entries of title terms, in sentence then bag order
+    hits = per_entry.nonzero()[0]  # entries of title terms, in sentence then bag order
     products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
