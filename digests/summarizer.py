@@ -89,7 +89,7 @@ def is_boilerplate(sentence: str) -> bool:
 
 def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset()) -> list[int]:
     """Indices that may appear in a summary, in article order."""
-    return _eligible(sentences, [s.strip() for s in sentences], skip)
+    return _eligible(sentences, list(map(str.strip, sentences)), skip)
 
 
 def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset[int]) -> list[int]:
@@ -434,7 +434,7 @@ def summarize(
         raise ValueError("sentences and sentence_tokens must have the same length")
     if max_sentences <= 0:
         return []
-    stripped = [s.strip() for s in sentences]
+    stripped = list(map(str.strip, sentences))
     candidates = _eligible(sentences, stripped, skip)
     if not candidates:
         return []
@@ -497,8 +497,10 @@ def _mmr_select(
     chosen = [first]
     used = lengths[first]
     chosen_texts = {texts[first]}
-    redundancy = similarity[first].tolist()  # max cosine of each sentence to the chosen
-    remaining = [i for i in by_score if i != first]  # best score first
+    most_similar = similarity[first]  # max cosine of each sentence to the chosen ones
+    redundancy = most_similar.tolist()
+    remaining = by_score.copy()  # best score first
+    remaining.remove(first)
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
         for i in remaining:
@@ -520,5 +522,6 @@ def _mmr_select(
         used += lengths[best]
         remaining.remove(best)
         if len(chosen) < max_sentences:
-            redundancy = list(map(max, redundancy, similarity[best].tolist()))
+            most_similar = _numpy().maximum(most_similar, similarity[best])
+            redundancy = most_similar.tolist()
     return sorted(chosen)
