@@ -89,7 +89,7 @@ def is_boilerplate(sentence: str) -> bool:
 
 def eligible_indices(sentences: Sequence[str], skip: frozenset[int] = frozenset()) -> list[int]:
     """Indices that may appear in a summary, in article order."""
-    return _eligible(sentences, [s.strip() for s in sentences], skip)
+    return _eligible(sentences, list(map(str.strip, sentences)), skip)
 
 
 def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset[int]) -> list[int]:
@@ -212,9 +212,19 @@ def _tf_table() -> Any:
     return table
 
 
-def _tf_weights(tfs: Any) -> Any:
-    """Sublinear tf weight 1 + ln(tf) of each count (0 → 0.0), from the table."""
+def _tf_weights(bags: Sequence[dict[str, int]], count: int) -> Any:
+    """Sublinear tf weight 1 + ln(tf) of each entry's count (0 → 0.0), from the table.
+
+    The counts reach numpy as ``bytes`` (a count past 255 is refused and they go by
+    ``numpy.fromiter``): ``bytes`` packs small ints several times faster than ``fromiter``
+    converts them, and nearly every count is 1."""
     np = _numpy()
+    counts = chain.from_iterable(map(dict.values, bags))
+    try:
+        tfs = np.frombuffer(bytes(counts), dtype=np.uint8)
+    except ValueError:  # a count past 255
+        counts = chain.from_iterable(map(dict.values, bags))
+        tfs = np.fromiter(counts, dtype=np.intp, count=count)
     try:
         return _tf_table()[tfs]
     except IndexError:  # a count past the table: a table long enough, same values
@@ -236,7 +246,7 @@ class _Graph(NamedTuple):
     weights: Any  # the entry's weight in its L2-normalised TF-IDF vector
     lengths: list[int]  # terms per sentence
     slot: dict[str, int]  # term → slot
-    idf: Any  # IDF per slot (0.0 at the entries that are no term's first)
+    idf: Any  # IDF per entry (so ``idf[slot]`` is the term's)
     adjacency: Any  # n × n cosine similarities, edges under EDGE_MIN_COSINE dropped (0.0)
 
 
@@ -255,24 +265,25 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     slot: dict[str, int] = {}
     terms = chain.from_iterable(bags)
     slots = np.fromiter(map(slot.setdefault, terms, range(count)), dtype=np.intp, count=count)
-    tfs = np.fromiter(chain.from_iterable(map(dict.values, bags)), dtype=np.intp, count=count)
-    rows = np.repeat(sizes.arange, lengths)
-    df = np.bincount(slots, minlength=1)  # in how many sentences each term occurs, per slot
+    rows = sizes.arange.repeat(lengths)
+    # in how many sentences the entry's term occurs (numpy methods, not their wrappers: the
+    # calls' overhead is most of the cost at these sizes)
+    df = np.bincount(slots, minlength=1)[slots]
     idf = sizes.idf_by_df[df]
-    weights = _tf_weights(tfs) * idf[slots]
+    weights = _tf_weights(bags, count) * idf
     norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n))
     weights /= norms[rows]  # every weight is > 0, so is every norm with an entry
 
     # Edges: the entries of shared terms, term by term (in order of first occurrence), each
     # term's in sentence order; every entry pairs with the later ones of its term (``ahead``).
-    shared = np.flatnonzero(df[slots] > 1)
-    shared = shared[np.argsort(slots[shared], kind="stable")]
+    shared = (df > 1).nonzero()[0]
+    shared = shared[slots[shared].argsort(kind="stable")]
     keys = slots[shared]
-    ends = np.searchsorted(keys, keys, side="right")  # where the entry's term's run ends
+    ends = keys.searchsorted(keys, side="right")  # where the entry's term's run ends
     ahead = ends - np.arange(1, len(shared) + 1)
-    first = np.repeat(np.arange(len(shared)), ahead)
+    first = np.arange(len(shared)).repeat(ahead)
     # the p-th pair of entry x (counting all pairs) is (x, p - (pairs before x's) + x + 1)
-    second = np.arange(len(first)) - np.repeat(np.cumsum(ahead) - ends, ahead)
+    second = np.arange(len(first)) - (ahead.cumsum() - ends).repeat(ahead)
     a, b = shared[first], shared[second]
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
@@ -297,7 +308,7 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     if n == 0:
         return []
     sizes = _per_size(n)
-    out = adjacency.sum(axis=0)
+    out = np.add.reduce(adjacency, 0)  # column sums (``sum(axis=0)`` without its wrapper)
     dangling = out <= 0.0
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
@@ -318,10 +329,13 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
         end = min(
             done + (PAGERANK_CHECK_EVERY if done else PAGERANK_FIRST_CHECK), PAGERANK_MAX_ITER
         )
-        for k in range(done + 1, end + 1):
-            np.dot(step, sweeps[k - 1], out=sweeps[k])
-        deltas = np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]).sum(axis=1)
-        converged = np.flatnonzero(deltas < PAGERANK_TOLERANCE)
+        previous = sweeps[done]
+        for k in range(done + 1, end + 1):  # (each row's view made once)
+            current = sweeps[k]
+            np.dot(step, previous, out=current)
+            previous = current
+        deltas = np.add.reduce(np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]), 1)
+        converged = (deltas < PAGERANK_TOLERANCE).nonzero()[0]
         if len(converged):
             done += int(converged[0]) + 1
             break
@@ -366,10 +380,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     if not shared:
         return sims
     cs, ks, ws = zip(*shared, strict=True)
-    in_title = np.zeros(len(idf))  # the title's weight per slot
+    in_title = np.zeros(len(idf))  # the title's weight per slot (entries of other terms 0.0)
     in_title[list(cs)] = ws
     per_entry = in_title[graph.slots]
-    hits = np.flatnonzero(per_entry)  # entries of title terms, in sentence then bag order
+    hits = per_entry.nonzero()[0]  # entries of title terms, in sentence then bag order
     products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
@@ -420,7 +434,7 @@ def summarize(
         raise ValueError("sentences and sentence_tokens must have the same length")
     if max_sentences <= 0:
         return []
-    stripped = [s.strip() for s in sentences]
+    stripped = list(map(str.strip, sentences))
     candidates = _eligible(sentences, stripped, skip)
     if not candidates:
         return []
@@ -456,32 +470,58 @@ def summarize(
         for i in candidates
     }
 
-    # First pick: the best sentence that fits the budget (else the best overall). The sort is
-    # stable, so equal scores keep article order.
+    # The sort is stable, so equal scores keep article order.
     by_score = sorted(candidates, key=score.__getitem__, reverse=True)
+    return _mmr_select(by_score, score, lengths, stripped, limit, max_sentences, graph.adjacency)
+
+
+def _mmr_select(
+    by_score: list[int],
+    score: dict[int, float],
+    lengths: Sequence[int],
+    texts: Sequence[str],
+    limit: float,
+    max_sentences: int,
+    similarity: Any,
+) -> list[int]:
+    """MMR selection (see the module docstring) over the candidates ``by_score`` (best score
+    first; ties in article order), in article order.
+
+    First pick: the best sentence that fits the budget (else the best overall). Then, while
+    there is room, the sentence of highest MMR value ``MMR_LAMBDA·score - (1 - MMR_LAMBDA)·
+    redundancy`` that fits, is no near-duplicate (``similarity`` to a chosen one below
+    DUPLICATE_COSINE) and no repeated text. A sentence's value is at most its relevance
+    ``MMR_LAMBDA·score`` (its redundancy is ≥ 0), so each scan stops at the first sentence
+    whose relevance cannot beat the best value found: the later ones score no higher."""
     first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
     chosen = [first]
     used = lengths[first]
-    chosen_texts = {stripped[first]}
-    redundancy = graph.adjacency[first].tolist()  # max cosine of each sentence to the chosen
-    remaining = [i for i in by_score if i != first]
+    chosen_texts = {texts[first]}
+    most_similar = similarity[first]  # max cosine of each sentence to the chosen ones
+    redundancy = most_similar.tolist()
+    remaining = by_score.copy()  # best score first
+    remaining.remove(first)
     while len(chosen) < max_sentences and remaining:
         best, best_value = -1, -math.inf
         for i in remaining:
+            relevance = MMR_LAMBDA * score[i]
+            if relevance <= best_value:
+                break  # no later sentence can beat the best one
             if used + lengths[i] > limit:
                 continue
             similar = redundancy[i]
-            if similar >= DUPLICATE_COSINE or stripped[i] in chosen_texts:
+            if similar >= DUPLICATE_COSINE or texts[i] in chosen_texts:
                 continue
-            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * similar
+            value = relevance - (1.0 - MMR_LAMBDA) * similar
             if value > best_value:  # strict: ties keep the earlier (higher-score) index
                 best, best_value = i, value
         if best < 0:
             break
         chosen.append(best)
-        chosen_texts.add(stripped[best])
+        chosen_texts.add(texts[best])
         used += lengths[best]
         remaining.remove(best)
         if len(chosen) < max_sentences:
-            redundancy = list(map(max, redundancy, graph.adjacency[best].tolist()))
+            most_similar = _numpy().maximum(most_similar, similarity[best])
+            redundancy = most_similar.tolist()
     return sorted(chosen)

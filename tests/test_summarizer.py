@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jieba
 import pytest
@@ -111,11 +112,13 @@ def test_eligibility_prefilters_change_nothing() -> None:
     assert sum(map(is_boilerplate, crafted)) == len(crafted) - 1
 
 
-def test_term_counts_past_the_tf_table() -> None:
-    """A count past the tabulated tf weights gets 1 + ln(tf) all the same."""
+@pytest.mark.parametrize("past", [35, 300], ids=["past-the-table", "past-a-byte"])
+def test_term_counts_past_the_tf_table(past: int) -> None:
+    """A count past the tabulated tf weights gets 1 + ln(tf) all the same (also a count that
+    does not fit the byte the counts usually reach numpy in)."""
     from digests.summarizer import _TF_WEIGHT, _tfidf_graph
 
-    tf = len(_TF_WEIGHT) + 35
+    tf = len(_TF_WEIGHT) + past
     bags = [{"电梯": tf, "小区": 1}, {"电梯": 2, "改造": 1}, {"改造": 3}]
     graph = _tfidf_graph(bags)
     idf = {c: math.log(4 / (c + 0.5)) for c in (1, 2)}
@@ -342,3 +345,70 @@ def test_per_size_arrays_kept_stay_small() -> None:
     sizes = range(1, 400)
     held = sum(array.nbytes for n in sizes[:kept] for array in summarizer._per_size(n)[1:])
     assert held < 3 * 2**20, held
+
+
+def _plain_mmr(
+    by_score: list[int],
+    score: dict[int, float],
+    lengths: list[int],
+    texts: list[str],
+    limit: float,
+    max_sentences: int,
+    similarity: Any,
+) -> list[int]:
+    """MMR selection as the summarizer wrote it first: every remaining sentence valued in
+    every round."""
+    from digests.summarizer import DUPLICATE_COSINE, MMR_LAMBDA
+
+    first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
+    chosen, used = [first], lengths[first]
+    redundancy = similarity[first].tolist()
+    remaining = [i for i in by_score if i != first]
+    while len(chosen) < max_sentences and remaining:
+        best, best_value = -1, -math.inf
+        for i in remaining:
+            if used + lengths[i] > limit:
+                continue
+            similar = redundancy[i]
+            if similar >= DUPLICATE_COSINE or texts[i] in {texts[c] for c in chosen}:
+                continue
+            value = MMR_LAMBDA * score[i] - (1.0 - MMR_LAMBDA) * similar
+            if value > best_value:
+                best, best_value = i, value
+        if best < 0:
+            break
+        chosen.append(best)
+        used += lengths[best]
+        remaining.remove(best)
+        redundancy = [max(r, s) for r, s in zip(redundancy, similarity[best].tolist(), strict=True)]
+    return sorted(chosen)
+
+
+def test_mmr_scan_stops_early_with_the_same_choice() -> None:
+    """The MMR scan stops at the first sentence whose relevance cannot beat the best value:
+    it chooses what valuing every sentence chooses (random scores with many ties, random
+    similarities with duplicates and zeros, tight and loose budgets)."""
+    import random
+
+    import numpy as np
+
+    from digests.summarizer import _mmr_select
+
+    rng = random.Random(15)
+    differ_from_lead = 0
+    for _ in range(3000):
+        n = rng.randint(1, 30)
+        score = {i: rng.choice([round(rng.random(), 1), rng.random()]) for i in range(n)}
+        by_score = sorted(score, key=score.__getitem__, reverse=True)
+        similarity = np.array(
+            [[rng.choice([0.0, rng.random()]) for _ in range(n)] for _ in range(n)]
+        )
+        similarity = np.maximum(similarity, similarity.T)
+        texts = [rng.choice("abcdefghij") for _ in range(n)]
+        lengths = [rng.randint(10, 120) for _ in range(n)]
+        limit, most = rng.choice([60.0, 150.0, 500.0]), rng.randint(1, 6)
+        args = (by_score, score, lengths, texts, limit, most, similarity)
+        chosen = _mmr_select(*args)
+        assert chosen == _plain_mmr(*args), args
+        differ_from_lead += chosen != sorted(by_score[: len(chosen)])
+    assert differ_from_lead > 1000  # redundancy and budgets did change choices
