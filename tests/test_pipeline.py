@@ -99,7 +99,9 @@ def test_token_streams_on_generated_token_lists(memo_size: int, monkeypatch) -> 
 
     monkeypatch.setattr(terms, "MEMO_SIZE", memo_size)
     monkeypatch.setattr(terms, "facts", {})
-    words = "兵团|职工|的|了|，|。|Apple|apple|APPLE|四十七|１２３|2024|covid-19|喀什|新|办事处|“|在"
+    words = (
+        "兵团|职工|的|了|，|。|Apple|apple|APPLE|四十七|１２３|2024|covid-19|喀什|新|办事处|“|在"
+    )
     pool = [*words.split("|"), " ", "\u3000"]
     rng = random.Random(5)
     for _ in range(200):

@@ -131,7 +131,7 @@ def test_quote_marks_are_found_in_any_text() -> None:
 
     for mark in [*_OPEN_CLOSE, *_OPEN_CLOSE.values()]:
         assert _has_quote_mark(f"兵团{mark}新疆"), mark
-    assert not _has_quote_mark("兵团职工说：不错。（新疆）\"a\"")
+    assert not _has_quote_mark('兵团职工说：不错。（新疆）"a"')
 
 
 def test_quoted_splitter_follows_the_depth_rule() -> None:
