@@ -164,10 +164,17 @@ def token_streams(token_lists: list[list[str]]) -> TokenStreams:
                 word, candidate, term = terms.learn(token)
             if word:
                 add_word(token)
+            # counted with ``in`` and subscripts: CPython specialises those, not a dict.get call
             if candidate:
-                candidates[token] = candidates.get(token, 0) + 1
+                if token in candidates:
+                    candidates[token] += 1
+                else:
+                    candidates[token] = 1
             if term:
-                bag[term] = bag.get(term, 0) + 1
+                if term in bag:
+                    bag[term] += 1
+                else:
+                    bag[term] = 1
         bags.append(bag)
     return TokenStreams(" ".join(words), candidates, bags)
 

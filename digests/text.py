@@ -45,12 +45,16 @@ _CLOSERS_AND_SPACE = _CLOSER_CHARS + " "
 _OPEN_CLOSE = {"“": "”", "「": "」", "『": "』", "‘": "’"}
 _QUOTE_CLOSERS = "".join(_OPEN_CLOSE.values())
 _OPENER_OF = {v: k for k, v in _OPEN_CLOSE.items()}
-_QUOTE_CHARS = re.compile(f"[{''.join(_OPEN_CLOSE)}{_QUOTE_CLOSERS}]")
 _ENDER_CLASS = f"[{re.escape(_ENDER_CHARS)}]"
 _NOT_ENDER_CLASS = f"[^{re.escape(_ENDER_CHARS)}]"
 _CLOSER_CLASS = f"[{re.escape(_CLOSER_CHARS)}]"
-# a quotation mark, or a run of enders and the closers after it (group 1)
-_QUOTE_OR_ENDER_RUN = re.compile(f"{_QUOTE_CHARS.pattern}|{_ENDER_CLASS}+({_CLOSER_CLASS}*)")
+# a quotation mark, or a run of enders and the closers after it (group 1): the same matches as
+# ``quote|ender+(closer*)``, written to start with one character class so that re skips to the
+# next quotation mark or ender in C (an alternation tries a match at every position: ~3× the cost)
+_QUOTE_OR_ENDER_RUN = re.compile(
+    f"[{''.join(_OPEN_CLOSE)}{_QUOTE_CLOSERS}{re.escape(_ENDER_CHARS)}]"
+    f"(?:(?<={_ENDER_CLASS}){_ENDER_CLASS}*({_CLOSER_CLASS}*))?"
+)
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
@@ -108,11 +112,26 @@ def split_sentences(paragraph: str) -> list[str]:
     """
     if not paragraph:
         return []
-    if _QUOTE_CHARS.search(paragraph):
+    if _has_quote_mark(paragraph):
         quoted = _split_quoted(paragraph)
         if quoted is not None:
             return quoted
     return list(filter(None, map(str.strip, _PLAIN_SENTENCE.findall(paragraph))))
+
+
+def _has_quote_mark(text: str) -> bool:
+    """True if ``text`` holds one of the quotation marks of ``_OPEN_CLOSE`` (eight substring
+    searches cost a third of one regex scan over the text)."""
+    return (
+        "“" in text
+        or "”" in text
+        or "「" in text
+        or "」" in text
+        or "『" in text
+        or "』" in text
+        or "‘" in text
+        or "’" in text
+    )
 
 
 def _split_quoted(paragraph: str) -> list[str] | None:

@@ -88,3 +88,29 @@ def test_token_streams_follow_the_owners_rules(memo_size: int, monkeypatch) -> N
         assert list(streams.candidates.items()) == list(candidates.items())
         assert [list(b.items()) for b in streams.bags] == [list(b.items()) for b in bags]
         assert len(terms.facts) <= max(memo_size, 1)
+
+
+@pytest.mark.parametrize("memo_size", [terms.MEMO_SIZE, 7], ids=["memo", "memo-full-mid-article"])
+def test_token_streams_on_generated_token_lists(memo_size: int, monkeypatch) -> None:
+    """Random token lists (repeats within and across lists, stop words, numbers, punctuation,
+    case variants of one term, whitespace, empty lists) give what the rules give, also when the
+    memo starts afresh in the middle of a list."""
+    import random
+
+    monkeypatch.setattr(terms, "MEMO_SIZE", memo_size)
+    monkeypatch.setattr(terms, "facts", {})
+    words = (
+        "兵团|职工|的|了|，|。|Apple|apple|APPLE|四十七|１２３|2024|covid-19|喀什|新|办事处|“|在"
+    )
+    pool = [*words.split("|"), " ", "\u3000"]
+    rng = random.Random(5)
+    for _ in range(200):
+        token_lists = [
+            [rng.choice(pool) for _ in range(rng.randint(0, 25))] for _ in range(rng.randint(1, 6))
+        ]
+        streams = token_streams(token_lists)
+        index, candidates, bags = _reference(token_lists)
+        assert streams.index == index
+        assert list(streams.candidates.items()) == list(candidates.items())
+        assert [list(b.items()) for b in streams.bags] == [list(b.items()) for b in bags]
+        assert len(terms.facts) <= memo_size

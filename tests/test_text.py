@@ -128,7 +128,6 @@ def test_cjk_grams_scan_is_the_run_by_run_pairs() -> None:
 def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
     """Quote-free paragraphs take a one-regex path; it must cut exactly where the loop does."""
     import random
-    import re
 
     import digests.text as text_module
 
@@ -138,9 +137,18 @@ def test_fast_and_careful_splitters_agree_without_quotes(monkeypatch) -> None:
         "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(500)
     ]
     fast = [split_sentences(p) for p in paragraphs]
-    monkeypatch.setattr(text_module, "_QUOTE_CHARS", re.compile(r"(?s)."))  # force the loop
+    monkeypatch.setattr(text_module, "_has_quote_mark", lambda text: True)  # force the loop
     careful = [split_sentences(p) for p in paragraphs]
     assert fast == careful
+
+
+def test_quote_marks_are_found_in_any_text() -> None:
+    """The quotation-mark check (substring searches) knows every mark the splitter nests."""
+    from digests.text import _OPEN_CLOSE, _has_quote_mark
+
+    for mark in [*_OPEN_CLOSE, *_OPEN_CLOSE.values()]:
+        assert _has_quote_mark(f"兵团{mark}新疆"), mark
+    assert not _has_quote_mark('兵团职工说：不错。（新疆）"a"')
 
 
 def test_quoted_splitter_follows_the_depth_rule() -> None:
