@@ -387,6 +387,7 @@ BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
 BULK_FTS_HASH_MIB = 32  # FTS5 pending-entries buffer while ingesting (holds a bulk batch's)
 BULK_FTS_AUTOMERGE = 16  # FTS5 merges a level's segments once it holds this many, while ingesting
 FTS_DEFAULTS = {"hashsize": 2**20, "automerge": 4}  # FTS5's own defaults of what bulk_load sets
+VOCABULARY_CACHE_KIB = 128  # page cache for saving and reading learnt_df: both stream in key order
 LEARNT_DF_ARTICLES = "learnt_df_articles"  # state key: the article count of ``learnt_df``
 MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
 
@@ -967,6 +968,7 @@ class Store:
         try:
             if conn is not self.conn:
                 conn.isolation_level = None  # transactions as written below
+                conn.execute(f"PRAGMA cache_size = {-VOCABULARY_CACHE_KIB}")
                 conn.execute("BEGIN")
             row = conn.execute(
                 "SELECT value FROM state WHERE key = ?", [LEARNT_DF_ARTICLES]
@@ -986,6 +988,7 @@ class Store:
         readers see the old table or the new one, and of two processes saving at once the last
         one wins."""
         try:
+            self.conn.execute(f"PRAGMA temp.cache_size = {-VOCABULARY_CACHE_KIB}")
             with self.conn:
                 self.conn.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS learnt_df_new"  # a failed save leaves it
