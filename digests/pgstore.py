@@ -128,9 +128,7 @@ class PgStore(Store):
                 self._local.conn = None
 
     @contextmanager
-    def bulk_load(
-        self, mib: int = 64, fts_hash_mib: int = 32, fts_automerge: int = 16
-    ) -> Iterator[None]:
+    def bulk_load(self, mib: int = 64, fts_hash_mib: int = 32) -> Iterator[None]:
         """No-op: PostgreSQL sizes its own cache (``shared_buffers``)."""
         yield
 
