@@ -385,8 +385,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 BULK_CACHE_MIB = 64  # page cache while ingesting (the default is 2 MB)
 BULK_FTS_HASH_MIB = 32  # FTS5 pending-entries buffer while ingesting (holds a bulk batch's)
-BULK_FTS_AUTOMERGE = 16  # FTS5 merges a level's segments once it holds this many, while ingesting
-FTS_DEFAULTS = {"hashsize": 2**20, "automerge": 4}  # FTS5's own defaults of what bulk_load sets
+FTS_HASH_DEFAULT = 2**20  # FTS5's own default hashsize
 VOCABULARY_CACHE_KIB = 128  # page cache for saving and reading learnt_df: both stream in key order
 LEARNT_DF_ARTICLES = "learnt_df_articles"  # state key: the article count of ``learnt_df``
 MAX_OFFSET = 10_000_000  # offsets and limits beyond this (up to any size typed) are cut to it
@@ -554,42 +553,34 @@ class Store:
 
     @contextmanager
     def bulk_load(
-        self,
-        mib: int = BULK_CACHE_MIB,
-        fts_hash_mib: int = BULK_FTS_HASH_MIB,
-        fts_automerge: int = BULK_FTS_AUTOMERGE,
+        self, mib: int = BULK_CACHE_MIB, fts_hash_mib: int = BULK_FTS_HASH_MIB
     ) -> Iterator[None]:
         """Settings for a bulk insert, the previous ones restored after: a larger page cache
         (SQLite's default is small; on large corpora the full-text index merges and the region
-        index inserts keep missing it); a larger FTS5 ``hashsize``, so that a transaction's
-        index entries are written as one segment at commit instead of one per megabyte; and a
-        larger ``automerge``, so that the segments of a level are merged when there are 16 of
-        them rather than 4: each entry is rewritten fewer times as the index grows (all
-        measured in docs/benchmarks.md).
+        index inserts keep missing it), and a larger FTS5 ``hashsize``, so that a transaction's
+        index entries are written as one segment at commit instead of one per megabyte: fewer
+        segments, less merging (both measured in docs/benchmarks.md).
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
-        options = {table: self._fts_options(table) for table in FTS_TABLES}
-        bulk = {"hashsize": int(fts_hash_mib) * 2**20, "automerge": int(fts_automerge)}
+        hash_sizes = {table: self._fts_hash_size(table) for table in FTS_TABLES}
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
-        self._set_fts_options(dict.fromkeys(FTS_TABLES, bulk))
+        self._set_fts_hash_sizes(dict.fromkeys(FTS_TABLES, int(fts_hash_mib) * 2**20))
         try:
             yield
         finally:
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
-            self._set_fts_options(options)
+            self._set_fts_hash_sizes(hash_sizes)
 
-    def _fts_options(self, table: str) -> dict[str, int]:
-        """The FTS5 options :meth:`bulk_load` changes, as ``table`` has them now."""
-        found = dict(self.conn.execute(f"SELECT k, v FROM {table}_config").fetchall())
-        return {key: int(found.get(key, default)) for key, default in FTS_DEFAULTS.items()}
+    def _fts_hash_size(self, table: str) -> int:
+        row = self.conn.execute(f"SELECT v FROM {table}_config WHERE k = 'hashsize'").fetchone()
+        return int(row[0]) if row else FTS_HASH_DEFAULT
 
-    def _set_fts_options(self, options: dict[str, dict[str, int]]) -> None:
+    def _set_fts_hash_sizes(self, sizes: dict[str, int]) -> None:
         with self.conn:
-            for table, values in options.items():
-                for key, value in values.items():
-                    self.conn.execute(
-                        f"INSERT INTO {table} ({table}, rank) VALUES (?, ?)", [key, value]
-                    )
+            for table, size in sizes.items():
+                self.conn.execute(
+                    f"INSERT INTO {table} ({table}, rank) VALUES ('hashsize', ?)", [size]
+                )
 
     def close(self) -> None:
         self._conn.close()

@@ -136,21 +136,16 @@ def test_version_4_database_gets_the_character_pairs_of_its_articles(tmp_path: P
 def test_bulk_load_settings_are_restored_afterwards(store: Store) -> None:
     def settings() -> list[object]:
         cache = store.conn.execute("PRAGMA cache_size").fetchone()[0]
-        options = [
-            store.conn.execute(
-                f"SELECT k, v FROM {t}_config WHERE k IN ('hashsize', 'automerge') ORDER BY k"
-            ).fetchall()
+        hashes = [
+            store.conn.execute(f"SELECT v FROM {t}_config WHERE k = 'hashsize'").fetchone()
             for t in ("articles_fts", "articles_grams")
         ]
-        return [cache, *options]
+        return [cache, *hashes]
 
     before = settings()
-    assert before[1:] == [[], []]  # FTS5's defaults: nothing stored
-    with store.bulk_load(mib=32, fts_hash_mib=8, fts_automerge=12):
-        bulk = [("automerge", 12), ("hashsize", 8 * 2**20)]
-        assert settings() == [-32 * 1024, bulk, bulk]
+    with store.bulk_load(mib=32, fts_hash_mib=8):
+        assert settings() == [-32 * 1024, (8 * 2**20,), (8 * 2**20,)]
         store.add([analyze(RawArticle(title="标题", paragraphs=["兵团职工参加培训。" * 3]))])
     assert settings()[0] == before[0]
-    default = [("automerge", 4), ("hashsize", 2**20)]
-    assert settings()[1:] == [default, default]  # FTS5's defaults, as before
+    assert settings()[1:] == [(2**20,), (2**20,)]  # FTS5's default, as before
     assert store.fts_count('"培训"') == 1
