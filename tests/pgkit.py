@@ -37,6 +37,26 @@ def pg_schema() -> Iterator[str]:
 
 
 @contextmanager
+def two_stores(kind: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two independent stores on one database (two connections, as two processes have)."""
+    if kind == "sqlite":
+        path = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
+        with Store(path) as a, Store(path) as b:
+            yield a, b
+        return
+    if not PG_URL:
+        pytest.skip(NO_PG)
+    from digests.pgstore import PgStore
+
+    with (
+        pg_schema() as schema,
+        PgStore(PG_URL, schema=schema) as a,
+        PgStore(PG_URL, schema=schema) as b,
+    ):
+        yield a, b
+
+
+@contextmanager
 def open_backend(kind: str, tmp_path: Path, clock: Clock = utcnow) -> Iterator[Store]:
     """An empty store of ``kind`` ("sqlite" or "postgresql")."""
     if kind == "sqlite":

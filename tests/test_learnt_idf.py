@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from digests.pipeline import analyze
 from digests.store import Store
 
 from .conftest import SEEDS
-from .pgkit import BACKENDS, NO_PG, PG_URL, open_backend, pg_schema
+from .pgkit import BACKENDS, open_backend, two_stores
 from .test_ingest import write_articles
 
 MIN_DOCS = 10  # corpus_idf's threshold in these tests (40 articles are enough)
@@ -120,25 +119,6 @@ def test_keywords_are_the_same_from_the_index_or_the_saved_table(
     for raw in articles:
         expected = analyze(raw, scanned).keywords
         assert expected and analyze(raw, from_table).keywords == expected
-
-
-@contextmanager
-def two_stores(kind: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two stores (as two processes would open) on one database."""
-    if kind == "sqlite":
-        with Store(tmp_path / "shared.db") as one, Store(tmp_path / "shared.db") as other:
-            yield one, other
-        return
-    if not PG_URL:
-        pytest.skip(NO_PG)
-    from digests.pgstore import PgStore
-
-    with (
-        pg_schema() as schema,
-        PgStore(PG_URL, schema=schema) as one,
-        PgStore(PG_URL, schema=schema) as other,
-    ):
-        yield one, other
 
 
 @pytest.mark.parametrize("kind", BACKENDS)

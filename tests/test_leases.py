@@ -5,9 +5,7 @@ renewal refused, release, and the ledger's fenced claim."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from digests.leases import Leases
 from digests.ledger import Ledger, Planned, Status
 from digests.store import Store
 
-from .pgkit import BACKENDS, NO_PG, PG_URL, pg_schema
+from .pgkit import BACKENDS, two_stores
 
 
 class Wall:
@@ -26,26 +24,6 @@ class Wall:
 
     def __call__(self) -> float:
         return self.now
-
-
-@contextmanager
-def two_stores(kind: str, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
-    """Two independent stores on one database (two connections, as two processes have)."""
-    if kind == "sqlite":
-        path = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
-        with Store(path) as a, Store(path) as b:
-            yield a, b
-        return
-    if not PG_URL:
-        pytest.skip(NO_PG)
-    from digests.pgstore import PgStore
-
-    with (
-        pg_schema() as schema,
-        PgStore(PG_URL, schema=schema) as a,
-        PgStore(PG_URL, schema=schema) as b,
-    ):
-        yield a, b
 
 
 @pytest.fixture(params=BACKENDS)
