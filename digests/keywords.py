@@ -1,8 +1,8 @@
 """TF-IDF keyword extraction over pre-segmented (jieba) tokens, with a memory-cheap IDF table.
 
 `Idf.default()` reads jieba's bundled ``analyse/idf.txt`` (~270k terms) into one sorted UTF-8
-blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up by binary
-search, instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
+blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up in an
+open-addressing hash table of 4-byte slots (an ``array('I')`` too), instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
 memory (sizes in docs/benchmarks.md, "Figures behind the code"). ``jieba.analyse`` is
 deliberately never imported: importing it loads that dict.
 """
@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
+from zlib import crc32
 
 __all__ = [
     "Idf",
@@ -80,10 +81,10 @@ class Idf:
 
     __slots__ = (
         "_blob",
-        "_buckets",
         "_fallback",
         "_memo",
         "_offsets",
+        "_slots",
         "_table",
         "_values",
         "default_value",
@@ -108,7 +109,7 @@ class Idf:
         self._fallback = fallback
         self.default_value = default_value
         self._memo = _Memo(self)
-        self._buckets: dict[bytes, tuple[int, int]] | None = None
+        self._slots: array[int] | None = None  # built on the first miss (or warm): _hash_slots
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -285,47 +286,40 @@ class Idf:
         return term in self._table or self._index(term.encode("utf-8")) >= 0
 
     def _index(self, key: bytes) -> int:
-        """Position of ``key`` in the sorted blob, or -1 (binary search among the terms that
-        share its first character)."""
-        if self._buckets is None:
-            self._buckets = self._first_char_ranges()
-        lead = key[:1]
-        if not lead:
+        """Position of ``key`` among the terms, or -1 (a probe of :meth:`_hash_slots`)."""
+        if self._slots is None:
+            self._slots = self._hash_slots()
+        if not key:  # the empty term sorts first; never looked up
             return -1
-        span = self._buckets.get(key[: _utf8_width(lead[0])])
-        if span is None:
-            return -1
-        blob, offsets = self._blob, self._offsets
-        lo, hi = span
-        end = hi
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if blob[offsets[mid] : offsets[mid + 1]] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < end and blob[offsets[lo] : offsets[lo + 1]] == key:
-            return lo
+        slots, blob, offsets = self._slots, self._blob, self._offsets
+        size = len(slots)
+        slot = crc32(key) % size
+        while entry := slots[slot]:
+            index = entry - 1
+            if blob[offsets[index] : offsets[index + 1]] == key:
+                return index
+            slot = slot + 1 if slot + 1 < size else 0
         return -1
 
-    def _first_char_ranges(self) -> dict[bytes, tuple[int, int]]:
-        """``{first character (UTF-8): (first index, end index)}``: terms sorted by bytes are
-        grouped by their first character, so a lookup searches ~40 terms instead of 270k."""
+    def _hash_slots(self) -> array[int]:
+        """An open-addressing hash table of the terms: ``slots[crc32(term) % size]`` (or the
+        first non-empty slot after it holding the term, wrapping round) is the term's index + 1;
+        0 marks an empty slot, where a lookup stops.
+
+        The table is at most 60 % full (:func:`_slot_count`), so a lookup compares one or two
+        terms where a binary search compares about ten, each a Python-level step; it takes about
+        the memory the per-first-character ranges of that binary search took. A duplicate term
+        keeps its first index, as a binary search for the leftmost match would find it.
+        """
         blob, offsets = self._blob, self._offsets
-        ranges: dict[bytes, tuple[int, int]] = {}
-        previous, start = b"", 0
+        size = _slot_count(len(self._values))
+        slots = array("I", [0]) * size
         for index in range(len(self._values)):
-            offset = offsets[index]
-            if offset == offsets[index + 1]:  # the empty term sorts first; never looked up
-                continue
-            head = blob[offset : offset + _utf8_width(blob[offset])]
-            if head != previous:
-                if previous:
-                    ranges[previous] = (start, index)
-                previous, start = head, index
-        if previous:
-            ranges[previous] = (start, len(self._values))
-        return ranges
+            slot = crc32(blob[offsets[index] : offsets[index + 1]]) % size
+            while slots[slot]:
+                slot = slot + 1 if slot + 1 < size else 0
+            slots[slot] = index + 1
+        return slots
 
     def _lookup(self, term: str) -> float:
         value = self._table.get(term)
@@ -345,8 +339,8 @@ class Idf:
     def warm(self) -> None:
         """Build the lookup structures now rather than on the first lookup (a process pool's
         parent does this once and its forked workers share the result)."""
-        if self._values and self._buckets is None:
-            self._buckets = self._first_char_ranges()
+        if self._values and self._slots is None:
+            self._slots = self._hash_slots()
         if self._fallback is not None:
             self._fallback.warm()
 
@@ -361,6 +355,11 @@ class Idf:
             + self._offsets.itemsize * len(self._offsets)
             + self._values.itemsize * len(self._values)
         )
+
+
+def _slot_count(terms: int) -> int:
+    """Size of the hash table of ``terms`` terms (:meth:`Idf._hash_slots`): at most 60 % full."""
+    return terms * 5 // 3 + 1
 
 
 class _Memo(dict[str, float]):
@@ -378,11 +377,6 @@ class _Memo(dict[str, float]):
             self.clear()
         value = self[term] = self.idf._lookup(term)
         return value
-
-
-def _utf8_width(lead: int) -> int:
-    """Bytes of the UTF-8 character that starts with byte ``lead``."""
-    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 def is_candidate_term(token: str, stopwords: frozenset[str]) -> bool:

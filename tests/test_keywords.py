@@ -232,3 +232,36 @@ def test_learnt_idf_is_compact_and_exact(seeded) -> None:
         assert {t: idf(t) for t in expected} == expected
         assert idf.nbytes() >= sum(len(t.encode("utf-8")) for t in vocabulary)
         assert len(idf) == len(vocabulary) and "不在词表" not in idf
+
+
+def test_hash_lookup_finds_exactly_the_terms_of_the_table() -> None:
+    """Idf._index (open addressing over crc32 slots, wrapping round the end of the table) gives
+    the position of every term of the sorted table and -1 for others; a duplicate term in a
+    hand-made table is found at its first position, as a binary search for it would."""
+    import random
+    import zlib
+    from array import array
+
+    from digests.keywords import _slot_count
+
+    rng = random.Random(3)
+    chars = "新疆兵团师喀什和田阿克苏市县镇乡村abc1"
+    pool = sorted({"".join(rng.choices(chars, k=rng.randint(1, 5))) for _ in range(2000)})
+    size = _slot_count(60)
+    home = {w: zlib.crc32(w.encode("utf-8")) % size for w in pool}
+    last = [w for w in pool if home[w] == size - 1][:4]  # three of them wrap round to 0, 1, 2
+    words = sorted(last + [w for w in pool if home[w] not in (size - 1, 0, 1, 2)][:56])
+    assert len(words) == 60 and len(last) == 4
+    idf = Idf.from_pairs((w, float(i)) for i, w in enumerate(words))
+    assert [idf._index(w.encode("utf-8")) for w in words] == list(range(60))
+    assert [idf(w) for w in words] == [float(i) for i in range(60)]
+    absent = set(pool) - set(words)
+    assert all(idf._index(w.encode("utf-8")) == -1 for w in absent) and absent
+    assert idf._index(b"") == -1
+    blob = b"".join([b"ab", b"ab", b"cd"])
+    dup = Idf(blob=blob, offsets=array("I", [0, 2, 4, 6]), values=array("f", [1.0, 2.0, 3.0]))
+    assert (dup._index(b"ab"), dup._index(b"cd"), dup("ab")) == (0, 2, 1.0)
+    default = Idf.default()  # its slots come from the cache file
+    offsets = default._offsets
+    sample = rng.sample(range(1, len(default._values)), 3000)
+    assert [default._index(default._blob[offsets[i] : offsets[i + 1]]) for i in sample] == sample
