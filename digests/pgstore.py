@@ -74,6 +74,10 @@ _NUMBERING_LOCK = f"{0x6E756D}, hashtext(current_schema())"  # "num"
 Conn = psycopg.Connection[Any]
 
 
+#: The word index's document frequencies (term, articles), terms in at least ``%s`` articles.
+_VOCABULARY = "SELECT word, ndoc FROM ts_stat('SELECT words FROM article_search') WHERE ndoc >= %s"
+
+
 class PgStore(Store):
     """The store on PostgreSQL. ``schema`` (tests) puts every table in that schema, created if
     missing."""
@@ -442,11 +446,7 @@ class PgStore(Store):
 
     def vocabulary(self, min_docs: int = 2) -> dict[str, int]:
         with self.connection() as conn:
-            rows = conn.execute(
-                "SELECT word, ndoc FROM ts_stat('SELECT words FROM article_search') "
-                "WHERE ndoc >= %s",
-                [min_docs],
-            ).fetchall()
+            rows = conn.execute(_VOCABULARY, [min_docs]).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
     @contextmanager
@@ -479,16 +479,8 @@ class PgStore(Store):
             with self.connection() as conn:
                 conn.execute("LOCK TABLE learnt_df IN EXCLUSIVE MODE")
                 conn.execute("DELETE FROM learnt_df")
-                conn.execute(
-                    "INSERT INTO learnt_df (term, df) SELECT word, ndoc"
-                    " FROM ts_stat('SELECT words FROM article_search') WHERE ndoc >= %s",
-                    [min_docs],
-                )
-                conn.execute(
-                    "INSERT INTO state (key, value) VALUES (%s, %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [LEARNT_DF_ARTICLES, str(int(articles))],
-                )
+                conn.execute(f"INSERT INTO learnt_df (term, df) {_VOCABULARY}", [min_docs])
+                self.set_state(LEARNT_DF_ARTICLES, str(int(articles)))  # in this transaction
         except psycopg.Error as exc:
             raise StoreError(f"cannot save the vocabulary: {exc}") from exc
 
