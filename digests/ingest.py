@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
@@ -224,17 +225,12 @@ def _init_worker(idf: Idf | None) -> None:
     _load_shared(idf)  # a no-op after a fork; loads everything under spawn
 
 
+def _analyze_task(raws: list[RawArticle], idf: Idf | None) -> Analysed:
+    return [_safe_analyze(raw, idf) for raw in raws]
+
+
 def _analyze_in_worker(raws: list[RawArticle]) -> Analysed:
-    return [_safe_analyze(raw, _worker_idf) for raw in raws]
-
-
-def _analyze_here(idf: Idf | None) -> Callable[[list[RawArticle]], Analysed]:
-    """What the ingesting process runs on a task it takes from the pool (:func:`_in_order`)."""
-
-    def analyse(raws: list[RawArticle]) -> Analysed:
-        return [_safe_analyze(raw, idf) for raw in raws]
-
-    return analyse
+    return _analyze_task(raws, _worker_idf)
 
 
 def _in_order(
@@ -375,9 +371,8 @@ def ingest(
             workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
             ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
-            yield from _in_order(
-                pool, chain(first, reading), TASK_ARTICLES, ahead, local=_analyze_here(idf)
-            )
+            here = partial(_analyze_task, idf=idf)  # the tasks this process takes (see _in_order)
+            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead, local=here)
 
     batch: list[AnalyzedArticle] = []
 
