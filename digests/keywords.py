@@ -2,7 +2,8 @@
 
 `Idf.default()` reads jieba's bundled ``analyse/idf.txt`` (~270k terms) into one sorted UTF-8
 blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up in an
-open-addressing hash table of 4-byte slots (an ``array('I')`` too), instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
+open-addressing hash table of 4-byte slots (an ``array('I')`` too, built on the first miss),
+instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
 memory (sizes in docs/benchmarks.md, "Figures behind the code"). ``jieba.analyse`` is
 deliberately never imported: importing it loads that dict.
 """
