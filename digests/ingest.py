@@ -44,6 +44,9 @@ LOOKAHEAD = 4  # tasks in flight per worker, and at least one and a half batches
 #: that the workers keep analysing while the writer commits a batch; with 4 per worker they ran
 #: dry during every commit and sat idle a quarter of the time: docs/benchmarks.md)
 IN_FLIGHT_BATCHES = 1.5
+#: the pool's pipes widened to this (Linux): a task's results (~200 KB for 16 articles) then
+#: go down in one write instead of one per 64 KB pipe buffer (see :func:`_widen_pipes`)
+PIPE_BYTES = 2**20
 PARALLEL_MIN = 64
 IDF_MIN_DOCS = 1000
 KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
@@ -269,6 +272,30 @@ def _in_order(
             future.cancel()
 
 
+def _widen_pipes(pool: ProcessPoolExecutor, size: int = PIPE_BYTES) -> None:
+    """Make the pipes that carry ``pool``'s tasks and results ``size`` bytes deep (Linux's
+    ``F_SETPIPE_SZ``; elsewhere, or if the pool's queues are not where CPython keeps them,
+    nothing changes but speed).
+
+    With the default 64 KB, a worker sending a task's results (~200 KB) blocks until this
+    process's result thread has read each 64 KB; that thread needs the GIL for every read, and
+    this process holds it while it analyses (up to the 5 ms switch interval each time), so the
+    worker sat blocked in ``write`` after almost every task."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if set_size is None:
+        return
+    for queue in (getattr(pool, "_call_queue", None), getattr(pool, "_result_queue", None)):
+        reader = getattr(queue, "_reader", None)
+        try:
+            fcntl.fcntl(reader.fileno(), set_size, size)  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            log.debug("could not widen a pool pipe", exc_info=True)
+
+
 def _steal(
     pending: deque[tuple[Future[Analysed], list[RawArticle]]],
     local: Callable[[list[RawArticle]], Analysed],
@@ -370,6 +397,7 @@ def ingest(
         with ProcessPoolExecutor(  # this process is the last of ``workers`` (see _in_order)
             workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
         ) as pool:
+            _widen_pipes(pool)
             ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
             here = partial(_analyze_task, idf=idf)  # the tasks this process takes (see _in_order)
             yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead, local=here)

@@ -153,3 +153,15 @@ def test_learnt_idf_is_read_again_only_after_the_corpus_grew(tmp_path: Path, mon
         write_articles(tmp_path / "more", 10, seed=8)
         ingest(store, [tmp_path / "more"], workers=1)  # 40 → 50 articles: 25 % more
         assert corpus_idf(store, min_docs=10) is not first and len(reads) >= 2
+
+
+def test_the_pool_pipes_hold_a_whole_task() -> None:
+    """A worker's results go down its pipe in one write (64 KB pipes made it wait after each)."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    with ProcessPoolExecutor(1) as pool:
+        ingest_module._widen_pipes(pool)
+        for queue in (pool._call_queue, pool._result_queue):  # type: ignore[attr-defined]
+            size = fcntl.fcntl(queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
+            assert size >= ingest_module.PIPE_BYTES
