@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -173,7 +173,7 @@ class _PerSize(NamedTuple):
     idf_by_df: Any  # IDF of a term in so many sentences (index 0: no term, 0.0)
     arange: Any  # 0 … n-1
     eye: Any  # n × n identity
-    lower: Any  # n × n: 1.0 in the strictly lower triangle, else 0.0
+    below: Any  # n × n: -PAGERANK_DAMPING in the strictly lower triangle, else -0.0
     upper: Any  # n × n: 1.0 in the strictly upper triangle, else 0.0
 
 
@@ -188,7 +188,7 @@ def _sizes(n: int) -> _PerSize:
         np.array(by_df),
         np.arange(n),
         np.eye(n),
-        np.tri(n, k=-1),
+        np.tri(n, k=-1) * -PAGERANK_DAMPING,
         np.tri(n, k=-1).T.copy(),
     )
     for array in arrays:
@@ -202,6 +202,19 @@ _cached_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_sizes)
 def _per_size(n: int) -> _PerSize:
     """The arrays for ``n`` sentences (kept for the usual sizes, built afresh for huge ones)."""
     return _cached_sizes(n) if n <= _PER_SIZE_CACHED else _sizes(n)
+
+
+@lru_cache(maxsize=1)
+def _inverse() -> Any:
+    """``numpy.linalg.inv`` for a float64 matrix that is never singular (unit lower triangular):
+    the LAPACK gufunc it calls, without its checks and error-state context (a tenth of its cost
+    at these sizes), where numpy has it."""
+    np = _numpy()
+    try:
+        from numpy.linalg._umath_linalg import inv
+    except ImportError:  # pragma: no cover - another numpy layout
+        return np.linalg.inv
+    return partial(inv, signature="d->d")
 
 
 @lru_cache(maxsize=1)
@@ -302,7 +315,12 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     L and U the strictly lower and upper parts of the transition matrix, a sweep solves
     (I - dL) x' = factor·bias + dU x, and the teleport factor is linear in x too. The result is
     that of the first sweep that changed the ranks by less than ``PAGERANK_TOLERANCE`` in all
-    (or of the last one); convergence is checked for sweeps in blocks (PAGERANK_FIRST_CHECK)."""
+    (or of the last one); convergence is checked for sweeps in blocks (PAGERANK_FIRST_CHECK).
+
+    At these sizes each numpy call costs more than its arithmetic, so the steps are few and
+    fused where the floats stay the same: I - d·L is I + L·(-d) (a per-size mask holding -d
+    below the diagonal), and the dangling columns of the sweep take the teleport by one masked
+    copy (their columns of U are zero)."""
     np = _numpy()
     n = len(bias)
     if n == 0:
@@ -313,10 +331,10 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
     d = PAGERANK_DAMPING
     # (transition entries are ≥ 0, so multiplying by a 0/1 mask keeps them or makes them +0.0)
-    solve = np.linalg.inv(sizes.eye - d * (transition * sizes.lower))
+    solve = _inverse()(sizes.eye + transition * sizes.below)
     teleport = solve @ bias
     coupled = solve @ (transition * sizes.upper)
-    coupled += teleport[:, None] * dangling  # a dangling sentence's mass teleports
+    np.copyto(coupled, teleport[:, None], where=dangling)  # a dangling sentence's mass teleports
     step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
     np.multiply(coupled, d, out=step[:n, :n])
     step[:n, n] = (1.0 - d) * teleport
