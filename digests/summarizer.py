@@ -423,11 +423,6 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     return sims
 
 
-def _normalised(values: Sequence[float]) -> list[float]:
-    top = max(values, default=0.0)
-    return [v / top for v in values] if top > 0.0 else [0.0] * len(values)
-
-
 def summarize(
     title_tokens: list[str],
     sentences: list[str],
@@ -476,14 +471,19 @@ def summarize(
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
     ranks = _pagerank_dense(graph.adjacency, sizes.bias)
-    centrality = _normalised([math.sqrt(r) for r in ranks])
-
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
-    title_sim = _normalised(_title_similarity(graph, title_bag, n)) if title_bag else [0.0] * n
-
+    sims = _title_similarity(graph, title_bag, n) if title_bag else [0.0] * n
+    # Each signal divided by its maximum over all sentences (all 0.0 if that is not positive),
+    # for the candidates only; the centrality's maximum is the square root of the top rank.
+    top, top_sim = math.sqrt(max(ranks)), max(sims)
+    sqrt = math.sqrt
     score = {
-        i: (W_CENTRALITY * centrality[i] + w_title * title_sim[i] + W_POSITION * prior[i])
+        i: (
+            W_CENTRALITY * (sqrt(ranks[i]) / top if top > 0.0 else 0.0)
+            + w_title * (sims[i] / top_sim if top_sim > 0.0 else 0.0)
+            + W_POSITION * prior[i]
+        )
         / total_weight
         for i in candidates
     }
