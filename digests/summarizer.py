@@ -382,8 +382,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     """cos(sentence, title) per sentence, the title weighted with the sentences' IDF.
 
     A dot product adds its terms in the order of the shorter vector (as the dict loop did): the
-    title's order when the sentence has more terms, else the sentence's; only the entries of
-    the title's terms are visited."""
+    title's order when the sentence has more terms, else the sentence's. Every sentence's sum
+    is first taken in its own order (``numpy.bincount`` adds in input order; the entries of
+    other terms add +0.0), then the few sentences holding three title terms or more (the order
+    of two is moot) and more terms than the title are summed again in the title's order."""
     np = _numpy()
     unseen = math.log((n + 1) / 0.5)
     slot, idf = graph.slot, graph.idf
@@ -393,33 +395,34 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
         title_vec[t] = (1.0 + math.log(tf)) * (unseen if c is None else float(idf[c]))
     norm = math.sqrt(sum(w * w for w in title_vec.values())) or 1.0
     title_vec = {t: w / norm for t, w in title_vec.items()}
-    sims = [0.0] * n
     shared = [(slot[t], k, w) for k, (t, w) in enumerate(title_vec.items()) if t in slot]
     if not shared:
-        return sims
+        return [0.0] * n
     cs, ks, ws = zip(*shared, strict=True)
     in_title = np.zeros(len(idf))  # the title's weight per slot (entries of other terms 0.0)
     in_title[list(cs)] = ws
     per_entry = in_title[graph.slots]
+    products = graph.weights * per_entry
+    sims: list[float] = np.bincount(graph.rows, weights=products, minlength=n).tolist()
+    if len(shared) < 3:
+        return sims
     hits = per_entry.nonzero()[0]  # entries of title terms, in sentence then bag order
-    products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
     place = dict(zip(cs, ks, strict=True))  # the term's place in the title, per slot
-    k = 0
-    while k < len(rows):  # one sentence's run of hits at a time
-        row, end = rows[k], k + 1
+    for k in range(len(rows) - 2):
+        row = rows[k]
+        if rows[k + 2] != row or (k and rows[k - 1] == row) or lengths[row] <= title_terms:
+            continue  # not the start of a run of three hits or more in a long sentence
+        end = k + 3
         while end < len(rows) and rows[end] == row:
             end += 1
-        run = products[k:end]
-        if end - k > 2 and lengths[row] > title_terms:  # (the order of two terms is moot)
-            places = [place[c] for c in graph.slots[hits[k:end]].tolist()]
-            run = [p for _, p in sorted(zip(places, run, strict=True))]
+        run = hits[k:end]
+        places = [place[c] for c in graph.slots[run].tolist()]
         total = 0.0
-        for product in run:
+        for _, product in sorted(zip(places, products[run].tolist(), strict=True)):
             total += product
         sims[row] = total
-        k = end
     return sims
 
 
