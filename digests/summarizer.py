@@ -342,15 +342,15 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     sweeps = np.empty((PAGERANK_MAX_ITER + 1, n + 1))
     sweeps[0, :n] = bias
     sweeps[0, n] = 1.0
-    done = 0
+    done, dot = 0, step.dot
     while done < PAGERANK_MAX_ITER:
         end = min(
             done + (PAGERANK_CHECK_EVERY if done else PAGERANK_FIRST_CHECK), PAGERANK_MAX_ITER
         )
-        previous = sweeps[done]
-        for k in range(done + 1, end + 1):  # (each row's view made once)
-            current = sweeps[k]
-            np.dot(step, previous, out=current)
+        block = list(sweeps[done : end + 1])  # the rows' views, made in one call
+        previous = block[0]
+        for current in block[1:]:
+            dot(previous, out=current)
             previous = current
         deltas = np.add.reduce(np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]), 1)
         converged = (deltas < PAGERANK_TOLERANCE).nonzero()[0]
