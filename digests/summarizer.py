@@ -514,7 +514,11 @@ def _mmr_select(
     DUPLICATE_COSINE) and no repeated text. A sentence's value is at most its relevance
     ``MMR_LAMBDA·score`` (its redundancy is ≥ 0), so each scan stops at the first sentence
     whose relevance cannot beat the best value found: the later ones score no higher."""
-    first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
+    for first in by_score:
+        if lengths[first] <= limit:
+            break
+    else:
+        first = by_score[0]
     chosen = [first]
     used = lengths[first]
     chosen_texts = {texts[first]}
