@@ -294,10 +294,9 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     keys = slots[shared]
     ends = keys.searchsorted(keys, side="right")  # where the entry's term's run ends
     ahead = ends - np.arange(1, len(shared) + 1)
-    first = np.arange(len(shared)).repeat(ahead)
+    a = shared.repeat(ahead)  # each pair's first entry
     # the p-th pair of entry x (counting all pairs) is (x, p - (pairs before x's) + x + 1)
-    second = np.arange(len(first)) - (ahead.cumsum() - ends).repeat(ahead)
-    a, b = shared[first], shared[second]
+    b = shared[np.arange(len(a)) - (ahead.cumsum() - ends).repeat(ahead)]
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
     ).reshape(n, n)
