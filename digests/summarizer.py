@@ -306,8 +306,8 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
 
 
 def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
-    """Weighted PageRank over a symmetric ``adjacency`` matrix; teleports (and dangling mass)
-    follow ``bias`` (summing to 1).
+    """Weighted PageRank over a symmetric, non-negative ``adjacency`` matrix; teleports (and
+    dangling mass) follow ``bias`` (summing to 1).
 
     Gauss-Seidel sweeps (each rank updated in turn, using the ranks already updated in the
     sweep: about half the sweeps of power iteration), written as one affine map per sweep: with
@@ -327,7 +327,8 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     sizes = _per_size(n)
     out = np.add.reduce(adjacency, 0)  # column sums (``sum(axis=0)`` without its wrapper)
     dangling = out <= 0.0
-    transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
+    # column j divided by j's out-weight (weights are ≥ 0: a dangling column's 0.0 becomes 1.0)
+    transition = adjacency / (out + dangling)
     d = PAGERANK_DAMPING
     # (transition entries are ≥ 0, so multiplying by a 0/1 mask keeps them or makes them +0.0)
     solve = _inverse()(sizes.eye + transition * sizes.below)
