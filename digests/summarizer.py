@@ -107,9 +107,10 @@ def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset
     for i, text in enumerate(stripped):
         if len(text) < MIN_SENTENCE_CHARS or i in skip:
             continue
-        tail = text.rstrip(_FRAGMENT_TAIL)
-        if not tail or tail[-1] not in _FINAL_PUNCT:
-            continue  # a fragment
+        if text[-1] not in _FINAL_PUNCT:  # (most sentences end so: no closers to strip)
+            tail = text.rstrip(_FRAGMENT_TAIL)
+            if not tail or tail[-1] not in _FINAL_PUNCT:
+                continue  # a fragment
         sentence = sentences[i]
         if (
             ("摄" in sentence and photo_credit(sentence))
