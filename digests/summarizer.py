@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -107,9 +107,10 @@ def _eligible(sentences: Sequence[str], stripped: Sequence[str], skip: frozenset
     for i, text in enumerate(stripped):
         if len(text) < MIN_SENTENCE_CHARS or i in skip:
             continue
-        tail = text.rstrip(_FRAGMENT_TAIL)
-        if not tail or tail[-1] not in _FINAL_PUNCT:
-            continue  # a fragment
+        if text[-1] not in _FINAL_PUNCT:  # (most sentences end so: no closers to strip)
+            tail = text.rstrip(_FRAGMENT_TAIL)
+            if not tail or tail[-1] not in _FINAL_PUNCT:
+                continue  # a fragment
         sentence = sentences[i]
         if (
             ("摄" in sentence and photo_credit(sentence))
@@ -173,7 +174,7 @@ class _PerSize(NamedTuple):
     idf_by_df: Any  # IDF of a term in so many sentences (index 0: no term, 0.0)
     arange: Any  # 0 … n-1
     eye: Any  # n × n identity
-    lower: Any  # n × n: 1.0 in the strictly lower triangle, else 0.0
+    below: Any  # n × n: -PAGERANK_DAMPING in the strictly lower triangle, else -0.0
     upper: Any  # n × n: 1.0 in the strictly upper triangle, else 0.0
 
 
@@ -188,7 +189,7 @@ def _sizes(n: int) -> _PerSize:
         np.array(by_df),
         np.arange(n),
         np.eye(n),
-        np.tri(n, k=-1),
+        np.tri(n, k=-1) * -PAGERANK_DAMPING,
         np.tri(n, k=-1).T.copy(),
     )
     for array in arrays:
@@ -202,6 +203,19 @@ _cached_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_sizes)
 def _per_size(n: int) -> _PerSize:
     """The arrays for ``n`` sentences (kept for the usual sizes, built afresh for huge ones)."""
     return _cached_sizes(n) if n <= _PER_SIZE_CACHED else _sizes(n)
+
+
+@lru_cache(maxsize=1)
+def _inverse() -> Any:
+    """``numpy.linalg.inv`` for a float64 matrix that is never singular (unit lower triangular):
+    the LAPACK gufunc it calls, without its checks and error-state context (a tenth of its cost
+    at these sizes), where numpy has it."""
+    np = _numpy()
+    try:
+        from numpy.linalg._umath_linalg import inv
+    except ImportError:  # pragma: no cover - another numpy layout
+        return np.linalg.inv
+    return partial(inv, signature="d->d")
 
 
 @lru_cache(maxsize=1)
@@ -281,10 +295,9 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
     keys = slots[shared]
     ends = keys.searchsorted(keys, side="right")  # where the entry's term's run ends
     ahead = ends - np.arange(1, len(shared) + 1)
-    first = np.arange(len(shared)).repeat(ahead)
+    a = shared.repeat(ahead)  # each pair's first entry
     # the p-th pair of entry x (counting all pairs) is (x, p - (pairs before x's) + x + 1)
-    second = np.arange(len(first)) - (ahead.cumsum() - ends).repeat(ahead)
-    a, b = shared[first], shared[second]
+    b = shared[np.arange(len(a)) - (ahead.cumsum() - ends).repeat(ahead)]
     adjacency = np.bincount(
         rows[a] * n + rows[b], weights=weights[a] * weights[b], minlength=n * n
     ).reshape(n, n)
@@ -294,15 +307,20 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
 
 
 def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
-    """Weighted PageRank over a symmetric ``adjacency`` matrix; teleports (and dangling mass)
-    follow ``bias`` (summing to 1).
+    """Weighted PageRank over a symmetric, non-negative ``adjacency`` matrix; teleports (and
+    dangling mass) follow ``bias`` (summing to 1).
 
     Gauss-Seidel sweeps (each rank updated in turn, using the ranks already updated in the
     sweep: about half the sweeps of power iteration), written as one affine map per sweep: with
     L and U the strictly lower and upper parts of the transition matrix, a sweep solves
     (I - dL) x' = factor·bias + dU x, and the teleport factor is linear in x too. The result is
     that of the first sweep that changed the ranks by less than ``PAGERANK_TOLERANCE`` in all
-    (or of the last one); convergence is checked for sweeps in blocks (PAGERANK_FIRST_CHECK)."""
+    (or of the last one); convergence is checked for sweeps in blocks (PAGERANK_FIRST_CHECK).
+
+    At these sizes each numpy call costs more than its arithmetic, so the steps are few and
+    fused where the floats stay the same: I - d·L is I + L·(-d) (a per-size mask holding -d
+    below the diagonal), and the dangling columns of the sweep take the teleport by one masked
+    copy (their columns of U are zero)."""
     np = _numpy()
     n = len(bias)
     if n == 0:
@@ -310,13 +328,14 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     sizes = _per_size(n)
     out = np.add.reduce(adjacency, 0)  # column sums (``sum(axis=0)`` without its wrapper)
     dangling = out <= 0.0
-    transition = adjacency / np.where(dangling, 1.0, out)  # column j divided by j's out-weight
+    # column j divided by j's out-weight (weights are ≥ 0: a dangling column's 0.0 becomes 1.0)
+    transition = adjacency / (out + dangling)
     d = PAGERANK_DAMPING
     # (transition entries are ≥ 0, so multiplying by a 0/1 mask keeps them or makes them +0.0)
-    solve = np.linalg.inv(sizes.eye - d * (transition * sizes.lower))
+    solve = _inverse()(sizes.eye + transition * sizes.below)
     teleport = solve @ bias
     coupled = solve @ (transition * sizes.upper)
-    coupled += teleport[:, None] * dangling  # a dangling sentence's mass teleports
+    np.copyto(coupled, teleport[:, None], where=dangling)  # a dangling sentence's mass teleports
     step = np.zeros((n + 1, n + 1))  # [x; 1] → [x'; 1]
     np.multiply(coupled, d, out=step[:n, :n])
     step[:n, n] = (1.0 - d) * teleport
@@ -324,15 +343,15 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     sweeps = np.empty((PAGERANK_MAX_ITER + 1, n + 1))
     sweeps[0, :n] = bias
     sweeps[0, n] = 1.0
-    done = 0
+    done, dot = 0, step.dot
     while done < PAGERANK_MAX_ITER:
         end = min(
             done + (PAGERANK_CHECK_EVERY if done else PAGERANK_FIRST_CHECK), PAGERANK_MAX_ITER
         )
-        previous = sweeps[done]
-        for k in range(done + 1, end + 1):  # (each row's view made once)
-            current = sweeps[k]
-            np.dot(step, previous, out=current)
+        block = list(sweeps[done : end + 1])  # the rows' views, made in one call
+        previous = block[0]
+        for current in block[1:]:
+            dot(previous, out=current)
             previous = current
         deltas = np.add.reduce(np.abs(sweeps[done + 1 : end + 1, :n] - sweeps[done:end, :n]), 1)
         converged = (deltas < PAGERANK_TOLERANCE).nonzero()[0]
@@ -364,8 +383,10 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     """cos(sentence, title) per sentence, the title weighted with the sentences' IDF.
 
     A dot product adds its terms in the order of the shorter vector (as the dict loop did): the
-    title's order when the sentence has more terms, else the sentence's; only the entries of
-    the title's terms are visited."""
+    title's order when the sentence has more terms, else the sentence's. Every sentence's sum
+    is first taken in its own order (``numpy.bincount`` adds in input order; the entries of
+    other terms add +0.0), then the few sentences holding three title terms or more (the order
+    of two is moot) and more terms than the title are summed again in the title's order."""
     np = _numpy()
     unseen = math.log((n + 1) / 0.5)
     slot, idf = graph.slot, graph.idf
@@ -375,39 +396,35 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
         title_vec[t] = (1.0 + math.log(tf)) * (unseen if c is None else float(idf[c]))
     norm = math.sqrt(sum(w * w for w in title_vec.values())) or 1.0
     title_vec = {t: w / norm for t, w in title_vec.items()}
-    sims = [0.0] * n
     shared = [(slot[t], k, w) for k, (t, w) in enumerate(title_vec.items()) if t in slot]
     if not shared:
-        return sims
+        return [0.0] * n
     cs, ks, ws = zip(*shared, strict=True)
     in_title = np.zeros(len(idf))  # the title's weight per slot (entries of other terms 0.0)
     in_title[list(cs)] = ws
     per_entry = in_title[graph.slots]
+    products = graph.weights * per_entry
+    sims: list[float] = np.bincount(graph.rows, weights=products, minlength=n).tolist()
+    if len(shared) < 3:
+        return sims
     hits = per_entry.nonzero()[0]  # entries of title terms, in sentence then bag order
-    products = (graph.weights[hits] * per_entry[hits]).tolist()
     rows = graph.rows[hits].tolist()
     title_terms, lengths = len(title_vec), graph.lengths
     place = dict(zip(cs, ks, strict=True))  # the term's place in the title, per slot
-    k = 0
-    while k < len(rows):  # one sentence's run of hits at a time
-        row, end = rows[k], k + 1
+    for k in range(len(rows) - 2):
+        row = rows[k]
+        if rows[k + 2] != row or (k and rows[k - 1] == row) or lengths[row] <= title_terms:
+            continue  # not the start of a run of three hits or more in a long sentence
+        end = k + 3
         while end < len(rows) and rows[end] == row:
             end += 1
-        run = products[k:end]
-        if end - k > 2 and lengths[row] > title_terms:  # (the order of two terms is moot)
-            places = [place[c] for c in graph.slots[hits[k:end]].tolist()]
-            run = [p for _, p in sorted(zip(places, run, strict=True))]
+        run = hits[k:end]
+        places = [place[c] for c in graph.slots[run].tolist()]
         total = 0.0
-        for product in run:
+        for _, product in sorted(zip(places, products[run].tolist(), strict=True)):
             total += product
         sims[row] = total
-        k = end
     return sims
-
-
-def _normalised(values: Sequence[float]) -> list[float]:
-    top = max(values, default=0.0)
-    return [v / top for v in values] if top > 0.0 else [0.0] * len(values)
 
 
 def summarize(
@@ -458,14 +475,19 @@ def summarize(
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
     ranks = _pagerank_dense(graph.adjacency, sizes.bias)
-    centrality = _normalised([math.sqrt(r) for r in ranks])
-
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
-    title_sim = _normalised(_title_similarity(graph, title_bag, n)) if title_bag else [0.0] * n
-
+    sims = _title_similarity(graph, title_bag, n) if title_bag else [0.0] * n
+    # Each signal divided by its maximum over all sentences (all 0.0 if that is not positive),
+    # for the candidates only; the centrality's maximum is the square root of the top rank.
+    top, top_sim = math.sqrt(max(ranks)), max(sims)
+    sqrt = math.sqrt
     score = {
-        i: (W_CENTRALITY * centrality[i] + w_title * title_sim[i] + W_POSITION * prior[i])
+        i: (
+            W_CENTRALITY * (sqrt(ranks[i]) / top if top > 0.0 else 0.0)
+            + w_title * (sims[i] / top_sim if top_sim > 0.0 else 0.0)
+            + W_POSITION * prior[i]
+        )
         / total_weight
         for i in candidates
     }
@@ -493,7 +515,11 @@ def _mmr_select(
     DUPLICATE_COSINE) and no repeated text. A sentence's value is at most its relevance
     ``MMR_LAMBDA·score`` (its redundancy is ≥ 0), so each scan stops at the first sentence
     whose relevance cannot beat the best value found: the later ones score no higher."""
-    first = next((i for i in by_score if lengths[i] <= limit), by_score[0])
+    for first in by_score:
+        if lengths[first] <= limit:
+            break
+    else:
+        first = by_score[0]
     chosen = [first]
     used = lengths[first]
     chosen_texts = {texts[first]}

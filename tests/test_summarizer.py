@@ -318,6 +318,61 @@ def test_pagerank_is_gauss_seidel() -> None:
         assert ranks == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
+def _loop_title_similarity(bags: list[dict[str, int]], title_bag: dict[str, int]) -> list[float]:
+    """cos(sentence, title) as the dict loops computed it: each dot product over the shorter
+    vector, in its order."""
+    from collections import Counter
+    from itertools import chain
+
+    from digests.summarizer import _TF_WEIGHT
+
+    n = len(bags)
+    df = Counter(chain.from_iterable(bags))
+    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
+    vectors = []
+    for bag in bags:
+        weights = [_TF_WEIGHT[tf] * by_df[df[term]] for term, tf in bag.items()]
+        norm = math.sqrt(sum(w * w for w in weights))
+        vectors.append(dict(zip(bag, [w / norm for w in weights], strict=True)))
+    unseen = math.log((n + 1) / 0.5)
+    title = {
+        t: (1.0 + math.log(tf)) * (by_df[df[t]] if t in df else unseen)
+        for t, tf in title_bag.items()
+    }
+    norm = math.sqrt(sum(w * w for w in title.values())) or 1.0
+    title = {t: w / norm for t, w in title.items()}
+    sims = []
+    for vector in vectors:
+        short, long = (title, vector) if len(vector) > len(title) else (vector, title)
+        total = 0.0
+        for term, weight in short.items():
+            if term in long:
+                total += weight * long[term]
+        sims.append(total)
+    return sims
+
+
+def test_title_similarity_is_the_loops_to_the_last_bit() -> None:
+    """Also for titles sharing many terms with a sentence, listed in another order than the
+    sentence's (then the sum's order decides the last bits)."""
+    from digests.summarizer import _tfidf_graph, _title_similarity
+
+    reordered = 0
+    for bags in _generated_bags():
+        graph = _tfidf_graph(bags)
+        longest = max(bags, key=len)
+        for title_bag in (
+            dict.fromkeys(list(bags[0])[:3], 1),
+            dict.fromkeys(reversed(list(longest)[: len(longest) - 1]), 2),
+            {**dict.fromkeys(reversed(list(longest)[:6]), 1), "标题里才有的词": 1},
+        ):
+            expected = _loop_title_similarity(bags, title_bag)
+            assert _title_similarity(graph, title_bag, len(bags)) == expected
+            reversed_title = _loop_title_similarity(bags, dict(reversed(title_bag.items())))
+            reordered += reversed_title != expected
+    assert reordered > 10  # the order did change last bits
+
+
 def test_summaries_unchanged_by_the_numpy_graph() -> None:
     """The summaries (3 and 5 sentences) of the 80 generated articles as the dict-loop
     summarizer chose them (tests/data/summaries_golden.json)."""
