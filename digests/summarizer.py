@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -206,19 +206,6 @@ def _per_size(n: int) -> _PerSize:
 
 
 @lru_cache(maxsize=1)
-def _inverse() -> Any:
-    """``numpy.linalg.inv`` for a float64 matrix that is never singular (unit lower triangular):
-    the LAPACK gufunc it calls, without its checks and error-state context (a tenth of its cost
-    at these sizes), where numpy has it."""
-    np = _numpy()
-    try:
-        from numpy.linalg._umath_linalg import inv
-    except ImportError:  # pragma: no cover - another numpy layout
-        return np.linalg.inv
-    return partial(inv, signature="d->d")
-
-
-@lru_cache(maxsize=1)
 def _tf_table() -> Any:
     """``_TF_WEIGHT`` as an array."""
     table = _numpy().array(_TF_WEIGHT)
@@ -332,7 +319,7 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     transition = adjacency / (out + dangling)
     d = PAGERANK_DAMPING
     # (transition entries are ≥ 0, so multiplying by a 0/1 mask keeps them or makes them +0.0)
-    solve = _inverse()(sizes.eye + transition * sizes.below)
+    solve = np.linalg.inv(sizes.eye + transition * sizes.below)
     teleport = solve @ bias
     coupled = solve @ (transition * sizes.upper)
     np.copyto(coupled, teleport[:, None], where=dangling)  # a dangling sentence's mass teleports
