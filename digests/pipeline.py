@@ -11,7 +11,7 @@ import hashlib
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 from . import terms
 from .dates import iso_published
@@ -22,10 +22,8 @@ from .regions import load_gazetteer
 from .summarizer import summarize
 from .text import (
     cjk_grams,
-    ends_with_terminal,
-    is_subheading,
     raw_tokens,
-    split_sentences,
+    sentence_spans,
     to_simplified,
     tokenize,
 )
@@ -66,45 +64,30 @@ def sentences_of(
     as separate tokens, so no token straddles two sentences. jieba segments the text between line
     breaks independently, so the title's tokens are those it would get alone.
     """
-    texts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    skip: set[int] = set()
-    offset = 0
-    for paragraph in paragraphs:
-        heading = is_subheading(paragraph)
-        pieces = [paragraph] if heading else split_sentences(paragraph)
-        cursor = 0
-        for piece in pieces:
-            start = paragraph.find(piece, cursor)
-            cursor = start + len(piece)
-            if heading or not ends_with_terminal(piece):
-                skip.add(len(texts))
-            texts.append(piece)
-            spans.append((offset + start, offset + cursor))
-        offset += len(paragraph) + 1  # the "\n" between paragraphs
     body = "\n".join(paragraphs)
+    texts, bounds, unfinished = sentence_spans(paragraphs, body)
+    skip = frozenset(unfinished)
     simplified = to_simplified(body) if simplified_body is None else simplified_body
     if len(simplified) != len(body):  # t2s changed the length: offsets would not line up
         tokens = [tokenize(to_simplified(text)) for text in texts]
         title_tokens = tokenize(simplified_title) if simplified_title else []
-        return Sentences(texts, tokens, frozenset(skip), title_tokens)
+        return Sentences(texts, tokens, skip, title_tokens)
     shift = 0 if simplified_title is None else len(simplified_title) + 1
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
-    starts = [0, *accumulate(map(len, all_tokens))]  # where each token starts
+    starts = list(accumulate(map(len, all_tokens), initial=0))  # where each token starts
     title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
+    # the tokens starting inside each sentence: slices between the first tokens at its bounds
+    firsts = list(map(bisect_left, repeat(starts), map(shift.__add__, bounds)))
+    tokens = list(map(all_tokens.__getitem__, map(slice, firsts[0::2], firsts[1::2])))
     # Whitespace inside a sentence is rare: look for it sentence by sentence only when the body
     # has some besides the line breaks between paragraphs (str.split cuts where re's \s matches).
-    spaced = len("".join(body.split())) != len(body) - len(paragraphs) + 1
-    tokens = []
-    for text, (start, end) in zip(texts, spans, strict=True):
-        # the tokens starting inside the sentence, whitespace tokens dropped
-        inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        if spaced and _SPACE.search(text):
-            inside = [t for t in inside if not t.isspace()]
-        tokens.append(inside)
+    if len("".join(body.split())) != len(body) - len(paragraphs) + 1:
+        for i, text in enumerate(texts):
+            if _SPACE.search(text):
+                tokens[i] = [t for t in tokens[i] if not t.isspace()]
     if not shift:
-        return Sentences(texts, tokens, frozenset(skip), title_tokens)
-    return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
+        return Sentences(texts, tokens, skip, title_tokens)
+    return Sentences(texts, tokens, skip, title_tokens, all_tokens, starts)
 
 
 def choose_summary(

@@ -6,7 +6,8 @@ Everything that turns raw characters into the units the engine works with lives 
 * :func:`to_simplified` — OpenCC ``t2s`` so that traditional text is searchable from simplified
   queries and vice versa (the stored text stays as written);
 * :func:`split_sentences` — splits after 。！？；… (and ASCII !?;) keeping closing quotes with their
-  sentence and never splitting inside a balanced “quotation”;
+  sentence and never splitting inside a balanced “quotation”, and :func:`sentence_spans` — the
+  sentences of an article's paragraphs with where they lie in its body;
 * :func:`is_subheading` — short paragraphs without final punctuation;
 * :func:`tokenize` / :func:`raw_tokens` — word segmentation, done once per article and reused
   everywhere, and :func:`has_word` — dictionary look-ups; both on jieba-rs (``rjieba``), which
@@ -57,6 +58,13 @@ _QUOTE_OR_ENDER_RUN = re.compile(
 )
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
+)
+# split_sentences' plain split with every piece stripped, read in place: a piece starts at a
+# non-space character (re's \s is str.strip's whitespace) and ends after a run of enders (and
+# the closers after it) or, with no ender left, at the paragraph's last non-space character
+_STRIPPED_SENTENCE = re.compile(
+    f"(?=\\S)(?:{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*"
+    f"|{_NOT_ENDER_CLASS}*[^{re.escape(_ENDER_CHARS)}\\s](?=\\s*\\Z))"
 )
 _CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _CJK_RUN = re.compile(f"{_CJK_CLASS}+")
@@ -165,6 +173,41 @@ def _split_quoted(paragraph: str) -> list[str] | None:
         return None
     sentences.append(paragraph[start:])
     return list(filter(None, map(str.strip, sentences)))
+
+
+def sentence_spans(paragraphs: list[str], body: str) -> tuple[list[str], list[int], list[int]]:
+    """The sentences of ``paragraphs``, where they lie in ``body`` (the paragraphs joined by line
+    breaks) and which have no final punctuation.
+
+    A subheading (:func:`is_subheading`) is one sentence, whole; other paragraphs are cut as
+    :func:`split_sentences` cuts them, those without quotation marks read in place (one regex
+    pass, stripped by it). Returns the sentences, their offsets in ``body`` (start, end, start,
+    end …) and the indices of the sentences without final punctuation (subheadings included):
+    a piece ends after a run of enders unless it is the last of its paragraph.
+    """
+    texts: list[str] = []
+    bounds: list[int] = []
+    unfinished: list[int] = []
+    start = 0
+    for paragraph in paragraphs:
+        end = start + len(paragraph)
+        if end - start <= 30 and is_subheading(paragraph):
+            pieces = [paragraph]
+        else:
+            quoted = _split_quoted(paragraph) if _has_quote_mark(paragraph) else None
+            pieces = _STRIPPED_SENTENCE.findall(body, start, end) if quoted is None else quoted
+        if pieces:
+            cursor = start
+            for piece in pieces:
+                cursor = body.find(piece, cursor)
+                bounds.append(cursor)
+                cursor += len(piece)
+                bounds.append(cursor)
+            texts += pieces
+            if not ends_with_terminal(pieces[-1]):
+                unfinished.append(len(texts) - 1)
+        start = end + 1
+    return texts, bounds, unfinished
 
 
 def ends_with_terminal(text: str) -> bool:

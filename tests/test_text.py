@@ -212,3 +212,48 @@ def test_quoted_splitter_follows_the_depth_rule() -> None:
     assert 1000 < balanced < len(paragraphs) - 500
     for paragraph in paragraphs:
         assert split_sentences(paragraph) == by_rule(paragraph), paragraph
+
+
+def test_sentence_spans_are_the_paragraph_by_paragraph_split() -> None:
+    """sentence_spans (quote-free paragraphs cut and stripped in place by one regex, only a
+    paragraph's last piece checked for final punctuation) gives what splitting each paragraph
+    (a subheading whole) and finding each piece in it gives, on generated paragraphs: enders and
+    closers in runs, balanced and broken quotations, whitespace of every kind around and inside
+    the pieces, short paragraphs (subheadings), empty ones and line breaks inside one."""
+    import random
+
+    from digests.text import ends_with_terminal, sentence_spans
+
+    def by_paragraph(paragraphs: list[str]) -> tuple[list[str], list[int], list[int]]:
+        texts: list[str] = []
+        bounds: list[int] = []
+        unfinished: list[int] = []
+        offset = 0
+        for paragraph in paragraphs:
+            heading = is_subheading(paragraph)
+            cursor = 0
+            for piece in [paragraph] if heading else split_sentences(paragraph):
+                start = paragraph.find(piece, cursor)
+                cursor = start + len(piece)
+                if heading or not ends_with_terminal(piece):
+                    unfinished.append(len(texts))
+                texts.append(piece)
+                bounds += [offset + start, offset + cursor]
+            offset += len(paragraph) + 1
+        return texts, bounds, unfinished
+
+    rng = random.Random(5)
+    alphabet = ["兵团", "新疆", "职工", "，", "a1", " ", "\u3000", "\t", "\n"]
+    alphabet += [*"。！？；…!?;", *"”’」』）)》\"'", *"“「『‘"]
+
+    def paragraph() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 3, 8, 20, 40, 80])))
+
+    articles = [[paragraph() for _ in range(rng.randint(1, 6))] for _ in range(3000)]
+    articles.append(["小标题", "他说：“好。”我说：「行！」 ", "  ", "", "无标点 的 一段"])
+    pieces = 0
+    for paragraphs in articles:
+        expected = by_paragraph(paragraphs)
+        assert sentence_spans(paragraphs, "\n".join(paragraphs)) == expected, paragraphs
+        pieces += len(expected[0])
+    assert pieces > 10_000
