@@ -66,7 +66,9 @@ _STRIPPED_SENTENCE = re.compile(
     f"(?=\\S)(?:{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*"
     f"|{_NOT_ENDER_CLASS}*[^{re.escape(_ENDER_CHARS)}\\s](?=\\s*\\Z))"
 )
-_CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_CJK_RANGES = ((0x3007, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+_CJK_CLASS = "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in _CJK_RANGES) + "]"
+_VECTORISED_GRAMS = 256  # texts this long take cjk_grams' numpy path
 _CJK_RUN = re.compile(f"{_CJK_CLASS}+")
 _UINT32 = next(code for code in "IL" if array(code).itemsize == 4)  # an array of code points
 _UTF32 = f"utf-32-{sys.byteorder[0]}e"  # their encoding, in the machine's byte order
@@ -266,11 +268,18 @@ def cjk_grams(text: str) -> str:
     string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
     pairs of two runs from being adjacent, so no phrase matches across punctuation.
 
-    Built without one string object per pair: every CJK character is followed by its right
-    neighbour in the run (a NUL placeholder after a run's last character) and a space, the
-    three columns laid out in one UTF-32 array by strided assignment; the placeholders are
-    then deleted.
+    Built without one string object per pair, run by run for a short text (a title) and with
+    numpy for a longer one (:func:`_cjk_grams_vectorised`, whose fixed cost a body repays).
     """
+    if len(text) >= _VECTORISED_GRAMS:
+        return _cjk_grams_vectorised(text)
+    return _cjk_grams_by_runs(text)
+
+
+def _cjk_grams_by_runs(text: str) -> str:
+    """:func:`cjk_grams`: every CJK character is followed by its right neighbour in the run (a
+    NUL placeholder after a run's last character) and a space, the three columns laid out in one
+    UTF-32 array by strided assignment; the placeholders are then deleted."""
     runs = _CJK_RUN.findall(text)
     if not runs:
         return ""
@@ -280,6 +289,38 @@ def cjk_grams(text: str) -> str:
     out[0::3] = array(_UINT32, lefts.encode(_UTF32))
     out[1::3] = array(_UINT32, rights.encode(_UTF32))
     return out.tobytes().decode(_UTF32)[:-1].replace("\0", "")
+
+
+def _cjk_grams_vectorised(text: str) -> str:
+    """:func:`cjk_grams` over the code points as a numpy array, in a fixed number of passes:
+    every character gets a row (itself, the next character, a space), a row is kept for a CJK
+    character and its middle cell only when the next character is CJK too, and the kept cells,
+    read in order, are the pairs (the last space dropped)."""
+    np, is_cjk_point = _cjk_table()
+    points = np.frombuffer(f"{text}\0".encode(_UTF32, "surrogatepass"), np.uint32)
+    cjk = is_cjk_point.take(points, mode="clip").view(bool)  # past the BMP: the last, 0
+    n = len(text)
+    rows = np.empty((n, 3), np.uint32)
+    rows[:, 0] = points[:-1]
+    rows[:, 1] = points[1:]
+    rows[:, 2] = ord(" ")
+    keep = np.empty((n, 3), bool)
+    keep[:, 0] = keep[:, 2] = cjk[:-1]
+    np.logical_and(cjk[:-1], cjk[1:], out=keep[:, 1])
+    kept = rows.ravel()[keep.ravel()]
+    return kept[:-1].tobytes().decode(_UTF32) if len(kept) else ""
+
+
+@lru_cache(maxsize=1)
+def _cjk_table() -> tuple[Any, Any]:
+    """numpy (imported on first use) and a table of the BMP: 1 for the code points of
+    ``_CJK_CLASS``, 0 for the others."""
+    import numpy
+
+    table = numpy.zeros(0x10000, numpy.uint8)
+    for first, last in _CJK_RANGES:
+        table[first : last + 1] = 1
+    return numpy, table
 
 
 def gram_phrase(text: str) -> list[str]:

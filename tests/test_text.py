@@ -257,3 +257,23 @@ def test_sentence_spans_are_the_paragraph_by_paragraph_split() -> None:
         assert sentence_spans(paragraphs, "\n".join(paragraphs)) == expected, paragraphs
         pieces += len(expected[0])
     assert pieces > 10_000
+
+
+def test_cjk_grams_of_long_texts_are_the_run_by_run_pairs() -> None:
+    """Texts of a body's length take the vectorised path (numpy); it gives what the run-by-run
+    build gives, on random mixes of CJK (every range and its neighbours), punctuation, Latin,
+    line breaks, NUL, characters past the BMP and a lone surrogate, short and long."""
+    import random
+
+    from digests.text import _VECTORISED_GRAMS, _cjk_grams_by_runs, _cjk_grams_vectorised
+
+    rnd = random.Random(9)
+    pool = "中文第六师〇\u3006\u3008\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\u33ff\u4dc0\ufb00"
+    pool += "ab1 ，。\n\u3000\0\U00020000\ud800"
+    sizes = [0, 1, 2, 3, 40, _VECTORISED_GRAMS - 1, _VECTORISED_GRAMS, 700]
+    for size in sizes * 300:
+        text = "".join(rnd.choice(pool) for _ in range(size))
+        expected = _cjk_grams_by_runs(text)
+        assert _cjk_grams_vectorised(text) == expected == cjk_grams(text), text
+    long = "第六师，兵团。" * 50
+    assert cjk_grams(long) == " ".join(["第六 六师 师 兵团 团"] * 50)
