@@ -20,12 +20,11 @@ import statistics
 import struct
 import tempfile
 from array import array
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress, repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from zlib import crc32
 
 __all__ = [
@@ -416,21 +415,28 @@ def is_numeral(token: str) -> bool:
 
 
 def place_fragments(
-    tokens: Sequence[str], starts: Sequence[int], mentions: Iterable[tuple[int, int, str]]
+    tokens: Sequence[str], starts: Any, mentions: Iterable[tuple[int, int, str]]
 ) -> set[str]:
     """Tokens that cut through a place name the gazetteer found (``mentions``: start, end,
     code): a part of one (图木 of 图木舒克市) or one that straddles its edge (师昆玉市 of
     第十四师 + 昆玉市). A token that is the whole name, or holds it whole with ordinary words
-    around it (喀什古城), is no fragment. ``starts[i]`` is where ``tokens[i]`` starts."""
+    around it (喀什古城), is no fragment. ``starts`` (a sequence or a numpy array) is where each
+    token starts, then where the last ends: ``[0, *accumulate(map(len, tokens))]``.
+
+    The tokens cover the text, so a name lies inside one token exactly when a single token
+    overlaps it; when two or more do, each is a fragment. The overlapping tokens of every name
+    are found by two searches over ``starts`` (numpy, all names at once).
+    """
+    import numpy as np
+
+    spans = np.array([(start, end) for start, end, _code in mentions], np.intp).reshape(-1, 2)
+    points = np.asarray(starts)
+    firsts = points.searchsorted(spans[:, 0], "right") - 1  # the token holding each start
+    ends = np.minimum(points.searchsorted(spans[:, 1]), len(tokens))  # past the last one
+    crossed = ends - firsts > 1
     fragments: set[str] = set()
-    for start, end, _code in mentions:
-        i = bisect_right(starts, start) - 1
-        while i < len(tokens) and starts[i] < end:
-            token_start = starts[i]
-            token_end = token_start + len(tokens[i])
-            if token_end > start and not (token_start <= start and token_end >= end):
-                fragments.add(tokens[i])  # inside the name, or across one of its edges
-            i += 1
+    for first, end in zip(firsts[crossed].tolist(), ends[crossed].tolist(), strict=True):
+        fragments.update(tokens[first:end])
     return fragments
 
 

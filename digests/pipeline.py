@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from functools import cache
+from typing import Any
 
 from . import terms
 from .dates import iso_published
@@ -44,7 +44,7 @@ class Sentences:
     #: every token of ``title + "\n" + body`` and where each starts (empty when OpenCC changed
     #: the text's length and the sentences were segmented one by one)
     all_tokens: list[str] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
+    starts: Any = field(default_factory=list)  # a numpy array when computed
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -74,10 +74,13 @@ def sentences_of(
         return Sentences(texts, tokens, skip, title_tokens)
     shift = 0 if simplified_title is None else len(simplified_title) + 1
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
-    starts = list(accumulate(map(len, all_tokens), initial=0))  # where each token starts
-    title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
+    # where each token starts (numpy), then the first token at the title's end and at each bound
+    np = _numpy()
+    starts = _token_starts(all_tokens)
+    at = np.array([-1, *bounds], np.intp) + shift
+    title_end, *firsts = starts.searchsorted(at).tolist()  # bisect_left of each
+    title_tokens = [t for t in all_tokens[:title_end] if not t.isspace()]
     # the tokens starting inside each sentence: slices between the first tokens at its bounds
-    firsts = list(map(bisect_left, repeat(starts), map(shift.__add__, bounds)))
     tokens = list(map(all_tokens.__getitem__, map(slice, firsts[0::2], firsts[1::2])))
     # Whitespace inside a sentence is rare: look for it sentence by sentence only when the body
     # has some besides the line breaks between paragraphs (str.split cuts where re's \s matches).
@@ -88,6 +91,28 @@ def sentences_of(
     if not shift:
         return Sentences(texts, tokens, skip, title_tokens)
     return Sentences(texts, tokens, skip, title_tokens, all_tokens, starts)
+
+
+def _token_starts(tokens: list[str]) -> Any:
+    """``[0, *accumulate(map(len, tokens))]`` as a numpy array: the lengths go through a bytes
+    object (one byte per token, C-level) unless a token has 256 characters or more, so no int
+    object is made per token."""
+    np = _numpy()
+    try:
+        lengths = np.frombuffer(bytes(map(len, tokens)), np.uint8)
+    except ValueError:  # a token too long for a byte
+        lengths = np.fromiter(map(len, tokens), np.intp, len(tokens))
+    starts = np.zeros(len(tokens) + 1, np.intp)
+    np.cumsum(lengths, out=starts[1:])
+    return starts
+
+
+@cache
+def _numpy() -> Any:
+    """numpy, imported on first use (the summarizer needs it too)."""
+    import numpy
+
+    return numpy
 
 
 def choose_summary(
@@ -185,7 +210,7 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     gazetteer = load_gazetteer()
     mentions = gazetteer.mentions(simplified)
     candidates = body.candidates
-    if mentions and sents.starts:
+    if mentions and len(sents.starts):
         fragments = place_fragments(sents.all_tokens, sents.starts, mentions)
         for fragment in fragments:  # the others keep their order
             candidates.pop(fragment, None)

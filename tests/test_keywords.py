@@ -310,3 +310,48 @@ def test_highest_bounds_every_lookup() -> None:
     assert Idf.from_pairs([("甲乙", math.nan), ("丙丁", 2.0)]).highest() == math.inf
     default = Idf.default()
     assert default.highest() == max(default._values) > default.default_value
+
+
+def test_place_fragments_are_the_tokens_cutting_through_a_name() -> None:
+    """place_fragments (two searches over the token starts for all names, every token of a name
+    that more than one token overlaps) gives what walking the tokens of each name and testing
+    each gives, on generated tokenisations and names, with the starts as a list or an array."""
+    import random
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    import numpy
+
+    from digests.keywords import place_fragments
+
+    def by_token(
+        tokens: list[str], starts: list[int], mentions: list[tuple[int, int, str]]
+    ) -> set[str]:
+        fragments = set()
+        for start, end, _code in mentions:
+            i = bisect_right(starts, start) - 1
+            while i < len(tokens) and starts[i] < end:
+                token_end = starts[i] + len(tokens[i])
+                if token_end > start and not (starts[i] <= start and token_end >= end):
+                    fragments.add(tokens[i])
+                i += 1
+        return fragments
+
+    rng = random.Random(13)
+    found = 0
+    for _ in range(2000):
+        tokens = [
+            "".join(rng.choice("甲乙丙丁戊") for _ in range(rng.randint(1, 4)))
+            for _ in range(rng.randint(1, 30))
+        ]
+        starts = list(accumulate(map(len, tokens), initial=0))
+        size = starts[-1]
+        mentions = []
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randrange(size)
+            mentions.append((start, rng.randint(start + 1, min(size, start + 6)), "650000"))
+        expected = by_token(tokens, starts, mentions)
+        assert place_fragments(tokens, starts, mentions) == expected, (tokens, mentions)
+        assert place_fragments(tokens, numpy.array(starts), mentions) == expected
+        found += bool(expected)
+    assert 500 < found < 1990
