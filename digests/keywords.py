@@ -415,7 +415,7 @@ def is_numeral(token: str) -> bool:
 
 
 def place_fragments(
-    tokens: Sequence[str], starts: Any, mentions: Iterable[tuple[int, int, str]]
+    tokens: Sequence[str], starts: Any, mentions: Sequence[tuple[int, int, str]]
 ) -> set[str]:
     """Tokens that cut through a place name the gazetteer found (``mentions``: start, end,
     code): a part of one (图木 of 图木舒克市) or one that straddles its edge (师昆玉市 of
@@ -429,14 +429,16 @@ def place_fragments(
     """
     import numpy as np
 
-    spans = np.array([(start, end) for start, end, _code in mentions], np.intp).reshape(-1, 2)
     points = np.asarray(starts)
-    firsts = points.searchsorted(spans[:, 0], "right") - 1  # the token holding each start
-    ends = np.minimum(points.searchsorted(spans[:, 1]), len(tokens))  # past the last one
-    crossed = ends - firsts > 1
+    n = len(mentions)
+    lefts = np.fromiter(map(operator.itemgetter(0), mentions), np.intp, n)
+    rights = np.fromiter(map(operator.itemgetter(1), mentions), np.intp, n)
+    firsts = points.searchsorted(lefts, "right") - 1  # the token holding each start
+    ends = points.searchsorted(rights)  # past the last token starting inside each
     fragments: set[str] = set()
-    for first, end in zip(firsts[crossed].tolist(), ends[crossed].tolist(), strict=True):
-        fragments.update(tokens[first:end])
+    for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
+        if end - first > 1:  # more than one token overlaps the name
+            fragments.update(tokens[first:end])
     return fragments
 
 
