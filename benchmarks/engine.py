@@ -195,7 +195,7 @@ def stage_breakdown(folder: Path, sample: int = 500) -> dict[str, object]:
     wrapped = {
         "to_simplified": (pipeline, "to_simplified"),
         "tokenize (jieba-rs)": (pipeline, "raw_tokens"),
-        "sentence split": (pipeline, "split_sentences"),
+        "sentence split": (pipeline, "sentence_spans"),
         "index terms + token facts": (pipeline, "token_streams"),
         "keywords": (pipeline, "rank_keywords"),
         "summary": (pipeline, "summarize"),

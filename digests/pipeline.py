@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import accumulate
+from functools import cache
+from typing import Any
 
 from . import terms
 from .dates import iso_published
@@ -22,10 +22,8 @@ from .regions import load_gazetteer
 from .summarizer import summarize
 from .text import (
     cjk_grams,
-    ends_with_terminal,
-    is_subheading,
     raw_tokens,
-    split_sentences,
+    sentence_spans,
     to_simplified,
     tokenize,
 )
@@ -46,7 +44,7 @@ class Sentences:
     #: every token of ``title + "\n" + body`` and where each starts (empty when OpenCC changed
     #: the text's length and the sentences were segmented one by one)
     all_tokens: list[str] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
+    starts: Any = field(default_factory=list)  # a numpy array when computed
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -66,45 +64,55 @@ def sentences_of(
     as separate tokens, so no token straddles two sentences. jieba segments the text between line
     breaks independently, so the title's tokens are those it would get alone.
     """
-    texts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    skip: set[int] = set()
-    offset = 0
-    for paragraph in paragraphs:
-        heading = is_subheading(paragraph)
-        pieces = [paragraph] if heading else split_sentences(paragraph)
-        cursor = 0
-        for piece in pieces:
-            start = paragraph.find(piece, cursor)
-            cursor = start + len(piece)
-            if heading or not ends_with_terminal(piece):
-                skip.add(len(texts))
-            texts.append(piece)
-            spans.append((offset + start, offset + cursor))
-        offset += len(paragraph) + 1  # the "\n" between paragraphs
     body = "\n".join(paragraphs)
+    texts, bounds, unfinished = sentence_spans(paragraphs, body)
+    skip = frozenset(unfinished)
     simplified = to_simplified(body) if simplified_body is None else simplified_body
     if len(simplified) != len(body):  # t2s changed the length: offsets would not line up
         tokens = [tokenize(to_simplified(text)) for text in texts]
         title_tokens = tokenize(simplified_title) if simplified_title else []
-        return Sentences(texts, tokens, frozenset(skip), title_tokens)
+        return Sentences(texts, tokens, skip, title_tokens)
     shift = 0 if simplified_title is None else len(simplified_title) + 1
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
-    starts = [0, *accumulate(map(len, all_tokens))]  # where each token starts
-    title_tokens = [t for t in all_tokens[: bisect_left(starts, shift - 1)] if not t.isspace()]
+    # where each token starts (numpy), then the first token at the title's end and at each bound
+    np = _numpy()
+    starts = _token_starts(all_tokens)
+    at = np.array([-1, *bounds], np.intp) + shift
+    title_end, *firsts = starts.searchsorted(at).tolist()  # bisect_left of each
+    title_tokens = [t for t in all_tokens[:title_end] if not t.isspace()]
+    # the tokens starting inside each sentence: slices between the first tokens at its bounds
+    tokens = list(map(all_tokens.__getitem__, map(slice, firsts[0::2], firsts[1::2])))
     # Whitespace inside a sentence is rare: look for it sentence by sentence only when the body
     # has some besides the line breaks between paragraphs (str.split cuts where re's \s matches).
-    spaced = len("".join(body.split())) != len(body) - len(paragraphs) + 1
-    tokens = []
-    for text, (start, end) in zip(texts, spans, strict=True):
-        # the tokens starting inside the sentence, whitespace tokens dropped
-        inside = all_tokens[bisect_left(starts, start + shift) : bisect_left(starts, end + shift)]
-        if spaced and _SPACE.search(text):
-            inside = [t for t in inside if not t.isspace()]
-        tokens.append(inside)
+    if len("".join(body.split())) != len(body) - len(paragraphs) + 1:
+        for i, text in enumerate(texts):
+            if _SPACE.search(text):
+                tokens[i] = [t for t in tokens[i] if not t.isspace()]
     if not shift:
-        return Sentences(texts, tokens, frozenset(skip), title_tokens)
-    return Sentences(texts, tokens, frozenset(skip), title_tokens, all_tokens, starts)
+        return Sentences(texts, tokens, skip, title_tokens)
+    return Sentences(texts, tokens, skip, title_tokens, all_tokens, starts)
+
+
+def _token_starts(tokens: list[str]) -> Any:
+    """``[0, *accumulate(map(len, tokens))]`` as a numpy array: the lengths go through a bytes
+    object (one byte per token, C-level) unless a token has 256 characters or more, so no int
+    object is made per token."""
+    np = _numpy()
+    try:
+        lengths = np.frombuffer(bytes(map(len, tokens)), np.uint8)
+    except ValueError:  # a token too long for a byte
+        lengths = np.fromiter(map(len, tokens), np.intp, len(tokens))
+    starts = np.zeros(len(tokens) + 1, np.intp)
+    np.cumsum(lengths, out=starts[1:])
+    return starts
+
+
+@cache
+def _numpy() -> Any:
+    """numpy, imported on first use (the summarizer needs it too)."""
+    import numpy
+
+    return numpy
 
 
 def choose_summary(
@@ -202,7 +210,7 @@ def analyze(raw: RawArticle, idf: Idf | None = None) -> AnalyzedArticle:
     gazetteer = load_gazetteer()
     mentions = gazetteer.mentions(simplified)
     candidates = body.candidates
-    if mentions and sents.starts:
+    if mentions and len(sents.starts):
         fragments = place_fragments(sents.all_tokens, sents.starts, mentions)
         for fragment in fragments:  # the others keep their order
             candidates.pop(fragment, None)

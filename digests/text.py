@@ -6,7 +6,8 @@ Everything that turns raw characters into the units the engine works with lives 
 * :func:`to_simplified` — OpenCC ``t2s`` so that traditional text is searchable from simplified
   queries and vice versa (the stored text stays as written);
 * :func:`split_sentences` — splits after 。！？；… (and ASCII !?;) keeping closing quotes with their
-  sentence and never splitting inside a balanced “quotation”;
+  sentence and never splitting inside a balanced “quotation”, and :func:`sentence_spans` — the
+  sentences of an article's paragraphs with where they lie in its body;
 * :func:`is_subheading` — short paragraphs without final punctuation;
 * :func:`tokenize` / :func:`raw_tokens` — word segmentation, done once per article and reused
   everywhere, and :func:`has_word` — dictionary look-ups; both on jieba-rs (``rjieba``), which
@@ -58,7 +59,16 @@ _QUOTE_OR_ENDER_RUN = re.compile(
 _PLAIN_SENTENCE = re.compile(
     f"{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*|{_NOT_ENDER_CLASS}+$"
 )
-_CJK_CLASS = "[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+# split_sentences' plain split with every piece stripped, read in place: a piece starts at a
+# non-space character (re's \s is str.strip's whitespace) and ends after a run of enders (and
+# the closers after it) or, with no ender left, at the paragraph's last non-space character
+_STRIPPED_SENTENCE = re.compile(
+    f"(?=\\S)(?:{_NOT_ENDER_CLASS}*{_ENDER_CLASS}+{_CLOSER_CLASS}*"
+    f"|{_NOT_ENDER_CLASS}*[^{re.escape(_ENDER_CHARS)}\\s](?=\\s*\\Z))"
+)
+_CJK_RANGES = ((0x3007, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+_CJK_CLASS = "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in _CJK_RANGES) + "]"
+_VECTORISED_GRAMS = 256  # texts this long take cjk_grams' numpy path
 _CJK_RUN = re.compile(f"{_CJK_CLASS}+")
 _UINT32 = next(code for code in "IL" if array(code).itemsize == 4)  # an array of code points
 _UTF32 = f"utf-32-{sys.byteorder[0]}e"  # their encoding, in the machine's byte order
@@ -167,6 +177,41 @@ def _split_quoted(paragraph: str) -> list[str] | None:
     return list(filter(None, map(str.strip, sentences)))
 
 
+def sentence_spans(paragraphs: list[str], body: str) -> tuple[list[str], list[int], list[int]]:
+    """The sentences of ``paragraphs``, where they lie in ``body`` (the paragraphs joined by line
+    breaks) and which have no final punctuation.
+
+    A subheading (:func:`is_subheading`) is one sentence, whole; other paragraphs are cut as
+    :func:`split_sentences` cuts them, those without quotation marks read in place (one regex
+    pass, stripped by it). Returns the sentences, their offsets in ``body`` (start, end, start,
+    end …) and the indices of the sentences without final punctuation (subheadings included):
+    a piece ends after a run of enders unless it is the last of its paragraph.
+    """
+    texts: list[str] = []
+    bounds: list[int] = []
+    unfinished: list[int] = []
+    start = 0
+    for paragraph in paragraphs:
+        end = start + len(paragraph)
+        if end - start <= 30 and is_subheading(paragraph):
+            pieces = [paragraph]
+        else:
+            quoted = _split_quoted(paragraph) if _has_quote_mark(paragraph) else None
+            pieces = _STRIPPED_SENTENCE.findall(body, start, end) if quoted is None else quoted
+        if pieces:
+            cursor = start
+            for piece in pieces:
+                cursor = body.find(piece, cursor)
+                bounds.append(cursor)
+                cursor += len(piece)
+                bounds.append(cursor)
+            texts += pieces
+            if not ends_with_terminal(pieces[-1]):
+                unfinished.append(len(texts) - 1)
+        start = end + 1
+    return texts, bounds, unfinished
+
+
 def ends_with_terminal(text: str) -> bool:
     """True when ``text`` ends with sentence-final punctuation (closing quotes ignored)."""
     stripped = text.rstrip(_CLOSERS_AND_SPACE)
@@ -223,11 +268,18 @@ def cjk_grams(text: str) -> str:
     string is the phrase of its pairs (:func:`gram_phrase`). The closing character keeps the
     pairs of two runs from being adjacent, so no phrase matches across punctuation.
 
-    Built without one string object per pair: every CJK character is followed by its right
-    neighbour in the run (a NUL placeholder after a run's last character) and a space, the
-    three columns laid out in one UTF-32 array by strided assignment; the placeholders are
-    then deleted.
+    Built without one string object per pair, run by run for a short text (a title) and with
+    numpy for a longer one (:func:`_cjk_grams_vectorised`, whose fixed cost a body repays).
     """
+    if len(text) >= _VECTORISED_GRAMS:
+        return _cjk_grams_vectorised(text)
+    return _cjk_grams_by_runs(text)
+
+
+def _cjk_grams_by_runs(text: str) -> str:
+    """:func:`cjk_grams`: every CJK character is followed by its right neighbour in the run (a
+    NUL placeholder after a run's last character) and a space, the three columns laid out in one
+    UTF-32 array by strided assignment; the placeholders are then deleted."""
     runs = _CJK_RUN.findall(text)
     if not runs:
         return ""
@@ -237,6 +289,38 @@ def cjk_grams(text: str) -> str:
     out[0::3] = array(_UINT32, lefts.encode(_UTF32))
     out[1::3] = array(_UINT32, rights.encode(_UTF32))
     return out.tobytes().decode(_UTF32)[:-1].replace("\0", "")
+
+
+def _cjk_grams_vectorised(text: str) -> str:
+    """:func:`cjk_grams` over the code points as a numpy array, in a fixed number of passes:
+    every character gets a row (itself, the next character, a space), a row is kept for a CJK
+    character and its middle cell only when the next character is CJK too, and the kept cells,
+    read in order, are the pairs (the last space dropped)."""
+    np, is_cjk_point = _cjk_table()
+    points = np.frombuffer(f"{text}\0".encode(_UTF32, "surrogatepass"), np.uint32)
+    cjk = is_cjk_point.take(points, mode="clip").view(bool)  # past the BMP: the last, 0
+    n = len(text)
+    rows = np.empty((n, 3), np.uint32)
+    rows[:, 0] = points[:-1]
+    rows[:, 1] = points[1:]
+    rows[:, 2] = ord(" ")
+    keep = np.empty((n, 3), bool)
+    keep[:, 0] = keep[:, 2] = cjk[:-1]
+    np.logical_and(cjk[:-1], cjk[1:], out=keep[:, 1])
+    kept = rows.ravel()[keep.ravel()]
+    return kept[:-1].tobytes().decode(_UTF32) if len(kept) else ""
+
+
+@lru_cache(maxsize=1)
+def _cjk_table() -> tuple[Any, Any]:
+    """numpy (imported on first use) and a table of the BMP: 1 for the code points of
+    ``_CJK_CLASS``, 0 for the others."""
+    import numpy
+
+    table = numpy.zeros(0x10000, numpy.uint8)
+    for first, last in _CJK_RANGES:
+        table[first : last + 1] = 1
+    return numpy, table
 
 
 def gram_phrase(text: str) -> list[str]:

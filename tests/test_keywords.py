@@ -83,6 +83,35 @@ def test_ranking_is_a_stable_sort_by_tf_idf_with_the_title_boost() -> None:
     assert keywords.rank_keywords({}, idf) == [] and rank_keywords(counts, idf, top_k=0) == []
 
 
+def test_terms_seen_once_are_left_out_only_when_they_cannot_rank() -> None:
+    """rank_keywords ranks the terms seen more than once (and the title's) first and leaves the
+    terms seen once out when the top_k-th of those beats every idf; on generated counts, most
+    of them seen once, with ties and title terms, it gives the plain stable sort's answer both
+    when it leaves them out (fewer idf look-ups) and when it cannot."""
+    import random
+
+    from digests.keywords import TITLE_BOOST, rank_keywords
+
+    rng = random.Random(11)
+    words = [f"词{i}" for i in range(80)]
+    shortcuts = 0
+    for case in range(400):
+        values = [1.0, 2.0, 4.0, 4.0, 8.0] if case % 2 else [1.5, 3.0, 6.0]
+        idf = Idf.from_pairs((w, rng.choice(values)) for w in words[:60])
+        picked = rng.sample(words, rng.randint(1, 70))
+        counts = {w: rng.choice([1, 1, 1, 1, 2, 3, 5]) for w in picked}
+        title = rng.sample(words, rng.randint(0, 5))
+        scores = {t: c * idf(t) for t, c in counts.items()}
+        for t in set(title) & set(scores):
+            scores[t] *= TITLE_BOOST
+        expected = sorted(scores, key=lambda t: -scores[t])  # stable: first occurrence first
+        for top_k in (1, 2, 8, len(counts) + 1):
+            idf._memo.clear()
+            assert rank_keywords(counts, idf, top_k=top_k, title_tokens=title) == expected[:top_k]
+            shortcuts += len(idf._memo) < len(counts)  # some terms seen once were never scored
+    assert shortcuts > 200
+
+
 def test_idf_survives_pickling_and_its_memo_starts_afresh_when_full(monkeypatch) -> None:
     """A process pool under spawn pickles the table; the memo of looked-up terms is bounded."""
     import pickle
@@ -265,3 +294,64 @@ def test_hash_lookup_finds_exactly_the_terms_of_the_table() -> None:
     offsets = default._offsets
     sample = rng.sample(range(1, len(default._values)), 3000)
     assert [default._index(default._blob[offsets[i] : offsets[i + 1]]) for i in sample] == sample
+
+
+def test_highest_bounds_every_lookup() -> None:
+    """Idf.highest is the most a look-up can give: the table's values, the fallback's (or the
+    default value without one); a NaN makes it infinite (nothing is left out on its word)."""
+    import math
+
+    table = Idf.from_pairs([("甲乙", 3.0), ("丙丁", 9.5), ("戊己", 1.0)])
+    assert table.highest() == 9.5 and table("不在表里") == table.default_value == 3.0
+    learnt = Idf.from_document_frequencies({"甲乙": 0, "丙丁": 5}, n_docs=10, fallback=table)
+    assert learnt.highest() == max(9.5, learnt("甲乙")) == 9.5
+    alone = Idf.from_document_frequencies({"甲乙": 4}, n_docs=10)
+    assert alone.highest() == alone.default_value == alone("不在表里") > alone("甲乙")
+    assert Idf.from_pairs([("甲乙", math.nan), ("丙丁", 2.0)]).highest() == math.inf
+    default = Idf.default()
+    assert default.highest() == max(default._values) > default.default_value
+
+
+def test_place_fragments_are_the_tokens_cutting_through_a_name() -> None:
+    """place_fragments (two searches over the token starts for all names, every token of a name
+    that more than one token overlaps) gives what walking the tokens of each name and testing
+    each gives, on generated tokenisations and names, with the starts as a list or an array."""
+    import random
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    import numpy
+
+    from digests.keywords import place_fragments
+
+    def by_token(
+        tokens: list[str], starts: list[int], mentions: list[tuple[int, int, str]]
+    ) -> set[str]:
+        fragments = set()
+        for start, end, _code in mentions:
+            i = bisect_right(starts, start) - 1
+            while i < len(tokens) and starts[i] < end:
+                token_end = starts[i] + len(tokens[i])
+                if token_end > start and not (starts[i] <= start and token_end >= end):
+                    fragments.add(tokens[i])
+                i += 1
+        return fragments
+
+    rng = random.Random(13)
+    found = 0
+    for _ in range(2000):
+        tokens = [
+            "".join(rng.choice("甲乙丙丁戊") for _ in range(rng.randint(1, 4)))
+            for _ in range(rng.randint(1, 30))
+        ]
+        starts = list(accumulate(map(len, tokens), initial=0))
+        size = starts[-1]
+        mentions = []
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randrange(size)
+            mentions.append((start, rng.randint(start + 1, min(size, start + 6)), "650000"))
+        expected = by_token(tokens, starts, mentions)
+        assert place_fragments(tokens, starts, mentions) == expected, (tokens, mentions)
+        assert place_fragments(tokens, numpy.array(starts), mentions) == expected
+        found += bool(expected)
+    assert 500 < found < 1990

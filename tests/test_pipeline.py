@@ -114,3 +114,20 @@ def test_token_streams_on_generated_token_lists(memo_size: int, monkeypatch) -> 
         assert list(streams.candidates.items()) == list(candidates.items())
         assert [list(b.items()) for b in streams.bags] == [list(b.items()) for b in bags]
         assert len(terms.facts) <= memo_size
+
+
+def test_token_starts_are_the_running_sums_of_the_lengths() -> None:
+    """_token_starts (lengths as bytes, summed by numpy) is [0, *accumulate(lengths)], also with
+    a token of 256 characters or more (the lengths then go through numpy directly)."""
+    import random
+    from itertools import accumulate
+
+    from digests.pipeline import _token_starts
+
+    rng = random.Random(2)
+    for size in (0, 1, 5, 300):
+        tokens = ["词" * rng.choice([1, 1, 2, 3, 255]) for _ in range(size)]
+        for extra in ([], ["长" * 256], ["长" * 300, "词"]):
+            both = tokens + extra
+            expected = list(accumulate(map(len, both), initial=0))
+            assert _token_starts(both).tolist() == expected

@@ -212,3 +212,68 @@ def test_quoted_splitter_follows_the_depth_rule() -> None:
     assert 1000 < balanced < len(paragraphs) - 500
     for paragraph in paragraphs:
         assert split_sentences(paragraph) == by_rule(paragraph), paragraph
+
+
+def test_sentence_spans_are_the_paragraph_by_paragraph_split() -> None:
+    """sentence_spans (quote-free paragraphs cut and stripped in place by one regex, only a
+    paragraph's last piece checked for final punctuation) gives what splitting each paragraph
+    (a subheading whole) and finding each piece in it gives, on generated paragraphs: enders and
+    closers in runs, balanced and broken quotations, whitespace of every kind around and inside
+    the pieces, short paragraphs (subheadings), empty ones and line breaks inside one."""
+    import random
+
+    from digests.text import ends_with_terminal, sentence_spans
+
+    def by_paragraph(paragraphs: list[str]) -> tuple[list[str], list[int], list[int]]:
+        texts: list[str] = []
+        bounds: list[int] = []
+        unfinished: list[int] = []
+        offset = 0
+        for paragraph in paragraphs:
+            heading = is_subheading(paragraph)
+            cursor = 0
+            for piece in [paragraph] if heading else split_sentences(paragraph):
+                start = paragraph.find(piece, cursor)
+                cursor = start + len(piece)
+                if heading or not ends_with_terminal(piece):
+                    unfinished.append(len(texts))
+                texts.append(piece)
+                bounds += [offset + start, offset + cursor]
+            offset += len(paragraph) + 1
+        return texts, bounds, unfinished
+
+    rng = random.Random(5)
+    alphabet = ["兵团", "新疆", "职工", "，", "a1", " ", "\u3000", "\t", "\n"]
+    alphabet += [*"。！？；…!?;", *"”’」』）)》\"'", *"“「『‘"]
+
+    def paragraph() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 3, 8, 20, 40, 80])))
+
+    articles = [[paragraph() for _ in range(rng.randint(1, 6))] for _ in range(3000)]
+    articles.append(["小标题", "他说：“好。”我说：「行！」 ", "  ", "", "无标点 的 一段"])
+    pieces = 0
+    for paragraphs in articles:
+        expected = by_paragraph(paragraphs)
+        assert sentence_spans(paragraphs, "\n".join(paragraphs)) == expected, paragraphs
+        pieces += len(expected[0])
+    assert pieces > 10_000
+
+
+def test_cjk_grams_of_long_texts_are_the_run_by_run_pairs() -> None:
+    """Texts of a body's length take the vectorised path (numpy); it gives what the run-by-run
+    build gives, on random mixes of CJK (every range and its neighbours), punctuation, Latin,
+    line breaks, NUL, characters past the BMP and a lone surrogate, short and long."""
+    import random
+
+    from digests.text import _VECTORISED_GRAMS, _cjk_grams_by_runs, _cjk_grams_vectorised
+
+    rnd = random.Random(9)
+    pool = "中文第六师〇\u3006\u3008\u3400\u4dbf\u4e00\u9fff\uf900\ufaff\u33ff\u4dc0\ufb00"
+    pool += "ab1 ，。\n\u3000\0\U00020000\ud800"
+    sizes = [0, 1, 2, 3, 40, _VECTORISED_GRAMS - 1, _VECTORISED_GRAMS, 700]
+    for size in sizes * 300:
+        text = "".join(rnd.choice(pool) for _ in range(size))
+        expected = _cjk_grams_by_runs(text)
+        assert _cjk_grams_vectorised(text) == expected == cjk_grams(text), text
+    long = "第六师，兵团。" * 50
+    assert cjk_grams(long) == " ".join(["第六 六师 师 兵团 团"] * 50)
