@@ -25,11 +25,21 @@ from .common import ROOT, peak_rss_mb
 TOKEN = "987654321:AAH-bench-secret-token-abcdefghijklmnop"
 PRIVATE_BASE = 10_000
 GROUP_BASE = -1_000_000_000_000  # supergroup ids: -100…
+LONG_ARTICLE = "000_a15a60a554419481.txt"
 ARTICLE = (
     "兵团全体推送测试",
     "兵团职工积极参加培训，学习农业技术。第六师一〇二团组织职工开展技能比武，"
     "提升连队农业机械化水平。",
 )
+
+
+def _long_article() -> tuple[str, str]:
+    """(title, text) of a whole article of the shipped corpus (~2,000 characters, ~40
+    sentences): a digest cycle of it runs the whole analysis, summary graph included, as a real
+    article does (``ARTICLE``, two sentences, stops before the summary graph)."""
+    # the corpus format: paragraphs separated by two full-width spaces, the first the title
+    title, _, text = (ROOT / "corpus" / LONG_ARTICLE).read_text("utf-8").partition("\u3000\u3000")
+    return "推送测试 " + title, text
 
 
 def _drop(corpus: Path, name: str, title: str, text: str) -> None:
@@ -325,7 +335,7 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
         sub_ids = [c for c, _ in subs]
         before = {c: len(fake.messages_to(c)) for c in sub_ids}
         t_drop = time.monotonic()
-        _drop(corpus, "digest-article.json", *ARTICLE)
+        _drop(corpus, "digest-article.json", *_long_article())
         await fake.wait_for(
             lambda: all(len(fake.messages_to(c)) > before[c] for c in sub_ids), timeout=120
         )
