@@ -60,13 +60,24 @@ def test_title_boost() -> None:
     assert extract_keywords(tokens, idf, title_tokens=["香蕉"]) == ["香蕉", "苹果"]
 
 
+def _plain_ranking(counts: dict[str, int], idf: Idf, title: list[str]) -> list[str]:
+    """``counts``' terms by count × idf (× TITLE_BOOST in the title), a stable sort: the
+    definition rank_keywords' fast paths must agree with."""
+    from digests.keywords import TITLE_BOOST
+
+    scores = {t: c * idf(t) for t, c in counts.items()}
+    for t in set(title) & set(scores):
+        scores[t] *= TITLE_BOOST
+    return sorted(scores, key=lambda t: -scores[t])  # stable: first occurrence first
+
+
 def test_ranking_is_a_stable_sort_by_tf_idf_with_the_title_boost() -> None:
     """rank_keywords picks what a stable sort of {term: count × idf (× boost)} begins with, on
     many ties (few distinct idf values and counts) and title terms, for every top_k."""
     import random
 
     from digests import keywords
-    from digests.keywords import TITLE_BOOST, rank_keywords
+    from digests.keywords import rank_keywords
 
     rng = random.Random(7)
     words = [f"词{i}" for i in range(60)]
@@ -74,10 +85,7 @@ def test_ranking_is_a_stable_sort_by_tf_idf_with_the_title_boost() -> None:
     for _ in range(200):
         counts = {w: rng.choice([1, 1, 2, 3]) for w in rng.sample(words, rng.randint(1, 50))}
         title = rng.sample(words, rng.randint(0, 6))
-        scores = {t: c * idf(t) for t, c in counts.items()}
-        for t in set(title) & set(scores):
-            scores[t] *= TITLE_BOOST
-        expected = sorted(scores, key=lambda t: -scores[t])  # stable: first occurrence first
+        expected = _plain_ranking(counts, idf, title)
         for top_k in (1, 3, 8, len(counts) + 2):
             assert rank_keywords(counts, idf, top_k=top_k, title_tokens=title) == expected[:top_k]
     assert keywords.rank_keywords({}, idf) == [] and rank_keywords(counts, idf, top_k=0) == []
@@ -90,7 +98,7 @@ def test_terms_seen_once_are_left_out_only_when_they_cannot_rank() -> None:
     when it leaves them out (fewer idf look-ups) and when it cannot."""
     import random
 
-    from digests.keywords import TITLE_BOOST, rank_keywords
+    from digests.keywords import rank_keywords
 
     rng = random.Random(11)
     words = [f"词{i}" for i in range(80)]
@@ -101,10 +109,7 @@ def test_terms_seen_once_are_left_out_only_when_they_cannot_rank() -> None:
         picked = rng.sample(words, rng.randint(1, 70))
         counts = {w: rng.choice([1, 1, 1, 1, 2, 3, 5]) for w in picked}
         title = rng.sample(words, rng.randint(0, 5))
-        scores = {t: c * idf(t) for t, c in counts.items()}
-        for t in set(title) & set(scores):
-            scores[t] *= TITLE_BOOST
-        expected = sorted(scores, key=lambda t: -scores[t])  # stable: first occurrence first
+        expected = _plain_ranking(counts, idf, title)
         for top_k in (1, 2, 8, len(counts) + 1):
             idf._memo.clear()
             assert rank_keywords(counts, idf, top_k=top_k, title_tokens=title) == expected[:top_k]

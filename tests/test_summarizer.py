@@ -7,6 +7,8 @@ import math
 import os
 import subprocess
 import sys
+from collections import Counter
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -238,12 +240,12 @@ def _generated_bags() -> list[list[dict[str, int]]]:
     ]
 
 
-def _loop_graph(bags: list[dict[str, int]]) -> list[dict[int, float]]:
-    """The TF-IDF vectors and similarity graph as the summarizer computed them with dict loops."""
-    from collections import Counter
-    from itertools import chain, combinations
-
-    from digests.summarizer import _TF_WEIGHT, EDGE_MIN_COSINE
+def _loop_vectors(
+    bags: list[dict[str, int]],
+) -> tuple[list[dict[str, float]], Counter[str], list[float]]:
+    """The sentences' L2-normalised TF-IDF vectors as the dict loops computed them, with the
+    document frequencies and the IDF by document frequency."""
+    from digests.summarizer import _TF_WEIGHT
 
     n = len(bags)
     df = Counter(chain.from_iterable(bags))
@@ -253,6 +255,16 @@ def _loop_graph(bags: list[dict[str, int]]) -> list[dict[int, float]]:
         weights = [_TF_WEIGHT[tf] * by_df[df[term]] for term, tf in bag.items()]
         norm = math.sqrt(sum(w * w for w in weights))
         vectors.append(dict(zip(bag, [w / norm for w in weights], strict=True)))
+    return vectors, df, by_df
+
+
+def _loop_graph(bags: list[dict[str, int]]) -> list[dict[int, float]]:
+    """The TF-IDF vectors and similarity graph as the summarizer computed them with dict loops."""
+    from itertools import combinations
+
+    from digests.summarizer import EDGE_MIN_COSINE
+
+    vectors, df, _by_df = _loop_vectors(bags)
     postings: dict[str, list[tuple[int, float]]] = {t: [] for t, c in df.items() if c > 1}
     for i, vector in enumerate(vectors):
         for term, weight in vector.items():
@@ -321,19 +333,8 @@ def test_pagerank_is_gauss_seidel() -> None:
 def _loop_title_similarity(bags: list[dict[str, int]], title_bag: dict[str, int]) -> list[float]:
     """cos(sentence, title) as the dict loops computed it: each dot product over the shorter
     vector, in its order."""
-    from collections import Counter
-    from itertools import chain
-
-    from digests.summarizer import _TF_WEIGHT
-
+    vectors, df, by_df = _loop_vectors(bags)
     n = len(bags)
-    df = Counter(chain.from_iterable(bags))
-    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
-    vectors = []
-    for bag in bags:
-        weights = [_TF_WEIGHT[tf] * by_df[df[term]] for term, tf in bag.items()]
-        norm = math.sqrt(sum(w * w for w in weights))
-        vectors.append(dict(zip(bag, [w / norm for w in weights], strict=True)))
     unseen = math.log((n + 1) / 0.5)
     title = {
         t: (1.0 + math.log(tf)) * (by_df[df[t]] if t in df else unseen)
