@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from . import terms
@@ -19,7 +18,7 @@ from .formats import RawArticle
 from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
-from .summarizer import summarize
+from .summarizer import _numpy, summarize
 from .text import (
     cjk_grams,
     raw_tokens,
@@ -105,14 +104,6 @@ def _token_starts(tokens: list[str]) -> Any:
     starts = np.zeros(len(tokens) + 1, np.intp)
     np.cumsum(lengths, out=starts[1:])
     return starts
-
-
-@cache
-def _numpy() -> Any:
-    """numpy, imported on first use (the summarizer needs it too)."""
-    import numpy
-
-    return numpy
 
 
 def choose_summary(

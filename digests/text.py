@@ -193,7 +193,7 @@ def sentence_spans(paragraphs: list[str], body: str) -> tuple[list[str], list[in
     start = 0
     for paragraph in paragraphs:
         end = start + len(paragraph)
-        if end - start <= 30 and is_subheading(paragraph):
+        if is_subheading(paragraph):
             pieces = [paragraph]
         else:
             quoted = _split_quoted(paragraph) if _has_quote_mark(paragraph) else None
