@@ -2,7 +2,8 @@
 
 `Idf.default()` reads jieba's bundled ``analyse/idf.txt`` (~270k terms) into one sorted UTF-8
 blob + an ``array('I')`` of offsets + an ``array('f')`` of values and looks terms up in an
-open-addressing hash table of 4-byte slots (an ``array('I')`` too, built on the first miss),
+open-addressing hash table of 4-byte slots (an ``array('I')`` too, built on the first miss;
+a lean process, which looks up few terms, searches the sorted blob instead and builds none),
 instead of the ``dict[str, float]`` that ``jieba.analyse`` builds, a small fraction of its
 memory (sizes in docs/benchmarks.md, "Figures behind the code"). ``jieba.analyse`` is
 deliberately never imported: importing it loads that dict.
@@ -20,12 +21,15 @@ import statistics
 import struct
 import tempfile
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 from zlib import crc32
+
+from .numeric import is_lean
 
 __all__ = [
     "Idf",
@@ -289,11 +293,14 @@ class Idf:
         return term in self._table or self._index(term.encode("utf-8")) >= 0
 
     def _index(self, key: bytes) -> int:
-        """Position of ``key`` among the terms, or -1 (a probe of :meth:`_hash_slots`)."""
-        if self._slots is None:
-            self._slots = self._hash_slots()
+        """Position of ``key`` among the terms, or -1: a probe of :meth:`_hash_slots`, or in a
+        lean process (:func:`digests.numeric.is_lean`) a binary search (:meth:`_search`)."""
         if not key:  # the empty term sorts first; never looked up
             return -1
+        if self._slots is None:
+            if is_lean():
+                return self._search(key)
+            self._slots = self._hash_slots()
         slots, blob, offsets = self._slots, self._blob, self._offsets
         size = len(slots)
         slot = crc32(key) % size
@@ -302,6 +309,18 @@ class Idf:
             if blob[offsets[index] : offsets[index + 1]] == key:
                 return index
             slot = slot + 1 if slot + 1 < size else 0
+        return -1
+
+    def _search(self, key: bytes) -> int:
+        """Position of ``key`` among the terms, or -1, by a binary search of the sorted blob (the
+        leftmost of duplicates, as :meth:`_index` finds it): about ten Python-level steps where a
+        probe of the slots takes one or two, and no slots held (a lean process looks up few
+        terms, and each once: :class:`_Memo`)."""
+        blob, offsets = self._blob, self._offsets
+        n = len(self._values)
+        index = bisect_left(range(n), key, key=lambda i: blob[offsets[i] : offsets[i + 1]])
+        if index < n and blob[offsets[index] : offsets[index + 1]] == key:
+            return index
         return -1
 
     def _hash_slots(self) -> array[int]:
@@ -342,7 +361,7 @@ class Idf:
     def warm(self) -> None:
         """Build the lookup structures now rather than on the first lookup (a process pool's
         parent does this once and its forked workers share the result)."""
-        if self._values and self._slots is None:
+        if self._values and self._slots is None and not is_lean():
             self._slots = self._hash_slots()
         self.highest()
         if self._fallback is not None:
