@@ -171,6 +171,12 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _glues(glue_next: dict[str, str], first: str, second: str) -> bool:
+    """Whether the characters ``first`` and ``second`` make a glue word (``second`` may be ""
+    at the end of a text: no word)."""
+    return second != "" and second in glue_next.get(first, "")
+
+
 @dataclass(slots=True)
 class _Item:
     start: int
@@ -231,22 +237,24 @@ class Gazetteer:
         self._max_len = max(len(surface) for surface, _ in self._patterns)
         self._units = frozenset(c for c, p in self._places.items() if p.level == "unit")
         glue: str = data.get("glue_words", "")
-        self._glue = frozenset(glue[i : i + 2] for i in range(0, len(glue), 2))
-        # 南 → 岸部… (南岸, 南部) and 田 → 位种… (于田, 种田), as strings: sets of ~24,000
-        # one-character strings would take ~8 MB while loading
+        words = sorted(glue[i : i + 2] for i in range(0, len(glue), 2))
+        # The glue words by their first character: 南 → 岸部… (南岸, 南部), and by their last for
+        # loading: 田 → 位种… (于田, 种田), as strings; ``b in glue_next.get(a, "")`` asks whether
+        # ``a + b`` is one (:func:`_glues`). A set of the ~24,000 words would take ~4 MB, sets of
+        # their one-character strings ~8 MB.
         self._glue_next = {
-            first: "".join(w[1] for w in words)
-            for first, words in itertools.groupby(sorted(self._glue), key=itemgetter(0))
+            first: "".join(w[1] for w in group)
+            for first, group in itertools.groupby(words, key=itemgetter(0))
         }
+        words.sort(key=itemgetter(1))
         self._glue_prev = {
-            last: "".join(w[0] for w in words)
-            for last, words in itertools.groupby(
-                sorted(self._glue, key=itemgetter(1)), key=itemgetter(1)
-            )
+            last: "".join(w[0] for w in group)
+            for last, group in itertools.groupby(words, key=itemgetter(1))
         }
+        del words
         self._neighbour_sets: dict[tuple[object, ...], str] = {}
         self._facts = [self._pattern_facts(surface, entries) for surface, entries in self._patterns]
-        del self._glue_next, self._glue_prev, self._neighbour_sets  # for loading only
+        del self._glue_prev, self._neighbour_sets  # for loading only
         self._auto = ahocorasick_rs.AhoCorasick(
             [surface for surface, _ in self._patterns],
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
@@ -257,6 +265,11 @@ class Gazetteer:
         self._depth_cache: dict[str, int] = {}
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
+
+    @property
+    def _glue(self) -> frozenset[str]:
+        """The glue words, built anew on each call (the audits of the tests read them)."""
+        return frozenset(a + b for a, seconds in self._glue_next.items() for b in seconds)
 
     def _pattern_facts(self, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
         bad_next = _NO_CHARS  # shared: each frozenset() is an object of its own (216 bytes)
@@ -496,19 +509,23 @@ class Gazetteer:
 
     def _glued(self, text: str, start: int, stop: int, surface: str, left: bool) -> bool:
         """Is the short name ``surface`` the half of an ordinary word (位于|田间, 河|南岸)?"""
-        glue = self._glue
+        glue_next = self._glue_next
         if not left:
             if stop >= len(text):
                 return False
-            word = surface[-1] + text[stop]
+            last, following = surface[-1], text[stop]
             # 河南|部分, 湖南|部署: the next characters make a word of their own
             return (
-                word in glue
-                and _is_cjk(text[stop])
-                and word not in KEEP_RIGHT
-                and text[stop : stop + 2] not in glue
+                _glues(glue_next, last, following)
+                and _is_cjk(following)
+                and last + following not in KEEP_RIGHT
+                and not _glues(glue_next, following, text[stop + 1 : stop + 2])
             )
-        return start > 0 and _is_cjk(text[start - 1]) and text[start - 1] + surface[0] in glue
+        return (
+            start > 0
+            and _is_cjk(text[start - 1])
+            and _glues(glue_next, text[start - 1], surface[0])
+        )
 
     def _in_context(
         self,
@@ -619,7 +636,7 @@ class Gazetteer:
                 and _is_cjk(text[start - 1])
                 and not any(f & F_OFFICIAL for _, f in entries)
                 and not (items and items[-1].end == start)
-                and (lenient or text[start - 1] + facts.surface[0] in self._glue)
+                and (lenient or _glues(self._glue_next, text[start - 1], facts.surface[0]))
             ):
                 # 温和田…: a conjunction glued to the word before, unless it directly follows
                 # another place (喀什和田); 南疆和田 is a place (城市和田园: glue, see above).

@@ -586,3 +586,14 @@ def test_quiet_matches_skip_nothing(g: Gazetteer) -> None:
         assert g.mentions(text) == careful.mentions(text), text
         differ += g.mentions(text) != careful._scan(text, lenient=True)
     assert differ > 1000  # the rules did drop, shift or shorten matches in these texts
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [("塔里木河南岸", "410000"), ("孔雀河北岸", "130000"), ("博斯腾湖南部", "430000")],
+)
+def test_glue_holds_at_the_end_of_a_text(g: Gazetteer, text: str, wrong: str) -> None:
+    """A short name glued to the last character but one of a text is no place either: no
+    character follows to make a word of its own (河南|部分)."""
+    assert wrong not in direct(g, text), g.mentions(text)
+    assert wrong in direct(g, text[:-1])  # the name alone at the end is a place
