@@ -21,7 +21,7 @@ import statistics
 import struct
 import tempfile
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress, repeat
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zlib import crc32
 
-from .numeric import is_lean
+from . import numeric
 
 __all__ = [
     "Idf",
@@ -294,11 +294,11 @@ class Idf:
 
     def _index(self, key: bytes) -> int:
         """Position of ``key`` among the terms, or -1: a probe of :meth:`_hash_slots`, or in a
-        lean process (:func:`digests.numeric.is_lean`) a binary search (:meth:`_search`)."""
+        lean process (:func:`numeric.is_lean`) a binary search (:meth:`_search`)."""
         if not key:  # the empty term sorts first; never looked up
             return -1
         if self._slots is None:
-            if is_lean():
+            if numeric.is_lean():
                 return self._search(key)
             self._slots = self._hash_slots()
         slots, blob, offsets = self._slots, self._blob, self._offsets
@@ -361,7 +361,7 @@ class Idf:
     def warm(self) -> None:
         """Build the lookup structures now rather than on the first lookup (a process pool's
         parent does this once and its forked workers share the result)."""
-        if self._values and self._slots is None and not is_lean():
+        if self._values and self._slots is None and not numeric.is_lean():
             self._slots = self._hash_slots()
         self.highest()
         if self._fallback is not None:
@@ -444,18 +444,23 @@ def place_fragments(
 
     The tokens cover the text, so a name lies inside one token exactly when a single token
     overlaps it; when two or more do, each is a fragment. The overlapping tokens of every name
-    are found by two searches over ``starts`` (numpy, all names at once).
+    are found by two searches over ``starts`` (numpy, all names at once; ``bisect`` name by name
+    in a lean process).
     """
-    import numpy as np
-
-    points = np.asarray(starts)
-    n = len(mentions)
-    lefts = np.fromiter(map(operator.itemgetter(0), mentions), np.intp, n)
-    rights = np.fromiter(map(operator.itemgetter(1), mentions), np.intp, n)
-    firsts = points.searchsorted(lefts, "right") - 1  # the token holding each start
-    ends = points.searchsorted(rights)  # past the last token starting inside each
+    np = numeric.numpy()
+    if np is None:
+        firsts = [bisect_right(starts, start) - 1 for start, _, _ in mentions]
+        ends = [bisect_left(starts, end) for _, end, _ in mentions]
+    else:
+        points = np.asarray(starts)
+        n = len(mentions)
+        lefts = np.fromiter(map(operator.itemgetter(0), mentions), np.intp, n)
+        rights = np.fromiter(map(operator.itemgetter(1), mentions), np.intp, n)
+        # the token holding each start, and past the last token starting inside each name
+        firsts = (points.searchsorted(lefts, "right") - 1).tolist()
+        ends = points.searchsorted(rights).tolist()
     fragments: set[str] = set()
-    for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
+    for first, end in zip(firsts, ends, strict=True):
         if end - first > 1:  # more than one token overlaps the name
             fragments.update(tokens[first:end])
     return fragments

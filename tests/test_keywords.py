@@ -362,18 +362,6 @@ def test_place_fragments_are_the_tokens_cutting_through_a_name() -> None:
     assert 500 < found < 1990
 
 
-@pytest.fixture
-def lean():
-    """This test's process is lean (as the bot is); the switch is turned back afterwards."""
-    from digests.numeric import set_lean
-
-    set_lean()
-    try:
-        yield
-    finally:
-        set_lean(False)
-
-
 def _fresh_copy(idf: Idf) -> Idf:
     """The same table with nothing looked up yet (no slots, an empty memo)."""
     return Idf(
