@@ -228,7 +228,9 @@ class Gazetteer:
         self._hosts: dict[str, list[str]] = data.get("hosts", {})
         self._patterns: list[tuple[str, list[tuple[str, int]]]] = []
         for surface, entries in self._names.items():
-            auto = [(c, f) for c, f in entries if not f & F_NOAUTO]
+            auto = entries  # shared: nothing changes an entries list after loading
+            if any(f & F_NOAUTO for _, f in entries):
+                auto = [(c, f) for c, f in entries if not f & F_NOAUTO]
             if auto:
                 self._patterns.append((surface, auto))
         for word in data.get("non_place_words", []):
