@@ -215,16 +215,30 @@ class Gazetteer:
     """Place hierarchy, name resolution and text tagging (see the module docstring)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
+        """The gazetteer of ``data`` (``gazetteer.json`` as ``json.load`` gives it), which it
+        consumes: the rows of its places and names are taken out one by one, so that the memory
+        of each serves the gazetteer's own objects (a process keeps the pages of what it frees),
+        and a code is kept as one string however often the rows repeat it."""
         levels: list[str] = data["levels"]
         self._places: dict[str, Place] = {}
         self._children: dict[str, list[str]] = {}
-        for code, name, lv, parents, short in data["places"]:
-            self._places[code] = Place(code, name, levels[lv], tuple(parents), short)
+        codes: dict[str, str] = {}
+        one = codes.setdefault  # the first string of each code
+        places = data["places"]
+        places.reverse()
+        while places:  # each row freed before the next is read
+            code, name, lv, parents, short = places.pop()
+            code, parents = one(code, code), tuple(one(p, p) for p in parents)
+            self._places[code] = Place(code, name, levels[lv], parents, short)
             for p in parents:
                 self._children.setdefault(p, []).append(code)
         self._names: dict[str, list[tuple[str, int]]] = {}
-        for surface, code, flags in data["names"]:
-            self._names.setdefault(surface, []).append((code, flags))
+        names = data["names"]
+        names.reverse()
+        while names:
+            surface, code, flags = names.pop()
+            self._names.setdefault(surface, []).append((one(code, code), flags))
+        del codes, one
         self._hosts: dict[str, list[str]] = data.get("hosts", {})
         self._patterns: list[tuple[str, list[tuple[str, int]]]] = []
         for surface, entries in self._names.items():

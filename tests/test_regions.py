@@ -597,3 +597,13 @@ def test_glue_holds_at_the_end_of_a_text(g: Gazetteer, text: str, wrong: str) ->
     character follows to make a word of its own (河南|部分)."""
     assert wrong not in direct(g, text), g.mentions(text)
     assert wrong in direct(g, text[:-1])  # the name alone at the end is a place
+
+
+def test_the_gazetteer_keeps_one_string_per_code(g: Gazetteer) -> None:
+    """A code repeated as a parent or as a name's place is the place's own code object, not one
+    string per occurrence as json gives them (memory: docs/benchmarks.md)."""
+    places = g._places
+    parents = [p for place in places.values() for p in place.parents]
+    named = [c for entries in g._names.values() for c, _ in entries]
+    assert len(parents) > 4000 and len(named) > 8000
+    assert all(places[c].code is c for c in parents + named if c in places)
