@@ -53,6 +53,7 @@ TITLE_BOOST = 1.5
 #: Longest token (in characters) that may become a keyword.
 MAX_TERM_CHARS = 8
 _MEMO_SIZE = 100_000  # terms remembered after their first lookup (~10 MB at most)
+_LEAN_MEMO_SIZE = 10_000  # the same in a lean process (the bot), which analyses now and then
 #: A number, in digits or Chinese numerals, with what counts it: 十四, 第十四, 四十七, 千余座,
 #: 3000万元, 数十. Not 十九大, 两会, 三农, 一带一路 (the last character is no measure word).
 _NUMERAL = re.compile(
@@ -409,7 +410,7 @@ class _Memo(dict[str, float]):
         self.idf = idf
 
     def __missing__(self, term: str) -> float:
-        if len(self) >= _MEMO_SIZE:
+        if len(self) >= (_LEAN_MEMO_SIZE if numeric.is_lean() else _MEMO_SIZE):
             self.clear()
         value = self[term] = self.idf._lookup(term)
         return value

@@ -369,6 +369,16 @@ def _fresh_copy(idf: Idf) -> Idf:
     )
 
 
+def test_a_lean_process_remembers_fewer_terms(lean, monkeypatch) -> None:
+    """The bot's memo of looked-up terms has a bound of its own (``_LEAN_MEMO_SIZE``)."""
+    from digests import keywords
+
+    monkeypatch.setattr(keywords, "_LEAN_MEMO_SIZE", 2)
+    idf = Idf.from_pairs([("苹果", 5.0), ("香蕉", 3.0), ("橙子", 1.0)])
+    assert idf.values_of(["苹果", "香蕉", "橙子", "梨", "苹果"]) == [5.0, 3.0, 1.0, 3.0, 5.0]
+    assert 0 < len(idf._memo) <= 2
+
+
 def test_lean_lookup_is_the_slots_lookup_without_slots(lean) -> None:
     """In a lean process a table is searched without building its hash slots (nor does warm
     build them), and finds exactly what the slots find: the position of each of jieba's 270k
