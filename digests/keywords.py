@@ -19,6 +19,8 @@ import os
 import re
 import statistics
 import struct
+import subprocess
+import sys
 import tempfile
 from array import array
 from bisect import bisect_left, bisect_right
@@ -53,6 +55,7 @@ TITLE_BOOST = 1.5
 #: Longest token (in characters) that may become a keyword.
 MAX_TERM_CHARS = 8
 _MEMO_SIZE = 100_000  # terms remembered after their first lookup (~10 MB at most)
+_CHILD_TIMEOUT = 120.0  # seconds for a child process to build jieba's table (~0.5 s)
 _LEAN_MEMO_SIZE = 10_000  # the same in a lean process (the bot), which analyses now and then
 #: A number, in digits or Chinese numerals, with what counts it: 十四, 第十四, 四十七, 千余座,
 #: 3000万元, 数十. Not 十九大, 两会, 三农, 一带一路 (the last character is no measure word).
@@ -190,13 +193,17 @@ class Idf:
         source = _jieba_idf_path()
         stat = source.stat()
         cached = cache_dir / f"digestbot.idf.{CACHE_FORMAT}.{stat.st_size}.{stat.st_mtime_ns}.cache"
-        try:
-            with cached.open("rb") as fh:
-                return cls._read_cache(fh)
-        except FileNotFoundError:
-            pass
-        except (ValueError, struct.error):  # damaged or foreign: rebuild it
-            log.warning("ignoring the unreadable IDF cache %s", cached)
+        for attempt in (1, 2):
+            try:
+                with cached.open("rb") as fh:
+                    return cls._read_cache(fh)
+            except FileNotFoundError:
+                pass
+            except (ValueError, struct.error):  # damaged or foreign: rebuild it
+                log.warning("ignoring the unreadable IDF cache %s", cached)
+            if attempt == 2 or not numeric.is_lean():
+                break
+            _cache_in_child(cache_dir)  # then read what it wrote
         idf = cls.from_file(source)
         try:
             partial = cached.with_name(f"{cached.name}.{os.getpid()}.part")
@@ -392,6 +399,32 @@ class Idf:
             + self._offsets.itemsize * len(self._offsets)
             + self._values.itemsize * len(self._values)
         )
+
+
+def _cache_in_child(cache_dir: Path) -> None:
+    """Have a child process build jieba's table and write its cache file in ``cache_dir``.
+
+    A lean process (the bot) starting without the cache file does not build the table itself:
+    building it leaves several times the table's size resident (memory freed in between, which
+    the process keeps) and peaks higher still. Should the child fail, the caller builds it.
+    """
+    if not sys.executable:
+        return
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "from digests.keywords import Idf; Idf.from_jieba(Path(sys.argv[2]))"
+    )
+    root = str(Path(__file__).resolve().parents[1])  # where this package is imported from
+    try:
+        subprocess.run(
+            [sys.executable, "-c", code, root, str(cache_dir)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=True,
+            timeout=_CHILD_TIMEOUT,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.info("could not have a child process cache the IDF table: %s", exc)
 
 
 def _slot_count(terms: int) -> int:

@@ -369,6 +369,35 @@ def _fresh_copy(idf: Idf) -> Idf:
     )
 
 
+def test_a_lean_process_leaves_building_the_jieba_table_to_a_child(
+    lean, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    """Without the cache file, a lean process has a child process build jieba's table and
+    write the file, and reads it (building it would leave it ~10 MB more resident); should the
+    child fail (here: it runs out of time), it builds the table itself."""
+    from digests import keywords
+
+    default = Idf.default()
+    real_from_file = Idf.from_file
+
+    def refuse(path: str | Path) -> Idf:
+        raise AssertionError("the lean process built the table itself")
+
+    monkeypatch.setattr(Idf, "from_file", refuse)
+    idf = Idf.from_jieba(tmp_path)
+    assert [p.name.endswith(".cache") for p in tmp_path.iterdir()] == [True]
+    assert (idf._blob, idf._offsets, idf._values) == (
+        default._blob, default._offsets, default._values
+    )  # fmt: skip
+    assert idf.default_value == default.default_value
+    monkeypatch.setattr(Idf, "from_file", real_from_file)
+    monkeypatch.setattr(keywords, "_CHILD_TIMEOUT", 0.001)
+    (tmp_path / "again").mkdir()
+    with caplog.at_level("INFO", logger="digests.keywords"):
+        assert Idf.from_jieba(tmp_path / "again")._blob == default._blob
+    assert "could not have a child process cache the IDF table" in caplog.text
+
+
 def test_a_lean_process_remembers_fewer_terms(lean, monkeypatch) -> None:
     """The bot's memo of looked-up terms has a bound of its own (``_LEAN_MEMO_SIZE``)."""
     from digests import keywords
