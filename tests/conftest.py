@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,18 @@ class FakeClock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def lean() -> Iterator[None]:
+    """The test runs as the bot does: on the plain-Python paths, numpy never asked for."""
+    from digests import numeric
+
+    numeric.set_lean(True)
+    try:
+        yield
+    finally:
+        numeric.set_lean(False)
 
 
 @pytest.fixture
