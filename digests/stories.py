@@ -96,17 +96,19 @@ def signature(paragraphs: list[str], k: int = SHINGLE) -> Signature:
     is kept: two bodies agree on a minimum with probability equal to their Jaccard similarity.
     numpy computes them, or :func:`plain_minima` in a lean process (the same integers).
     """
-    grams = shingles(paragraphs, k)
+    hashes = [zlib.crc32(g) for g in shingles(paragraphs, k)]
+    return plain_minima(hashes) if numeric.is_lean() else numpy_minima(hashes)
+
+
+def numpy_minima(hashes: list[int]) -> numpy.ndarray:
+    """:func:`plain_minima` with numpy, for bulk work."""
     np = numeric.numpy()
-    if np is None:
-        return plain_minima([zlib.crc32(g) for g in grams])
     minima: numpy.ndarray
-    if not grams:
+    if not hashes:
         minima = np.full(NUM_PERM, _EMPTY, dtype=np.uint32)
         return minima
     a, b, prime = _numpy_coefficients()
-    hashes = np.fromiter((zlib.crc32(g) for g in grams), dtype=np.uint64, count=len(grams))
-    permuted = (np.outer(hashes, a) + b) % prime
+    permuted = (np.outer(np.array(hashes, dtype=np.uint64), a) + b) % prime
     minima = (permuted.min(axis=0) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     return minima
 
