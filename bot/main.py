@@ -19,6 +19,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from digests import numeric
 from digests.backends import open_store
 from digests.errors import DigestError
 
@@ -62,7 +63,11 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
     The cyclic garbage collector waits until the bot answers: start-up creates ~90,000 objects
     (modules, classes, PTB's machinery), and a full collection over them midway costs ~20 ms of the
     time to the first answer; it is back on ``GC_PAUSE_SECONDS`` after the event loop started
-    (the bot answers by then; if Telegram cannot be reached, the retries run with it on)."""
+    (the bot answers by then; if Telegram cannot be reached, the retries run with it on).
+
+    The bot analyses articles one by one as they come: on the engine's plain-Python paths,
+    never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy)."""
+    numeric.set_lean()
     gc.disable()
     try:
         return _run(args, embedded=embedded)

@@ -20,12 +20,15 @@ import statistics
 import struct
 import tempfile
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 from zlib import crc32
+
+from . import numeric
 
 __all__ = [
     "Idf",
@@ -425,18 +428,23 @@ def place_fragments(
 
     The tokens cover the text, so a name lies inside one token exactly when a single token
     overlaps it; when two or more do, each is a fragment. The overlapping tokens of every name
-    are found by two searches over ``starts`` (numpy, all names at once).
+    are found by two searches over ``starts`` (numpy, all names at once; ``bisect`` name by name
+    in a lean process).
     """
-    import numpy as np
-
-    points = np.asarray(starts)
-    n = len(mentions)
-    lefts = np.fromiter(map(operator.itemgetter(0), mentions), np.intp, n)
-    rights = np.fromiter(map(operator.itemgetter(1), mentions), np.intp, n)
-    firsts = points.searchsorted(lefts, "right") - 1  # the token holding each start
-    ends = points.searchsorted(rights)  # past the last token starting inside each
+    np = numeric.numpy()
+    if np is None:
+        firsts = [bisect_right(starts, start) - 1 for start, _, _ in mentions]
+        ends = [bisect_left(starts, end) for _, end, _ in mentions]
+    else:
+        points = np.asarray(starts)
+        n = len(mentions)
+        lefts = np.fromiter(map(operator.itemgetter(0), mentions), np.intp, n)
+        rights = np.fromiter(map(operator.itemgetter(1), mentions), np.intp, n)
+        # the token holding each start, and past the last token starting inside each name
+        firsts = (points.searchsorted(lefts, "right") - 1).tolist()
+        ends = points.searchsorted(rights).tolist()
     fragments: set[str] = set()
-    for first, end in zip(firsts.tolist(), ends.tolist(), strict=True):
+    for first, end in zip(firsts, ends, strict=True):
         if end - first > 1:  # more than one token overlaps the name
             fragments.update(tokens[first:end])
     return fragments

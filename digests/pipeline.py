@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
-from . import terms
+from . import numeric, terms
 from .dates import iso_published
 from .formats import RawArticle
 from .keywords import Idf, place_fragments, rank_keywords
 from .models import AnalyzedArticle
 from .regions import load_gazetteer
-from .summarizer import _numpy, summarize
+from .summarizer import summarize
 from .text import (
     cjk_grams,
     raw_tokens,
@@ -43,7 +45,7 @@ class Sentences:
     #: every token of ``title + "\n" + body`` and where each starts (empty when OpenCC changed
     #: the text's length and the sentences were segmented one by one)
     all_tokens: list[str] = field(default_factory=list)
-    starts: Any = field(default_factory=list)  # a numpy array when computed
+    starts: Any = field(default_factory=list)  # a numpy array unless the process is lean
 
 
 def content_hash(title: str, paragraphs: list[str]) -> str:
@@ -73,11 +75,15 @@ def sentences_of(
         return Sentences(texts, tokens, skip, title_tokens)
     shift = 0 if simplified_title is None else len(simplified_title) + 1
     all_tokens = raw_tokens(simplified if not shift else f"{simplified_title}\n{simplified}")
-    # where each token starts (numpy), then the first token at the title's end and at each bound
-    np = _numpy()
-    starts = _token_starts(all_tokens)
-    at = np.array([-1, *bounds], np.intp) + shift
-    title_end, *firsts = starts.searchsorted(at).tolist()  # bisect_left of each
+    # where each token starts, then the first token at the title's end and at each bound
+    np = numeric.numpy()
+    if np is None:
+        starts: Any = [0, *accumulate(map(len, all_tokens))]
+        title_end, *firsts = [bisect_left(starts, at + shift) for at in (-1, *bounds)]
+    else:
+        starts = _token_starts(np, all_tokens)
+        at = np.array([-1, *bounds], np.intp) + shift
+        title_end, *firsts = starts.searchsorted(at).tolist()  # bisect_left of each
     title_tokens = [t for t in all_tokens[:title_end] if not t.isspace()]
     # the tokens starting inside each sentence: slices between the first tokens at its bounds
     tokens = list(map(all_tokens.__getitem__, map(slice, firsts[0::2], firsts[1::2])))
@@ -92,11 +98,10 @@ def sentences_of(
     return Sentences(texts, tokens, skip, title_tokens, all_tokens, starts)
 
 
-def _token_starts(tokens: list[str]) -> Any:
+def _token_starts(np: Any, tokens: list[str]) -> Any:
     """``[0, *accumulate(map(len, tokens))]`` as a numpy array: the lengths go through a bytes
     object (one byte per token, C-level) unless a token has 256 characters or more, so no int
     object is made per token."""
-    np = _numpy()
     try:
         lengths = np.frombuffer(bytes(map(len, tokens)), np.uint8)
     except ValueError:  # a token too long for a byte

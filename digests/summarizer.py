@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
+from . import numeric
 from .keywords import load_stopwords
 
 __all__ = ["content_term", "eligible_indices", "is_boilerplate", "is_fragment", "summarize"]
@@ -156,14 +157,13 @@ _PER_SIZE_CACHED = 64
 
 def _numpy() -> Any:
     """numpy, imported on first use (a process that never summarizes need not load it)."""
-    import numpy
-
-    return numpy
+    return numeric._numpy()
 
 
 def warm() -> None:
-    """Import what the summary graph needs now (a process pool's parent, before it forks)."""
-    _numpy()
+    """Import what the summary graph needs now (a process pool's parent, before it forks;
+    nothing in a lean process)."""
+    numeric.numpy()
 
 
 class _PerSize(NamedTuple):
@@ -178,11 +178,16 @@ class _PerSize(NamedTuple):
     upper: Any  # n × n: 1.0 in the strictly upper triangle, else 0.0
 
 
+def _prior(n: int) -> tuple[float, ...]:
+    """The position prior of each of ``n`` sentences."""
+    return tuple(1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n))
+
+
 def _sizes(n: int) -> _PerSize:
     """The prior, the IDF table, and the index arrays and masks of an article of ``n``
     sentences, computed as the per-article code computed them."""
     np = _numpy()
-    prior = [1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n)]
+    prior = _prior(n)
     by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
     arrays = (
         np.array(prior) / sum(prior),
@@ -194,7 +199,7 @@ def _sizes(n: int) -> _PerSize:
     )
     for array in arrays:
         array.flags.writeable = False
-    return _PerSize(tuple(prior), *arrays)
+    return _PerSize(prior, *arrays)
 
 
 _cached_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_sizes)
@@ -455,16 +460,28 @@ def summarize(
             bags = [_content_terms(tokens, stopwords) for tokens in sentence_tokens]
         if title_bag is None:
             title_bag = _content_terms(title_tokens, stopwords)
-    graph = _tfidf_graph(bags)
     n = len(sentences)
-    sizes = _per_size(n)
-    prior = sizes.prior
+    similarity: Callable[[int], list[float]]  # a sentence's row of the similarity graph
     # Position-biased ("PositionRank"-style) teleport; sqrt tames PageRank's heavy head so one
     # dense cluster (e.g. a run of list items) does not swamp the other signals.
-    ranks = _pagerank_dense(graph.adjacency, sizes.bias)
+    if numeric.numpy() is None:
+        from . import plaingraph
+
+        prior = _prior(n)
+        plain = plaingraph.tfidf_graph(bags)
+        total = sum(prior)
+        ranks, _ = plaingraph.pagerank(plain.similarity, [p / total for p in prior])
+        sims = plaingraph.title_similarity(plain, title_bag) if title_bag else [0.0] * n
+        similarity = plain.similarity.__getitem__
+    else:
+        graph = _tfidf_graph(bags)
+        sizes = _per_size(n)
+        prior = sizes.prior
+        ranks = _pagerank_dense(graph.adjacency, sizes.bias)
+        sims = _title_similarity(graph, title_bag, n) if title_bag else [0.0] * n
+        similarity = _rows(graph.adjacency)
     w_title = W_TITLE if title_bag else 0.0
     total_weight = W_CENTRALITY + w_title + W_POSITION
-    sims = _title_similarity(graph, title_bag, n) if title_bag else [0.0] * n
     # Each signal divided by its maximum over all sentences (all 0.0 if that is not positive),
     # for the candidates only; the centrality's maximum is the square root of the top rank.
     top, top_sim = math.sqrt(max(ranks)), max(sims)
@@ -481,7 +498,12 @@ def summarize(
 
     # The sort is stable, so equal scores keep article order.
     by_score = sorted(candidates, key=score.__getitem__, reverse=True)
-    return _mmr_select(by_score, score, lengths, stripped, limit, max_sentences, graph.adjacency)
+    return _mmr_select(by_score, score, lengths, stripped, limit, max_sentences, similarity)
+
+
+def _rows(matrix: Any) -> Callable[[int], list[float]]:
+    """A numpy matrix's rows as lists."""
+    return lambda i: matrix[i].tolist()
 
 
 def _mmr_select(
@@ -491,7 +513,7 @@ def _mmr_select(
     texts: Sequence[str],
     limit: float,
     max_sentences: int,
-    similarity: Any,
+    similarity: Callable[[int], list[float]],
 ) -> list[int]:
     """MMR selection (see the module docstring) over the candidates ``by_score`` (best score
     first; ties in article order), in article order.
@@ -510,8 +532,7 @@ def _mmr_select(
     chosen = [first]
     used = lengths[first]
     chosen_texts = {texts[first]}
-    most_similar = similarity[first]  # max cosine of each sentence to the chosen ones
-    redundancy = most_similar.tolist()
+    redundancy = similarity(first)  # max cosine of each sentence to the chosen ones
     remaining = by_score.copy()  # best score first
     remaining.remove(first)
     while len(chosen) < max_sentences and remaining:
@@ -535,6 +556,5 @@ def _mmr_select(
         used += lengths[best]
         remaining.remove(best)
         if len(chosen) < max_sentences:
-            most_similar = _numpy().maximum(most_similar, similarity[best])
-            redundancy = most_similar.tolist()
+            redundancy = list(map(max, redundancy, similarity(best)))
     return sorted(chosen)

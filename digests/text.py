@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from . import numeric
+
 if TYPE_CHECKING:
     import opencc
 
@@ -269,9 +271,10 @@ def cjk_grams(text: str) -> str:
     pairs of two runs from being adjacent, so no phrase matches across punctuation.
 
     Built without one string object per pair, run by run for a short text (a title) and with
-    numpy for a longer one (:func:`_cjk_grams_vectorised`, whose fixed cost a body repays).
+    numpy for a longer one (:func:`_cjk_grams_vectorised`, whose fixed cost a body repays) unless
+    the process is lean (:mod:`digests.numeric`).
     """
-    if len(text) >= _VECTORISED_GRAMS:
+    if len(text) >= _VECTORISED_GRAMS and not numeric.is_lean():
         return _cjk_grams_vectorised(text)
     return _cjk_grams_by_runs(text)
 
@@ -315,8 +318,7 @@ def _cjk_grams_vectorised(text: str) -> str:
 def _cjk_table() -> tuple[Any, Any]:
     """numpy (imported on first use) and a table of the BMP: 1 for the code points of
     ``_CJK_CLASS``, 0 for the others."""
-    import numpy
-
+    numpy = numeric.numpy()
     table = numpy.zeros(0x10000, numpy.uint8)
     for first, last in _CJK_RANGES:
         table[first : last + 1] = 1

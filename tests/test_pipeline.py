@@ -122,6 +122,8 @@ def test_token_starts_are_the_running_sums_of_the_lengths() -> None:
     import random
     from itertools import accumulate
 
+    import numpy
+
     from digests.pipeline import _token_starts
 
     rng = random.Random(2)
@@ -130,4 +132,38 @@ def test_token_starts_are_the_running_sums_of_the_lengths() -> None:
         for extra in ([], ["长" * 256], ["长" * 300, "词"]):
             both = tokens + extra
             expected = list(accumulate(map(len, both), initial=0))
-            assert _token_starts(both).tolist() == expected
+            assert _token_starts(numpy, both).tolist() == expected
+
+
+def _analyses(raws: list) -> list:
+    from digests.pipeline import analyze
+
+    return [analyze(raw) for raw in raws]
+
+
+def test_a_lean_process_analyses_alike(monkeypatch) -> None:
+    """The plain-Python paths of a lean process (digests.numeric: the bot's) give the analysis
+    numpy's give, every field: on the generated articles, the seeds, the region test texts, and
+    long articles (the CJK pairs' numpy path starts at 256 characters, the summary graph's kept
+    per-size arrays stop at 64 sentences)."""
+    import json
+    from pathlib import Path
+
+    from digests import numeric
+    from digests.formats import RawArticle, read_file
+
+    data = Path(__file__).parent / "data"
+    raws = [raw for raw in read_file(data / "generated_articles.jsonl") if isinstance(raw, RawArticle)]
+    raws += [RawArticle(*read_seed(path)) for path in SEEDS]
+    for name in ("dev.jsonl", "unseen.jsonl"):
+        for line in (data / "regions" / name).read_text(encoding="utf-8").splitlines():
+            raws.append(RawArticle("", [json.loads(line)["text"]]))
+    long_paragraphs = [p for raw in raws[:12] for p in raw.paragraphs]
+    raws.append(RawArticle("长文：" + raws[0].title, long_paragraphs))
+    assert sum(len("\n".join(raw.paragraphs)) >= 256 for raw in raws) > 50
+    assert len(sentences_of(long_paragraphs).texts) > 64
+    expected = _analyses(raws)
+    monkeypatch.setattr(numeric, "_lean", True)
+    got = _analyses(raws)
+    assert got == expected
+    assert len({a.summary[0] for a in got if a.summary}) > 100  # summaries were made

@@ -19,7 +19,7 @@ from pathlib import Path
 from fakebotapi import FakeTelegram
 
 from .botkit import TOKEN
-from .conftest import ROOT
+from .conftest import ROOT, SEEDS
 from .test_startup import bot_env
 
 #: Never loaded by a bot that answers commands, searches and regions, polls its (empty) corpus
@@ -79,16 +79,22 @@ async def test_a_running_bot_never_loads_the_sources_stack_numpy_or_jieba(
         fake.user_message(user, "/start", language_code="zh-hans")
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", RUN_AND_REPORT, cwd=ROOT,
-            env=bot_env(tmp_path, TOKEN, fake.base_url, Path(db)),
+            env={**bot_env(tmp_path, TOKEN, fake.base_url, Path(db)), "DIGESTBOT_POLL_SECONDS": "0.2"},
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
             await fake.wait_for(lambda: len(fake.messages_to(user)) >= 1, timeout=60)
-            for text in ("/search 兵团", "/region 新疆", "/latest"):
+            for text in ("/search 兵团", "/region 新疆", "/latest", "/subscribe"):
                 before = len(fake.messages_to(user))
                 fake.user_message(user, text, language_code="zh-hans")
                 await fake.wait_for(lambda n=before: len(fake.messages_to(user)) > n, timeout=60)
+            # a new article: analysed (summary graph included) and delivered without numpy
+            title, _, body = SEEDS[0].read_text(encoding="utf-8").partition("\u3000\u3000")
+            (tmp_path / "corpus" / "new.txt").write_text(f"新到 {title}\u3000\u3000{body}", "utf-8")
+            await fake.wait_for(
+                lambda: any("新到" in (m.text or "") for m in fake.messages_to(user)), timeout=60
+            )
             await fake.wait_for_call("getUpdates", timeout=30)
             await asyncio.sleep(1.5)  # the warm-up and a few corpus polls
             proc.send_signal(signal.SIGTERM)

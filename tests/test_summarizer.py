@@ -7,8 +7,6 @@ import math
 import os
 import subprocess
 import sys
-from collections import Counter
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -240,144 +238,66 @@ def _generated_bags() -> list[list[dict[str, int]]]:
     ]
 
 
-def _loop_vectors(
-    bags: list[dict[str, int]],
-) -> tuple[list[dict[str, float]], Counter[str], list[float]]:
-    """The sentences' L2-normalised TF-IDF vectors as the dict loops computed them, with the
-    document frequencies and the IDF by document frequency."""
-    from digests.summarizer import _TF_WEIGHT
-
-    n = len(bags)
-    df = Counter(chain.from_iterable(bags))
-    by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
-    vectors = []
-    for bag in bags:
-        weights = [_TF_WEIGHT[tf] * by_df[df[term]] for term, tf in bag.items()]
-        norm = math.sqrt(sum(w * w for w in weights))
-        vectors.append(dict(zip(bag, [w / norm for w in weights], strict=True)))
-    return vectors, df, by_df
-
-
-def _loop_graph(bags: list[dict[str, int]]) -> list[dict[int, float]]:
-    """The TF-IDF vectors and similarity graph as the summarizer computed them with dict loops."""
-    from itertools import combinations
-
-    from digests.summarizer import EDGE_MIN_COSINE
-
-    vectors, df, _by_df = _loop_vectors(bags)
-    postings: dict[str, list[tuple[int, float]]] = {t: [] for t, c in df.items() if c > 1}
-    for i, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            if term in postings:
-                postings[term].append((i, weight))
-    graph: list[dict[int, float]] = [{} for _ in bags]
-    for plist in postings.values():
-        for (i, wi), (j, wj) in combinations(plist, 2):
-            graph[i][j] = graph[i].get(j, 0.0) + wi * wj
-    for i, row in enumerate(graph):
-        for j, w in list(row.items()):
-            if w < EDGE_MIN_COSINE:
-                del row[j]
-            elif j > i:
-                graph[j][i] = w
-    return graph
-
-
-def _loop_pagerank(graph: list[dict[int, float]], bias: list[float]) -> tuple[list[float], int]:
-    """Gauss-Seidel PageRank one rank at a time (and the sweeps it took)."""
-    from digests.summarizer import PAGERANK_DAMPING, PAGERANK_MAX_ITER, PAGERANK_TOLERANCE
-
-    n, d = len(graph), PAGERANK_DAMPING
-    out = [sum(row.values()) for row in graph]
-    ranks = list(bias)
-    for sweep in range(1, PAGERANK_MAX_ITER + 1):
-        factor = (1.0 - d) + d * sum(ranks[j] for j in range(n) if out[j] <= 0.0)
-        delta = 0.0
-        for i in range(n):
-            rank = factor * bias[i] + d * sum(ranks[j] * w / out[j] for j, w in graph[i].items())
-            delta += abs(rank - ranks[i])
-            ranks[i] = rank
-        if delta < PAGERANK_TOLERANCE:
-            return ranks, sweep
-    return ranks, PAGERANK_MAX_ITER
-
-
 def test_graph_is_the_loops_graph_to_the_last_bit() -> None:
+    """The numpy graph (vectors through bincount) is the plain loops' (digests.plaingraph)."""
+    from digests import plaingraph
     from digests.summarizer import _tfidf_graph
 
     articles = _generated_bags()
     assert len(articles) == 80
     for bags in articles:
-        expected = _loop_graph(bags)
-        adjacency = _tfidf_graph(bags).adjacency.tolist()
-        assert sum(map(len, expected)) > 0
-        for i, row in enumerate(expected):
-            assert {j: w for j, w in enumerate(adjacency[i]) if w} == row
+        expected = plaingraph.tfidf_graph(bags).similarity
+        assert sum(w > 0.0 for row in expected for w in row) > 0
+        assert _tfidf_graph(bags).adjacency.tolist() == expected
 
 
 def test_pagerank_is_gauss_seidel() -> None:
     import numpy as np
 
+    from digests import plaingraph
     from digests.summarizer import _pagerank_dense, _tfidf_graph
 
     for bags in _generated_bags()[:40]:
         n = len(bags)
         prior = [1.0 / (1.0 + i / 3.0) for i in range(n)]
         bias = [p / sum(prior) for p in prior]
-        expected, sweeps = _loop_pagerank(_loop_graph(bags), bias)
+        expected, sweeps = plaingraph.pagerank(plaingraph.tfidf_graph(bags).similarity, bias)
         assert 1 < sweeps < 50
         ranks = _pagerank_dense(_tfidf_graph(bags).adjacency, np.array(bias))
         assert ranks == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-def _loop_title_similarity(bags: list[dict[str, int]], title_bag: dict[str, int]) -> list[float]:
-    """cos(sentence, title) as the dict loops computed it: each dot product over the shorter
-    vector, in its order."""
-    vectors, df, by_df = _loop_vectors(bags)
-    n = len(bags)
-    unseen = math.log((n + 1) / 0.5)
-    title = {
-        t: (1.0 + math.log(tf)) * (by_df[df[t]] if t in df else unseen)
-        for t, tf in title_bag.items()
-    }
-    norm = math.sqrt(sum(w * w for w in title.values())) or 1.0
-    title = {t: w / norm for t, w in title.items()}
-    sims = []
-    for vector in vectors:
-        short, long = (title, vector) if len(vector) > len(title) else (vector, title)
-        total = 0.0
-        for term, weight in short.items():
-            if term in long:
-                total += weight * long[term]
-        sims.append(total)
-    return sims
-
-
 def test_title_similarity_is_the_loops_to_the_last_bit() -> None:
     """Also for titles sharing many terms with a sentence, listed in another order than the
     sentence's (then the sum's order decides the last bits)."""
+    from digests import plaingraph
     from digests.summarizer import _tfidf_graph, _title_similarity
 
     reordered = 0
     for bags in _generated_bags():
-        graph = _tfidf_graph(bags)
+        graph, plain = _tfidf_graph(bags), plaingraph.tfidf_graph(bags)
         longest = max(bags, key=len)
         for title_bag in (
             dict.fromkeys(list(bags[0])[:3], 1),
             dict.fromkeys(reversed(list(longest)[: len(longest) - 1]), 2),
             {**dict.fromkeys(reversed(list(longest)[:6]), 1), "标题里才有的词": 1},
         ):
-            expected = _loop_title_similarity(bags, title_bag)
+            expected = plaingraph.title_similarity(plain, title_bag)
             assert _title_similarity(graph, title_bag, len(bags)) == expected
-            reversed_title = _loop_title_similarity(bags, dict(reversed(title_bag.items())))
+            reversed_title = plaingraph.title_similarity(plain, dict(reversed(title_bag.items())))
             reordered += reversed_title != expected
     assert reordered > 10  # the order did change last bits
 
 
-def test_summaries_unchanged_by_the_numpy_graph() -> None:
+@pytest.mark.parametrize("paths", ["numpy", "plain"])
+def test_summaries_unchanged_by_the_numpy_graph(paths: str, request: pytest.FixtureRequest) -> None:
     """The summaries (3 and 5 sentences) of the 80 generated articles as the dict-loop
-    summarizer chose them (tests/data/summaries_golden.json)."""
+    summarizer chose them (tests/data/summaries_golden.json), on numpy's paths and on the plain
+    ones (a lean process: digests.numeric)."""
     from digests.formats import read_file
+
+    if paths == "plain":
+        request.getfixturevalue("lean")
     from digests.pipeline import analyze, summary_of
 
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -463,8 +383,8 @@ def test_mmr_scan_stops_early_with_the_same_choice() -> None:
         texts = [rng.choice("abcdefghij") for _ in range(n)]
         lengths = [rng.randint(10, 120) for _ in range(n)]
         limit, most = rng.choice([60.0, 150.0, 500.0]), rng.randint(1, 6)
-        args = (by_score, score, lengths, texts, limit, most, similarity)
-        chosen = _mmr_select(*args)
-        assert chosen == _plain_mmr(*args), args
+        args = (by_score, score, lengths, texts, limit, most)
+        chosen = _mmr_select(*args, similarity.tolist().__getitem__)
+        assert chosen == _plain_mmr(*args, similarity), args
         differ_from_lead += chosen != sorted(by_score[: len(chosen)])
     assert differ_from_lead > 1000  # redundancy and budgets did change choices
