@@ -148,7 +148,9 @@ def to_blob(values: Signature) -> bytes:
 def from_blob(blob: bytes) -> Signature:
     np = numeric.numpy()
     if np is None:
-        return array("I", blob)
+        plain = array("I")
+        plain.frombytes(blob)  # also from a memoryview (array("I", view) would take its bytes)
+        return plain
     values: numpy.ndarray = np.frombuffer(blob, dtype=np.uint32)
     return values
 

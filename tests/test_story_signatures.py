@@ -120,6 +120,8 @@ def test_plain_similarity_reads_numpys_blobs(docs, lean):
     plain_sims = [stories.similarity(s, stories.from_blob(stories.to_blob(t))) for s in plain for t in fast]
     assert plain_sims == fast_sims
     assert any(0 < s < 1 for s in plain_sims) and any(s == 1 for s in plain_sims)
+    blob = stories.to_blob(fast[0])
+    assert stories.from_blob(memoryview(blob)).tolist() == fast[0].tolist()
 
 
 def _link_all(docs: list, path: Path, lean: bool) -> dict[str, list[tuple]]:
