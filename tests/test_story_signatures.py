@@ -4,12 +4,10 @@ band keys and stored rows, and linking an article there never imports numpy."""
 from __future__ import annotations
 
 import random
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from digests import numeric, stories
 from digests.store import Store
 
 from .conftest import ROOT
+from .pgkit import BACKENDS, open_backend
 
 _rng = random.Random(15)
 EDGE_TEXTS = {
@@ -124,26 +123,32 @@ def test_plain_similarity_reads_numpys_blobs(docs, lean):
     assert stories.from_blob(memoryview(blob)).tolist() == fast[0].tolist()
 
 
-def _link_all(docs: list, path: Path, lean: bool) -> dict[str, list[tuple]]:
+def _link_all(docs: list, store: Store) -> dict[str, list[tuple]]:
+    """Link the labelled set into ``store`` (shuffled); its story and band rows."""
     order = list(range(len(docs)))
     random.Random(1).shuffle(order)
-    numeric.set_lean(lean)
+    for n, i in enumerate(order, 1):
+        stories.link_article(store, n, docs[i][1], docs[i][2], now=1_000_000.0 + n)
+    queries = {
+        "article_stories": "SELECT seq, story, sig, added FROM article_stories ORDER BY seq",
+        "article_bands": "SELECT band, seq FROM article_bands ORDER BY band, seq",
+    }
+    if not hasattr(store, "connection"):  # SQLite
+        return {table: store.conn.execute(sql).fetchall() for table, sql in queries.items()}
+    with store.connection() as conn:  # PostgreSQL's pool
+        return {table: [tuple(row) for row in conn.execute(sql)] for table, sql in queries.items()}
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_linking_lean_writes_numpys_rows(docs, tmp_path, kind):
+    with open_backend("sqlite", tmp_path) as store:
+        fast = _link_all(docs, store)
+    numeric.set_lean(True)
     try:
-        with Store(path) as store:
-            for n, i in enumerate(order, 1):
-                stories.link_article(store, n, docs[i][1], docs[i][2], now=1_000_000.0 + n)
+        with open_backend(kind, tmp_path) as store:
+            plain = _link_all(docs, store)
     finally:
         numeric.set_lean(False)
-    with sqlite3.connect(path) as db:
-        return {
-            table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-            for table in ("article_stories", "article_bands")
-        }
-
-
-def test_linking_lean_writes_numpys_rows(docs, tmp_path):
-    fast = _link_all(docs, tmp_path / "fast.db", lean=False)
-    plain = _link_all(docs, tmp_path / "plain.db", lean=True)
     assert len(fast["article_stories"]) == len(docs)
     assert len({row[1] for row in fast["article_stories"]}) < len(fast["article_stories"])
     assert plain == fast
