@@ -42,7 +42,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .backends import open_store
@@ -54,8 +54,10 @@ from .fetch import FEED_MAX_BYTES, PAGE_MAX_BYTES, Fetcher, FetchError, Response
 from .formats import MIN_BODY_CHARS, RawArticle
 from .keywords import Idf
 from .models import AnalyzedArticle, Source
-from .opml import Outline
 from .store import Store
+
+if TYPE_CHECKING:
+    from .opml import Outline  # defusedxml: loaded by the OPML commands only, not by a poll
 
 log = logging.getLogger(__name__)
 

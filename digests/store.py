@@ -95,6 +95,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -103,6 +104,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from . import numeric
 from .errors import StoreError
 from .ftsquery import FtsQuery, fts_query
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
@@ -472,6 +474,21 @@ class _VocabularyItems(ItemsView[str, int]):
         yield from vocab.conn.execute(sql, [vocab.min_docs])
 
 
+@contextmanager
+def _without_numpy() -> Iterator[None]:
+    """In a lean process (:mod:`digests.numeric`), imports inside do not load numpy: sqlite-utils
+    imports it when installed, only to know numpy's scalar types as column types, which the
+    migrations never use."""
+    if not numeric.is_lean() or "numpy" in sys.modules:
+        yield
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # "import numpy" raises ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["numpy"]
+
+
 def _create_database(file: Path, clock: Clock) -> None:
     """Make a new database at ``file`` so that no other process ever sees it half made: built
     (schema, WAL mode) under a name of its own beside it, then linked into place, which fails
@@ -546,7 +563,8 @@ class Store:
         """The connection wrapped by sqlite-utils (made, and sqlite-utils imported, on first use:
         the migrations use it, the queries do not)."""
         if self._db is None:
-            from sqlite_utils import Database
+            with _without_numpy():
+                from sqlite_utils import Database
 
             self._db = Database(self._conn)
         return self._db
