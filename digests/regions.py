@@ -282,11 +282,6 @@ class Gazetteer:
         self._char_index: dict[str, set[str]] | None = None
         self._t2s: opencc.OpenCC | None = None
 
-    @property
-    def _glue(self) -> frozenset[str]:
-        """The glue words, built anew on each call (the audits of the tests read them)."""
-        return frozenset(a + b for a, seconds in self._glue_next.items() for b in seconds)
-
     def _pattern_facts(self, surface: str, entries: list[tuple[str, int]]) -> _Pattern:
         bad_next = _NO_CHARS  # shared: each frozenset() is an object of its own (216 bytes)
         if surface.endswith("师"):

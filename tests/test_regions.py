@@ -22,6 +22,11 @@ def g() -> Gazetteer:
     return load_gazetteer()
 
 
+def _glue_words(g: Gazetteer) -> list[str]:
+    """The gazetteer's glue words (kept as first character → string of second characters)."""
+    return sorted(a + b for a, seconds in g._glue_next.items() for b in seconds)
+
+
 def direct(g: Gazetteer, text: str) -> list[str]:
     return [code for _s, _e, code in g.mentions(text)]
 
@@ -375,7 +380,7 @@ def test_short_name_inside_ordinary_words(g: Gazetteer, text: str, wrong: str) -
 def test_every_two_character_short_name_refuses_glue(g: Gazetteer) -> None:
     """Audit of all 2-character short names: glued to an ordinary word on either side, none
     is tagged (for provinces and prefectures only the right side: 全新疆 is 新疆)."""
-    glue = sorted(g._glue)
+    glue = _glue_words(g)
     by_first: dict[str, str] = {}
     by_last: dict[str, str] = {}
     for word in glue:
@@ -506,7 +511,7 @@ def test_neighbour_tables_never_skip_a_rule(g: Gazetteer) -> None:
     import random
 
     rng = random.Random(5)
-    glue = sorted(g._glue)
+    glue = _glue_words(g)
     glue_after: dict[str, list[str]] = {}
     for word in glue:
         glue_after.setdefault(word[0], []).append(word[1])
@@ -551,7 +556,7 @@ def test_quiet_matches_skip_nothing(g: Gazetteer) -> None:
     careful = Gazetteer(json.loads(DATA_PATH.read_text(encoding="utf-8")))  # no match is quiet
     careful._facts = [dataclasses.replace(f, after_chars=Everything()) for f in careful._facts]
     rng = random.Random(9)
-    glue = sorted(g._glue)
+    glue = _glue_words(g)
     glued_before: dict[str, list[str]] = {}  # 田 → [位, 种, …]
     for word in glue:
         glued_before.setdefault(word[1], []).append(word[0])
