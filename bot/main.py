@@ -67,12 +67,14 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
 
     The bot analyses articles one by one as they come: on the engine's plain-Python paths,
     never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy)."""
+    lean = numeric.is_lean()
     numeric.set_lean()
     gc.disable()
     try:
         return _run(args, embedded=embedded)
     finally:
         gc.enable()
+        numeric.set_lean(lean)
 
 
 def _run(args: argparse.Namespace | None, *, embedded: bool) -> int:

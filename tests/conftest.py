@@ -40,6 +40,18 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
+@pytest.fixture(autouse=True)
+def _leaves_numpys_paths() -> Iterator[None]:
+    """A test that leaves the process lean would make the next ones test the plain paths
+    only (``digestbot run`` run in-process turns it on, and back off when it returns)."""
+    from digests import numeric
+
+    yield
+    if numeric.is_lean():
+        numeric.set_lean(False)
+        pytest.fail("the test left the process lean (digests.numeric)")
+
+
 @pytest.fixture
 def lean() -> Iterator[None]:
     """The test runs as the bot does: on the plain-Python paths, numpy never asked for."""
