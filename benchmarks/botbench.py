@@ -335,10 +335,12 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
         sub_ids = [c for c, _ in subs]
         before = {c: len(fake.messages_to(c)) for c in sub_ids}
         t_drop = time.monotonic()
-        # a title of its own per run: at 1M the run works on the cached database itself, which
-        # holds the previous runs' article (the same one again would be a duplicate, not sent)
+        # a file and title of its own per run: at 1M the run works on the cached database, which
+        # holds the previous runs' article (the same one again would be a duplicate, and the
+        # same file changed would replace its article: neither is sent)
         title, text = _long_article()
-        _drop(corpus, "digest-article.json", f"{title}（{time.time_ns()}）", text)
+        stamp = time.time_ns()
+        _drop(corpus, f"digest-article-{stamp}.json", f"{title}（{stamp}）", text)
         await fake.wait_for(
             lambda: all(len(fake.messages_to(c)) > before[c] for c in sub_ids), timeout=120
         )
