@@ -10,9 +10,9 @@ sources feed the corpus every chat shares.
 that are due (in a worker thread, on its own connection and event loop), plans deliveries, wakes
 the sender, and tells the administrators about a source it had to disable.
 
-The sources engine (:mod:`digests.sources`, :mod:`digests.fetch`, :mod:`digests.opml`: aiohttp,
-feedparser, lxml) is imported where it is first used, not at start-up: a bot that never polls a
-source never loads it (tests/test_startup_imports.py holds the start-up to that).
+The sources engine (:mod:`digests.sources`, :mod:`digests.fetch`, :mod:`digests.opml`:
+feedparser, lxml; the fetcher is httpx, PTB's HTTP client) is imported where it is first used,
+not at start-up: a bot that never polls a source never loads it (tests/test_startup_imports.py holds the start-up to that).
 """
 
 from __future__ import annotations

@@ -1,18 +1,18 @@
 """The HTTP client for sources: SSRF-safe, capped, conditional, redirect-aware.
 
-Every URL an administrator adds is fetched through :class:`Fetcher` (aiohttp, already a dependency
-of the bot, so no second HTTP stack). What it guarantees:
+Every URL an administrator adds is fetched through :class:`Fetcher` (httpx over httpcore, the
+HTTP stack python-telegram-bot already loads, so no second one). What it guarantees:
 
 * **Addresses.** Only ``http``/``https``; a host that is a loopback, private, link-local,
   multicast, reserved, unspecified or IPv4-mapped address is refused, whether written as an IP
-  literal or reached through DNS: the connector's resolver (:class:`SafeResolver`) drops such
-  addresses, so the address actually connected is one that was checked, and the connector
-  (:class:`SafeConnector`) checks the peer address of each connection again before a request is
-  written to it. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
+  literal or reached through DNS: httpcore's network backend (:class:`SafeBackend`) resolves
+  the name through :class:`SafeResolver`, which drops such addresses, and connects to an address
+  that was checked (no second lookup to rebind); it checks the peer address of each new connection
+  again before a request is written to it. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
   refused. Redirects are followed by hand (at most ``MAX_REDIRECTS``) and every hop is checked.
   ``DIGESTBOT_FETCH_ALLOW`` (comma-separated host names and CIDRs) exempts a self-hosted RSSHub or
   a test server.
-* **Caps.** The body is read with ``auto_decompress`` off and inflated here with a bound on the
+* **Caps.** The body is read raw (not decoded by httpx) and inflated here with a bound on the
   output, so a gzip bomb stops at the cap (``max_bytes``, on the decompressed size) like a huge
   plain body does. Timeouts on connect, on each read and in total.
 * **Politeness.** A truthful User-Agent, at most ``PER_HOST`` connections per host, conditional
@@ -30,16 +30,16 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.connector import Connection
-from aiohttp.resolver import ThreadedResolver
+import httpcore
+import httpx
 
 from .errors import DigestError
 
@@ -50,7 +50,7 @@ MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 20.0
 TOTAL_TIMEOUT = 40.0
-USER_AGENT = "digestbot/0.1 (news digest bot; feed reader; aiohttp)"
+USER_AGENT = "digestbot/0.1 (news digest bot; feed reader; httpx)"
 ALLOW_ENV = "DIGESTBOT_FETCH_ALLOW"
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}\.?$", re.IGNORECASE)
 
@@ -162,62 +162,160 @@ def check_url(url: str, policy: Policy) -> None:
         raise Refused(f"{host} is {problem}")
 
 
-class SafeResolver(AbstractResolver):
-    """A resolver that hands the connector only addresses the policy allows."""
+class Resolver(Protocol):
+    """A DNS lookup: the addresses ``host`` answers, in the order to try them."""
 
-    def __init__(self, policy: Policy, inner: AbstractResolver | None = None) -> None:
+    async def resolve(self, host: str, port: int) -> list[str]: ...
+
+
+class SystemResolver:
+    """The system's resolver (``getaddrinfo`` on the event loop's thread pool)."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"{host}: {exc.strerror or exc}") from None
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class SafeResolver:
+    """A resolver that hands the network backend only addresses the policy allows."""
+
+    def __init__(self, policy: Policy, inner: Resolver | None = None) -> None:
         self.policy = policy
-        self.inner = inner or ThreadedResolver()
+        self.inner: Resolver = inner or SystemResolver()
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self.inner.resolve(host, port, family)
+    async def resolve(self, host: str, port: int) -> list[str]:
+        results = await self.inner.resolve(host, port)
         if self.policy.host_allowed(host):
             return results
         kept, problems = [], []
-        for result in results:
+        for address in results:
             problem = None
-            if not self.policy.address_allowed(result["host"]):
-                problem = address_problem(result["host"])
+            if not self.policy.address_allowed(address):
+                problem = address_problem(address)
             if problem:
-                problems.append(f"{host} resolves to {result['host']}, {problem}")
+                problems.append(f"{host} resolves to {address}, {problem}")
             else:
-                kept.append(result)
+                kept.append(address)
         if not kept:
             raise Refused(problems[0] if problems else f"{host} does not resolve")
         return kept
 
-    async def close(self) -> None:
-        await self.inner.close()
 
+class SafeBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend behind :class:`SafeResolver`: the host name is resolved here
+    and the connection is opened to a vetted address (TLS SNI and ``Host`` stay the URL's host,
+    httpcore takes them from the request's origin). The peer address of each new connection is
+    checked again before httpcore writes a request to it (the second line)."""
 
-class SafeConnector(aiohttp.TCPConnector):
-    """A connector that checks the peer address of every connection it hands out, new or pooled,
-    before a request is written to it (the second line behind :class:`SafeResolver`)."""
-
-    def __init__(self, policy: Policy, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, policy: Policy, resolver: Resolver, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
         self.policy = policy
+        self.resolver = resolver
+        self.inner = inner or httpcore.AnyIOBackend()
 
-    async def connect(
-        self, req: aiohttp.ClientRequest, traces: list[Any], timeout: aiohttp.ClientTimeout
-    ) -> Connection:
-        conn = await super().connect(req, traces, timeout)
-        host = req.url.host or ""
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await self.resolver.resolve(host, port)
+                error: Exception | None = None
+                for address in addresses:
+                    try:
+                        stream = await self.inner.connect_tcp(
+                            address, port, None, local_address, socket_options
+                        )
+                    except httpcore.ConnectError as exc:
+                        error = exc  # the next address, as a browser does
+                        continue
+                    await self._check_peer(host, stream)
+                    return stream
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"{host}: connect timed out") from None
+        raise error or httpcore.ConnectError(f"{host} does not resolve")
+
+    async def _check_peer(self, host: str, stream: httpcore.AsyncNetworkStream) -> None:
         if self.policy.host_allowed(host):
-            return conn
-        transport = conn.transport
-        peer = transport.get_extra_info("peername") if transport is not None else None
+            return
+        peer = stream.get_extra_info("server_addr")
         if not peer:
-            conn.close()
+            await stream.aclose()
             raise Refused(f"{host}: the connected address is unknown")
         address = str(peer[0])
         problem = None if self.policy.address_allowed(address) else address_problem(address)
         if problem:
-            conn.close()
+            await stream.aclose()
             raise Refused(f"{host} connected to {address}, {problem}")
-        return conn
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise Refused("Unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class _PoolStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class PoolTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore connection pool given by the caller (here one whose
+    network backend is :class:`SafeBackend`); httpcore's errors come through unchanged."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        response = await self.pool.handle_async_request(core)
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_PoolStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 @dataclass
@@ -276,7 +374,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class Fetcher:
-    """An aiohttp session with the policy, caps and politeness above. Use ``async with``."""
+    """An httpx client with the policy, caps and politeness above. Use ``async with``."""
 
     def __init__(
         self,
@@ -288,38 +386,44 @@ class Fetcher:
         total_timeout: float = TOTAL_TIMEOUT,
         per_host: int = PER_HOST,
         limit: int = 64,
-        resolver: AbstractResolver | None = None,
+        resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.policy = policy if policy is not None else Policy.from_env()
         self.resolver = resolver  # the DNS lookup under SafeResolver; the system's by default
+        self.ssl_context = ssl_context  # httpx's (certifi's CAs) by default
         self.user_agent = user_agent
-        self.timeout = aiohttp.ClientTimeout(
-            total=total_timeout, connect=connect_timeout, sock_read=read_timeout
+        self.timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=total_timeout
         )
+        self.total_timeout = total_timeout
         self.per_host = per_host
         self.limit = limit
-        self._session: aiohttp.ClientSession | None = None
+        self._hosts: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}
+        self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Fetcher:
-        connector = SafeConnector(
-            self.policy,
-            limit=self.limit,
-            limit_per_host=self.per_host,
-            resolver=SafeResolver(self.policy, self.resolver),
-            ttl_dns_cache=60,
+        backend = SafeBackend(self.policy, SafeResolver(self.policy, self.resolver))
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=self.ssl_context or httpx.create_ssl_context(),
+            max_connections=self.limit,
+            max_keepalive_connections=self.limit,
+            keepalive_expiry=15.0,
+            network_backend=backend,
         )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
+        self._client = httpx.AsyncClient(
+            transport=PoolTransport(pool),
             timeout=self.timeout,
-            auto_decompress=False,
+            follow_redirects=False,
+            trust_env=False,
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def fetch(
         self,
@@ -331,7 +435,7 @@ class Fetcher:
         accept: str = "*/*",
     ) -> Response:
         """GET ``url`` following redirects; raises :class:`FetchError` with a one-line reason."""
-        if self._session is None:
+        if self._client is None:
             raise RuntimeError("use the Fetcher inside 'async with'")
         headers = {"Accept": accept}
         if etag:
@@ -339,43 +443,60 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current, permanent = url, True
+        reading = False  # the headers are in: a broken connection cut the body short
         try:
-            for _hop in range(MAX_REDIRECTS + 1):
-                check_url(current, self.policy)
-                async with self._session.get(
-                    current, headers=headers, allow_redirects=False
-                ) as resp:
-                    if resp.status in (301, 302, 303, 307, 308):
-                        location = resp.headers.get("Location")
-                        if not location:
-                            raise FetchError(f"HTTP {resp.status} without a Location")
-                        permanent = permanent and resp.status in (301, 308)
-                        current = urljoin(current, location)
-                        continue
-                    head = {k.lower(): v for k, v in resp.headers.items()}
-                    if resp.status == 304:
-                        return self._response(url, current, 304, b"", head, permanent)
-                    if resp.status >= 400:
-                        raise FetchError(
-                            f"HTTP {resp.status} {resp.reason or ''}".strip(),
-                            status=resp.status,
-                            retry_after=retry_after_seconds(head.get("retry-after")),
-                        )
-                    body = await _read_capped(resp, max_bytes)
-                    return self._response(url, current, resp.status, body, head, permanent)
-            raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+            async with asyncio.timeout(self.total_timeout):
+                for _hop in range(MAX_REDIRECTS + 1):
+                    check_url(current, self.policy)
+                    request = self._client.build_request("GET", current, headers=headers)
+                    async with self._slot(request.url):
+                        resp = await self._client.send(request, stream=True)
+                        try:
+                            if resp.status_code in (301, 302, 303, 307, 308):
+                                location = resp.headers.get("Location")
+                                if not location:
+                                    raise FetchError(f"HTTP {resp.status_code} without a Location")
+                                permanent = permanent and resp.status_code in (301, 308)
+                                current = urljoin(current, location)
+                                continue
+                            head = dict(resp.headers.items())
+                            if resp.status_code == 304:
+                                return self._response(url, current, 304, b"", head, permanent)
+                            if resp.status_code >= 400:
+                                raise FetchError(
+                                    f"HTTP {resp.status_code} {resp.reason_phrase or ''}".strip(),
+                                    status=resp.status_code,
+                                    retry_after=retry_after_seconds(head.get("retry-after")),
+                                )
+                            reading = True
+                            body = await _read_capped(resp, max_bytes)
+                            return self._response(
+                                url, current, resp.status_code, body, head, permanent
+                            )
+                        finally:
+                            await resp.aclose()
+                raise FetchError(f"more than {MAX_REDIRECTS} redirects")
         except FetchError:
             raise
-        except TimeoutError:
+        except (TimeoutError, httpx.TimeoutException, httpcore.TimeoutException):
             raise FetchError("timed out") from None
-        except aiohttp.InvalidURL as exc:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpcore.UnsupportedProtocol) as exc:
             raise Refused(f"malformed or non-canonical URL host ({exc})") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise FetchError(f"cannot connect ({exc.os_error.strerror or exc})") from None
-        except aiohttp.ClientPayloadError:
-            raise FetchError("the response was cut short") from None
-        except aiohttp.ClientError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}".splitlines()[0][:200]) from None
+        except (httpcore.ConnectError, httpx.ConnectError) as exc:
+            raise FetchError(f"cannot connect ({_first_line(exc) or 'refused'})") from None
+        except (httpcore.NetworkError, httpcore.RemoteProtocolError, httpx.TransportError) as exc:
+            if reading:
+                raise FetchError("the response was cut short") from None
+            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}"[:200]) from None
+        except (httpcore.ProtocolError, httpx.HTTPError) as exc:
+            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}"[:200]) from None
+
+    def _slot(self, url: httpx.URL) -> asyncio.Semaphore:
+        """At most ``per_host`` requests in flight to one origin (one connection each)."""
+        key = (url.scheme, url.host, url.port)
+        if key not in self._hosts:
+            self._hosts[key] = asyncio.Semaphore(self.per_host)
+        return self._hosts[key]
 
     @staticmethod
     def _response(
@@ -385,7 +506,12 @@ class Fetcher:
         return Response(url, final, status, body, head, moved)
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+async def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
     """The body, inflated when gzip/deflate-encoded, refused past ``max_bytes`` either way."""
     mb = max_bytes / (1024 * 1024)
     length = resp.headers.get("Content-Length")
@@ -398,7 +524,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     elif encoding not in ("", "identity"):
         raise FetchError(f"unsupported Content-Encoding {encoding}")
     out = bytearray()
-    async for chunk in resp.content.iter_chunked(64 * 1024):
+    async for chunk in resp.aiter_raw(64 * 1024):  # as sent: inflated here, under the cap
         if inflater is None:
             out += chunk
         else:

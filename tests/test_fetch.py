@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import socket
+import ssl
 import zlib
 
 import pytest
-from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp import web  # the test server only: the fetcher itself is httpx
 
 from digests import fetch as fetch_module
 from digests.fetch import Fetcher, FetchError, Policy, Refused, check_url
 
 from .feedserver import DATA
+
+TLS = DATA / "tls"  # a self-signed certificate for feeds.test (tests only)
 
 
 async def test_fetches_and_sends_a_truthful_user_agent(site):
@@ -80,7 +81,7 @@ async def test_every_redirect_hop_is_checked(site, monkeypatch):
             await fetcher.fetch(site.url("/scheme"))
 
 
-class FakeDNS(AbstractResolver):
+class FakeDNS:
     """A DNS server under the test's control: each name answers its list of addresses in turn
     (the last one repeats), as an attacker's DNS does when it rebinds a name to 127.0.0.1."""
 
@@ -88,21 +89,10 @@ class FakeDNS(AbstractResolver):
         self.answers = answers
         self.lookups: list[str] = []
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
+    async def resolve(self, host: str, port: int) -> list[str]:
         self.lookups.append(host)
         queue = self.answers[host]
-        address = queue.pop(0) if len(queue) > 1 else queue[0]
-        return [
-            ResolveResult(
-                hostname=host, host=address, port=port, family=socket.AF_INET, proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-        ]  # fmt: skip
-
-    async def close(self) -> None:
-        pass
+        return [queue.pop(0) if len(queue) > 1 else queue[0]]
 
 
 async def test_dns_answers_are_checked_at_connect_time_on_every_redirect_hop(site, monkeypatch):
@@ -140,8 +130,8 @@ async def test_the_connected_peer_is_checked_even_when_the_resolver_is_bypassed(
     refused before a request is written to it, unless the host or its network is allowed."""
 
     class PassThrough(fetch_module.SafeResolver):
-        async def resolve(self, host, port=0, family=socket.AF_INET):  # type: ignore[no-untyped-def]
-            return await self.inner.resolve(host, port, family)
+        async def resolve(self, host: str, port: int) -> list[str]:
+            return await self.inner.resolve(host, port)
 
     monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW")
     monkeypatch.setattr(fetch_module, "SafeResolver", PassThrough)
@@ -155,6 +145,46 @@ async def test_the_connected_peer_is_checked_even_when_the_resolver_is_bypassed(
         dns = FakeDNS({"rebind.test": ["127.0.0.1"]})
         async with Fetcher(Policy.parse(allowed), resolver=dns) as fetcher:
             assert (await fetcher.fetch(url)).body == b"<rss/>"
+
+
+async def test_tls_and_host_name_stay_the_urls_host_while_the_vetted_address_is_connected(
+    monkeypatch,
+):
+    """https://feeds.test resolves (fake DNS) to 127.0.0.1, allowed by its network: the fetcher
+    connects to that address, but the TLS handshake names feeds.test (SNI), the certificate is
+    verified for feeds.test, and the request's Host is feeds.test."""
+    monkeypatch.delenv("DIGESTBOT_FETCH_ALLOW", raising=False)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(TLS / "feeds.test.crt", TLS / "feeds.test.key")
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    hosts: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        hosts.append(request.headers["Host"])
+        return web.Response(body=b"<rss/>", content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_get("/rss.xml", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    server = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+    await server.start()
+    port = server._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        client_tls = ssl.create_default_context(cafile=str(TLS / "feeds.test.crt"))
+        dns = FakeDNS({"feeds.test": ["127.0.0.1"]})
+        url = f"https://feeds.test:{port}/rss.xml"
+        async with Fetcher(Policy.parse("127.0.0.0/8"), resolver=dns, ssl_context=client_tls) as f:
+            assert (await f.fetch(url)).body == b"<rss/>"
+        assert names == ["feeds.test"] and hosts == [f"feeds.test:{port}"]
+        assert dns.lookups == ["feeds.test"]
+        async with Fetcher(Policy(), resolver=dns, ssl_context=client_tls) as f:
+            with pytest.raises(Refused, match=r"feeds\.test resolves to 127\.0\.0\.1"):
+                await f.fetch(url)
+        assert len(hosts) == 1
+    finally:
+        await runner.cleanup()
 
 
 async def test_permanent_redirects_move_temporary_ones_do_not(site):

@@ -56,6 +56,25 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
+# a bot's source poll (what bot.sources and the poll job run): add a feed, poll it, report modules
+POLL_A_SOURCE = """
+import asyncio, json, sys
+from digests.fetch import Fetcher
+from digests.sources import add_source, poll_round
+from digests.store import Store
+
+async def main():
+    with Store(sys.argv[1]) as store:
+        async with Fetcher() as fetcher:
+            source, found = await add_source(store, fetcher, sys.argv[2])
+            report = await poll_round(store, fetcher, everything=True)
+    return found.items, [r.status for r in report.sources]
+
+items, statuses = asyncio.run(main())
+print(json.dumps({"items": items, "statuses": statuses, "modules": sorted(sys.modules)}))
+"""
+
+
 def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
     return [m for m in modules if m in names or m.split(".")[0] in names]
 
@@ -107,6 +126,25 @@ async def test_a_running_bot_never_loads_the_sources_stack_numpy_or_jieba(
     modules = json.loads(stdout.decode().strip().splitlines()[-1])
     assert "rjieba" in modules and "digests.search" in modules  # it did search
     assert loaded(modules, NEVER) == []
+
+
+async def test_polling_a_source_loads_the_sources_stack_but_never_aiohttp(
+    site, tmp_path: Path
+) -> None:
+    """The fetcher is httpx (python-telegram-bot's HTTP stack, loaded already): aiohttp serves
+    only the Bot API emulator and the tests (the feed server here runs in the test process)."""
+    site.add("/rss.xml", (ROOT / "tests/data/feeds/rss20.xml").read_bytes())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", POLL_A_SOURCE, str(tmp_path / "s.db"), site.url("/rss.xml"),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    out = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert out["items"] == 3 and out["statuses"] == ["added"]
+    assert site.hits["/rss.xml"] >= 2  # it did fetch, twice
+    assert loaded(out["modules"], ("aiohttp",)) == []
+    assert "digests.fetch" in out["modules"] and "httpcore" in out["modules"]
 
 
 def test_the_garbage_collector_is_back_on_when_run_returns(monkeypatch) -> None:
