@@ -1,4 +1,4 @@
-"""``docs/benchmarks.png``: cost against corpus size for ingest and each query class."""
+"""``docs/benchmarks.png``: cost against corpus size for ingest, each query class and the bot."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from pathlib import Path
 
 
 def draw(results: dict, path: Path) -> Path | None:
-    """Four log-log panels: ingest seconds (and bare jieba's and jieba-rs's), keyword search
-    p50/p95 per class, region search p50/p95 per level, and the bot's reply latency to /search,
-    /region and /help. Returns ``None`` when fewer than two sizes were measured."""
+    """Eight panels against corpus size: ingest seconds (and bare jieba's and jieba-rs's),
+    keyword search p50/p95 per class, region search p50/p95 per level, the bot's reply latency
+    to /search, /region and /help; the database's size per 1,000 articles, and ``digestbot
+    run``'s start-up to its first answer, peak RSS and digest cycle (a new article's file to
+    the subscribers' messages). Returns ``None`` when fewer than two sizes were measured."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,7 +23,8 @@ def draw(results: dict, path: Path) -> Path | None:
     sizes = sorted(set(ingest) | set(search))
     if len(sizes) < 2:
         return None
-    fig, axes = plt.subplots(1, 4, figsize=(21, 5.2))
+    fig, grid = plt.subplots(2, 4, figsize=(21, 10))
+    axes = list(grid[0]) + list(grid[1])
     ax = axes[0]
     xs = sorted(ingest)
     if xs:
@@ -51,6 +54,24 @@ def draw(results: dict, path: Path) -> Path | None:
         )
     else:
         axes[3].set_visible(False)
+
+    _size_panel(
+        axes[4], {s: ingest[s]["db_mb_per_1k"] for s in xs if "db_mb_per_1k" in ingest[s]},
+        "Database: MB per 1,000 articles", "MB (file)",
+    )  # fmt: skip
+    memory, startup = _by_size(results, "memory"), _by_size(results, "startup")
+    _size_panel(
+        axes[5], {s: v["median_s"] for s, v in startup.items()},
+        "digestbot run: start-up to the first answer", "seconds (median of 3)", limit=0.5,
+    )  # fmt: skip
+    _size_panel(
+        axes[6], {s: v["peak_rss_mb"] for s, v in memory.items()},
+        "digestbot run: peak RSS (200 searches, a digest)", "MB", limit=120.0,
+    )  # fmt: skip
+    _size_panel(
+        axes[7], {s: v["digest_delivered_s"] for s, v in memory.items()},
+        "digestbot run: digest cycle (new file -> 5 chats)", "seconds",
+    )  # fmt: skip
 
     machine = results.get("machine", {})
     fig.suptitle(
@@ -87,6 +108,41 @@ def _latency_panel(
     ax.set_ylabel(ylabel)
     _loglog(ax)
     ax.legend(fontsize=7)
+
+
+def _by_size(results: dict, part: str) -> dict[int, dict]:
+    """A bot part (``memory``, ``startup``) per corpus size: the run's own (measured at its
+    largest size) and the ``{part}_{size}`` reruns merged into the file."""
+    found: dict[int, dict] = {}
+    own = results.get(part)
+    if isinstance(own, dict) and own.get("articles"):
+        found[int(own["articles"])] = own
+    prefix = f"{part}_"
+    for key, value in results.items():
+        if key.startswith(prefix) and key[len(prefix) :].isdigit() and isinstance(value, dict):
+            found[int(key[len(prefix) :])] = value
+    return dict(sorted(found.items()))
+
+
+def _size_panel(ax, data: dict[int, float], title: str, ylabel: str, limit: float | None = None):
+    """One figure per corpus size (log x; the y axis from 0, so growth reads as it is)."""
+    if not data:
+        ax.set_visible(False)
+        return
+    xs = sorted(data)
+    ax.plot(xs, [data[s] for s in xs], "o-")
+    for x in xs:
+        ax.annotate(f"{data[x]:g}", (x, data[x]), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=8)  # fmt: skip
+    if limit is not None:
+        ax.axhline(limit, color="grey", lw=0.8, ls="--")
+    top = max([*data.values(), limit or 0.0])
+    ax.set_ylim(0, top * 1.2)
+    ax.set_xscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(title)
+    ax.set_xlabel("articles")
+    ax.set_ylabel(ylabel)
 
 
 def _loglog(ax) -> None:
