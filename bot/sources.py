@@ -12,7 +12,8 @@ the sender, and tells the administrators about a source it had to disable.
 
 The sources engine (:mod:`digests.sources`, :mod:`digests.fetch`, :mod:`digests.opml`:
 feedparser, lxml; the fetcher is httpx, PTB's HTTP client) is imported where it is first used,
-not at start-up: a bot that never polls a source never loads it (tests/test_startup_imports.py holds the start-up to that).
+not at start-up: a bot that never polls a source never loads it (tests/test_startup_imports.py
+holds the start-up to that).
 """
 
 from __future__ import annotations
