@@ -300,8 +300,39 @@ async def _stop(proc: asyncio.subprocess.Process) -> int | None:
     return proc.returncode
 
 
-async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: int) -> dict:
+def _max_seq(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+    conn.close()
+    return int(seq)
+
+
+async def _add_source(db: Path, url: str) -> None:
+    from digests.backends import open_store
+    from digests.fetch import Fetcher, Policy
+    from digests.sources import add_source
+
+    with open_store(db) as store:
+        async with Fetcher(Policy.parse("127.0.0.1")) as fetcher:
+            await add_source(store, fetcher, url)
+
+
+async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until ``predicate()`` holds (checked every 0.1 s); TimeoutError after ``timeout``."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - start
+
+
+async def _memory(
+    db: Path, queries: list[str], n_searches: int, subscribers: int, source: bool
+) -> dict:
     from fakebotapi import FakeTelegram, Limits
+
+    from .site import ITEMS, NewsSite
 
     work = db.parent
     corpus = work / "corpus-mem"
@@ -309,6 +340,14 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
     subs = _chats(subscribers, 0)
     _subscribe(db, subs)
     log = work / "memory.log"
+    site = await NewsSite().start() if source else None
+    if site is not None:
+        try:
+            await _add_source(db, site.feed_url)
+        except BaseException:
+            await site.stop()
+            raise
+    stored_before = _max_seq(db)
     fake = await FakeTelegram(
         TOKEN, enforce_limits=True, limits=Limits(strict_windows=True)
     ).start()
@@ -317,10 +356,22 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
         for chat_id, kind in subs:
             fake.add_chat(chat_id, kind)
         started = time.monotonic()
-        proc = await _start(_env(fake.base_url, db, corpus), log)
+        env = _env(fake.base_url, db, corpus)
+        env["DIGESTBOT_FETCH_ALLOW"] = "127.0.0.1"  # the news site on the loopback interface
+        proc = await _start(env, log)
         await fake.wait_for_call("getUpdates", timeout=180)
         ready_s = time.monotonic() - started
         rss_idle = peak_rss_mb(proc.pid)
+        source_s = rss_source = None
+        if site is not None:
+            # the source's first poll (0.5 s after start): every item's page fetched, extracted
+            # and stored (quietly: a first poll is a baseline)
+            served = site
+            source_s = await _until(
+                lambda: served.pages_served >= ITEMS and _max_seq(db) >= stored_before + ITEMS,
+                120, "the source's first poll",
+            )  # fmt: skip
+            rss_source = peak_rss_mb(proc.pid)
         users = [50_000 + i for i in range(n_searches)]
         sent_at: dict[int, float] = {}
         for i, user in enumerate(users):
@@ -356,6 +407,15 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
             "digest_delivered_s": round(digest_s, 2),
             "subscribers": subscribers,
             "rss_after_start_mb": round(rss_idle or 0, 1),
+            **(
+                {
+                    "source_items": ITEMS,
+                    "source_stored_s": round(source_s or 0, 2),
+                    "peak_rss_after_source_mb": round(rss_source or 0, 1),
+                }
+                if site is not None
+                else {}
+            ),
             "peak_rss_after_searches_mb": round(rss_search or 0, 1),
             "peak_rss_mb": round(peak or 0, 1),
             "exit_code": code,
@@ -365,18 +425,22 @@ async def _memory(db: Path, queries: list[str], n_searches: int, subscribers: in
             proc.kill()
             await proc.wait()
         await fake.stop()
+        if site is not None:
+            await site.stop()
 
 
 def memory_bench(
-    db: Path, queries: list[str], n_searches: int = 200, subscribers: int = 5
+    db: Path, queries: list[str], n_searches: int = 200, subscribers: int = 5, source: bool = False
 ) -> dict[str, object]:
     """Peak RSS (VmHWM) of ``digestbot run`` on a copy of ``db`` after a burst of searches from
-    ``n_searches`` users and one digest cycle (a new article to ``subscribers`` chats)."""
+    ``n_searches`` users and one digest cycle (a new article to ``subscribers`` chats); with
+    ``source``, the bot first polls one feed source (a news site on 127.0.0.1,
+    :mod:`benchmarks.site`: every item's page fetched and extracted)."""
     from .engine import copy_db
 
     with tempfile.TemporaryDirectory(prefix="bench-mem-", dir=db.parent) as tmp:
         work = copy_db(db, Path(tmp) / "mem.db")
-        result = asyncio.run(_memory(work, queries, n_searches, subscribers))
+        result = asyncio.run(_memory(work, queries, n_searches, subscribers, source))
         result["db_mb"] = round(db.stat().st_size / 2**20, 1)
         return result
 

@@ -23,6 +23,7 @@ from digests import numeric
 from digests.backends import open_store
 from digests.errors import DigestError
 
+from .arenas import limit_arenas
 from .config import ConfigError, Settings, load_settings
 from .logsafe import TokenMask, setup_logging
 from .services import Services
@@ -66,7 +67,9 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
     (the bot answers by then; if Telegram cannot be reached, the retries run with it on).
 
     The bot analyses articles one by one as they come: on the engine's plain-Python paths,
-    never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy)."""
+    never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy), and
+    with at most two malloc arenas (:mod:`bot.arenas`)."""
+    limit_arenas()
     lean = numeric.is_lean()
     numeric.set_lean()
     gc.disable()

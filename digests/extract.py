@@ -5,14 +5,18 @@ tuned on Chinese news sites) when readability's body is short; the choice and it
 F1 on the pages under ``tests/data/pages/``) are in ``docs/sources.md``. The body is kept as
 paragraphs (one per block element) so that summaries and regions work as on files.
 
+:func:`extract_in_worker` runs it for the polls, one page at a time.
+
 :func:`article_links` finds the links of a listing page (a column of a news site) that look like
 articles: same site, a path with a date or an id, a headline-sized anchor text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -155,6 +159,16 @@ def extract_article(page: str) -> Extracted:
                 other.title = other.title or found.title
                 found = other
     return found
+
+
+_EXTRACTOR = ThreadPoolExecutor(1, thread_name_prefix="extract")  # its thread starts on first use
+
+
+async def extract_in_worker(page: str) -> Extracted:
+    """:func:`extract_article` off the event loop, on one thread that every poll shares: pages
+    are parsed one at a time, so one page's parse trees are alive at once, not one per page a
+    round has fetched (lxml holds the GIL for most of the work anyway)."""
+    return await asyncio.get_running_loop().run_in_executor(_EXTRACTOR, extract_article, page)
 
 
 def article_links(page: str, base: str, limit: int = 30) -> list[tuple[str, str]]:

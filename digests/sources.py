@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 from .backends import open_store
 from .charsets import decode_body
 from .errors import DigestError
-from .extract import article_links, extract_article
+from .extract import article_links, extract_article, extract_in_worker
 from .feeds import Feed, FeedItem, NotAFeed, discover_feeds, normalise_link, parse_feed
 from .fetch import FEED_MAX_BYTES, PAGE_MAX_BYTES, Fetcher, FetchError, Response
 from .formats import MIN_BODY_CHARS, RawArticle
@@ -444,7 +444,7 @@ async def _take(
                 candidate.unreachable = True
                 return
         text, _ = decode_body(response.body, response.charset)
-        found = await asyncio.to_thread(extract_article, text)
+        found = await extract_in_worker(text)
         if found.chars > item.chars:
             item.paragraphs = found.paragraphs
             if not item.title:

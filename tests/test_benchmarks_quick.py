@@ -42,6 +42,9 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     assert faults["dead_letter_500"]["attempts"] == 5
     assert results["memory"]["search_answered"] == results["memory"]["searches"]
     assert results["memory"]["peak_rss_mb"] > 0 and results["startup"]["median_s"] > 0
+    with_source = results["memory_source"]  # the bot polled a feed and stored its pages first
+    assert with_source["source_items"] == 10 and with_source["peak_rss_after_source_mb"] > 0
+    assert with_source["search_answered"] == with_source["searches"]
     quality = results["summary_quality"]
     if os.environ.get("DIGESTBOT_CLTS_SAMPLES"):
         scores = quality["scores"]

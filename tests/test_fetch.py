@@ -187,6 +187,21 @@ async def test_tls_and_host_name_stay_the_urls_host_while_the_vetted_address_is_
         await runner.cleanup()
 
 
+async def test_fetchers_share_one_tls_context_unless_given_one() -> None:
+    """Every poll round makes a Fetcher: each would load the CA bundle again (~25 ms, ~1.6 MB)."""
+
+    def context_of(fetcher: Fetcher) -> ssl.SSLContext:
+        transport = fetcher._client._transport  # type: ignore[union-attr]
+        return transport.pool._ssl_context  # type: ignore[attr-defined,no-any-return]
+
+    async with Fetcher() as one, Fetcher() as two:
+        assert context_of(one) is context_of(two)
+        assert context_of(one).verify_mode == ssl.CERT_REQUIRED
+    own = ssl.create_default_context()
+    async with Fetcher(ssl_context=own) as three:
+        assert context_of(three) is own
+
+
 async def test_permanent_redirects_move_temporary_ones_do_not(site):
     site.add("/new.xml", "<rss/>")
     site.redirect("/moved", "/new.xml", 301)

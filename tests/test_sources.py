@@ -144,6 +144,44 @@ async def test_short_summaries_get_the_full_text_from_the_page(site, store):
     assert site.hits["/a/1.html"] == 1
 
 
+async def test_a_rounds_pages_are_extracted_one_at_a_time_off_the_loop(site, store, monkeypatch):
+    """Every page's parse trees are alive at once otherwise (docs/benchmarks.md: memory)."""
+    import threading
+
+    import digests.extract
+
+    real = digests.extract.extract_article
+    running, most, threads = [0], [0], set()
+    lock = threading.Lock()
+
+    def watched(page: str):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        threads.add(threading.get_ident())
+        time.sleep(0.05)  # long enough for the other pages' fetches to come in meanwhile
+        try:
+            return real(page)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(digests.extract, "extract_article", watched)
+    monkeypatch.setattr("digests.sources.extract_article", watched)
+    items = []
+    for n in range(4):
+        title = f"吐鲁番葡萄晾房迎来参观高峰第{n}次"
+        site.add(f"/p/{n}.html", article_page(title, LONG), content_type="text/html; charset=utf-8")
+        items.append((title, site.url(f"/p/{n}.html"), f"p{n}", title + "。"))
+    site.add("/rss.xml", rss(items))
+    async with Fetcher() as fetcher:
+        await add_source(store, fetcher, site.url("/rss.xml"), now=NOW)
+        await poll_round(store, fetcher, now=NOW)
+    assert sorted(a.paragraphs == LONG for a in store.latest(4)) == [True] * 4
+    assert most[0] == 1
+    assert threads and threading.get_ident() not in threads
+
+
 async def test_a_page_advertising_a_feed_becomes_that_feed(site, store):
     site.add("/rss.xml", RSS)
     site.add(
