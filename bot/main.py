@@ -23,8 +23,8 @@ from digests import numeric
 from digests.backends import open_store
 from digests.errors import DigestError
 
-from .arenas import limit_arenas
 from .config import ConfigError, Settings, load_settings
+from .footprint import import_httpx, limit_arenas
 from .logsafe import TokenMask, setup_logging
 from .services import Services
 
@@ -68,8 +68,10 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
 
     The bot analyses articles one by one as they come: on the engine's plain-Python paths,
     never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy), and
-    with at most two malloc arenas (:mod:`bot.arenas`)."""
+    with at most two malloc arenas and httpx without its command-line client
+    (:mod:`bot.footprint`)."""
     limit_arenas()
+    import_httpx()
     lean = numeric.is_lean()
     numeric.set_lean()
     gc.disable()

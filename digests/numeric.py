@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["is_lean", "numpy", "set_lean"]
+__all__ = ["is_lean", "numpy", "require_numpy", "set_lean"]
 
 _lean = False
 
@@ -33,6 +33,12 @@ def is_lean() -> bool:
 def numpy() -> Any:
     """The numpy module (imported on first use), or ``None`` in a lean process."""
     return None if _lean else _numpy()
+
+
+def require_numpy() -> Any:
+    """The numpy module whatever the switch: for helpers of a numpy path, which only runs where
+    :func:`numpy` gave the module."""
+    return _numpy()
 
 
 @lru_cache(maxsize=1)

@@ -157,7 +157,7 @@ _PER_SIZE_CACHED = 64
 
 def _numpy() -> Any:
     """numpy, imported on first use (a process that never summarizes need not load it)."""
-    return numeric._numpy()
+    return numeric.require_numpy()
 
 
 def warm() -> None:

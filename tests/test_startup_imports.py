@@ -23,10 +23,11 @@ from .conftest import ROOT, SEEDS
 from .test_startup import bot_env
 
 #: Never loaded by a bot that answers commands, searches and regions, polls its (empty) corpus
-#: folder and has no sources (sqlite-utils only when the schema needs a migration).
+#: folder and has no sources (sqlite-utils, and with it click, only when the schema needs a
+#: migration; click and pygments are httpx's command-line client's, bot/footprint.py).
 NEVER = (
     "numpy", "sqlite_utils", "aiohttp", "feedparser", "lxml", "readability", "gne", "defusedxml",
-    "jieba", "digests.sources", "digests.fetch", "digests.stories",
+    "jieba", "digests.sources", "digests.fetch", "digests.stories", "click", "pygments",
 )  # fmt: skip
 
 #: Loaded after the first answer at the earliest: the engine's look-up and ingest machinery.
@@ -46,6 +47,8 @@ runpy.run_module("bot.cli", run_name="__main__")
 # what `digestbot run` does before it first talks to Telegram: settings, store, Application
 UP_TO_CONNECT = """
 import json, sys
+from bot.footprint import import_httpx
+import_httpx()
 from bot.app import build_application
 from bot.config import load_settings
 from bot.main import open_services

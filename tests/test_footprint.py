@@ -1,8 +1,10 @@
-"""`digestbot run` limits glibc's malloc arenas to two (bot/arenas.py): counted with glibc's own
-``malloc_stats()`` in a process whose threads all allocate at once."""
+"""What `digestbot run` does to its footprint (bot/footprint.py): glibc's malloc arenas limited to
+two (counted with glibc's own ``malloc_stats()`` in a process whose threads all allocate at once),
+and httpx imported without its command-line client's packages."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,14 +12,14 @@ import sys
 import pytest
 
 import bot.main
-from bot.arenas import ARENAS, is_glibc, limit_arenas
+from bot.footprint import ARENAS, is_glibc, limit_arenas
 
-pytestmark = pytest.mark.skipif(not is_glibc(), reason="malloc arenas are glibc's")
+glibc_only = pytest.mark.skipif(not is_glibc(), reason="malloc arenas are glibc's")
 
 # eight threads hold an allocation at the same moment, then glibc reports its arenas on stderr
 THREADS_ALLOCATE = """
 import ctypes, sys, threading
-from bot.arenas import limit_arenas
+from bot.footprint import limit_arenas
 if sys.argv[1] == "limit":
     assert limit_arenas()
 barrier = threading.Barrier(8)
@@ -43,11 +45,13 @@ def arenas(mode: str, **env: str) -> int:
     return sum(1 for line in out.stderr.splitlines() if line.startswith("Arena "))
 
 
-def test_eight_threads_share_two_arenas_once_limited() -> None:
+@glibc_only
+def test_eight_threads_share_one_arena_once_limited() -> None:
     assert arenas("limit") <= ARENAS
     assert arenas("free") > ARENAS  # glibc's default: an arena per thread
 
 
+@glibc_only
 def test_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_arenas() is False
@@ -56,6 +60,7 @@ def test_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_digestbot_run_limits_them_first(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(bot.main, "limit_arenas", lambda: calls.append("limit"))
+    monkeypatch.setattr(bot.main, "import_httpx", lambda: calls.append("httpx"))
 
     def config_error() -> None:
         calls.append("settings")
@@ -63,4 +68,25 @@ def test_digestbot_run_limits_them_first(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(bot.main, "load_settings", config_error)
     assert bot.main.run() == 2
-    assert calls == ["limit", "settings"]
+    assert calls == ["limit", "httpx", "settings"]
+
+
+# httpx imported the way `digestbot run` does, then whatever else the process needs later
+HTTPX_FIRST = """
+import json, sys
+from bot.footprint import import_httpx
+import_httpx()
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "click", "pygments"))
+import click, telegram  # still importable afterwards (sqlite-utils imports click)
+print(json.dumps(loaded))
+"""
+
+
+def test_httpx_is_imported_without_its_command_line_client() -> None:
+    pytest.importorskip("click")  # installed with sqlite-utils: what httpx would load
+    out = subprocess.run(
+        [sys.executable, "-c", HTTPX_FIRST], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = json.loads(out.stdout)
+    assert "httpx" in loaded
+    assert [m for m in loaded if not m.startswith("httpx")] == []

@@ -1,0 +1,68 @@
+"""What ``digestbot run`` does to its own memory footprint before it starts: glibc's malloc arenas
+limited to one (:func:`limit_arenas`), httpx imported without its command-line client
+(:func:`import_httpx`). Figures in docs/benchmarks.md.
+
+glibc gives each thread that allocates an arena of its own (up to eight per core), and an arena
+keeps what its thread freed for that thread's next allocations. The bot runs short jobs on worker
+threads (a source poll and its page extractions, the corpus poll) and answers on the event loop's:
+what a poll freed in its arena could not serve the searches that came next, so the peak RSS grew
+by the sum of the threads' high-water marks rather than by the work in flight. With one arena,
+what any job frees serves the next. The threads hold the GIL for most of their work, so they
+seldom wait for the arena's lock.
+
+``MALLOC_ARENA_MAX`` in the environment (which glibc itself reads at start) wins; other C
+libraries (musl, macOS) are left alone.
+
+httpx's ``__init__`` imports its command-line client, whose first imports (click, then pygments)
+succeed whenever those packages are installed for something else (sqlite-utils needs click,
+pytest pygments); the client then fails on rich, which is not installed, and httpx goes on
+without it, but the modules already imported stay (~1.4 MB resident). The bot never runs it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+ARENAS = 1
+M_ARENA_MAX = -8  # glibc's malloc.h
+
+
+def is_glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError, AttributeError):  # not a GNU C library
+        return False
+
+
+def limit_arenas(arenas: int = ARENAS) -> bool:
+    """Allow at most ``arenas`` malloc arenas from now on (call it before threads start: arenas
+    made already stay); ``False`` when the C library is not glibc or ``MALLOC_ARENA_MAX`` is set."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not is_glibc():
+        return False
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_ARENA_MAX, arenas))
+
+
+_CLI_ONLY = ("click", "pygments", "rich")  # what httpx's command-line client imports first
+
+
+def import_httpx() -> None:
+    """Import httpx (python-telegram-bot's HTTP client) with its command-line client's packages
+    hidden, so that it skips the client as it does where they are not installed; they can still be
+    imported later (sqlite-utils does, for a migration)."""
+    if "httpx" in sys.modules:
+        return
+    hidden = [name for name in _CLI_ONLY if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import httpx  # noqa: F401
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
