@@ -307,14 +307,23 @@ def _max_seq(db: Path) -> int:
     return int(seq)
 
 
-async def _add_source(db: Path, url: str) -> None:
+async def _add_source(db: Path, url: str) -> int:
     from digests.backends import open_store
     from digests.fetch import Fetcher, Policy
     from digests.sources import add_source
 
     with open_store(db) as store:
         async with Fetcher(Policy.parse("127.0.0.1")) as fetcher:
-            await add_source(store, fetcher, url)
+            source, _ = await add_source(store, fetcher, url)
+    return source.id
+
+
+def _remove_source(db: Path, source_id: int) -> None:
+    """(at 1M the run works on the cached database: the next run's bot must not poll it)"""
+    from digests.backends import open_store
+
+    with open_store(db) as store:
+        store.remove_source(source_id)
 
 
 async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
@@ -340,10 +349,11 @@ async def _memory(
     subs = _chats(subscribers, 0)
     _subscribe(db, subs)
     log = work / "memory.log"
-    site = await NewsSite().start() if source else None
+    site = await NewsSite(stamp=f"（{time.time_ns()}）").start() if source else None
+    source_id = None
     if site is not None:
         try:
-            await _add_source(db, site.feed_url)
+            source_id = await _add_source(db, site.feed_url)
         except BaseException:
             await site.stop()
             raise
@@ -427,6 +437,8 @@ async def _memory(
         await fake.stop()
         if site is not None:
             await site.stop()
+        if source_id is not None:
+            _remove_source(db, source_id)
 
 
 def memory_bench(
