@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 from zlib import crc32
 
 from . import numeric
+from .once import once
 
 __all__ = [
     "Idf",
@@ -176,11 +177,10 @@ class Idf:
         return cls(blob=blob, offsets=offsets, values=values, default_value=float(median))
 
     @classmethod
-    @cache
     def default(cls) -> Idf:
-        """jieba's bundled IDF table (built on first use, kept compact), cached on disk in the
-        system's temporary directory, next to jieba's own dictionary cache."""
-        return cls.from_jieba(Path(tempfile.gettempdir()))
+        """jieba's bundled IDF table (built on first use, by one thread, kept compact), cached on
+        disk in the system's temporary directory, next to jieba's own dictionary cache."""
+        return _jieba_table()
 
     @classmethod
     def from_jieba(cls, cache_dir: Path) -> Idf:
@@ -399,6 +399,11 @@ class Idf:
             + self._offsets.itemsize * len(self._offsets)
             + self._values.itemsize * len(self._values)
         )
+
+
+@once
+def _jieba_table() -> Idf:
+    return Idf.from_jieba(Path(tempfile.gettempdir()))
 
 
 def _cache_in_child(cache_dir: Path) -> None:

@@ -61,12 +61,13 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ahocorasick_rs
+
+from .once import once
 
 if TYPE_CHECKING:
     import opencc
@@ -797,8 +798,9 @@ class Gazetteer:
         return None
 
 
-@lru_cache(maxsize=1)
+@once
 def load_gazetteer() -> Gazetteer:
-    """The gazetteer built from ``digests/data/gazetteer.json`` (loaded once per process)."""
+    """The gazetteer built from ``digests/data/gazetteer.json`` (loaded once per process, by one
+    thread)."""
     with DATA_PATH.open(encoding="utf-8") as fh:
         return Gazetteer(json.load(fh))

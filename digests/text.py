@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from . import numeric
+from .once import once
 
 if TYPE_CHECKING:
     import opencc
@@ -100,7 +101,7 @@ def clean_paragraph(text: str) -> str:
     return text.strip(" " + FULLWIDTH_SPACE)
 
 
-@lru_cache(maxsize=1)
+@once
 def _t2s() -> opencc.OpenCC:  # pragma: no cover - trivial
     import opencc
 
