@@ -64,9 +64,12 @@ def draw(results: dict, path: Path) -> Path | None:
         axes[5], {s: v["median_s"] for s, v in startup.items()},
         "digestbot run: start-up to the first answer", "seconds (median of 3)", limit=0.5,
     )  # fmt: skip
+    with_source = _by_size(results, "memory_source")
     _size_panel(
         axes[6], {s: v["peak_rss_mb"] for s, v in memory.items()},
         "digestbot run: peak RSS (200 searches, a digest)", "MB", limit=120.0,
+        more={"polling a feed source first": {s: v["peak_rss_mb"] for s, v in with_source.items()}},
+        label="no source",
     )  # fmt: skip
     _size_panel(
         axes[7], {s: v["digest_delivered_s"] for s, v in memory.items()},
@@ -124,19 +127,29 @@ def _by_size(results: dict, part: str) -> dict[int, dict]:
     return dict(sorted(found.items()))
 
 
-def _size_panel(ax, data: dict[int, float], title: str, ylabel: str, limit: float | None = None):
-    """One figure per corpus size (log x; the y axis from 0, so growth reads as it is)."""
+def _size_panel(
+    ax, data: dict[int, float], title: str, ylabel: str, limit: float | None = None,
+    more: dict[str, dict[int, float]] | None = None, label: str = "as measured",
+):  # fmt: skip
+    """One figure per corpus size (log x; the y axis from 0, so growth reads as it is); ``more``
+    adds labelled series (a legend then names the first one ``label``)."""
     if not data:
         ax.set_visible(False)
         return
-    xs = sorted(data)
-    ax.plot(xs, [data[s] for s in xs], "o-")
-    for x in xs:
-        ax.annotate(f"{data[x]:g}", (x, data[x]), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=8)  # fmt: skip
+    extra = {label: series for label, series in (more or {}).items() if series}
+    series_list = [(label if extra else None, data, "o-"), *(
+        (label, series, "s--") for label, series in extra.items())]  # fmt: skip
+    for label, series, style in series_list:
+        xs = sorted(series)
+        ax.plot(xs, [series[s] for s in xs], style, label=label)
+        for x in xs:
+            ax.annotate(f"{series[x]:g}", (x, series[x]), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=8)  # fmt: skip
+    if extra:
+        ax.legend(fontsize=8, loc="lower right")
     if limit is not None:
         ax.axhline(limit, color="grey", lw=0.8, ls="--")
-    top = max([*data.values(), limit or 0.0])
+    top = max([v for _, series, _ in series_list for v in series.values()] + [limit or 0.0])
     ax.set_ylim(0, top * 1.2)
     ax.set_xscale("log")
     ax.grid(True, which="both", alpha=0.3)

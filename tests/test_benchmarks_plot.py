@@ -11,6 +11,7 @@ def test_bot_figures_come_from_the_run_and_the_reruns_merged_in() -> None:
         "memory_1000": {"articles": 1_000, "peak_rss_mb": 110.7},
         "memory_100000": {"articles": 100_000, "peak_rss_mb": 111.7},  # a rerun wins
         "memory_note": "not a size",
+        "memory_source_1000000": {"articles": 1_000_000, "peak_rss_mb": 119.6},  # another part
         "startup_1000000": {"median_s": 0.32},
     }
     memory = _by_size(results, "memory")
@@ -18,3 +19,4 @@ def test_bot_figures_come_from_the_run_and_the_reruns_merged_in() -> None:
     assert memory[100_000]["peak_rss_mb"] == 111.7
     assert _by_size(results, "startup") == {1_000_000: {"median_s": 0.32}}
     assert _by_size(results, "reply") == {}
+    assert list(_by_size(results, "memory_source")) == [1_000_000]
