@@ -216,29 +216,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         _save(results, out)
     largest = max(sizes)
     if "memory" in parts:
-        t0 = time.perf_counter()
         queries = [q for qs in engine.keyword_classes(metas[largest]).values() for q in qs[:3]]
         searches = 50 if args.quick else 200
-        if _guard(
-            results, "memory", failed, botbench.memory_bench, dbs[largest], queries, searches
-        ):
-            mem = results["memory"]
-            mem["articles"] = largest
-            mem["db_mb_per_1k"] = round(mem["db_mb"] / largest * 1000, 2)
-            print_memory(mem)
-        results["timings_s"]["memory"] = round(time.perf_counter() - t0, 2)
-        _save(results, out)
-        t0 = time.perf_counter()  # the same bot polling a feed source first (benchmarks.site)
-        if _guard(
-            results, "memory_source", failed, botbench.memory_bench, dbs[largest], queries,
-            searches, source=True,
-        ):  # fmt: skip
-            mem = results["memory_source"]
-            mem["articles"] = largest
-            mem["db_mb_per_1k"] = round(mem["db_mb"] / largest * 1000, 2)
-            print_memory(mem)
-        results["timings_s"]["memory_source"] = round(time.perf_counter() - t0, 2)
-        _save(results, out)
+        # the bot as it is, then the same bot polling a feed source first (benchmarks.site)
+        for key, source in (("memory", False), ("memory_source", True)):
+            t0 = time.perf_counter()
+            if _guard(
+                results, key, failed, botbench.memory_bench, dbs[largest], queries, searches,
+                source=source,
+            ):  # fmt: skip
+                mem = results[key]
+                mem["articles"] = largest
+                mem["db_mb_per_1k"] = round(mem["db_mb"] / largest * 1000, 2)
+                print_memory(mem)
+            results["timings_s"][key] = round(time.perf_counter() - t0, 2)
+            _save(results, out)
     if "startup" in parts:
         t0 = time.perf_counter()
         if _guard(results, "startup", failed, botbench.startup_bench, dbs[largest], 3):
