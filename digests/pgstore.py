@@ -243,12 +243,16 @@ class PgStore(Store):
             found[article.source_path] = article
         return found
 
-    def _unindex_pg(self, conn: Conn, seq: int) -> None:
+    def _unindex_pg(self, conn: Conn, old: Article) -> None:
+        """(the region rows by their keys, as in :meth:`Store._unindex`: no index starts with
+        ``seq``)"""
+        seq = old.seq
         conn.execute("DELETE FROM article_search WHERE seq = %s", [seq])
         codes = [
             r[0]
             for r in conn.execute(
-                "DELETE FROM article_regions WHERE seq = %s RETURNING code", [seq]
+                "DELETE FROM article_regions WHERE code = ANY(%s) AND seq = %s RETURNING code",
+                [list(old.regions), seq],
             ).fetchall()
         ]
         conn.execute(
@@ -268,7 +272,7 @@ class PgStore(Store):
             ).fetchone()
             if row is not None:
                 return AddResult(new.id, new.title, "duplicate", new.source_path, row[0])
-            self._unindex_pg(conn, old.seq)
+            self._unindex_pg(conn, old)
             conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
             kept = AnalyzedArticle(**{**new.__dict__, "id": old.id})
             self._insert_pg(conn, kept, old.added_at, seq=old.seq)
@@ -282,7 +286,7 @@ class PgStore(Store):
 
     def remove_article(self, old: Article, old_index: Sequence[str]) -> int:
         with self.connection() as conn:
-            self._unindex_pg(conn, old.seq)
+            self._unindex_pg(conn, old)
             conn.execute("DELETE FROM articles WHERE seq = %s", [old.seq])
             if old.seq > self._seq_floor():
                 self.set_state("seq_floor", str(old.seq))
