@@ -26,7 +26,6 @@ Every failure is a :class:`FetchError` whose message is one line for administrat
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import os
 import re
@@ -43,6 +42,7 @@ import httpcore
 import httpx
 
 from .errors import DigestError
+from .once import once
 
 FEED_MAX_BYTES = 5 * 1024 * 1024
 PAGE_MAX_BYTES = 2 * 1024 * 1024
@@ -374,7 +374,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-@functools.cache
+@once
 def default_ssl_context() -> ssl.SSLContext:
     """httpx's context (certifi's CAs), made once per process: each one holds the parsed CA
     bundle (~1.6 MB resident) and takes ~25 ms to load, and every poll round has a Fetcher."""
