@@ -156,13 +156,10 @@ def from_blob(blob: bytes) -> Signature:
 
 
 def similarity(a: Signature, b: Signature) -> float:
-    """Estimated Jaccard similarity of two signatures: the share of equal minima."""
-    np = numeric.numpy()
-    if np is None:
-        same: int = sum(map(operator.eq, a, b))
-        return same / len(a)
-    equal: int = np.count_nonzero(np.asarray(a) == np.asarray(b))
-    return equal / len(a)
+    """Estimated Jaccard similarity of two signatures: the share of equal minima (one path for
+    numpy's arrays and plain ones: 64 comparisons)."""
+    same = sum(map(operator.eq, a, b))
+    return int(same) / len(a)
 
 
 @dataclass
