@@ -136,12 +136,12 @@ def _size_panel(
     if not data:
         ax.set_visible(False)
         return
-    extra = {label: series for label, series in (more or {}).items() if series}
+    extra = {name: series for name, series in (more or {}).items() if series}
     series_list = [(label if extra else None, data, "o-"), *(
-        (label, series, "s--") for label, series in extra.items())]  # fmt: skip
-    for label, series, style in series_list:
+        (name, series, "s--") for name, series in extra.items())]  # fmt: skip
+    for name, series, style in series_list:
         xs = sorted(series)
-        ax.plot(xs, [series[s] for s in xs], style, label=label)
+        ax.plot(xs, [series[s] for s in xs], style, label=name)
         for x in xs:
             ax.annotate(f"{series[x]:g}", (x, series[x]), textcoords="offset points",
                         xytext=(0, 6), ha="center", fontsize=8)  # fmt: skip

@@ -53,13 +53,18 @@ def page(n: int, stamp: str = "") -> str:
     )
 
 
-def feed(base: str, stamp: str = "") -> str:
-    items = "".join(
-        f"<item><title>{escape(article(n, stamp)[0])}</title><link>{base}/news/{n}.html</link>"
-        f"<guid>{base}/news/{n}.html</guid><description>{escape(article(n)[1][0][:40])}"
+def _item(base: str, n: int, stamp: str) -> str:
+    """Item ``n`` of the feed: its title and link, and a one-line summary (its page has the rest)."""
+    title, paragraphs = article(n, stamp)
+    return (
+        f"<item><title>{escape(title)}</title><link>{base}/news/{n}.html</link>"
+        f"<guid>{base}/news/{n}.html</guid><description>{escape(paragraphs[0][:40])}"
         f"</description></item>"
-        for n in range(ITEMS)
     )
+
+
+def feed(base: str, stamp: str = "") -> str:
+    items = "".join(_item(base, n, stamp) for n in range(ITEMS))
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>本地新闻网</title><link>{base}/</link>{items}</channel></rss>"

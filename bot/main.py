@@ -68,8 +68,7 @@ def run(args: argparse.Namespace | None = None, *, embedded: bool = False) -> in
 
     The bot analyses articles one by one as they come: on the engine's plain-Python paths,
     never loading numpy (:mod:`digests.numeric`; a bulk ``digestbot ingest`` uses numpy), and
-    with at most two malloc arenas and httpx without its command-line client
-    (:mod:`bot.footprint`)."""
+    with one malloc arena and httpx without its command-line client (:mod:`bot.footprint`)."""
     limit_arenas()
     import_httpx()
     lean = numeric.is_lean()

@@ -1,5 +1,5 @@
 """What `digestbot run` does to its footprint (bot/footprint.py): glibc's malloc arenas limited to
-two (counted with glibc's own ``malloc_stats()`` in a process whose threads all allocate at once),
+one (counted with glibc's own ``malloc_stats()`` in a process whose threads all allocate at once),
 and httpx imported without its command-line client's packages."""
 
 from __future__ import annotations
