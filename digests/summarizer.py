@@ -155,11 +155,6 @@ PAGERANK_CHECK_EVERY = 8
 _PER_SIZE_CACHED = 64
 
 
-def _numpy() -> Any:
-    """numpy, imported on first use (a process that never summarizes need not load it)."""
-    return numeric.require_numpy()
-
-
 def warm() -> None:
     """Import what the summary graph needs now (a process pool's parent, before it forks;
     nothing in a lean process)."""
@@ -183,10 +178,21 @@ def _prior(n: int) -> tuple[float, ...]:
     return tuple(1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n))
 
 
+def _plain_sizes(n: int) -> tuple[tuple[float, ...], list[float]]:
+    """The lean path's :class:`_PerSize`: the prior and the teleport distribution (the prior
+    divided by its sum, as ``bias`` is)."""
+    prior = _prior(n)
+    total = sum(prior)
+    return prior, [p / total for p in prior]
+
+
+_cached_plain_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_plain_sizes)
+
+
 def _sizes(n: int) -> _PerSize:
     """The prior, the IDF table, and the index arrays and masks of an article of ``n``
     sentences, computed as the per-article code computed them."""
-    np = _numpy()
+    np = numeric.require_numpy()
     prior = _prior(n)
     by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
     arrays = (
@@ -213,7 +219,7 @@ def _per_size(n: int) -> _PerSize:
 @lru_cache(maxsize=1)
 def _tf_table() -> Any:
     """``_TF_WEIGHT`` as an array."""
-    table = _numpy().array(_TF_WEIGHT)
+    table = numeric.require_numpy().array(_TF_WEIGHT)
     table.flags.writeable = False
     return table
 
@@ -224,7 +230,7 @@ def _tf_weights(bags: Sequence[dict[str, int]], count: int) -> Any:
     The counts reach numpy as ``bytes`` (a count past 255 is refused and they go by
     ``numpy.fromiter``): ``bytes`` packs small ints several times faster than ``fromiter``
     converts them, and nearly every count is 1."""
-    np = _numpy()
+    np = numeric.require_numpy()
     counts = chain.from_iterable(map(dict.values, bags))
     try:
         tfs = np.frombuffer(bytes(counts), dtype=np.uint8)
@@ -263,7 +269,7 @@ def _tfidf_graph(bags: Sequence[dict[str, int]]) -> _Graph:
 
     A term is numbered by its first entry (one ``dict.setdefault`` per entry): the numbers sort
     in order of first occurrence, the order in which an edge adds its terms' products."""
-    np = _numpy()
+    np = numeric.require_numpy()
     n = len(bags)
     sizes = _per_size(n)
     lengths = list(map(len, bags))
@@ -313,7 +319,7 @@ def _pagerank_dense(adjacency: Any, bias: Any) -> list[float]:
     fused where the floats stay the same: I - d·L is I + L·(-d) (a per-size mask holding -d
     below the diagonal), and the dangling columns of the sweep take the teleport by one masked
     copy (their columns of U are zero)."""
-    np = _numpy()
+    np = numeric.require_numpy()
     n = len(bias)
     if n == 0:
         return []
@@ -360,7 +366,7 @@ def _pagerank(
 ) -> list[float]:
     """Weighted PageRank of a symmetric graph given as adjacency dicts; teleports (and dangling
     mass) follow ``personalization`` (or uniform)."""
-    np = _numpy()
+    np = numeric.require_numpy()
     n = len(graph)
     adjacency = np.zeros((n, n))
     for i, row in enumerate(graph):
@@ -379,7 +385,7 @@ def _title_similarity(graph: _Graph, title_bag: dict[str, int], n: int) -> list[
     is first taken in its own order (``numpy.bincount`` adds in input order; the entries of
     other terms add +0.0), then the few sentences holding three title terms or more (the order
     of two is moot) and more terms than the title are summed again in the title's order."""
-    np = _numpy()
+    np = numeric.require_numpy()
     unseen = math.log((n + 1) / 0.5)
     slot, idf = graph.slot, graph.idf
     title_vec = {}
@@ -467,10 +473,9 @@ def summarize(
     if numeric.numpy() is None:
         from . import plaingraph
 
-        prior = _prior(n)
+        prior, teleport = _cached_plain_sizes(n) if n <= _PER_SIZE_CACHED else _plain_sizes(n)
         plain = plaingraph.tfidf_graph(bags)
-        total = sum(prior)
-        ranks, _ = plaingraph.pagerank(plain.similarity, [p / total for p in prior])
+        ranks, _ = plaingraph.pagerank(plain.similarity, teleport)
         sims = plaingraph.title_similarity(plain, title_bag) if title_bag else [0.0] * n
         similarity = plain.similarity.__getitem__
     else:
