@@ -178,12 +178,12 @@ def _prior(n: int) -> tuple[float, ...]:
     return tuple(1.0 / (1.0 + i / POSITION_HALF_LIFE) for i in range(n))
 
 
-def _plain_sizes(n: int) -> tuple[tuple[float, ...], list[float]]:
+def _plain_sizes(n: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The lean path's :class:`_PerSize`: the prior and the teleport distribution (the prior
     divided by its sum, as ``bias`` is)."""
     prior = _prior(n)
     total = sum(prior)
-    return prior, [p / total for p in prior]
+    return prior, tuple(p / total for p in prior)
 
 
 _cached_plain_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_plain_sizes)
