@@ -4,14 +4,14 @@ Every URL an administrator adds is fetched through :class:`Fetcher` (httpx over 
 HTTP stack python-telegram-bot already loads, so no second one). What it guarantees:
 
 * **Addresses.** Only ``http``/``https``; a host that is a loopback, private, link-local,
-  multicast, reserved, unspecified or IPv4-mapped address is refused, whether written as an IP
-  literal or reached through DNS: httpcore's network backend (:class:`SafeBackend`) resolves
-  the name through :class:`SafeResolver`, which drops such addresses, and connects to an address
-  that was checked (no second lookup to rebind); it checks the peer address of each new connection
-  again before a request is written to it. Legacy numeric forms (``2130706433``, ``0x7f.1``) are
-  refused. Redirects are followed by hand (at most ``MAX_REDIRECTS``) and every hop is checked.
-  ``DIGESTBOT_FETCH_ALLOW`` (comma-separated host names and CIDRs) exempts a self-hosted RSSHub or
-  a test server.
+  site-local, multicast, reserved, unspecified or IPv4-mapped address is refused, whether
+  written as an IP literal or reached through DNS: httpcore's network backend
+  (:class:`SafeBackend`) resolves the name through :class:`SafeResolver`, which drops such
+  addresses, and connects to an address that was checked (no second lookup to rebind); it checks
+  the peer address of each new connection again before a request is written to it. Legacy
+  numeric forms (``2130706433``, ``0x7f.1``) are refused. Redirects are followed by hand (at
+  most ``MAX_REDIRECTS``) and every hop is checked. ``DIGESTBOT_FETCH_ALLOW`` (comma-separated
+  host names and CIDRs) exempts a self-hosted RSSHub or a test server.
 * **Caps.** The body is read raw (not decoded by httpx) and inflated here with a bound on the
   output, so a gzip bomb stops at the cap (``max_bytes``, on the decompressed size) like a huge
   plain body does. Timeouts on connect, on each read and in total.
@@ -116,6 +116,8 @@ def address_problem(address: str) -> str | None:
             return "an IPv4-mapped IPv6 address"
         if ip.sixtofour is not None or ip.teredo is not None:
             return "a tunnelled IPv6 address"
+        if ip.is_site_local:  # fec0::/10, deprecated but routed where still configured
+            return "a site-local address"  # (ipaddress counts it neither private nor reserved)
     checks = (
         ("is_loopback", "a loopback address"),
         ("is_private", "a private address"),

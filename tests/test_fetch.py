@@ -49,7 +49,8 @@ async def test_a_host_name_resolving_to_loopback_is_refused(site, monkeypatch):
     "url",
     [
         "http://10.0.0.1/feed", "http://192.168.1.1/", "http://172.16.5.5/", "http://169.254.169.254/latest",
-        "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://224.0.0.1/",
+        "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://[fec0::1]/",
+        "http://224.0.0.1/",
         "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/",
         "http://127.1/", "file:///etc/passwd", "ftp://example.com/x", "gopher://example.com/",
         "http://user:pw@example.com/", "http:///nohost",
