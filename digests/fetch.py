@@ -492,6 +492,10 @@ class Fetcher:
             raise FetchError("timed out") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpcore.UnsupportedProtocol) as exc:
             raise Refused(f"malformed or non-canonical URL host ({exc})") from None
+        except UnicodeError as exc:
+            # a label over 63 characters or empty (getaddrinfo's IDNA codec) or a broken A-label
+            # (httpx's idna.decode): the URL's host is at fault, not the network
+            raise Refused(f"malformed URL host ({_first_line(exc)})") from None
         except (httpcore.ConnectError, httpx.ConnectError) as exc:
             raise FetchError(f"cannot connect ({_first_line(exc) or 'refused'})") from None
         except (httpcore.NetworkError, httpcore.RemoteProtocolError, httpx.TransportError) as exc:

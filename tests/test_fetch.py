@@ -302,3 +302,15 @@ async def test_at_most_two_connections_per_host(site):
         await asyncio.gather(*(fetcher.fetch(site.url("/slow")) for _ in range(6)))
     assert site.hits["/slow"] == 6
     assert site.max_active["/slow"] == 2
+
+
+async def test_malformed_host_names_are_refused_not_raised(site):
+    """A label over 63 characters, an empty label or a broken A-label (typed by an administrator
+    or sent in a redirect) is a Refused, not a UnicodeError out of the resolver or httpx."""
+    long_label = "http://" + "a" * 64 + ".example/feed"
+    site.redirect("/go", long_label, 302)
+    async with Fetcher() as fetcher:
+        for url in (long_label, "http://a..example/", "http://xn--/", site.url("/go")):
+            with pytest.raises(Refused, match="malformed"):
+                await fetcher.fetch(url)
+    assert site.hits["/go"] == 1
