@@ -467,7 +467,12 @@ class Fetcher:
                                 if not location:
                                     raise FetchError(f"HTTP {resp.status_code} without a Location")
                                 permanent = permanent and resp.status_code in (301, 308)
-                                current = urljoin(current, location)
+                                try:  # urllib refuses some that httpx took ("http://a]/")
+                                    current = urljoin(current, location)
+                                except ValueError:
+                                    raise FetchError(
+                                        f"HTTP {resp.status_code} to a malformed Location"
+                                    ) from None
                                 continue
                             head = dict(resp.headers.items())
                             if resp.status_code == 304:

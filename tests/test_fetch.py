@@ -314,3 +314,10 @@ async def test_malformed_host_names_are_refused_not_raised(site):
             with pytest.raises(Refused, match="malformed"):
                 await fetcher.fetch(url)
     assert site.hits["/go"] == 1
+
+
+async def test_a_malformed_redirect_location_is_a_fetch_error(site):
+    site.redirect("/bad", "http://a]/feed", 302)  # httpx takes it, urllib does not
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="malformed Location"):
+            await fetcher.fetch(site.url("/bad"))
