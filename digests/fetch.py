@@ -543,20 +543,23 @@ async def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
     elif encoding not in ("", "identity"):
         raise FetchError(f"unsupported Content-Encoding {encoding}")
     out = bytearray()
-    async for chunk in resp.aiter_raw(64 * 1024):  # as sent: inflated here, under the cap
-        if inflater is None:
-            out += chunk
-        else:
-            data = chunk
-            while data:
-                out += inflater.decompress(data, max_bytes + 1 - len(out))
-                if len(out) > max_bytes:
-                    break
-                data = inflater.unconsumed_tail
-        if len(out) > max_bytes:
-            what = "decompressed " if inflater is not None else ""
-            raise FetchError(f"response too large ({what}over {mb:g} MB)")
-        await asyncio.sleep(0)
-    if inflater is not None:
-        out += inflater.flush()
+    try:
+        async for chunk in resp.aiter_raw(64 * 1024):  # as sent: inflated here, under the cap
+            if inflater is None:
+                out += chunk
+            else:
+                data = chunk
+                while data:
+                    out += inflater.decompress(data, max_bytes + 1 - len(out))
+                    if len(out) > max_bytes:
+                        break
+                    data = inflater.unconsumed_tail
+            if len(out) > max_bytes:
+                what = "decompressed " if inflater is not None else ""
+                raise FetchError(f"response too large ({what}over {mb:g} MB)")
+            await asyncio.sleep(0)
+        if inflater is not None:
+            out += inflater.flush()
+    except zlib.error as exc:  # not gzip or zlib data after all, or corrupt
+        raise FetchError(f"the {encoding} body could not be decompressed ({exc})") from None
     return bytes(out)

@@ -321,3 +321,10 @@ async def test_a_malformed_redirect_location_is_a_fetch_error(site):
     async with Fetcher() as fetcher:
         with pytest.raises(FetchError, match="malformed Location"):
             await fetcher.fetch(site.url("/bad"))
+
+
+async def test_a_corrupt_gzip_body_is_a_fetch_error(site):
+    site.add("/corrupt", b"this is not gzip at all", headers={"Content-Encoding": "gzip"})
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError, match="could not be decompressed"):
+            await fetcher.fetch(site.url("/corrupt"))
