@@ -14,7 +14,8 @@ HTTP stack python-telegram-bot already loads, so no second one). What it guarant
   host names and CIDRs) exempts a self-hosted RSSHub or a test server.
 * **Caps.** The body is read raw (not decoded by httpx) and inflated here with a bound on the
   output, so a gzip bomb stops at the cap (``max_bytes``, on the decompressed size) like a huge
-  plain body does. Timeouts on connect, on each read and in total.
+  plain body does; the body as sent is held to the same cap. Timeouts on connect, on each read
+  and in total.
 * **Politeness.** A truthful User-Agent, at most ``PER_HOST`` connections per host, conditional
   GET (``If-None-Match``/``If-Modified-Since``; a 304 is :attr:`Response.not_modified`).
 * **Redirects.** :attr:`Response.permanent_url` is the new address when every hop was permanent
@@ -531,7 +532,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 async def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
-    """The body, inflated when gzip/deflate-encoded, refused past ``max_bytes`` either way."""
+    """The body, inflated when gzip/deflate-encoded, refused past ``max_bytes`` either way (as
+    sent and inflated)."""
     mb = max_bytes / (1024 * 1024)
     length = resp.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > max_bytes:
@@ -542,9 +544,12 @@ async def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
         inflater = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, detected
     elif encoding not in ("", "identity"):
         raise FetchError(f"unsupported Content-Encoding {encoding}")
-    out = bytearray()
+    out, sent = bytearray(), 0
     try:
         async for chunk in resp.aiter_raw(64 * 1024):  # as sent: inflated here, under the cap
+            sent += len(chunk)  # capped too: bytes after a gzip member's end inflate to nothing
+            if sent > max_bytes:
+                raise FetchError(f"response too large (over {mb:g} MB as sent)")
             if inflater is None:
                 out += chunk
             else:
