@@ -366,7 +366,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit takes "²", which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -374,6 +374,8 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     from datetime import UTC, datetime
 
+    if when.tzinfo is None:  # no zone or "-0000": HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

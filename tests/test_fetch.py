@@ -346,3 +346,17 @@ async def test_a_compressed_body_is_capped_as_sent_too(site):
     async with Fetcher() as fetcher:
         with pytest.raises(FetchError, match="too large"):
             await fetcher.fetch(site.url("/trailing"), max_bytes=1024 * 1024)
+
+
+async def test_an_unusual_retry_after_keeps_the_http_error(site):
+    """An HTTP date without a zone (HTTP dates are GMT) and a non-ASCII digit are read or
+    ignored; either way the answer stays an HTTP error with its status."""
+    site.add("/dated", "busy", status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00"})
+    site.add("/odd", "busy", status=503, headers={"Retry-After": "²"})
+    async with Fetcher() as fetcher:
+        with pytest.raises(FetchError) as dated:
+            await fetcher.fetch(site.url("/dated"))
+        with pytest.raises(FetchError) as odd:
+            await fetcher.fetch(site.url("/odd"))
+    assert dated.value.status == 503 and dated.value.retry_after == 0.0
+    assert odd.value.status == 503 and odd.value.retry_after is None
