@@ -451,9 +451,11 @@ class Fetcher:
         if self._client is None:
             raise RuntimeError("use the Fetcher inside 'async with'")
         headers = {"Accept": accept}
-        if etag:
+        # a validator that is not ASCII (a server's UTF-8 ETag) cannot be sent back: httpx encodes
+        # header values as ASCII; the GET is then unconditional, as on a first poll
+        if etag and etag.isascii():
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
         current, permanent = url, True
         reading = False  # the headers are in: a broken connection cut the body short

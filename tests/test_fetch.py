@@ -360,3 +360,15 @@ async def test_an_unusual_retry_after_keeps_the_http_error(site):
             await fetcher.fetch(site.url("/odd"))
     assert dated.value.status == 503 and dated.value.retry_after == 0.0
     assert odd.value.status == 503 and odd.value.retry_after is None
+
+
+async def test_a_non_ascii_etag_does_not_break_the_next_poll(site):
+    """A server's ETag in UTF-8 comes back from httpx as text it cannot send again (it encodes
+    header values as ASCII): the next poll is an unconditional GET instead of an error."""
+    site.add("/rss.xml", "<rss/>", etag='"版本1"')
+    async with Fetcher() as fetcher:
+        first = await fetcher.fetch(site.url("/rss.xml"))
+        assert first.etag == '"版本1"'
+        again = await fetcher.fetch(site.url("/rss.xml"), etag=first.etag)
+    assert again.status == 200 and again.body == b"<rss/>"
+    assert "If-None-Match" not in site.requests["/rss.xml"][1]
