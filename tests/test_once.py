@@ -4,6 +4,8 @@ bot's warm-up job and a source poll's first analysis used to build the gazetteer
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -55,6 +57,39 @@ def test_a_failed_load_is_tried_again() -> None:
     with pytest.raises(OSError):
         load()
     assert load() == 42 and load() == 42 and len(attempts) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX's")
+def test_a_child_forked_while_a_thread_loads_loads_for_itself() -> None:
+    # the ingest's fork-context pool copies the process as it is: a lock another thread holds
+    # at that moment stays held in the child, where no thread will ever release it
+    parent = os.getpid()
+    started, release = threading.Event(), threading.Event()
+
+    @once
+    def load() -> str:
+        if os.getpid() != parent:
+            return "child"
+        started.set()
+        release.wait()
+        return "parent"
+
+    holder = threading.Thread(target=load)
+    holder.start()
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=lambda: writer.send(load()))
+    try:
+        assert started.wait(60)
+        child.start()
+        answered = reader.poll(60)  # at once when it works; a stuck child never answers
+    finally:
+        release.set()
+        holder.join()
+        child.kill()
+        child.join()
+    assert answered and reader.recv() == "child"
+    assert load() == "parent"
 
 
 # two threads ask for the gazetteer, jieba's IDF table and OpenCC at the same moment, in a fresh
