@@ -5,7 +5,8 @@ tuned on Chinese news sites) when readability's body is short; the choice and it
 F1 on the pages under ``tests/data/pages/``) are in ``docs/sources.md``. The body is kept as
 paragraphs (one per block element) so that summaries and regions work as on files.
 
-:func:`extract_in_worker` runs it for the polls, one page at a time.
+:func:`extract_in_worker` runs it for the polls, one page at a time; a page of more than
+``MAX_ELEMENTS`` elements is not parsed, so that no page holds the others back for minutes.
 
 :func:`article_links` finds the links of a listing page (a column of a news site) that look like
 articles: same site, a path with a date or an id, a headline-sized anchor text.
@@ -18,6 +19,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -28,6 +30,7 @@ from .text import clean_paragraph, normalize
 log = logging.getLogger(__name__)
 
 FALLBACK_BELOW = 80  # readability found less than this (characters): it failed, try gne
+MAX_ELEMENTS = 20_000  # a page with more is not parsed (a few seconds at most; see extract_article)
 _BLOCKS = {
     "p",
     "div",
@@ -44,6 +47,7 @@ _BLOCKS = {
     "section",
     "article",
 }
+_OPEN_TAG = re.compile(r"<[A-Za-z]")
 _ARTICLE_PATH = re.compile(
     r"(/20\d\d[-/]?\d\d|/\d{5,}|[_/-]\d{4,}[^/]*\.s?html?$|/t20\d{6}_|content_\d+)", re.I
 )
@@ -143,7 +147,15 @@ def gne_extract(page: str, *, trim: bool = True) -> Extracted:
 
 
 def extract_article(page: str) -> Extracted:
-    """The article in ``page``: readability, or gne when readability finds too little."""
+    """The article in ``page``: readability, or gne when readability finds too little; nothing
+    from a page of more than ``MAX_ELEMENTS`` elements (news articles have a few thousand). Their
+    time grows faster than the page, gne's with the square of its small paragraphs: ~5 s at the
+    cap, 16 s at twice it, minutes for a 2 MB page of them, holding every poll's pages back (they
+    share one thread: :func:`extract_in_worker`)."""
+    tags = _OPEN_TAG.finditer(page)
+    if next(islice(tags, MAX_ELEMENTS, None), None) is not None:
+        log.info("page not parsed: more than %d elements", MAX_ELEMENTS)
+        return Extracted("", [], "none")
     try:
         found = readability_extract(page)
     except Exception as exc:  # lxml/readability on hostile markup: fall back, never crash a poll

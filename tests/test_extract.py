@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+import digests.extract
 from benchmarks.extraction import char_f1, load_pages
-from digests.extract import article_links, extract_article, trim_boilerplate
+from digests.extract import MAX_ELEMENTS, article_links, extract_article, trim_boilerplate
 
 PAGES = load_pages()
 
@@ -55,3 +56,21 @@ def test_hostile_markup_does_not_raise():
     for page in ["", "<html>", "\x00\x01", "<div>" * 5000, "<p>短</p>"]:
         found = extract_article(page)
         assert isinstance(found.paragraphs, list)
+
+
+def test_a_page_of_too_many_elements_is_not_parsed(monkeypatch):
+    # the polls share one extraction thread; gne's time grows with the square of a page's small
+    # paragraphs (minutes for a 2 MB page of them), holding every other source's pages back
+    parsed: list[str] = []
+
+    def parser(name):
+        def parse(page):
+            parsed.append(name)
+            return digests.extract.Extracted("", [])
+
+        return parse
+
+    for name in ("readability_extract", "gne_extract"):
+        monkeypatch.setattr(digests.extract, name, parser(name))
+    found = extract_article("<html><body>" + "<p>短</p>" * (MAX_ELEMENTS + 1) + "</body></html>")
+    assert parsed == [] and found.paragraphs == []
