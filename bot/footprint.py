@@ -10,8 +10,8 @@ by the sum of the threads' high-water marks rather than by the work in flight. W
 what any job frees serves the next. The threads hold the GIL for most of their work, so they
 seldom wait for the arena's lock.
 
-``MALLOC_ARENA_MAX`` in the environment (which glibc itself reads at start) wins; other C
-libraries (musl, macOS) are left alone.
+``MALLOC_ARENA_MAX`` or ``GLIBC_TUNABLES=glibc.malloc.arena_max=N`` in the environment (which
+glibc itself reads at start) wins; other C libraries (musl, macOS) are left alone.
 
 httpx's ``__init__`` imports its command-line client, whose first imports (click, then pygments)
 succeed whenever those packages are installed for something else (sqlite-utils needs click,
@@ -38,8 +38,11 @@ def is_glibc() -> bool:
 
 def limit_arenas(arenas: int = ARENAS) -> bool:
     """Allow at most ``arenas`` malloc arenas from now on (call it before threads start: arenas
-    made already stay); ``False`` when the C library is not glibc or ``MALLOC_ARENA_MAX`` is set."""
-    if os.environ.get("MALLOC_ARENA_MAX") or not is_glibc():
+    made already stay); ``False`` when the C library is not glibc or the environment sets them
+    (``MALLOC_ARENA_MAX``, or ``glibc.malloc.arena_max`` in ``GLIBC_TUNABLES``)."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "").split(":")
+    tuned = any(t.startswith("glibc.malloc.arena_max=") for t in tunables)
+    if os.environ.get("MALLOC_ARENA_MAX") or tuned or not is_glibc():
         return False
     mallopt = ctypes.CDLL(None).mallopt
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
