@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 from .backends import open_store
 from .charsets import decode_body
 from .errors import DigestError
-from .extract import article_links, extract_article, extract_in_worker
+from .extract import article_links, extract_in_worker
 from .feeds import Feed, FeedItem, NotAFeed, discover_feeds, normalise_link, parse_feed
 from .fetch import FEED_MAX_BYTES, PAGE_MAX_BYTES, Fetcher, FetchError, Response
 from .formats import MIN_BODY_CHARS, RawArticle
@@ -238,31 +238,35 @@ class Probe:
 
 
 async def probe(fetcher: Fetcher, url: str) -> Probe:
-    """Fetch ``url`` once and say what kind of source it is; ``FetchError``/``SourceError``."""
+    """Fetch ``url`` once and say what kind of source it is; ``FetchError``/``SourceError``.
+
+    ``/source add`` runs it on the bot's event loop, so the parsing (feedparser, lxml, the
+    article extraction: up to seconds on a big page) runs in threads: everyone else is answered
+    meanwhile."""
     response = await fetcher.fetch(fetch_url(url), max_bytes=FEED_MAX_BYTES, accept=ACCEPT_FEED)
     stored = url if url.startswith("rsshub://") else (response.permanent_url or url)
     try:
-        feed = _feed_of(response)
+        feed = await asyncio.to_thread(_feed_of, response)
         return Probe(stored, "feed", feed.title, len(feed.items), feed.problem)
     except NotAFeed as not_feed:
         if url.startswith("rsshub://"):
             raise SourceError(f"RSSHub did not answer with a feed ({not_feed})") from None
-        text, _ = decode_body(response.body, response.charset)
+        text, _ = await asyncio.to_thread(decode_body, response.body, response.charset)
         if "<" not in text[:2000]:
             raise SourceError(f"neither a feed nor a web page ({not_feed})") from None
-        for feed_url in discover_feeds(text, response.final_url):
+        for feed_url in await asyncio.to_thread(discover_feeds, text, response.final_url):
             try:
                 found = await fetcher.fetch(feed_url, max_bytes=FEED_MAX_BYTES, accept=ACCEPT_FEED)
-                feed = _feed_of(found)
+                feed = await asyncio.to_thread(_feed_of, found)
             except (FetchError, NotAFeed):
                 continue
             return Probe(
                 found.permanent_url or feed_url, "feed", feed.title, len(feed.items), feed.problem
             )
-        links = article_links(text, response.final_url)
+        links = await asyncio.to_thread(article_links, text, response.final_url)
         if len(links) >= 3:
             return Probe(stored, "listing", _page_title(text) or default_name(url), len(links))
-        article = extract_article(text)
+        article = await extract_in_worker(text)
         if article.chars < MIN_PAGE_CHARS:
             raise SourceError(
                 "no feed, no article links and no article text on this page"
@@ -363,7 +367,7 @@ async def _poll(
             fetch_url(source.url), max_bytes=PAGE_MAX_BYTES, etag=source.etag,
             last_modified=source.last_modified, accept=ACCEPT_PAGE,
         )  # fmt: skip
-        items = [] if response.not_modified else [_page_item(source.url, response)]
+        items = [] if response.not_modified else [await _page_item(source.url, response)]
         ttl = None
     else:
         response = await fetcher.fetch(
@@ -404,9 +408,9 @@ async def _poll(
     report.status = "added" if report.added or report.quiet else "unchanged"
 
 
-def _page_item(url: str, response: Response) -> FeedItem:
+async def _page_item(url: str, response: Response) -> FeedItem:
     text, _ = decode_body(response.body, response.charset)
-    article = extract_article(text)
+    article = await extract_in_worker(text)  # on the thread the round's other pages use
     if article.chars < MIN_PAGE_CHARS:
         raise SourceError("no article text found on the page")
     return FeedItem(article.title or default_name(url), url, None, article.paragraphs)

@@ -167,7 +167,6 @@ async def test_a_rounds_pages_are_extracted_one_at_a_time_off_the_loop(site, sto
                 running[0] -= 1
 
     monkeypatch.setattr(digests.extract, "extract_article", watched)
-    monkeypatch.setattr("digests.sources.extract_article", watched)
     items = []
     for n in range(4):
         title = f"吐鲁番葡萄晾房迎来参观高峰第{n}次"
@@ -234,6 +233,39 @@ async def test_a_single_article_page(site, store):
         assert source.kind == "page" and found.title.startswith("博乐市赛里木湖冬季封湖")
         await poll_round(store, fetcher, now=NOW)
     assert store.latest(1)[0].paragraphs == LONG
+
+
+async def test_adding_a_source_parses_off_the_event_loop(site, store, monkeypatch):
+    """``/source add`` runs on the bot's event loop: parsing a big feed or page there stopped
+    every other user's answer for as long (seconds for a page)."""
+    import threading
+
+    import digests.extract
+    import digests.sources
+
+    loop_thread = threading.get_ident()
+    threads: dict[str, set[int]] = {}
+
+    def watch(module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def watched(*args: object, **kwargs: object) -> object:
+            threads.setdefault(name, set()).add(threading.get_ident())
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, watched)
+
+    for name in ("parse_feed", "discover_feeds", "article_links"):
+        watch(digests.sources, name)
+    watch(digests.extract, "extract_article")
+    site.add("/rss.xml", RSS)
+    site.add("/2026/11/30/c_9.html", article_page("博乐市赛里木湖冬季封湖", LONG), content_type="text/html")
+    async with Fetcher() as fetcher:
+        feed, _ = await add_source(store, fetcher, site.url("/rss.xml"))
+        page, _ = await add_source(store, fetcher, site.url("/2026/11/30/c_9.html"))
+    assert (feed.kind, page.kind) == ("feed", "page")
+    assert set(threads) == {"parse_feed", "discover_feeds", "article_links", "extract_article"}
+    assert not any(loop_thread in ids for ids in threads.values()), threads
 
 
 async def test_gbk_feed_without_declaration(site, store):
