@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import ssl
 import zlib
+from typing import Any
 
 import pytest
 from aiohttp import web  # the test server only: the fetcher itself is httpx
@@ -243,20 +244,28 @@ async def test_conditional_get_answers_304(site):
     assert site.requests["/rss.xml"][1]["If-Modified-Since"] == "Mon, 30 Nov 2026 08:00:00 GMT"
 
 
+def streamed(chunk: bytes, *, first: bytes = b"", encoding: str = "") -> Any:
+    """A handler sending ``first`` and then ``chunk`` 40 times, chunked (no Content-Length)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Encoding": encoding} if encoding else {})
+        await response.prepare(request)
+        if first:
+            await response.write(first)
+        for _ in range(40):
+            await response.write(chunk)
+        return response
+
+    return handler
+
+
 async def test_huge_bodies_are_refused(site):
     site.add("/big", b"x" * (3 * 1024 * 1024))  # declared length over the cap
     async with Fetcher() as fetcher:
         with pytest.raises(FetchError, match="too large"):
             await fetcher.fetch(site.url("/big"), max_bytes=2 * 1024 * 1024)
 
-    async def chunked(request: web.Request) -> web.StreamResponse:  # no Content-Length
-        response = web.StreamResponse()
-        await response.prepare(request)
-        for _ in range(40):
-            await response.write(b"y" * 65536)
-        return response
-
-    site.add_handler("/stream", chunked)
+    site.add_handler("/stream", streamed(b"y" * 65536))  # no Content-Length
     async with Fetcher() as fetcher:
         with pytest.raises(FetchError, match="too large"):
             await fetcher.fetch(site.url("/stream"), max_bytes=1024 * 1024)
@@ -334,14 +343,8 @@ async def test_a_compressed_body_is_capped_as_sent_too(site):
     """Bytes after the end of a gzip member inflate to nothing (zlib keeps them aside): without
     a cap on the body as sent, a server streams them until the total timeout."""
 
-    async def trailing(request: web.Request) -> web.StreamResponse:  # chunked: no length to check
-        response = web.StreamResponse(headers={"Content-Encoding": "gzip"})
-        await response.prepare(request)
-        await response.write(gzip.compress(b"<rss/>"))
-        for _ in range(40):
-            await response.write(b"\0" * 65536)
-        return response
-
+    # chunked (no length to check): a gzip member, then 2.5 MB after its end
+    trailing = streamed(b"\0" * 65536, first=gzip.compress(b"<rss/>"), encoding="gzip")
     site.add_handler("/trailing", trailing)
     async with Fetcher() as fetcher:
         with pytest.raises(FetchError, match="too large"):
