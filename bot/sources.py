@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -151,10 +152,12 @@ def _round_target(store: Store) -> str | Store:
     return store if is_database_url(location) else location
 
 
-def _poll_one(app_store: Store, source_id: int, clock: Clock) -> dict[str, Any]:
+def _poll_one(
+    app_store: Store, source_id: int, clock: Clock, stop: threading.Event
+) -> dict[str, Any]:
     from digests.sources import run_round
 
-    report = run_round(_round_target(app_store), source_ids=[source_id])
+    report = run_round(_round_target(app_store), source_ids=[source_id], stop=stop)
     with worker_store(app_store, clock=clock) as store:
         plan(store, clock)
         reposts = _reposts(store, [i for r in report.sources for i in r.added])
@@ -178,7 +181,7 @@ async def _act(context: BotContext, lang: str, action: str, source_id: int) -> s
     if action == "remove":
         svc.store.remove_source(source_id)
         return t(lang, "src_removed", name=esc(source.name))
-    result = await asyncio.to_thread(_poll_one, svc.store, source_id, svc.clock)
+    result = await asyncio.to_thread(_poll_one, svc.store, source_id, svc.clock, svc.stopping)
     context.application.bot_data["sender"].wake()
     await update_story_messages(context, result["reposts"])
     if result.get("status") == "failed":
@@ -316,10 +319,10 @@ async def _import(context: BotContext, chat_id: int, lang: str, outlines: list[O
     await send(context, chat_id, "\n".join(lines))
 
 
-def _round_and_plan(app_store: Store, clock: Clock) -> dict[str, Any]:
+def _round_and_plan(app_store: Store, clock: Clock, stop: threading.Event) -> dict[str, Any]:
     from digests.sources import run_round
 
-    report = run_round(_round_target(app_store))
+    report = run_round(_round_target(app_store), stop=stop)  # ends soon after the bot is told to
     with worker_store(app_store, clock=clock) as store:
         planned = plan(store, clock)
         data = report.to_dict()
@@ -371,7 +374,7 @@ async def source_poll(context: BotContext) -> None:
         return
     if not svc.store.sources(due_before=svc.clock().timestamp() + 1):
         return
-    data = await asyncio.to_thread(_round_and_plan, svc.store, svc.clock)
+    data = await asyncio.to_thread(_round_and_plan, svc.store, svc.clock, svc.stopping)
     if data["planned"]:
         context.application.bot_data["sender"].wake()
     await update_story_messages(context, data["reposts"])

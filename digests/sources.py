@@ -36,6 +36,7 @@ import hashlib
 import logging
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -74,6 +75,7 @@ MIN_PAGE_CHARS = 60  # a single-article page with less text is not an article
 PAGE_CONCURRENCY = 4  # article pages fetched at once per source
 ROUND_CONCURRENCY = 16  # sources polled at once
 SOURCE_BUDGET = 120.0  # seconds for one source in one round
+STOP_CHECK_SECONDS = 0.2  # how often a round in a worker thread looks at its stop request
 RSSHUB_ENV = "DIGESTBOT_RSSHUB_URL"
 ACCEPT_FEED = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
@@ -206,6 +208,7 @@ class SourceReport:
 class RoundReport:
     sources: list[SourceReport] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False  # ended early by a stop request: no source's poll was finished
 
     @property
     def added(self) -> int:
@@ -559,17 +562,34 @@ async def poll_round(
 
 def run_round(db_path: str | Store, *, everything: bool = False,
               source_ids: list[int] | None = None,
-              fetcher_factory: Callable[[], Fetcher] = Fetcher) -> RoundReport:  # fmt: skip
+              fetcher_factory: Callable[[], Fetcher] = Fetcher,
+              stop: threading.Event | None = None) -> RoundReport:  # fmt: skip
     """One round on its own event loop (for the bot's worker thread and the CLI), on its own
-    connection to ``db_path``, or on a store that threads may share (PostgreSQL's pool)."""
+    connection to ``db_path``, or on a store that threads may share (PostgreSQL's pool).
+
+    Setting ``stop`` (the bot is stopping) cancels the round within ``STOP_CHECK_SECONDS``
+    instead of letting it run out its sources' budgets (up to ``SOURCE_BUDGET``): what was
+    stored stays, a source whose poll was cut short is polled again next time."""
 
     async def go() -> RoundReport:
+        started = time.monotonic()
         shared = db_path if isinstance(db_path, Store) else None
         with nullcontext(shared) if shared is not None else open_store(str(db_path)) as store:
             async with fetcher_factory() as fetcher:
-                return await poll_round(
-                    store, fetcher, everything=everything, source_ids=source_ids
+                work = asyncio.ensure_future(
+                    poll_round(store, fetcher, everything=everything, source_ids=source_ids)
                 )
+                while stop is not None and not work.done():
+                    await asyncio.wait({work}, timeout=STOP_CHECK_SECONDS)
+                    if stop.is_set():
+                        work.cancel()
+                try:
+                    return await work
+                except asyncio.CancelledError:
+                    if not work.cancelled():  # this task itself was cancelled
+                        raise
+                    log.info("source round stopped: the process is stopping")
+                    return RoundReport([], time.monotonic() - started, stopped=True)
 
     return asyncio.run(go())
 

@@ -399,6 +399,40 @@ async def test_one_slow_source_does_not_delay_the_others(site, store):
     assert by_name["边疆日报·要闻"].status == "added"
 
 
+async def test_a_stop_request_ends_a_round_waiting_on_a_silent_source(site, store):
+    """The bot sets its stop event on SIGTERM: a round in its worker thread waiting on a source
+    that does not answer ends then, not when the source's budget runs out (two minutes), and
+    the source is not counted as failed (it is polled again next time)."""
+    import threading
+
+    from aiohttp import web
+
+    from digests.sources import run_round
+
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def silent(request: web.Request) -> web.Response:
+        asked.set()
+        await asyncio.wait_for(release.wait(), 90)
+        return web.Response(text="late")
+
+    site.add_handler("/silent.xml", silent)
+    source = store.add_source(site.url("/silent.xml"), "feed", "慢", now=NOW)
+    stop = threading.Event()
+    in_thread = asyncio.get_running_loop().run_in_executor(
+        None, lambda: run_round(store.path, stop=stop)
+    )
+    try:
+        await asyncio.wait_for(asked.wait(), 30)
+        stop.set()
+        report = await asyncio.wait_for(in_thread, 30)
+    finally:
+        release.set()
+    assert report.stopped and report.sources == []
+    after = store.get_source(source.id)
+    assert after is not None and after.failures == 0
+
+
 def test_intervals_are_clamped_and_back_off():
     assert next_interval() == 1800
     assert next_interval(ttl_minutes=1) == 1800
