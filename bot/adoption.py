@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from operator import methodcaller
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application
@@ -36,6 +38,7 @@ from .updates import JournaledQueue
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+T = TypeVar("T")
 
 TOUCH_SECONDS = 1.0  # how often a process marks the updates it holds as still in hand
 STALE_SECONDS = 5.0  # an unfinished update untouched this long is adopted
@@ -43,18 +46,27 @@ KEEP_DONE_SECONDS = 2 * 86400  # Telegram keeps unacknowledged updates for 24 h
 JOB_NAME = "update-adoption"
 
 
+async def _write(application: AnyApplication, store: Store, write: Callable[[Store], T]) -> T:
+    """``write(store)`` on the journal's thread (:mod:`bot.journal`) when the application has
+    one, so that the event loop never waits for SQLite's write lock."""
+    queue = application.update_queue
+    if isinstance(queue, JournaledQueue):
+        return await queue.writer.run(write)
+    return write(store)
+
+
 async def adopt(application: AnyApplication, store: Store, now: float) -> int:
     """Queue the unfinished updates untouched since ``now - STALE_SECONDS`` as this process's."""
     queue = application.update_queue
     count = 0
     while True:
-        rows = store.adopt_updates(now - STALE_SECONDS, now)
+        rows = await _write(application, store, lambda s: s.adopt_updates(now - STALE_SECONDS, now))
         for update_id, data in rows:
             try:
                 update = Update.de_json(json.loads(data), application.bot)
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("dropping unreadable journaled update %s: %s", update_id, exc)
-                store.finish_update(update_id)
+                await _write(application, store, methodcaller("finish_update", update_id))
                 continue
             if isinstance(queue, JournaledQueue):
                 await queue.put_replayed(update)
@@ -71,7 +83,8 @@ async def replay(application: AnyApplication, store: Store) -> int:
     count = await adopt(application, store, time.time())
     if count:
         log.info("handling %d updates received before the last stop", count)
-    store.prune_updates(time.time() - KEEP_DONE_SECONDS)
+    before = time.time() - KEEP_DONE_SECONDS
+    await _write(application, store, lambda s: s.prune_updates(before))
     return count
 
 
@@ -82,7 +95,8 @@ async def keep_and_adopt(context: BotContext) -> None:
         return
     store = context.services.store
     now = time.time()
-    store.touch_updates(sorted(queue.taken), now)
+    taken = sorted(queue.taken)
+    await queue.writer.run(lambda s: s.touch_updates(taken, now))
     count = await adopt(context.application, store, now)
     if count:
         log.info("adopted %d updates that a stopped replica had taken", count)

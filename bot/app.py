@@ -311,6 +311,8 @@ async def running(
                 await election.stop()
             if application.running:
                 await application.stop()
+            if isinstance(application.update_queue, JournaledQueue):
+                application.update_queue.writer.close()  # its last writes, then its connection
 
 
 def _polling_failed(exc: TelegramError) -> None:

@@ -31,6 +31,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from digests.store import Store
 
+from .journal import JournalWriter
 from .throttle import ChatThrottle, Verdict
 
 log = logging.getLogger(__name__)
@@ -41,26 +42,32 @@ OUTER_BOUND = 4096  # PTB's own semaphore; the real bound is ``concurrency`` bel
 
 
 class JournaledQueue(asyncio.Queue[object]):
-    """The update queue; every :class:`Update` put into it is written to the journal first."""
+    """The update queue; every :class:`Update` put into it is written to the journal first, on
+    the journal's own thread (:mod:`bot.journal`): the event loop goes on meanwhile (other
+    updates, the sender, the jobs) when the write waits for SQLite's write lock."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, writer: JournalWriter | None = None) -> None:
         super().__init__()
         self.store = store
+        self.writer = writer if writer is not None else JournalWriter(store)
         self.taken: set[int] = set()  # journaled (or adopted) here and not handled yet
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update):
-            data = item.to_json()
+            update_id, data = item.update_id, item.to_json()
             digest = hashlib.sha256(data.encode()).hexdigest()[:32]
+            now = time.time()
             try:
-                fresh = self.store.journal_update(item.update_id, data, time.time(), digest)
+                fresh = await self.writer.run(
+                    lambda s: s.journal_update(update_id, data, now, digest)
+                )
             except sqlite3.Error as exc:  # a full disk must not stop the bot answering
-                log.warning("could not journal update %s: %s", item.update_id, exc)
+                log.warning("could not journal update %s: %s", update_id, exc)
                 fresh = True
             if not fresh:
-                log.info("update %s was received before; not handled again", item.update_id)
+                log.info("update %s was received before; not handled again", update_id)
                 return
-            self.taken.add(item.update_id)
+            self.taken.add(update_id)
         await super().put(item)
 
     async def put_replayed(self, item: Update) -> None:
@@ -143,18 +150,21 @@ class FairProcessor(BaseUpdateProcessor):
                 if key is not None:
                     self._leave(key)
         finally:
-            self._finish(update)
+            await self._finish(update)
 
-    def _finish(self, update: object) -> None:
+    async def _finish(self, update: object) -> None:
         if self.store is None or not isinstance(update, Update):
             return
+        update_id = update.update_id
         queue = self.application.update_queue if self.application is not None else None
-        if isinstance(queue, JournaledQueue):
-            queue.taken.discard(update.update_id)
         try:
-            self.store.finish_update(update.update_id)
+            if isinstance(queue, JournaledQueue):
+                queue.taken.discard(update_id)
+                await queue.writer.run(lambda s: s.finish_update(update_id))
+            else:
+                self.store.finish_update(update_id)
         except sqlite3.Error as exc:
-            log.warning("could not mark update %s as handled: %s", update.update_id, exc)
+            log.warning("could not mark update %s as handled: %s", update_id, exc)
 
     async def _warn(self, update: object, seconds: int) -> None:
         """Tell a flooding chat once, in its language, how long to wait."""

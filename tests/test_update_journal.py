@@ -76,3 +76,28 @@ async def test_a_resent_update_is_queued_once_a_new_one_reusing_its_id_again(sto
     await queue.put(_update(1000, "/help"))  # ids chosen afresh (or another bot): a new update
     assert queue.qsize() == 2
     assert [u for u, _ in store.unfinished_updates()] == [1000]
+
+
+async def test_journaling_waits_for_the_write_lock_off_the_event_loop(store) -> None:
+    """Another connection holding SQLite's write lock (the bot's corpus poll storing a batch, a
+    bulk ingest beside the bot) delays the journal's write, not the event loop: it froze every
+    chat while it waited."""
+    import sqlite3
+
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as an ingest's transaction holds it
+    queue = JournaledQueue(store)
+    try:
+        put = asyncio.ensure_future(queue.put(_update(2000, "/start")))
+        for _ in range(20):  # the loop goes on (blocked, it would run none of these first)
+            await asyncio.sleep(0.01)
+            assert not put.done()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(put, 30)
+        assert queue.qsize() == 1
+        assert [u for u, _ in store.unfinished_updates()] == [2000]
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        queue.writer.close()
