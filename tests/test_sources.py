@@ -407,6 +407,7 @@ async def test_a_stop_request_ends_a_round_waiting_on_a_silent_source(site, stor
 
     from aiohttp import web
 
+    from digests.backends import is_database_url, store_location
     from digests.sources import run_round
 
     asked, release = asyncio.Event(), asyncio.Event()
@@ -419,8 +420,10 @@ async def test_a_stop_request_ends_a_round_waiting_on_a_silent_source(site, stor
     site.add_handler("/silent.xml", silent)
     source = store.add_source(site.url("/silent.xml"), "feed", "慢", now=NOW)
     stop = threading.Event()
+    # as the bot's worker thread runs it: its own connection to a SQLite file, PostgreSQL's pool
+    target = store if is_database_url(store_location(store)) else store.path
     in_thread = asyncio.get_running_loop().run_in_executor(
-        None, lambda: run_round(store.path, stop=stop)
+        None, lambda: run_round(target, stop=stop)
     )
     try:
         await asyncio.wait_for(asked.wait(), 30)
