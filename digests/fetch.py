@@ -4,7 +4,8 @@ Every URL an administrator adds is fetched through :class:`Fetcher` (httpx over 
 HTTP stack python-telegram-bot already loads, so no second one). What it guarantees:
 
 * **Addresses.** Only ``http``/``https``; a host that is a loopback, private, link-local,
-  site-local, multicast, reserved, unspecified or IPv4-mapped address is refused, whether
+  site-local, multicast, reserved, unspecified or IPv4-mapped address is refused (a NAT64
+  address, DNS64's answer on an IPv6-only network, by the IPv4 address inside), whether
   written as an IP literal or reached through DNS: httpcore's network backend
   (:class:`SafeBackend`) resolves the name through :class:`SafeResolver`, which drops such
   addresses, and connects to an address that was checked (no second lookup to rebind); it checks
@@ -106,6 +107,9 @@ class Policy:
         return any(ip in net for net in self.networks)
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+
+
 def address_problem(address: str) -> str | None:
     """Why ``address`` may not be connected to, or ``None`` when it is a public address."""
     try:
@@ -119,6 +123,8 @@ def address_problem(address: str) -> str | None:
             return "a tunnelled IPv6 address"
         if ip.is_site_local:  # fec0::/10, deprecated but routed where still configured
             return "a site-local address"  # (ipaddress counts it neither private nor reserved)
+        if ip in _NAT64:  # DNS64's answer for an IPv4-only host on an IPv6-only network: the
+            return address_problem(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))  # IPv4 in it
     checks = (
         ("is_loopback", "a loopback address"),
         ("is_private", "a private address"),

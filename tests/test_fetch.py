@@ -46,11 +46,21 @@ async def test_a_host_name_resolving_to_loopback_is_refused(site, monkeypatch):
     assert site.hits["/rss.xml"] == 0
 
 
+def test_nat64_addresses_are_judged_by_the_ipv4_address_inside() -> None:
+    """On an IPv6-only network DNS64 answers 64:ff9b::a.b.c.d for an IPv4-only host: a public
+    IPv4 inside is a public address (every such source was refused), a private one is not."""
+    assert fetch_module.address_problem("64:ff9b::808:808") is None  # 8.8.8.8
+    assert fetch_module.address_problem("64:ff9b::7f00:1") == "a loopback address"
+    assert fetch_module.address_problem("64:ff9b::a00:1") == "a private address"  # 10.0.0.1
+    assert fetch_module.address_problem("64:ff9b:1::808:808") is not None  # local-use prefix
+
+
 @pytest.mark.parametrize(
     "url",
     [
         "http://10.0.0.1/feed", "http://192.168.1.1/", "http://172.16.5.5/", "http://169.254.169.254/latest",
         "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/", "http://[fec0::1]/",
+        "http://[64:ff9b::7f00:1]/", "http://[64:ff9b::a00:1]/", "http://[64:ff9b:1::808:808]/",
         "http://224.0.0.1/",
         "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/",
         "http://127.1/", "file:///etc/passwd", "ftp://example.com/x", "gopher://example.com/",
