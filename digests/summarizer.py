@@ -189,14 +189,19 @@ def _plain_sizes(n: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
 _cached_plain_sizes = lru_cache(maxsize=_PER_SIZE_CACHED)(_plain_sizes)
 
 
+def _plain_per_size(n: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """:func:`_plain_sizes`, kept for the usual sizes like :func:`_per_size`'s arrays."""
+    return _cached_plain_sizes(n) if n <= _PER_SIZE_CACHED else _plain_sizes(n)
+
+
 def _sizes(n: int) -> _PerSize:
     """The prior, the IDF table, and the index arrays and masks of an article of ``n``
     sentences, computed as the per-article code computed them."""
     np = numeric.require_numpy()
-    prior = _prior(n)
+    prior, teleport = _plain_sizes(n)  # the same divisions, so the same floats on both paths
     by_df = [math.log((n + 1) / (c + 0.5)) if c else 0.0 for c in range(n + 1)]
     arrays = (
-        np.array(prior) / sum(prior),
+        np.array(teleport),
         np.array(by_df),
         np.arange(n),
         np.eye(n),
@@ -473,7 +478,7 @@ def summarize(
     if numeric.numpy() is None:
         from . import plaingraph
 
-        prior, teleport = _cached_plain_sizes(n) if n <= _PER_SIZE_CACHED else _plain_sizes(n)
+        prior, teleport = _plain_per_size(n)
         plain = plaingraph.tfidf_graph(bags)
         ranks, _ = plaingraph.pagerank(plain.similarity, teleport)
         sims = plaingraph.title_similarity(plain, title_bag) if title_bag else [0.0] * n
