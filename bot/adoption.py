@@ -23,9 +23,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from operator import methodcaller
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
@@ -33,12 +32,11 @@ from telegram.ext import Application
 from digests.store import Store
 
 from .common import BotContext, job_queue_of
-from .updates import JournaledQueue
+from .updates import JournaledQueue, journal_write
 
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-T = TypeVar("T")
 
 TOUCH_SECONDS = 1.0  # how often a process marks the updates it holds as still in hand
 STALE_SECONDS = 5.0  # an unfinished update untouched this long is adopted
@@ -46,27 +44,20 @@ KEEP_DONE_SECONDS = 2 * 86400  # Telegram keeps unacknowledged updates for 24 h
 JOB_NAME = "update-adoption"
 
 
-async def _write(application: AnyApplication, store: Store, write: Callable[[Store], T]) -> T:
-    """``write(store)`` on the journal's thread (:mod:`bot.journal`) when the application has
-    one, so that the event loop never waits for SQLite's write lock."""
-    queue = application.update_queue
-    if isinstance(queue, JournaledQueue):
-        return await queue.writer.run(write)
-    return write(store)
-
-
 async def adopt(application: AnyApplication, store: Store, now: float) -> int:
     """Queue the unfinished updates untouched since ``now - STALE_SECONDS`` as this process's."""
     queue = application.update_queue
     count = 0
     while True:
-        rows = await _write(application, store, lambda s: s.adopt_updates(now - STALE_SECONDS, now))
+        rows = await journal_write(
+            queue, store, lambda s: s.adopt_updates(now - STALE_SECONDS, now)
+        )
         for update_id, data in rows:
             try:
                 update = Update.de_json(json.loads(data), application.bot)
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("dropping unreadable journaled update %s: %s", update_id, exc)
-                await _write(application, store, methodcaller("finish_update", update_id))
+                await journal_write(queue, store, methodcaller("finish_update", update_id))
                 continue
             if isinstance(queue, JournaledQueue):
                 await queue.put_replayed(update)
@@ -84,7 +75,7 @@ async def replay(application: AnyApplication, store: Store) -> int:
     if count:
         log.info("handling %d updates received before the last stop", count)
     before = time.time() - KEEP_DONE_SECONDS
-    await _write(application, store, lambda s: s.prune_updates(before))
+    await journal_write(application.update_queue, store, lambda s: s.prune_updates(before))
     return count
 
 

@@ -22,9 +22,10 @@ import hashlib
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from typing import Any
+from operator import methodcaller
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
@@ -37,6 +38,8 @@ from .throttle import ChatThrottle, Verdict
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+T = TypeVar("T")
 
 OUTER_BOUND = 4096  # PTB's own semaphore; the real bound is ``concurrency`` below
 
@@ -73,6 +76,15 @@ class JournaledQueue(asyncio.Queue[object]):
     async def put_replayed(self, item: Update) -> None:
         self.taken.add(item.update_id)
         await super().put(item)
+
+
+async def journal_write(queue: object, store: Store, write: Callable[[Store], T]) -> T:
+    """``write(store)`` on the journal's thread (:mod:`bot.journal`) when ``queue`` (the
+    application's update queue) is a :class:`JournaledQueue`, so that the event loop never waits
+    for SQLite's write lock; here and now otherwise."""
+    if isinstance(queue, JournaledQueue):
+        return await queue.writer.run(write)
+    return write(store)
 
 
 def throttle_key(update: object) -> int | None:
@@ -157,12 +169,10 @@ class FairProcessor(BaseUpdateProcessor):
             return
         update_id = update.update_id
         queue = self.application.update_queue if self.application is not None else None
+        if isinstance(queue, JournaledQueue):
+            queue.taken.discard(update_id)
         try:
-            if isinstance(queue, JournaledQueue):
-                queue.taken.discard(update_id)
-                await queue.writer.run(lambda s: s.finish_update(update_id))
-            else:
-                self.store.finish_update(update_id)
+            await journal_write(queue, self.store, methodcaller("finish_update", update_id))
         except sqlite3.Error as exc:
             log.warning("could not mark update %s as handled: %s", update_id, exc)
 
