@@ -105,6 +105,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import numeric
+from .checkpoint import Checkpointer
 from .errors import StoreError
 from .ftsquery import FtsQuery, fts_query
 from .models import AnalyzedArticle, Article, Chat, Delivery, Source, Subscription
@@ -577,15 +578,23 @@ class Store:
         (SQLite's default is small; on large corpora the full-text index merges and the region
         index inserts keep missing it), and a larger FTS5 ``hashsize``, so that a transaction's
         index entries are written as one segment at commit instead of one per megabyte: fewer
-        segments, less merging (both measured in docs/benchmarks.md).
+        segments, less merging (both measured in docs/benchmarks.md); and the write-ahead log
+        checkpointed by a thread of its own (:mod:`digests.checkpoint`), so that this connection's
+        commits do not wait for the disk.
         """
         previous = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         hash_sizes = {table: self._fts_hash_size(table) for table in FTS_TABLES}
         self.conn.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
         self._set_fts_hash_sizes(dict.fromkeys(FTS_TABLES, int(fts_hash_mib) * 2**20))
+        autocheckpoint = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        checkpointer = Checkpointer(self.path)
+        if checkpointer.start():  # the log is checkpointed on its thread, not after commits here
+            self.conn.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             yield
         finally:
+            checkpointer.stop()
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
             self._set_fts_hash_sizes(hash_sizes)
 
