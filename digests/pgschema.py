@@ -162,6 +162,8 @@ _m012_leases = _run(
 
 _m013_learnt_df = _run("CREATE TABLE learnt_df (term TEXT PRIMARY KEY, df BIGINT NOT NULL)")
 
+_m014_nothing = _run()  # SQLite's word index changed tokenizer; the tsvector columns did not
+
 MIGRATIONS: list[Migration] = [
     _m001_articles,
     _m002_chats_and_subscriptions,
@@ -176,6 +178,7 @@ MIGRATIONS: list[Migration] = [
     _m011_update_digest,
     _m012_leases,
     _m013_learnt_df,
+    _m014_nothing,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

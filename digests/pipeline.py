@@ -167,7 +167,7 @@ def token_streams(token_lists: list[list[str]]) -> TokenStreams:
             except KeyError:  # a token seen for the first time
                 word, candidate, term = terms.learn(token)
             if word:
-                add_word(token)
+                add_word(word)
             # counted with ``in`` and subscripts: CPython specialises those, not a dict.get call
             if candidate:
                 if token in candidates:

@@ -21,6 +21,7 @@ from .errors import NotFound, QueryError
 from .models import Article, Hit, Results
 from .store import Store, bounded
 from .text import gram_phrase, is_cjk, is_word, normalize, to_simplified, tokenize
+from .wordindex import index_form
 
 if TYPE_CHECKING:
     from .regions import Gazetteer, Place
@@ -80,9 +81,9 @@ class ParsedQuery:
 
     def plan(self) -> SearchPlan:
         """Which table ranks, with which expression, and what the other table adds."""
-        word_parts = [_quote(w) for w in self.words] + [_phrase(p) for p in self.phrases]
+        word_parts = [_words(w) for w in [*([w] for w in self.words), *self.phrases]]
         word_expr = " AND ".join(word_parts)
-        word_not = " OR ".join(_phrase(ex) for ex in self.excluded_words)
+        word_not = " OR ".join(_words(ex) for ex in self.excluded_words)
         gram_not = " OR ".join(_phrase(gram_phrase(g)) for g in self.excluded_grams)
         word_units = [(WORDS, part) for part in word_parts]
         if self.grams:
@@ -110,8 +111,9 @@ class SearchPlan:
     units: list[tuple[str, str]] = field(default_factory=list)  # (table, expression) per term
 
 
-def _quote(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
+def _words(tokens: list[str]) -> str:
+    """The phrase of ``tokens`` in the word index, each as it holds them (:func:`index_form`)."""
+    return _phrase([index_form(t) for t in tokens])
 
 
 def _phrase(tokens: list[str]) -> str:

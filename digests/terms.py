@@ -17,6 +17,7 @@ from __future__ import annotations
 from .keywords import is_candidate_term, load_stopwords
 from .summarizer import content_term
 from .text import is_word
+from .wordindex import index_form
 
 __all__ = ["Facts", "facts", "learn"]
 
@@ -24,9 +25,9 @@ __all__ = ["Facts", "facts", "learn"]
 MEMO_SIZE = 100_000
 
 
-#: The facts about one token: (indexed in the full-text index, may become a keyword, the
-#: summarizer's content term or "" for none).
-Facts = tuple[bool, bool, str]
+#: The facts about one token: (what the word index holds of it — :func:`index_form`, "" when it
+#: is not indexed —, may become a keyword, the summarizer's content term or "" for none).
+Facts = tuple[str, bool, str]
 
 #: The process-wide memo: ``facts[token]`` is the :data:`Facts` of ``token``, for the tokens
 #: seen so far (``KeyError`` for the others: see :func:`learn`).
@@ -39,7 +40,7 @@ def learn(token: str) -> Facts:
         facts.clear()
     stopwords = load_stopwords()
     value = facts[token] = (
-        is_word(token),
+        index_form(token) if is_word(token) else "",
         is_candidate_term(token, stopwords),
         content_term(token, stopwords),
     )

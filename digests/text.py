@@ -14,8 +14,8 @@ Everything that turns raw characters into the units the engine works with lives 
   gives jieba's tokens on Chinese text (``tests/test_segmentation.py`` holds it to that) without
   loading jieba's Python dictionary. Only runs of ASCII letters, digits and ``-./`` differ: jieba-rs
   keeps ``200-300`` or ``COVID-19`` whole where jieba cuts at the punctuation; the whole form is
-  kept (a keyword reads better, and the index's ``unicode61`` tokenizer splits it into adjacent
-  parts, so ``300`` finds it and ``200-300`` finds it as a phrase);
+  kept (a keyword reads better, and the word index's tokenizer splits it at the punctuation into
+  adjacent parts, so ``300`` finds it and ``200-300`` finds it as a phrase);
 * :func:`index_terms` — the words stored in the full-text index, and :func:`cjk_grams` — the
   character pairs stored beside them, so that any string of two or more CJK characters is found
   (``六师`` inside ``第六/师``).
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import numeric
 from .once import once
+from .wordindex import index_form
 
 if TYPE_CHECKING:
     import opencc
@@ -258,8 +259,9 @@ def is_word(token: str) -> bool:
 
 
 def index_terms(tokens: Iterable[str]) -> str:
-    """The space-joined token stream stored in the full-text index (punctuation dropped)."""
-    return " ".join(t for t in tokens if is_word(t))
+    """The space-joined token stream stored in the full-text index (punctuation dropped, each
+    word as :func:`digests.wordindex.index_form` gives it)."""
+    return " ".join(index_form(t) for t in tokens if is_word(t))
 
 
 def cjk_grams(text: str) -> str:
