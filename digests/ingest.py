@@ -39,9 +39,6 @@ BATCH_SIZE = 500  # articles per transaction
 #: settings each batch's index entries go to disk as one segment at commit, and larger segments
 #: mean less merging later (docs/benchmarks.md)
 BULK_BATCH_SIZE = 2000
-#: … once the whole input has been read: the last batch is stored while the pool has nothing left
-#: to analyse, so it is kept short (the tail of a 100k load had one core idle for ~5 s)
-TAIL_BATCH_SIZE = BATCH_SIZE
 TASK_ARTICLES = 16  # articles per worker task
 LOOKAHEAD = 4  # tasks in flight per worker, and at least one and a half batches' worth (so
 #: that the workers keep analysing while the writer commits a batch; with 4 per worker they ran
@@ -389,16 +386,9 @@ def ingest(
 
         bar = tqdm(unit="art", desc="ingest", file=sys.stderr)
 
-    read_all = False  # every input read: the rest is in flight (see TAIL_BATCH_SIZE)
-
-    def inputs() -> Iterator[RawArticle]:
-        nonlocal read_all
-        yield from chain(first, reading)
-        read_all = True
-
     def analysed() -> Iterator[AnalyzedArticle | RejectedInput]:
         if not use_pool:
-            for raw in inputs():
+            for raw in chain(first, reading):
                 yield _safe_analyze(raw, idf)
             return
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
@@ -410,7 +400,7 @@ def ingest(
             _widen_pipes(pool)
             ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
             here = partial(_analyze_task, idf=idf)  # the tasks this process takes (see _in_order)
-            yield from _in_order(pool, inputs(), TASK_ARTICLES, ahead, local=here)
+            yield from _in_order(pool, chain(first, reading), TASK_ARTICLES, ahead, local=here)
 
     batch: list[AnalyzedArticle] = []
 
@@ -438,7 +428,7 @@ def ingest(
                     _reject(report, item)
                     continue
                 batch.append(item)
-                if len(batch) >= (min(batch_size, TAIL_BATCH_SIZE) if read_all else batch_size):
+                if len(batch) >= batch_size:
                     flush()
             if batch:
                 flush()

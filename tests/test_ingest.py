@@ -94,21 +94,6 @@ def test_the_ingesting_process_runs_the_tasks_no_worker_has_started() -> None:
     assert len(set(ran_here)) == len(ran_here)
 
 
-def test_the_last_batches_of_a_bulk_load_are_short(tmp_path: Path, monkeypatch) -> None:
-    """Once every input is read, batches are cut at TAIL_BATCH_SIZE: the last one is stored
-    while the pool has nothing left to analyse."""
-    write_articles(tmp_path / "in", 130)
-    monkeypatch.setattr(ingest_module, "BULK_BATCH_SIZE", 1000)
-    monkeypatch.setattr(ingest_module, "TAIL_BATCH_SIZE", 30)
-    batches: list[int] = []
-    with Store(tmp_path / "t.db") as store:
-        report = ingest(
-            store, [tmp_path / "in"], workers=2, on_batch=lambda r: batches.append(len(r))
-        )
-        assert len(report.added) == 130 and store.count() == 130
-    assert batches == [30, 30, 30, 30, 10]  # all 130 were read before the first was stored
-
-
 def test_duplicates_within_one_run_and_across_runs(store: Store, tmp_path: Path) -> None:
     copy = tmp_path / "copy.txt"
     copy.write_bytes(SEEDS[0].read_bytes())
@@ -162,9 +147,7 @@ def test_learnt_idf_is_read_again_only_after_the_corpus_grew(tmp_path: Path, mon
         ingest(store, [tmp_path / "in"], workers=1)
         reads: list[int] = []  # scans of the word index (saved to learnt_df)
         save = store.save_vocabulary
-        monkeypatch.setattr(
-            store, "save_vocabulary", lambda n, **kw: reads.append(n) or save(n, **kw)
-        )
+        monkeypatch.setattr(store, "save_vocabulary", lambda n, **kw: reads.append(n) or save(n, **kw))
         first = corpus_idf(store, min_docs=10)
         assert corpus_idf(store, min_docs=10) is first and len(reads) == 1
         write_articles(tmp_path / "more", 10, seed=8)
