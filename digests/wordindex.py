@@ -21,62 +21,68 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 
 __all__ = ["index_form", "unicode61_tokens"]
 
-#: character → its folded form ("" when the tokenizer drops it, e.g. a combining accent), or
-#: ``None`` for a separator
-_forms: dict[str, str | None] = {}
-#: the characters a word may hold as they are: ASCII (the ascii tokenizer cuts and lowercases it
-#: as unicode61 does) and the characters unicode61 keeps unchanged (Chinese ones among them)
-_unchanged: set[str] = {chr(code) for code in range(128)}
+UNCHANGED, SEPARATOR, FOLDED = 0, 1, 2  # what unicode61 does with a character
+#: block of 256 code points → the kind of each of its characters (learnt blocks only: a few
+#: dozen for Chinese text, 256 bytes each, so that a bot's memory hardly notices them)
+_blocks: dict[int, bytes] = {}
+#: a FOLDED character → its form ("" when the tokenizer drops it, e.g. a combining accent)
+_folded: dict[str, str] = {}
 _lock = threading.Lock()
 _PROBE = "q"  # an ASCII letter around a probed character: one token, or two around a separator
 
 
 def index_form(token: str) -> str:
     """``token`` as the word index holds it: its ``unicode61`` tokens, joined by spaces (``""``
-    when it has none). ASCII, and Chinese words, come back unchanged."""
-    if _unchanged.issuperset(token):
+    when it has none). ASCII (which the ascii tokenizer cuts and lowercases as unicode61 does),
+    and words of characters unicode61 keeps as they are (Chinese ones), come back unchanged."""
+    if token.isascii():
         return token
-    missing = {c for c in token if c not in _forms}
-    if missing:
-        _learn(missing)
-        if _unchanged.issuperset(token):
-            return token
-    return " ".join(unicode61_tokens(token))
+    blocks = _blocks
+    for char in token:
+        code = ord(char)
+        if code < 128:
+            continue
+        kinds = blocks.get(code >> 8)
+        if kinds is None:
+            _learn(code >> 8 for code in map(ord, token))
+            kinds = blocks[code >> 8]
+        if kinds[code & 255] != UNCHANGED:
+            return " ".join(unicode61_tokens(token))
+    return token
 
 
 def unicode61_tokens(text: str) -> list[str]:
     """``text`` cut and folded as FTS5's ``unicode61 remove_diacritics 2`` does."""
-    missing = {c for c in text if c not in _forms}
-    if missing:
-        _learn(missing)
+    _learn(code >> 8 for code in map(ord, text))
+    blocks, folded = _blocks, _folded
     tokens: list[str] = []
     current: list[str] = []
     for char in text:
-        form = _forms[char]
-        if form is None:
+        code = ord(char)
+        kind = blocks[code >> 8][code & 255]
+        if kind == SEPARATOR:
             if current:
                 tokens.append("".join(current))
                 current = []
         else:
-            current.append(form)
+            current.append(char if kind == UNCHANGED else folded[char])
     if current:
         tokens.append("".join(current))
     return [t for t in tokens if t]
 
 
-def _learn(chars: set[str]) -> None:
-    """Put ``chars``, and every other character of their blocks of 256, through SQLite's
-    ``unicode61`` tokenizer, one probe row each: a process learns the characters of its texts a
-    block at a time (Chinese text touches a few dozen blocks), not a token at a time."""
-    ordered = [
-        chr(code)
-        for block in sorted({ord(c) >> 8 for c in chars})
-        for code in range(block << 8, (block + 1) << 8)
-        if not 0xD800 <= code <= 0xDFFF  # surrogates: no tokenizer ever sees one
-    ]
+def _learn(blocks: Iterable[int]) -> None:
+    """Put every character of ``blocks`` (of 256 code points) not learnt yet through SQLite's
+    ``unicode61`` tokenizer, one probe row each: a process learns the characters of its texts
+    a block at a time (Chinese text touches a few dozen blocks), not a word at a time."""
+    wanted = sorted(set(blocks).difference(_blocks))
+    if not wanted:
+        return
+    codes = [code for block in wanted for code in range(block << 8, (block + 1) << 8)]
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(
@@ -85,20 +91,29 @@ def _learn(chars: set[str]) -> None:
         conn.execute("CREATE VIRTUAL TABLE probe_terms USING fts5vocab(probe, 'instance')")
         conn.executemany(
             "INSERT INTO probe (rowid, x) VALUES (?, ?)",
-            ((i, _PROBE + char + _PROBE) for i, char in enumerate(ordered)),
+            (
+                (code, _PROBE + chr(code) + _PROBE)
+                for code in codes
+                if not 0xD800 <= code <= 0xDFFF  # a lone surrogate: no tokenizer sees one
+            ),
         )
         terms: dict[int, list[str]] = {}
         for doc, term in conn.execute("SELECT doc, term FROM probe_terms ORDER BY doc, offset"):
             terms.setdefault(int(doc), []).append(str(term))
     finally:
         conn.close()
-    learnt: dict[str, str | None] = dict.fromkeys(chars)  # a lone surrogate: a separator
-    for i, char in enumerate(ordered):
-        found = terms.get(i, [])
-        if len(found) == 1 and found[0].startswith(_PROBE) and found[0].endswith(_PROBE):
-            learnt[char] = found[0][len(_PROBE) : -len(_PROBE)]
-        else:  # cut in two: a separator
-            learnt[char] = None
+    kinds = bytearray(len(codes))
+    folded: dict[str, str] = {}
+    for i, code in enumerate(codes):
+        found = terms.get(code, [])
+        if len(found) != 1 or not (found[0].startswith(_PROBE) and found[0].endswith(_PROBE)):
+            kinds[i] = SEPARATOR  # cut in two (or a surrogate, never inserted)
+            continue
+        form = found[0][len(_PROBE) : -len(_PROBE)]
+        if form != chr(code):
+            kinds[i] = FOLDED
+            folded[chr(code)] = form
     with _lock:
-        _forms.update(learnt)
-        _unchanged.update(char for char, form in learnt.items() if form == char)
+        _folded.update(folded)
+        for n, block in enumerate(wanted):
+            _blocks[block] = bytes(kinds[n << 8 : (n + 1) << 8])
