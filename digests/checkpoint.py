@@ -21,18 +21,17 @@ INTERVAL = 1.0  # seconds between two checkpoints
 
 
 class Checkpointer:
-    """Checkpoints ``path``'s log every ``interval`` seconds until :meth:`stop`. :meth:`start` returns ``False`` (and nothing runs) when the database has no
-    write-ahead log or a connection of its own cannot be opened: the writer then keeps its own
-    automatic checkpoints."""
+    """Checkpoints ``path``'s log every ``interval`` seconds until :meth:`stop`. :meth:`start`
+    returns ``False`` (and nothing runs) when the database has no write-ahead log or a
+    connection of its own cannot be opened: the writer then keeps its own automatic
+    checkpoints."""
 
     def __init__(self, path: str, interval: float = INTERVAL) -> None:
         self.path = path
         self.interval = interval
-        self.checkpoints = 0  # run so far
         #: the last one's (busy, frames in the log, frames checkpointed), as SQLite reports it
         self.last: tuple[int, int, int] | None = None
-        self._wake = threading.Event()
-        self._stopping = False
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
 
@@ -54,8 +53,7 @@ class Checkpointer:
 
     def stop(self) -> None:
         """Stop after the checkpoint in progress, if any."""
-        self._stopping = True
-        self._wake.set()
+        self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -63,15 +61,10 @@ class Checkpointer:
     def _run(self) -> None:
         assert self._conn is not None
         try:
-            while True:
-                self._wake.wait(self.interval)
-                self._wake.clear()
-                if self._stopping:
-                    return
+            while not self._stop.wait(self.interval):
                 try:
                     row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.last = (int(row[0]), int(row[1]), int(row[2]))
-                    self.checkpoints += 1
                 except sqlite3.Error as exc:  # an I/O error: the next round tries again
                     log.warning("WAL checkpoint failed: %s", exc)
         finally:

@@ -10,8 +10,8 @@ which reads those back unchanged (it only cuts at ASCII separators and lowercase
 which the folded form already is). Queries go through the same function, so an article and a
 query meet exactly where they did before.
 
-The folding of a character is SQLite's own: a character never seen before is put through a
-``unicode61`` table in memory (the same SQLite library the store uses), so the forms cannot drift
+The folding of a character is SQLite's own: a character never seen before, with the rest of its
+block of 256 code points, is put through a ``unicode61`` table in memory (the same SQLite library the store uses), so the forms cannot drift
 from what the tokenizer would have made, whatever Unicode version either side knows. A database
 made before version 14 keeps its ``unicode61`` word index; reading the folded forms gives it the
 same tokens (``tests/test_word_index.py`` checks both on every character of the BMP).
@@ -48,7 +48,7 @@ def index_form(token: str) -> str:
             continue
         kinds = blocks.get(code >> 8)
         if kinds is None:
-            _learn(code >> 8 for code in map(ord, token))
+            _learn(ord(c) >> 8 for c in token)
             kinds = blocks[code >> 8]
         if kinds[code & 255] != UNCHANGED:
             return " ".join(unicode61_tokens(token))
@@ -57,7 +57,7 @@ def index_form(token: str) -> str:
 
 def unicode61_tokens(text: str) -> list[str]:
     """``text`` cut and folded as FTS5's ``unicode61 remove_diacritics 2`` does."""
-    _learn(code >> 8 for code in map(ord, text))
+    _learn(ord(c) >> 8 for c in text)
     blocks, folded = _blocks, _folded
     tokens: list[str] = []
     current: list[str] = []
