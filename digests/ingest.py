@@ -9,6 +9,7 @@ the ingesting process, between its commits, analyses the tasks no worker has sta
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -17,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, islice
@@ -48,6 +49,9 @@ IN_FLIGHT_BATCHES = 1.5
 #: go down in one write instead of one per 64 KB pipe buffer (see :func:`_widen_pipes`)
 PIPE_BYTES = 2**20
 PARALLEL_MIN = 64
+#: new containers between two collections of the cyclic GC's youngest generation in a pooled
+#: bulk load (Python's default: 700; see :func:`_collector_for_pool`)
+GC_YOUNG_THRESHOLD = 20_000
 IDF_MIN_DOCS = 1000
 KEPT_REJECTIONS = 1000  # rejections listed in a report (all are counted)
 LOGGED_REJECTIONS = 20  # rejections logged one by one per run (then one summary line)
@@ -222,6 +226,29 @@ def _load_shared(idf: Idf | None) -> None:
     (idf or Idf.default()).warm()
 
 
+@contextmanager
+def _collector_for_pool(threshold: int = GC_YOUNG_THRESHOLD) -> Iterator[None]:
+    """The cyclic garbage collector while a pool analyses: what is alive now (the segmenter's,
+    the gazetteer's and the IDF's tables) frozen out of its generations, as the ``gc`` docs advise
+    before a fork, and its youngest generation collected every ``threshold`` new containers
+    instead of 700, so that an article's short-lived lists and dicts are freed by their
+    reference counts before a collection walks them. Restored after (docs/benchmarks.md).
+
+    Only on the main thread (``digestbot ingest``): the collector is the whole process's, and a
+    bot's corpus poll, which runs in a thread, leaves it to the bot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def _init_worker(idf: Idf | None) -> None:
     global _worker_idf
     _worker_idf = idf
@@ -394,9 +421,12 @@ def ingest(
         ctx = get_context("fork") if sys.platform.startswith("linux") else None
         if ctx is not None:
             _load_shared(idf)
-        with ProcessPoolExecutor(  # this process is the last of ``workers`` (see _in_order)
-            workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
-        ) as pool:
+        with (
+            _collector_for_pool(),
+            ProcessPoolExecutor(  # this process is the last of ``workers`` (see _in_order)
+                workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(idf,)
+            ) as pool,
+        ):
             _widen_pipes(pool)
             ahead = max(workers * LOOKAHEAD, int(batch_size * IN_FLIGHT_BATCHES) // TASK_ARTICLES)
             here = partial(_analyze_task, idf=idf)  # the tasks this process takes (see _in_order)

@@ -43,6 +43,9 @@ PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
 
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]+")
 _HSPACE = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
+#: what :func:`normalize` removes or replaces besides plain spaces, as one character class: a
+#: search for it runs re's fast scan for a set (the two substitutions scan the text twice)
+_TO_CHANGE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\r\t\u00a0\u2002-\u200a\u202f\u205f]")
 _ENDER_CHARS = "。！？；…!?;"  # end a sentence
 _CLOSER_CHARS = "”’」』）)》\"'"  # stay with the sentence they follow
 _ENDERS = set(_ENDER_CHARS)
@@ -86,7 +89,17 @@ def normalize(text: str) -> str:
     Full-width spaces are kept: they separate paragraphs in the corpus format and are handled by
     the format readers. Line breaks are unified to ``\\n``.
     """
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    text = unicodedata.normalize("NFC", text)
+    if (  # nothing else to change (most texts): one scan for the characters that would be
+        _TO_CHANGE.search(text) is None  # changed, and substring searches for the spaces
+        and "  " not in text
+        and "\n " not in text
+        and " \n" not in text
+        and not text.startswith(" ")
+        and not text.endswith(" ")
+    ):
+        return text
+    text = _INVISIBLE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # the spaces are collapsed in one pass over the whole text (no run spans a line break)
     return "\n".join(line.strip(" ") for line in _HSPACE.sub(" ", text).split("\n"))

@@ -165,3 +165,35 @@ def test_the_pool_pipes_hold_a_whole_task() -> None:
         for queue in (pool._call_queue, pool._result_queue):  # type: ignore[attr-defined]
             size = fcntl.fcntl(queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
             assert size >= ingest_module.PIPE_BYTES
+
+
+def test_a_pooled_load_on_the_main_thread_quiets_the_collector_and_restores_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """While a pool analyses, the objects alive before it are frozen and the youngest generation
+    is collected every GC_YOUNG_THRESHOLD containers; after it, the collector is as it was. A
+    load run in a thread (a bot's corpus poll) leaves the collector alone."""
+    import gc
+    import threading
+
+    monkeypatch.setattr(ingest_module, "BULK_BATCH_SIZE", 20)  # batches stored while it runs
+    write_articles(tmp_path / "in", 80)
+    before = gc.get_threshold()
+    seen: dict[str, tuple[int, int]] = {}
+
+    def load(name: str) -> None:
+        def look(_: object) -> None:
+            seen.setdefault(name, (gc.get_threshold()[0], gc.get_freeze_count()))
+
+        with Store(tmp_path / f"{name}.db") as store:
+            report = ingest(store, [tmp_path / "in"], workers=2, on_batch=look)
+            assert len(report.added) == 80
+
+    load("main")
+    assert seen["main"][0] == ingest_module.GC_YOUNG_THRESHOLD != before[0]
+    assert seen["main"][1] > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    thread = threading.Thread(target=load, args=("thread",))
+    thread.start()
+    thread.join()
+    assert seen["thread"] == (before[0], 0)

@@ -57,17 +57,24 @@ def test_normalize_nfc_bom_zero_width_and_spaces() -> None:
 
 
 def test_normalize_collapses_spaces_line_by_line() -> None:
-    """The one-pass collapse equals collapsing and stripping each line alone."""
+    """The one-pass collapse equals collapsing and stripping each line alone (texts with nothing
+    to change, which take the short path, and texts with everything)."""
     import random
     import re
     import unicodedata
 
     hspace = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
     rng = random.Random(5)
+    invisible = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
     alphabet = ["兵", "团", "a", " ", "\t", "\u00a0", "\u2003", "\u3000", "\n", "\r", "\u200b"]
-    for _ in range(2000):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
-        lines = unicodedata.normalize("NFC", text.replace("\u200b", ""))
+    alphabet += ["\ufeff", "\u00ad", "\u205f", "\u202f", "\u200a", "\u2060", "e", "\u0301"]
+    plain = ["兵", "团", "a", " ", "\n", "\u3000", "e", "\u0301"]
+    for i in range(4000):
+        chars = alphabet if i % 2 else plain  # half of them without what the scan looks for
+        text = "".join(rng.choice(chars) for _ in range(rng.randrange(0, 30)))
+        if i % 4 == 1:
+            text = f" {text}" if i % 8 == 1 else f"{text} "
+        lines = invisible.sub("", unicodedata.normalize("NFC", text))
         lines = lines.replace("\r\n", "\n").replace("\r", "\n")
         expected = "\n".join(hspace.sub(" ", line).strip(" ") for line in lines.split("\n"))
         assert normalize(text) == expected, repr(text)
