@@ -94,17 +94,26 @@ def rjieba_baseline(folder: Path, limit: int | None = None, skip: int = 0) -> di
     }
 
 
+#: the baseline's halves differing by more than this: its ratio is flagged as not trustworthy
+DRIFT_WARNING_PCT = 10.0
+
+
 def combined_baseline(before: dict[str, float], after: dict[str, float]) -> dict[str, object]:
     """The baseline runs before and after the ingest taken together: on a machine whose speed
-    drifts (shared CPUs), bracketing the measured run keeps the ratio fair."""
+    drifts (shared CPUs), bracketing the measured run keeps the ratio fair. ``drift_pct`` says by
+    how much the two halves differ (the slower one's speed the base): past ``DRIFT_WARNING_PCT``
+    the machine's speed during the measured run is not known well enough for a ratio to mean
+    much, and the run says so."""
     articles = before["articles"] + after["articles"]
     seconds = before["seconds"] + after["seconds"]
+    slow, fast = sorted([before["articles_per_s"], after["articles_per_s"]])
     return {
         "articles": articles,
         "seconds": round(seconds, 3),
         "articles_per_s": round(articles / seconds, 1),
         "before_articles_per_s": before["articles_per_s"],
         "after_articles_per_s": after["articles_per_s"],
+        "drift_pct": round(100 * (fast - slow) / slow, 1) if slow > 0 else 0.0,
     }
 
 

@@ -510,6 +510,16 @@ def targets(results: dict) -> list[dict]:
         add(f"ingest {size:,} vs jieba", ">= 2.5", r["ratio_vs_jieba"], r["ratio_vs_jieba"] >= 2.5)
         if "ratio_vs_rjieba" in r:
             add(f"ingest {size:,} vs rjieba", "(context)", r["ratio_vs_rjieba"], None)
+        drift = r["jieba"].get("drift_pct")
+        if drift is not None:  # the machine's speed moved between the baseline's halves
+            from .engine import DRIFT_WARNING_PCT
+
+            add(
+                f"jieba baseline drift @ {size:,} (%)",
+                f"< {DRIFT_WARNING_PCT:g} to trust the ratio",
+                drift,
+                drift < DRIFT_WARNING_PCT,
+            )
     if results["search"]:
         by_size = {int(k): v for k, v in results["search"].items()}
         size = max(by_size)

@@ -27,6 +27,7 @@ def test_quick_benchmark_runs_every_part(tmp_path: Path) -> None:
     ingest = results["ingest"]["1000"]
     assert ingest["added"] == 1000 and ingest["rejected"] == 0
     assert ingest["ratio_vs_jieba"] > 0 and ingest["ratio_vs_rjieba"] > 0
+    assert ingest["jieba"]["drift_pct"] >= 0  # how far the machine moved during the ingest
     reply = results["reply"]["1000"]
     assert {"help", "search", "region"} <= set(reply) and reply["search"]["n"] == 20
     classes = results["search"]["1000"]
