@@ -212,14 +212,15 @@ _worker_idf: Idf | None = None
 
 
 def _load_shared(idf: Idf | None) -> None:
-    """Load what every analysis needs (the segmenter's dictionary, the gazetteer, stop words, the IDF
-    lookup tables, numpy for the summary graph). Done in the parent before the pool forks, so the
-    workers inherit it instead of each loading it again (~1 s of CPU per worker)."""
+    """Load what every analysis needs (the segmenter's dictionary, OpenCC, the gazetteer, stop
+    words, the IDF lookup tables, numpy for the summary graph). Done in the parent before the pool
+    forks, so the workers inherit it instead of each loading it again (~1 s of CPU per worker)."""
     from .regions import load_gazetteer
     from .summarizer import warm as warm_summarizer
-    from .text import raw_tokens
+    from .text import raw_tokens, to_simplified
 
     raw_tokens("预热")  # the segmenter's dictionary (jieba-rs loads it on import)
+    to_simplified("預熱")  # OpenCC, and what tells the texts it would change
     warm_summarizer()
     load_gazetteer()
     load_stopwords()

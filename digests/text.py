@@ -23,12 +23,14 @@ Everything that turns raw characters into the units the engine works with lives 
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from . import numeric
@@ -123,11 +125,29 @@ def _t2s() -> opencc.OpenCC:  # pragma: no cover - trivial
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese (OpenCC ``t2s``); other characters unchanged."""
+    """Traditional → simplified Chinese (OpenCC ``t2s``); other characters unchanged.
+
+    A text holding nothing ``t2s`` can change (no character it converts, no phrase it converts,
+    nothing past the BMP: :mod:`digests.t2sdata`) is returned as it is without asking OpenCC,
+    which is most texts; OpenCC is loaded when a text first needs it."""
     if not text:
+        return text
+    changes_alone, changing_phrases = _t2s_changes()
+    if changes_alone.search(text) is None and changing_phrases.search(text) is None:
         return text
     simplified: str = _t2s().convert(text)
     return simplified
+
+
+@once
+def _t2s_changes() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Searches for what ``t2s`` can change: one character class (any character past the BMP
+    included, so that the class stays a bitmap re scans fast), one alternation of phrases."""
+    data = json.loads((files("digests") / "data" / "t2s.json").read_text(encoding="utf-8"))
+    bmp = "".join(c for c in data["changes_alone"] if ord(c) <= 0xFFFF)
+    alone = re.compile(f"[{re.escape(bmp)}\U00010000-\U0010ffff]")
+    phrases = sorted(data["changing_phrases"], key=len, reverse=True)
+    return alone, re.compile("|".join(map(re.escape, phrases)) or "(?!)")
 
 
 def split_sentences(paragraph: str) -> list[str]:
