@@ -129,12 +129,15 @@ def to_simplified(text: str) -> str:
 
     A text holding nothing ``t2s`` can change (no character it converts, no phrase it converts,
     nothing past the BMP: :mod:`digests.t2sdata`) is returned as it is without asking OpenCC,
-    which is most texts; OpenCC is loaded when a text first needs it."""
+    which is most texts; OpenCC is loaded when a text first needs it. Not in a lean process
+    (:mod:`digests.numeric`: the bot), which analyses an article now and then and whose memory
+    budget the two searches (~0.7 MB once compiled) would strain."""
     if not text:
         return text
-    changes_alone, changing_phrases = _t2s_changes()
-    if changes_alone.search(text) is None and changing_phrases.search(text) is None:
-        return text
+    if not numeric.is_lean():
+        changes_alone, changing_phrases = _t2s_changes()
+        if changes_alone.search(text) is None and changing_phrases.search(text) is None:
+            return text
     simplified: str = _t2s().convert(text)
     return simplified
 

@@ -65,3 +65,21 @@ def test_texts_come_out_as_opencc_makes_them(t2s: opencc.OpenCC) -> None:
         skipped += to_simplified(text) is text
     assert skipped > 900  # the plain third took the short path
     assert to_simplified("覆盖") == "覆盖" and to_simplified("回覆") == "回复"
+
+
+def test_a_lean_process_asks_opencc_without_compiling_the_searches(monkeypatch) -> None:
+    """The bot (lean) keeps its memory: the searches (~0.7 MB compiled) are never built there."""
+    from digests import numeric, text
+
+    def refuse() -> None:
+        raise AssertionError("compiled in a lean process")
+
+    monkeypatch.setattr(text, "_t2s_changes", refuse)
+    lean = numeric.is_lean()
+    numeric.set_lean(True)
+    try:
+        assert to_simplified("回覆兵团") == "回复兵团" and to_simplified("兵团") == "兵团"
+    finally:
+        numeric.set_lean(lean)
+    with pytest.raises(AssertionError, match="compiled"):
+        to_simplified("兵团")  # not lean: the searches are asked first
