@@ -144,8 +144,9 @@ def to_simplified(text: str) -> str:
 
 @once
 def _t2s_changes() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Searches for what ``t2s`` can change: one character class (any character past the BMP
-    included, so that the class stays a bitmap re scans fast), one alternation of phrases."""
+    """Searches for what ``t2s`` can change: one character class, one alternation of phrases.
+    Every character past the BMP is in the class as one range (listed one by one, they kept re
+    from holding the class as a bitmap, and its scan was far slower: docs/benchmarks.md)."""
     data = json.loads((files("digests") / "data" / "t2s.json").read_text(encoding="utf-8"))
     bmp = "".join(c for c in data["changes_alone"] if ord(c) <= 0xFFFF)
     alone = re.compile(f"[{re.escape(bmp)}\U00010000-\U0010ffff]")
