@@ -32,6 +32,12 @@ CHARACTER_DICTS = ("CJK_Compatibility_Ideographs", "TSCharacters", "TSCharacters
 PHRASE_DICT = "TSPhrases"
 
 
+def load() -> tuple[str, list[str]]:
+    """The shipped ``changes_alone`` and ``changing_phrases``."""
+    data = json.loads(DATA.read_text("utf-8"))
+    return data["changes_alone"], data["changing_phrases"]
+
+
 def opencc_dir() -> Path:
     """Where the installed OpenCC keeps its program and dictionaries."""
     import opencc

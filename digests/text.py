@@ -23,14 +23,12 @@ Everything that turns raw characters into the units the engine works with lives 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from . import numeric
@@ -43,11 +41,13 @@ if TYPE_CHECKING:
 FULLWIDTH_SPACE = "\u3000"
 PARAGRAPH_SEPARATOR = FULLWIDTH_SPACE * 2
 
-_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]+")
-_HSPACE = re.compile(r"[ \t\u00a0\u2002-\u200a\u202f\u205f]+")
+_INVISIBLE_CHARS = "\ufeff\u200b\u200c\u200d\u2060\u00ad"  # dropped by normalize()
+_OTHER_SPACES = "\t\u00a0\u2002-\u200a\u202f\u205f"  # made plain spaces (a class's ranges)
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
+_HSPACE = re.compile(f"[ {_OTHER_SPACES}]+")
 #: what :func:`normalize` removes or replaces besides plain spaces, as one character class: a
 #: search for it runs re's fast scan for a set (the two substitutions scan the text twice)
-_TO_CHANGE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\r\t\u00a0\u2002-\u200a\u202f\u205f]")
+_TO_CHANGE = re.compile(f"[{_INVISIBLE_CHARS}\r{_OTHER_SPACES}]")
 _ENDER_CHARS = "。！？；…!?;"  # end a sentence
 _CLOSER_CHARS = "”’」』）)》\"'"  # stay with the sentence they follow
 _ENDERS = set(_ENDER_CHARS)
@@ -147,11 +147,12 @@ def _t2s_changes() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Searches for what ``t2s`` can change: one character class, one alternation of phrases.
     Every character past the BMP is in the class as one range (listed one by one, they kept re
     from holding the class as a bitmap, and its scan was far slower: docs/benchmarks.md)."""
-    data = json.loads((files("digests") / "data" / "t2s.json").read_text(encoding="utf-8"))
-    bmp = "".join(c for c in data["changes_alone"] if ord(c) <= 0xFFFF)
+    from .t2sdata import load
+
+    changes_alone, changing_phrases = load()
+    bmp = "".join(c for c in changes_alone if ord(c) <= 0xFFFF)
     alone = re.compile(f"[{re.escape(bmp)}\U00010000-\U0010ffff]")
-    phrases = sorted(data["changing_phrases"], key=len, reverse=True)
-    return alone, re.compile("|".join(map(re.escape, phrases)) or "(?!)")
+    return alone, re.compile("|".join(map(re.escape, changing_phrases)) or "(?!)")
 
 
 def split_sentences(paragraph: str) -> list[str]:

@@ -38,18 +38,17 @@ def test_every_character_opencc_changes_alone_is_listed(t2s: opencc.OpenCC) -> N
     converted = t2s.convert("\n".join(chars)).split("\n")
     assert len(converted) == len(chars)
     changed = {c for c, out in zip(chars, converted, strict=True) if out != c}
-    listed = set(json.loads(t2sdata.DATA.read_text("utf-8"))["changes_alone"])
+    listed = set(t2sdata.load()[0])
     assert changed and changed <= listed
 
 
 def test_texts_come_out_as_opencc_makes_them(t2s: opencc.OpenCC) -> None:
     """Texts with nothing to change (returned without OpenCC) and texts with a character, a
     phrase or a character past the BMP to change, mixed at random with plain text."""
-    data = json.loads(t2sdata.DATA.read_text("utf-8"))
+    changes_alone, phrases = t2sdata.load()
     rng = random.Random(11)
     plain = list("兵团第一师阿拉尔市新疆喀什莎车县的工作取得新进展，。！ a1")
-    changers = list(data["changes_alone"][:: len(data["changes_alone"]) // 300])
-    phrases = data["changing_phrases"]
+    changers = list(changes_alone[:: len(changes_alone) // 300])
     texts = [p.read_text("utf-8") for p in SEEDS[:3]]
     for i in range(3000):
         pieces = [rng.choice(plain) for _ in range(rng.randrange(1, 40))]
