@@ -11,10 +11,11 @@ which the folded form already is). Queries go through the same function, so an a
 query meet exactly where they did before.
 
 The folding of a character is SQLite's own: a character never seen before, with the rest of its
-block of 256 code points, is put through a ``unicode61`` table in memory (the same SQLite library the store uses), so the forms cannot drift
-from what the tokenizer would have made, whatever Unicode version either side knows. A database
-made before version 14 keeps its ``unicode61`` word index; reading the folded forms gives it the
-same tokens (``tests/test_word_index.py`` checks both on every character of the BMP).
+block of 256 code points, is put through a ``unicode61`` table in memory (the same SQLite library
+the store uses), so the forms cannot drift from what the tokenizer would have made, whatever
+Unicode version either side knows. A database made before version 14 keeps its ``unicode61``
+word index; reading the folded forms gives it the same tokens (``tests/test_word_index.py``
+checks both on every character of the BMP).
 """
 
 from __future__ import annotations
