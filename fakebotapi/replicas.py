@@ -34,10 +34,19 @@ SECRET = "replica-set-Secret_1"
 HOOK_PATH = "/telegram"
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports on loopback: their sockets are held open together while
+    they are chosen (bound and closed one after another, the kernel may hand the same port out
+    twice, and two replicas then fight over it)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 # Run as ``python -c _LAUNCH PARENT_PID PROGRAM ARGS…``: asks Linux to SIGKILL this process when
@@ -116,7 +125,8 @@ class ReplicaSet:
         self.python = python
         self.cwd = cwd
         self.replicas = [
-            Replica(i, free_port(), workdir / f"replica-{i}.log") for i in range(count)
+            Replica(i, port, workdir / f"replica-{i}.log")
+            for i, port in enumerate(free_ports(count))
         ]
         self.balancer = RoundRobin([r.base_url for r in self.replicas])
         self._logs: list[IO[bytes]] = []

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fakebotapi import FakeTelegram
-from fakebotapi.replicas import ReplicaSet, dies_with_parent, free_port
+from fakebotapi.replicas import ReplicaSet, dies_with_parent, free_ports
 
 from .botkit import TOKEN
 from .conftest import ROOT
@@ -140,7 +140,8 @@ async def test_the_caddyfile_proxies_round_robin_and_around_a_killed_replica(
     # Telegram retries an update the proxy answered 502 (no replica seen healthy yet, or a pooled
     # connection to the killed one) for much longer than the emulator's default
     fake.webhook_attempts, fake.webhook_retry_delay = 40, 0.5
-    port = free_port()
+    taken = {replica.port for replica in replicas.replicas}  # chosen, not bound yet
+    port = next(p for p in free_ports(len(taken) + 1) if p not in taken)
     caddyfile = "{\n\tadmin off\n}\n" + CADDYFILE.read_text("utf-8").replace(
         "{$DIGESTBOT_DOMAIN}", f"http://127.0.0.1:{port}"
     )

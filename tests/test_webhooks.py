@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,18 +19,13 @@ from aiohttp import web
 from bot.config import ConfigError, Webhook, load_settings
 from bot.logsafe import TokenMask
 from fakebotapi import FakeTelegram
+from fakebotapi.replicas import free_port
 
 from .botkit import TOKEN, USER, BotEnv, running_bot
 from .conftest import GRASSROOTS_TITLE
 from .test_kill_restart import ROOT
 
 SECRET = "s3cret-Webhook_token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def webhook_for(port: int) -> Webhook:
