@@ -40,7 +40,6 @@ from .pgtext import (
     fts5_to_bounds,
     fts5_to_tsquery,
     tsvector_literal,
-    unicode61_tokens,
 )
 from .rows import CHAT_COLUMNS, article_values, first_seen
 from .store import (
@@ -56,6 +55,7 @@ from .store import (
     bounded,
     utcnow,
 )
+from .wordindex import unicode61_tokens
 
 if TYPE_CHECKING:
     from .ledger import Ledger

@@ -22,39 +22,15 @@ SQLite finds it; single words are always found.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
+
+from .wordindex import unicode61_tokens  # SQLite's own cutting and folding, as the words index
 
 MAX_POSITION = 16383  # PostgreSQL's last tsvector position
 MAX_POSITIONS_PER_LEXEME = 255  # PostgreSQL keeps 256; stay below
 MAX_LEXEME_BYTES = 2046
 #: ts_rank weights {D, C, B, A}: body (B) 0.1, title (A) 1.0 — the SQLite bm25 ratio 1:10.
 RANK_WEIGHTS = "{0.1, 0.1, 0.1, 1.0}"
-
-
-def unicode61_tokens(text: str) -> list[str]:
-    """``text`` cut as FTS5's ``unicode61 remove_diacritics 2`` does: letters, digits and
-    private-use characters make tokens (marks stay with them), everything else separates;
-    lowercase, diacritics removed."""
-    tokens: list[str] = []
-    current: list[str] = []
-    for char in text:
-        category = unicodedata.category(char)
-        if category[0] in "LNM" or category == "Co":
-            current.append(char)
-        elif current:
-            tokens.append("".join(current))
-            current = []
-    if current:
-        tokens.append("".join(current))
-    return [t for t in (_fold(t) for t in tokens) if t]
-
-
-def _fold(token: str) -> str:
-    decomposed = unicodedata.normalize("NFD", token.lower())
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
-    )
 
 
 _ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
