@@ -29,8 +29,7 @@ def _remove_db(path: Path) -> None:
 
 
 def warm_engine() -> None:
-    """Load the segmenter, OpenCC and the gazetteer once, so no timing includes it (forked
-    ingest workers inherit them)."""
+    """Load the segmenter, OpenCC and the gazetteer once, so no timing includes it."""
     quiet_jieba()
     from digests.regions import load_gazetteer
     from digests.text import raw_tokens, to_simplified

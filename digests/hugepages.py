@@ -20,7 +20,7 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def glibc_version() -> tuple[int, ...] | None:
         return None
 
 
-def supported(environ: MutableMapping[str, str], thp: Path = THP_MODE) -> bool:
+def supported(environ: Mapping[str, str], thp: Path = THP_MODE) -> bool:
     """True when the tunable would take effect and nobody said otherwise."""
     if environ.get(SWITCH_VAR, "1").strip() == "0":
         return False
