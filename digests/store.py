@@ -546,6 +546,9 @@ class Store:
     holding SQLite's SQL (``_insert``, ``_fts_ranked``, ``_select``, ``_write``…), which
     :class:`digests.pgstore.PgStore` overrides with PostgreSQL's."""
 
+    #: the bulk load's checkpoint thread while one runs (:meth:`bulk_load`)
+    _checkpointer: Checkpointer | None = None
+
     def __init__(self, path: str | Path, *, clock: Clock = utcnow, _new: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -612,9 +615,11 @@ class Store:
         checkpointer = Checkpointer(self.path)
         if checkpointer.start():  # the log is checkpointed on its thread, not after commits here
             self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = checkpointer  # :meth:`add` keeps the log from growing on
         try:
             yield
         finally:
+            self._checkpointer = None
             checkpointer.stop()
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
             self.conn.execute(f"PRAGMA cache_size = {int(previous)}")
@@ -681,6 +686,8 @@ class Store:
         results: dict[int, AddResult] = {}
         now = self._now()
         region_totals: dict[str, int] = {}
+        if self._checkpointer is not None:  # between two of a bulk load's transactions
+            self._checkpointer.restart_log(self.conn)
         with self._adding():
             for i in self._insert_order(batch):
                 art = batch[i]

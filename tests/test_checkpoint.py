@@ -103,3 +103,40 @@ def test_no_thread_without_a_write_ahead_log(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()  # rollback journal
     assert Checkpointer(str(path)).start() is False
     assert _checkpoint_threads() == []
+
+
+def _load_in_batches(path: Path, restart_bytes: int, batches: int = 60) -> tuple[int, int]:
+    """A bulk load of ``batches`` batches, each begun once the thread has copied the log (as in
+    a real load, where analysing the next batch takes longer): (the log file's largest size,
+    the size of one batch's frames)."""
+    started: list[Checkpointer] = []
+
+    class Small(Checkpointer):
+        def start(self) -> bool:
+            started.append(self)
+            self.interval, self.restart_bytes = 0.01, restart_bytes
+            return super().start()
+
+    wal = Path(f"{path}-wal")
+    articles = [analyze(_article(i)) for i in range(batches * 10)]
+    largest = one_batch = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("digests.store.Checkpointer", Small)
+        with Store(path) as store, store.bulk_load():
+            (checkpointer,) = started
+            for start in range(0, len(articles), 10):
+                before = checkpointer.last[1] if checkpointer.last else 0
+                store.add(articles[start : start + 10])
+                assert _wait_for(lambda: _caught_up(checkpointer)), checkpointer.last
+                one_batch = max(one_batch, checkpointer.last[1] - before)  # type: ignore[index]
+                largest = max(largest, wal.stat().st_size)
+            assert store.count() == len(articles)
+    return largest, one_batch * 4096
+
+
+def test_a_long_bulk_load_writes_its_log_from_the_start_again(tmp_path: Path) -> None:
+    # Restarted past 64 KB, the log never holds much more than that and one batch; left to
+    # restart by itself, it grew on through the whole load (to 25 GB for 1M articles).
+    largest, one_batch = _load_in_batches(tmp_path / "r.db", restart_bytes=64 * 1024)
+    assert one_batch > 0
+    assert largest <= 64 * 1024 + 2 * one_batch + 4096, (largest, one_batch)
