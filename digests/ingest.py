@@ -468,6 +468,11 @@ def ingest(
             bar.close()
     if stop is not None and stop.is_set():
         report.interrupted = True
+    if big and report.added and not report.interrupted:
+        # the learnt IDF counted and saved now, while nobody waits for it: otherwise the first
+        # article a bot analyses after the load waits for the scan of the whole word index
+        # (~55 s at 1,000,000 articles; docs/benchmarks.md)
+        corpus_idf(store, idf_min_docs)
     if report.rejected_count > LOGGED_REJECTIONS:
         log.warning(
             "%d more rejected (%d in all; the first %d are listed in the report)",

@@ -155,6 +155,22 @@ def test_learnt_idf_is_read_again_only_after_the_corpus_grew(tmp_path: Path, mon
         assert corpus_idf(store, min_docs=10) is not first and len(reads) >= 2
 
 
+def test_a_bulk_load_leaves_the_learnt_idf_saved(tmp_path: Path) -> None:
+    """A bulk load ends by counting and saving the document frequencies, so the first article a
+    bot analyses after it does not wait for a scan of the whole index; a small load leaves them."""
+    write_articles(tmp_path / "few", 40)
+    write_articles(tmp_path / "many", 80, seed=9)  # PARALLEL_MIN articles or more: a bulk load
+    with Store(tmp_path / "saved.db") as store:
+        ingest(store, [tmp_path / "few"], workers=1, idf_min_docs=10)
+        with store.stored_vocabulary() as saved:
+            assert saved is None
+        ingest(store, [tmp_path / "many"], workers=1, idf_min_docs=10)
+        with store.stored_vocabulary() as saved:
+            assert saved is not None
+            articles, vocabulary = saved
+            assert articles == 120 and vocabulary.get("工作") == 120
+
+
 def test_the_pool_pipes_hold_a_whole_task() -> None:
     """A worker's results go down its pipe in one write (64 KB pipes made it wait after each)."""
     fcntl = pytest.importorskip("fcntl")
