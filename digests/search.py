@@ -189,7 +189,8 @@ PHRASE_CANDIDATES = 500  # a phrase reads positions too: about twice the cost pe
 COUNT_CAP = 2500  # matches counted one by one before the total is estimated
 ESTIMATE_HITS = 1600  # matches seen by an estimate: a 2.5 % standard error, so within ±5 %
 STRATA = 8  # an estimate counts this many ranges spread evenly over the whole history
-FIRST_SAMPLE = 2048  # articles in those ranges at first (×2 until they hold ESTIMATE_HITS)
+FIRST_SAMPLE = 2048  # articles in those ranges at first (then as many as ESTIMATE_HITS need)
+SAMPLE_MARGIN = 1.5  # a sample sized from the previous one's rate: this much larger
 BM25_MAX_DF = 30_000  # bm25 reads every match of each term first: not for terms this common
 TITLE_SCORE, BODY_SCORE = 2.0, 1.0  # the scores of the two tiers of a common query
 
@@ -272,8 +273,10 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
     """(total, approximate): exact up to ``COUNT_CAP`` matches, estimated beyond.
 
     A first sample of ``FIRST_SAMPLE`` articles tells a very common query at once (no need to
-    count ``COUNT_CAP`` matches one by one first); the sample doubles until it holds
-    ``ESTIMATE_HITS`` matches."""
+    count ``COUNT_CAP`` matches one by one first); the next is as large as the first one's rate
+    says ``ESTIMATE_HITS`` matches need, with a margin (``SAMPLE_MARGIN``), and at least twice
+    as large, and so on until one holds that many. Every sample is read anew, so growing by
+    doublings read the last window's articles about twice over."""
     window = FIRST_SAMPLE
     if newest >= 4 * window:
         hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
@@ -284,7 +287,8 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
             if count < COUNT_CAP:
                 return count, False
         while hits < ESTIMATE_HITS and 2 * window < newest:
-            window *= 2
+            wanted = int(window * SAMPLE_MARGIN * ESTIMATE_HITS / max(hits, 1))
+            window = min(max(2 * window, wanted), newest - 1)
             hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
         if hits >= ESTIMATE_HITS:
             return max(COUNT_CAP, round(hits * newest / window)), True

@@ -175,3 +175,33 @@ def test_a_very_common_term_skips_bm25_even_in_a_rare_query(recall_store, monkey
     results = keyword_search(store, "一书 职工", limit=300)
     assert results.total == _truth(texts, "一书", "职工")
     assert {hit.score for hit in results.hits} <= {search.TITLE_SCORE, search.BODY_SCORE}
+
+
+def test_an_estimate_sizes_its_next_sample_from_the_first(tmp_path: Path, monkeypatch) -> None:
+    """The sample after the first is as large as the first one's rate says the estimate needs
+    (with a margin), not twice the first again and again: every sample is read anew."""
+    rng = random.Random(11)
+    n = 4_000
+    articles = [
+        _article(i, "新闻，兵团。" if rng.random() < 0.3 else "新闻。") for i in range(n)
+    ]
+    truth = sum("兵团" in a.paragraphs[0] for a in articles)
+    monkeypatch.setattr(search, "COUNT_CAP", 100)
+    monkeypatch.setattr(search, "ESTIMATE_HITS", 400)
+    monkeypatch.setattr(search, "FIRST_SAMPLE", 64)
+    windows: list[int] = []
+    sample = search._sample
+
+    def recorded(store, table, match, filters, newest, window):  # type: ignore[no-untyped-def]
+        windows.append(window)
+        return sample(store, table, match, filters, newest, window)
+
+    monkeypatch.setattr(search, "_sample", recorded)
+    with Store(tmp_path / "sized.db") as store:
+        store.add(articles)
+        windows.clear()
+        results = keyword_search(store, "兵团")
+    assert results.approximate and abs(results.total - truth) <= 0.1 * truth
+    # ~19 matches in the first 64 articles: the next sample ~2,000 articles (doubling: 5 more)
+    assert len(windows) <= 3, windows
+    assert windows[1] > 4 * windows[0], windows
