@@ -131,7 +131,7 @@ def _load_in_batches(path: Path, restart_bytes: int, batches: int = 60) -> tuple
                 one_batch = max(one_batch, checkpointer.last[1] - before)  # type: ignore[index]
                 largest = max(largest, wal.stat().st_size)
             assert store.count() == len(articles)
-    return largest, one_batch * 4096
+    return largest, one_batch * checkpointer.page_size
 
 
 def test_a_long_bulk_load_writes_its_log_from_the_start_again(tmp_path: Path) -> None:
