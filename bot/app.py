@@ -295,7 +295,7 @@ async def running(
             await adoption.replay(application, application.bot_data["services"].store)
             adoption.schedule(application)  # updates a dead replica took are handled here
             if webhook is not None:
-                from .webhook import start_webhook  # tornado is loaded only when it is used
+                from .webhook import start_webhook  # tornado: a webhook bot only
 
                 await start_webhook(application, webhook, ALLOWED_UPDATES)
             else:

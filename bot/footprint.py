@@ -1,6 +1,7 @@
 """What ``digestbot run`` does to its own memory footprint before it starts: glibc's malloc arenas
 limited to one (:func:`limit_arenas`), httpx imported without its command-line client
-(:func:`import_httpx`). Figures in docs/benchmarks.md.
+(:func:`import_httpx`), python-telegram-bot without its webhook server unless the bot runs on a
+webhook (:func:`import_telegram_ext`). Figures in docs/benchmarks.md.
 
 glibc gives each thread that allocates an arena of its own (up to eight per core), and an arena
 keeps what its thread freed for that thread's next allocations. The bot runs short jobs on worker
@@ -17,11 +18,17 @@ httpx's ``__init__`` imports its command-line client, whose first imports (click
 succeed whenever those packages are installed for something else (sqlite-utils needs click,
 pytest pygments); the client then fails on rich, which is not installed, and httpx goes on
 without it, but the modules already imported stay (~1.4 MB resident). The bot never runs it.
+
+python-telegram-bot's ``Updater`` imports its webhook server, tornado, whenever tornado is
+installed (it is: the ``webhooks`` extra, for ``digestbot run --webhook``), so a bot on long
+polling loaded a web server it never starts. Imported with tornado hidden, PTB takes webhooks as
+unavailable, as where tornado is not installed; a webhook bot imports it as before.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import sys
 
@@ -53,19 +60,34 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
 _CLI_ONLY = ("click", "pygments", "rich")  # what httpx's command-line client imports first
 
 
-def import_httpx() -> None:
-    """Import httpx (python-telegram-bot's HTTP client) with its command-line client's packages
-    hidden, so that it skips the client as it does where they are not installed; they can still be
-    imported later (sqlite-utils does, for a migration)."""
-    if "httpx" in sys.modules:
+_WEBHOOK_ONLY = ("tornado",)  # python-telegram-bot's webhook server
+
+
+def _import_hiding(module: str, packages: tuple[str, ...]) -> None:
+    """Import ``module`` (if not imported yet) while ``packages`` cannot be imported, so that it
+    takes the path it takes where they are not installed; they can be imported again after."""
+    if module in sys.modules:
         return
-    hidden = [name for name in _CLI_ONLY if name not in sys.modules]
+    hidden = [name for name in packages if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
     try:
-        import httpx  # noqa: F401
+        importlib.import_module(module)
     finally:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
 
+
+def import_httpx() -> None:
+    """Import httpx (python-telegram-bot's HTTP client) with its command-line client's packages
+    hidden, so that it skips the client as it does where they are not installed; they can still be
+    imported later (sqlite-utils does, for a migration)."""
+    _import_hiding("httpx", _CLI_ONLY)
+
+
+def import_telegram_ext(*, webhooks: bool) -> None:
+    """Import ``telegram.ext``; without ``webhooks``, with tornado hidden, so that PTB's
+    ``Updater`` comes without its webhook server (``start_webhook`` would then say webhooks are
+    not installed). Nothing changes if ``telegram.ext`` is imported already."""
+    _import_hiding("telegram.ext", () if webhooks else _WEBHOOK_ONLY)

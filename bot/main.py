@@ -24,7 +24,7 @@ from digests.backends import open_store
 from digests.errors import DigestError
 
 from .config import ConfigError, Settings, load_settings
-from .footprint import import_httpx, limit_arenas
+from .footprint import import_httpx, import_telegram_ext, limit_arenas
 from .logsafe import TokenMask, setup_logging
 from .services import Services
 
@@ -138,12 +138,13 @@ def run_telegram(services: Services) -> int:
 async def serve(services: Services) -> int:
     """Connect (retrying while the network is down), run until SIGINT/SIGTERM. A start-up failure
     is one line on stderr, the token masked: status 2 for a rejected token, 1 otherwise."""
+    settings = services.settings
+    import_telegram_ext(webhooks=settings.webhook is not None)
     from telegram.error import InvalidToken
 
     from .app import build_application, running
     from .startup import connect, one_line
 
-    settings = services.settings
     if settings.token is None:  # run() starts the terminal chat instead
         raise ValueError("serve() needs TELEGRAM_BOT_TOKEN")
     application = build_application(

@@ -1,6 +1,7 @@
 """What `digestbot run` does to its footprint (bot/footprint.py): glibc's malloc arenas limited to
 one (counted with glibc's own ``malloc_stats()`` in a process whose threads all allocate at once),
-and httpx imported without its command-line client's packages."""
+httpx imported without its command-line client's packages, python-telegram-bot without its
+webhook server unless the bot runs on a webhook."""
 
 from __future__ import annotations
 
@@ -94,3 +95,24 @@ def test_httpx_is_imported_without_its_command_line_client() -> None:
     loaded = json.loads(out.stdout)
     assert "httpx" in loaded
     assert [m for m in loaded if not m.startswith("httpx")] == []
+
+
+# telegram.ext imported the way `digestbot run` does, for long polling or for a webhook
+TELEGRAM_EXT = """
+import json, sys
+from bot.footprint import import_telegram_ext
+import_telegram_ext(webhooks=sys.argv[1] == "webhook")
+from telegram.ext import _updater
+report = {"tornado": "tornado" in sys.modules, "webhooks": _updater.WEBHOOKS_AVAILABLE}
+import tornado.web  # still importable afterwards
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.parametrize(("mode", "loaded"), [("polling", False), ("webhook", True)])
+def test_the_webhook_server_is_loaded_only_for_a_webhook(mode: str, loaded: bool) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", TELEGRAM_EXT, mode],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout) == {"tornado": loaded, "webhooks": loaded}

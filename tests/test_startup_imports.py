@@ -24,10 +24,11 @@ from .test_startup import bot_env
 
 #: Never loaded by a bot that answers commands, searches and regions, polls its (empty) corpus
 #: folder and has no sources (sqlite-utils, and with it click, only when the schema needs a
-#: migration; click and pygments are httpx's command-line client's, bot/footprint.py).
+#: migration; click and pygments are httpx's command-line client's, tornado the webhook server's
+#: of a bot on long polling: bot/footprint.py).
 NEVER = (
     "numpy", "sqlite_utils", "aiohttp", "feedparser", "lxml", "readability", "gne", "defusedxml",
-    "jieba", "digests.sources", "digests.fetch", "digests.stories", "click", "pygments",
+    "jieba", "digests.sources", "digests.fetch", "digests.stories", "click", "pygments", "tornado",
 )  # fmt: skip
 
 #: Loaded after the first answer at the earliest: the engine's look-up and ingest machinery.
@@ -47,8 +48,9 @@ runpy.run_module("bot.cli", run_name="__main__")
 # what `digestbot run` does before it first talks to Telegram: settings, store, Application
 UP_TO_CONNECT = """
 import json, sys
-from bot.footprint import import_httpx
+from bot.footprint import import_httpx, import_telegram_ext
 import_httpx()
+import_telegram_ext(webhooks=False)
 from bot.app import build_application
 from bot.config import load_settings
 from bot.main import open_services
