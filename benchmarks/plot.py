@@ -62,7 +62,7 @@ def draw(results: dict, path: Path) -> Path | None:
     memory, startup = _by_size(results, "memory"), _by_size(results, "startup")
     _size_panel(
         axes[5], {s: v["median_s"] for s, v in startup.items()},
-        "digestbot run: start-up to the first answer", "seconds (median of 3)", limit=0.5,
+        "digestbot run: start-up to the first answer", "seconds (median)", limit=0.5,
     )  # fmt: skip
     with_source = _by_size(results, "memory_source")
     _size_panel(

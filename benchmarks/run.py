@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _save(results, out)
     if "startup" in parts:
         t0 = time.perf_counter()
-        if _guard(results, "startup", failed, botbench.startup_bench, dbs[largest], 3):
+        if _guard(results, "startup", failed, botbench.startup_bench, dbs[largest]):
             results["startup"]["articles"] = largest
             st = results["startup"]
             runs = " ".join(f"{x:.2f}" for x in st["runs_s"])
