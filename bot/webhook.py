@@ -7,6 +7,10 @@ the update is journaled before the 200 that tells Telegram it arrived, and an up
 twice (Telegram retries when it saw no 2xx) is handled once. ``GET /healthz`` is served by the
 same tornado application (one port for a load balancer's checks): 200 ``ok`` while the bot takes
 updates (503 should the Application stop before the server closes).
+
+``setWebhook`` is tried again (:data:`BOOTSTRAP_RETRIES`) when it times out or fails: a replica
+starting while the Bot API answers slowly, or with a 5xx, still starts (the call is idempotent);
+PTB would otherwise stop the start-up at the first failure.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .config import Webhook
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+BOOTSTRAP_RETRIES = 3  # setWebhook attempts after the first (a time-out is retried at once)
 
 
 class HealthHandler(tornado.web.RequestHandler):
@@ -52,6 +57,7 @@ async def start_webhook(
         webhook_url=webhook.url,
         secret_token=webhook.secret,
         allowed_updates=allowed_updates,
+        bootstrap_retries=BOOTSTRAP_RETRIES,
     )
     add_health_route(application)
     log.info("taking updates by webhook on %s:%d%s", webhook.listen, webhook.port, webhook.path)

@@ -117,6 +117,22 @@ async def test_health_endpoint_answers_while_running(hooked) -> None:
     assert response.status_code == 200 and response.text == "ok"
 
 
+async def test_a_failed_set_webhook_is_tried_again_at_start(
+    bot_db_template: Path, tmp_path: Path
+) -> None:
+    """A 502 from the Bot API on ``setWebhook`` does not stop the start-up: it is sent again."""
+    db = tmp_path / "bot.db"
+    shutil.copy(bot_db_template, db)
+    async with FakeTelegram(TOKEN) as fake:
+        fake.fail_next("setWebhook", status=502)
+        hook = webhook_for(free_port())
+        async with running_bot(db, webhook=hook, fake=fake) as env:
+            assert [c.status for c in fake.calls_of("setWebhook")] == [502, 200]
+            assert fake.webhook is not None and fake.webhook.url == hook.url
+            (reply,) = await env.say("/search 第一书记")
+            assert GRASSROOTS_TITLE in reply.text
+
+
 async def test_fake_refuses_get_updates_while_a_webhook_is_set() -> None:
     async with FakeTelegram(TOKEN) as fake, httpx.AsyncClient() as client:
         api = fake.api_url
