@@ -276,7 +276,9 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
     count ``COUNT_CAP`` matches one by one first); the next is as large as the first one's rate
     says ``ESTIMATE_HITS`` matches need, with a margin (``SAMPLE_MARGIN``), and at least twice
     as large, and so on until one holds that many. Every sample is read anew, so growing by
-    doublings read the last window's articles about twice over."""
+    doublings read the last window's articles about twice over. A sample that would cover half
+    of the history or more is not read: all of it is counted instead (exact, and about as dear;
+    the sample could still hold too few matches, and then the whole count came after it)."""
     window = FIRST_SAMPLE
     if newest >= 4 * window:
         hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
@@ -286,9 +288,11 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
             )
             if count < COUNT_CAP:
                 return count, False
-        while hits < ESTIMATE_HITS and 2 * window < newest:
+        while hits < ESTIMATE_HITS:
             wanted = int(window * SAMPLE_MARGIN * ESTIMATE_HITS / max(hits, 1))
-            window = min(max(2 * window, wanted), newest - 1)
+            if 2 * max(2 * window, wanted) >= newest:  # most of the history: count it all
+                break
+            window = max(2 * window, wanted)
             hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
         if hits >= ESTIMATE_HITS:
             return max(COUNT_CAP, round(hits * newest / window)), True

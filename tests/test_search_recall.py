@@ -205,3 +205,29 @@ def test_an_estimate_sizes_its_next_sample_from_the_first(tmp_path: Path, monkey
     # ~19 matches in the first 64 articles: the next sample ~2,000 articles (doubling: 5 more)
     assert len(windows) <= 3, windows
     assert windows[1] > 4 * windows[0], windows
+
+
+def test_a_sample_over_half_the_history_is_not_read_the_whole_is_counted(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """When the first sample's rate asks for a second one covering half of the history or
+    more, the whole history is counted instead (exact): that sample cost about as much, and
+    could still hold too few matches, and then the whole count came after it anyway."""
+    articles = [_article(i, "新闻，兵团。" if i % 25 == 0 else "新闻。") for i in range(4_000)]
+    monkeypatch.setattr(search, "COUNT_CAP", 100)
+    monkeypatch.setattr(search, "ESTIMATE_HITS", 400)
+    monkeypatch.setattr(search, "FIRST_SAMPLE", 64)
+    windows: list[int] = []
+    sample = search._sample
+
+    def recorded(store, table, match, filters, newest, window):  # type: ignore[no-untyped-def]
+        windows.append(window)
+        return sample(store, table, match, filters, newest, window)
+
+    monkeypatch.setattr(search, "_sample", recorded)
+    with Store(tmp_path / "whole.db") as store:
+        store.add(articles)
+        windows.clear()
+        results = keyword_search(store, "兵团")
+    assert (results.total, results.approximate) == (160, False)
+    assert windows == [64]  # a second sample would have read ~4,000 articles
