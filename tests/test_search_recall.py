@@ -13,7 +13,7 @@ import pytest
 
 from digests import search
 from digests.ingest import ingest
-from digests.models import AnalyzedArticle
+from digests.models import AnalyzedArticle, Results
 from digests.search import keyword_search
 from digests.store import Store
 from digests.text import cjk_grams, index_terms, to_simplified, tokenize
@@ -177,15 +177,11 @@ def test_a_very_common_term_skips_bm25_even_in_a_rare_query(recall_store, monkey
     assert {hit.score for hit in results.hits} <= {search.TITLE_SCORE, search.BODY_SCORE}
 
 
-def test_an_estimate_sizes_its_next_sample_from_the_first(tmp_path: Path, monkeypatch) -> None:
-    """The sample after the first is as large as the first one's rate says the estimate needs
-    (with a margin), not twice the first again and again: every sample is read anew."""
-    rng = random.Random(11)
-    n = 4_000
-    articles = [
-        _article(i, "新闻，兵团。" if rng.random() < 0.3 else "新闻。") for i in range(n)
-    ]
-    truth = sum("兵团" in a.paragraphs[0] for a in articles)
+def _search_recording_samples(
+    path: Path, articles: list[AnalyzedArticle], monkeypatch
+) -> tuple[Results, list[int]]:
+    """Search 兵团 over ``articles`` with small estimate constants (cap 100, 400 hits, a first
+    sample of 64 articles); return the results and the window of every sample read."""
     monkeypatch.setattr(search, "COUNT_CAP", 100)
     monkeypatch.setattr(search, "ESTIMATE_HITS", 400)
     monkeypatch.setattr(search, "FIRST_SAMPLE", 64)
@@ -197,10 +193,21 @@ def test_an_estimate_sizes_its_next_sample_from_the_first(tmp_path: Path, monkey
         return sample(store, table, match, filters, newest, window)
 
     monkeypatch.setattr(search, "_sample", recorded)
-    with Store(tmp_path / "sized.db") as store:
+    with Store(path) as store:
         store.add(articles)
         windows.clear()
-        results = keyword_search(store, "兵团")
+        return keyword_search(store, "兵团"), windows
+
+
+def test_an_estimate_sizes_its_next_sample_from_the_first(tmp_path: Path, monkeypatch) -> None:
+    """The sample after the first is as large as the first one's rate says the estimate needs
+    (with a margin), not twice the first again and again: every sample is read anew."""
+    rng = random.Random(11)
+    articles = [
+        _article(i, "新闻，兵团。" if rng.random() < 0.3 else "新闻。") for i in range(4_000)
+    ]
+    truth = sum("兵团" in a.paragraphs[0] for a in articles)
+    results, windows = _search_recording_samples(tmp_path / "sized.db", articles, monkeypatch)
     assert results.approximate and abs(results.total - truth) <= 0.1 * truth
     # ~19 matches in the first 64 articles: the next sample ~2,000 articles (doubling: 5 more)
     assert len(windows) <= 3, windows
@@ -214,20 +221,6 @@ def test_a_sample_over_half_the_history_is_not_read_the_whole_is_counted(
     more, the whole history is counted instead (exact): that sample cost about as much, and
     could still hold too few matches, and then the whole count came after it anyway."""
     articles = [_article(i, "新闻，兵团。" if i % 25 == 0 else "新闻。") for i in range(4_000)]
-    monkeypatch.setattr(search, "COUNT_CAP", 100)
-    monkeypatch.setattr(search, "ESTIMATE_HITS", 400)
-    monkeypatch.setattr(search, "FIRST_SAMPLE", 64)
-    windows: list[int] = []
-    sample = search._sample
-
-    def recorded(store, table, match, filters, newest, window):  # type: ignore[no-untyped-def]
-        windows.append(window)
-        return sample(store, table, match, filters, newest, window)
-
-    monkeypatch.setattr(search, "_sample", recorded)
-    with Store(tmp_path / "whole.db") as store:
-        store.add(articles)
-        windows.clear()
-        results = keyword_search(store, "兵团")
+    results, windows = _search_recording_samples(tmp_path / "whole.db", articles, monkeypatch)
     assert (results.total, results.approximate) == (160, False)
     assert windows == [64]  # a second sample would have read ~4,000 articles
