@@ -35,6 +35,7 @@ from .i18n import TEXTS, t
 from .ratelimit import Limiter
 from .sender import Sender
 from .services import Services
+from .startup import BOOTSTRAP_RETRIES
 from .throttle import ChatThrottle
 from .updates import FairProcessor, JournaledQueue
 
@@ -301,7 +302,7 @@ async def running(
             else:
                 await updater_of(application).start_polling(
                     poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES,
-                    error_callback=_polling_failed,
+                    error_callback=_polling_failed, bootstrap_retries=BOOTSTRAP_RETRIES,
                 )  # fmt: skip
             yield application
         finally:

@@ -5,6 +5,11 @@ line per attempt and tries again with a growing delay (up to ``MAX_DELAY``) unti
 the process is asked to stop. A token Telegram rejects is not retried. ``one_line`` turns any
 start-up failure into one line of text with the token masked, so that nothing but that line
 reaches the terminal (no traceback, never the token).
+
+Once connected, the call that sets up how updates arrive — ``deleteWebhook`` for long polling,
+``setWebhook`` for a webhook — is tried again ``BOOTSTRAP_RETRIES`` times when it fails or times
+out (PTB would stop the start-up at the first failure; both calls are idempotent), so a bot
+starting while the Bot API answers slowly or with a 5xx still starts.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
+BOOTSTRAP_RETRIES = 3  # deleteWebhook/setWebhook attempts after the first (a time-out at once)
 
 
 async def connect(

@@ -8,9 +8,7 @@ twice (Telegram retries when it saw no 2xx) is handled once. ``GET /healthz`` is
 same tornado application (one port for a load balancer's checks): 200 ``ok`` while the bot takes
 updates (503 should the Application stop before the server closes).
 
-``setWebhook`` is tried again (:data:`BOOTSTRAP_RETRIES`) when it times out or fails: a replica
-starting while the Bot API answers slowly, or with a 5xx, still starts (the call is idempotent);
-PTB would otherwise stop the start-up at the first failure.
+``setWebhook`` is tried again when it fails (:data:`bot.startup.BOOTSTRAP_RETRIES`).
 """
 
 from __future__ import annotations
@@ -22,11 +20,11 @@ import tornado.web
 
 from .common import BotApplication, updater_of
 from .config import Webhook
+from .startup import BOOTSTRAP_RETRIES
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
-BOOTSTRAP_RETRIES = 3  # setWebhook attempts after the first (a time-out is retried at once)
 
 
 class HealthHandler(tornado.web.RequestHandler):

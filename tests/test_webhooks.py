@@ -117,18 +117,21 @@ async def test_health_endpoint_answers_while_running(hooked) -> None:
     assert response.status_code == 200 and response.text == "ok"
 
 
-async def test_a_failed_set_webhook_is_tried_again_at_start(
-    bot_db_template: Path, tmp_path: Path
+@pytest.mark.parametrize("method", ["setWebhook", "deleteWebhook"])
+async def test_a_failed_bootstrap_call_is_tried_again_at_start(
+    method: str, bot_db_template: Path, tmp_path: Path
 ) -> None:
-    """A 502 from the Bot API on ``setWebhook`` does not stop the start-up: it is sent again."""
+    """A 502 from the Bot API on the call that sets up how updates arrive (``setWebhook`` for a
+    webhook, ``deleteWebhook`` for long polling) does not stop the start-up: it is sent again."""
     db = tmp_path / "bot.db"
     shutil.copy(bot_db_template, db)
     async with FakeTelegram(TOKEN) as fake:
-        fake.fail_next("setWebhook", status=502)
-        hook = webhook_for(free_port())
+        fake.fail_next(method, status=502)
+        hook = webhook_for(free_port()) if method == "setWebhook" else None
         async with running_bot(db, webhook=hook, fake=fake) as env:
-            assert [c.status for c in fake.calls_of("setWebhook")] == [502, 200]
-            assert fake.webhook is not None and fake.webhook.url == hook.url
+            assert [c.status for c in fake.calls_of(method)] == [502, 200]
+            if hook is not None:
+                assert fake.webhook is not None and fake.webhook.url == hook.url
             (reply,) = await env.say("/search 第一书记")
             assert GRASSROOTS_TITLE in reply.text
 
