@@ -290,9 +290,10 @@ def _count(store: Store, plan: SearchPlan, newest: int) -> tuple[int, bool]:
                 return count, False
         while hits < ESTIMATE_HITS:
             wanted = int(window * SAMPLE_MARGIN * ESTIMATE_HITS / max(hits, 1))
-            if 2 * max(2 * window, wanted) >= newest:  # most of the history: count it all
+            next_window = max(2 * window, wanted)
+            if 2 * next_window >= newest:  # most of the history: count it all
                 break
-            window = max(2 * window, wanted)
+            window = next_window
             hits = _sample(store, plan.table, plan.match, plan.filters, newest, window)
         if hits >= ESTIMATE_HITS:
             return max(COUNT_CAP, round(hits * newest / window)), True
