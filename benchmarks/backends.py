@@ -29,6 +29,9 @@ from .common import ROOT, table
 
 URL_VARS = ("DIGESTBOT_BENCH_DATABASE_URL", "DIGESTBOT_TEST_DATABASE_URL")
 INGEST_MAX = 10_000  # the ingest figure's corpus: the largest size up to this one
+# the searched stores: the largest size up to this one (a PostgreSQL store of 1M articles would
+# take hours to build here, ~100 articles/s)
+SEARCH_MAX = 100_000
 QUICK_INGEST = 100  # --quick: articles ingested (and then searched) per run
 QUICK_QUERIES = 10  # --quick: queries per class
 QUICK_CHATS = (20, 2)  # --quick: private chats and groups of the delivery
@@ -225,6 +228,13 @@ def ingest_pair(folder: Path, n: int, targets: Iterator[str], work: Path) -> dic
     return out
 
 
+def store_sizes(sizes: list[int], quick: bool) -> tuple[int, int]:
+    """Articles ingested for the ingest figure, and the corpus size of the searched stores: the
+    largest of ``sizes`` (sorted) up to ``INGEST_MAX`` and ``SEARCH_MAX``, else the smallest."""
+    ingest_n = QUICK_INGEST if quick else max([s for s in sizes if s <= INGEST_MAX] or [sizes[0]])
+    return ingest_n, max([s for s in sizes if s <= SEARCH_MAX] or [sizes[0]])
+
+
 # -- the part ------------------------------------------------------------------------------------
 def backends_bench(
     folders: dict[int, Path], metas: dict, sqlite_dbs: dict[int, Path], *, quick: bool,
@@ -239,10 +249,8 @@ def backends_bench(
     url, why = bench_url()
     if quick:
         n_queries = min(n_queries, QUICK_QUERIES)
-    sizes = sorted(folders)
-    ingest_n = QUICK_INGEST if quick else max([s for s in sizes if s <= INGEST_MAX] or [sizes[0]])
-    ingest_folder = folders[min(s for s in sizes if s >= ingest_n)]
-    search_size = max(sizes)
+    ingest_n, search_size = store_sizes(sorted(folders), quick)
+    ingest_folder = folders[min(s for s in folders if s >= ingest_n)]
     search_n = ingest_n if quick else search_size  # articles in the searched stores
     meta = metas[search_size]
     result: dict[str, object] = {
